@@ -1,0 +1,1 @@
+"""A terminal adapter over the same core (local use, demos, scripted tests)."""

@@ -1,0 +1,16 @@
+"""The capability command modules; importing one registers its commands, aliases and jobs."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = (
+    "bot.commands.help",
+    "bot.people.commands",
+    "bot.communities.commands",
+)
+
+
+def load() -> None:
+    for name in MODULES:
+        importlib.import_module(name)

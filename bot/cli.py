@@ -1,0 +1,118 @@
+"""The `cercle` command (design §4.3)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import re
+import sys
+
+import click
+
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(f"cercle: invalid setting {exc}", err=True)
+        sys.exit(2)
+
+
+def _setup_logging(verbose: bool) -> None:
+    from bot.logs import configure
+
+    configure(logging.DEBUG if verbose else logging.INFO)
+
+
+def _default_user() -> str:
+    try:
+        name = getpass.getuser()
+    except Exception:
+        name = "me"
+    name = re.sub(r"[^A-Za-z0-9._\-]", "", name)[:64]
+    return name or "me"
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="More log lines.")
+def main(verbose: bool) -> None:
+    """Cercle: communities, talent referrals and crisis announcements in Slack and Matrix."""
+    _setup_logging(verbose)
+
+
+@main.command()
+def run() -> None:
+    """Start every configured platform; with none, the console on the embedded database."""
+    from bot.app import build, run_console, serve
+
+    settings = _settings()
+    app = _build(settings)
+    if settings.slack_enabled or settings.matrix_enabled:
+        asyncio.run(serve(app))
+    else:
+        click.echo("No Slack or Matrix settings found: starting the console. Type help, or :as <name>.",
+                   err=True)
+        asyncio.run(run_console(app, user=_default_user(), channel="general"))
+
+
+@main.command()
+@click.option("--user", default=None, help="Who is typing (default: your login name).")
+@click.option("--channel", default="general", help="The channel you type in (default: general).")
+def console(user: str | None, channel: str) -> None:
+    """Read commands from standard input (a terminal or a pipe) and print the replies."""
+    from bot.app import run_console
+
+    settings = _settings()
+    name = (user or _default_user()).lstrip("@")
+    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", name):
+        raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--user")
+    chan = channel.lstrip("#")
+    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", chan):
+        raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
+    app = _build(settings)
+    asyncio.run(run_console(app, user=name, channel=chan))
+
+
+@main.group()
+def db() -> None:
+    """Database tasks."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (also done at start)."""
+    from storage.db import make_engine
+    from storage.migrate import current_heads, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        click.echo(f"cercle: cannot upgrade the database: {type(exc).__name__}: {_first_line(exc)}", err=True)
+        sys.exit(1)
+    click.echo(f"database at revision {', '.join(sorted(current_heads(engine)))}")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+
+
+def _build(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.app import build
+
+    try:
+        return build(settings)
+    except Exception as exc:
+        click.echo(f"cercle: cannot open the database (CERCLE_DATABASE_URL): {type(exc).__name__}: "
+                   f"{_first_line(exc)}", err=True)
+        sys.exit(1)
+
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""What a command handler gets: the caller, the place, the session, and ways to reach others."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot import identity
+from bot.clock import Clock
+from bot.commands.grammar import ChannelRef, UserRef
+from bot.delivery import enqueue
+from bot.errors import Forbidden
+from bot.events import Request, UserInfo
+from bot.i18n import _, use_locale
+from bot.messages import Message
+from bot.permissions import Role, has_role
+from bot.settings import Settings
+from storage.tables import Account, AuditEntry, Channel, Person
+
+
+@dataclass
+class Ctx:
+    session: Session
+    request: Request
+    account: Account
+    person: Person
+    channel: Channel  # the place the request came from
+    settings: Settings
+    clock: Clock
+    locale: str
+    services: dict[str, Any] = field(default_factory=dict)
+
+    # -- who and when ----------------------------------------------------------------------------
+    @property
+    def person_id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def has_role(self, *roles: Role) -> bool:
+        return has_role(self.session, self.person_id, self.settings, *roles)
+
+    def require_role(self, *roles: Role) -> None:
+        """Refuse unless the caller has one of `roles` (admins have all)."""
+        if not self.has_role(*roles):
+            names = ", ".join(r.value for r in roles) or Role.ADMIN.value
+            raise Forbidden(_("Only people with the {roles} role may do this.", roles=names))
+
+    @property
+    def in_direct(self) -> bool:
+        return self.request.place.direct
+
+    # -- resolving references ---------------------------------------------------------------------
+    def account_of(self, ref: UserRef) -> Account:
+        info = self.request.users.get(ref.user_id) or UserInfo(display_name=ref.label.lstrip("@"))
+        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info)
+
+    def person_of(self, ref: UserRef) -> Person:
+        """The person behind a mention (created on first mention, like on first message)."""
+        account = self.account_of(ref)
+        person = self.session.get(Person, account.person_id)
+        assert person is not None
+        return person
+
+    def channel_of(self, ref: ChannelRef) -> Channel:
+        name = self.request.channels.get(ref.channel_id, ref.label)
+        return identity.ensure_channel(self.session, ref.platform, ref.workspace, ref.channel_id, name)
+
+    def name_of(self, person_id: int | None) -> str:
+        if person_id is None:
+            return "?"
+        person = self.session.get(Person, person_id)
+        return person.display_name if person else "?"
+
+    # -- effects -------------------------------------------------------------------------------------
+    def audit(self, action: str, subject: str = "", **details: Any) -> None:
+        """Record a change. Never pass confidential text (arguments, anonymous askers) in details."""
+        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id, action=action,
+                                    subject=subject, details=json.dumps(details, default=str, sort_keys=True)))
+
+    def post_to_channel(self, channel: Channel, build: Callable[[], Message], *, subject: str = "",
+                        dedupe_key: str | None = None) -> None:
+        """Queue a message to a channel, built in the workspace's default language."""
+        send_to_channel(self.session, self.settings, channel, build, subject=subject, dedupe_key=dedupe_key)
+
+    def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
+                    dedupe_key: str | None = None) -> bool:
+        """Queue a private message to a person, built in their language. False if unreachable."""
+        return send_to_person(self.session, self.settings, person_id, build, subject=subject,
+                              dedupe_key=dedupe_key)
+
+
+def send_to_channel(session: Session, settings: Settings, channel: Channel, build: Callable[[], Message], *,
+                    subject: str = "", dedupe_key: str | None = None) -> None:
+    """Queue a message to a channel (used by commands and by scheduled jobs alike)."""
+    with use_locale(settings.locale):
+        message = build()
+    enqueue(session, platform=channel.platform, workspace=channel.workspace, target_kind="channel",
+            target_id=channel.channel_id, message=message, subject=subject, dedupe_key=dedupe_key)
+
+
+def send_to_person(session: Session, settings: Settings, person_id: int, build: Callable[[], Message], *,
+                   subject: str = "", dedupe_key: str | None = None) -> bool:
+    """Queue a private message to a person on the account they used last, in their language."""
+    person = session.get(Person, person_id)
+    account = identity.preferred_account(session, person_id)
+    if person is None or account is None:
+        return False
+    with use_locale(identity.person_locale(session, person, settings.locale)):
+        message = build()
+    enqueue(session, platform=account.platform, workspace=account.workspace, target_kind="dm",
+            target_id=account.user_id, message=message, person_id=person_id, subject=subject,
+            dedupe_key=dedupe_key)
+    return True

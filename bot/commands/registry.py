@@ -1,0 +1,325 @@
+"""Declarative commands: each handler carries its words, usage, help and typed arguments.
+
+    @command("community join", usage=N_("community join <slug>"), summary=N_("Join a community."),
+             args=[Arg("slug", SLUG)])
+    def join(ctx: Ctx, slug: str) -> Reply: ...
+
+The registry binds tokens to the declared arguments (converting and validating them), and
+`help` is generated from it. French aliases of command words live next to the commands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.commands.grammar import ChannelRef, Token, UserRef, parse_channel, parse_user
+from bot.errors import UsageError
+from bot.i18n import _
+
+if TYPE_CHECKING:
+    from bot.commands.context import Ctx
+    from bot.messages import Reply
+
+Converter = Callable[[Token, "ConvertEnv"], Any]
+
+
+@dataclass(frozen=True)
+class ConvertEnv:
+    """What a converter may need: the platform (for mentions), the time (for dates)."""
+
+    platform: str
+    workspace: str
+    now: datetime
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ArgType:
+    """How to read one argument: a name for messages and a converter raising UsageError."""
+
+    name: str
+    convert: Converter
+
+
+def _word(token: Token, env: ConvertEnv) -> str:
+    return token.text
+
+
+def _text(token: Token, env: ConvertEnv) -> str:
+    if not token.text.strip():
+        raise UsageError(_("This text cannot be empty."))
+    return token.text.strip()
+
+
+_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+def _slug(token: Token, env: ConvertEnv) -> str:
+    value = token.text.strip()
+    if not (2 <= len(value) <= 40 and _SLUG_RE.match(value)):
+        raise UsageError(_("'{value}' is not a valid community slug: use 2 to 40 lowercase letters, digits "
+                           "and dashes, like data-science.", value=value[:60]))
+    return value
+
+
+def _csv(token: Token, env: ConvertEnv) -> list[str]:
+    items = [normalise_tag(x) for x in re.split(r"[,;]", token.text)]
+    items = [x for x in items if x]
+    if not items:
+        raise UsageError(_("Give at least one item, separated by commas: a,b,c."))
+    if any(len(x) > 80 for x in items):
+        raise UsageError(_("Each item must be at most 80 characters long."))
+    return list(dict.fromkeys(items))
+
+
+def normalise_tag(text: str) -> str:
+    """Skills, topics and tags are compared lowercase, with inner spaces as single dashes."""
+    return re.sub(r"\s+", "-", text.strip().lower()).strip("-#")
+
+
+def _int(token: Token, env: ConvertEnv) -> int:
+    if not token.text.isdigit() or len(token.text) > 9:
+        raise UsageError(_("'{value}' is not a whole number.", value=token.text[:40]))
+    return int(token.text)
+
+
+def _user(token: Token, env: ConvertEnv) -> UserRef:
+    ref = parse_user(token.text, env.platform, env.workspace)
+    if ref is None:
+        raise UsageError(_("'{value}' is not a mention of a person.", value=token.text[:60]))
+    return ref
+
+
+def _channel(token: Token, env: ConvertEnv) -> ChannelRef:
+    ref = parse_channel(token.text, env.platform, env.workspace)
+    if ref is None:
+        raise UsageError(_("'{value}' is not a channel reference.", value=token.text[:60]))
+    return ref
+
+
+def code_type(prefix: str) -> ArgType:
+    """A short code like `V2` (the bare number `2` is accepted too)."""
+
+    def convert(token: Token, env: ConvertEnv) -> int:
+        text = token.text.strip().upper()
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+        if not text.isdigit() or len(text) > 9 or int(text) == 0:
+            raise UsageError(_("'{value}' is not a code like {example}.", value=token.text[:40],
+                               example=f"{prefix}3"))
+        return int(text)
+
+    return ArgType(f"{prefix}-code", convert)
+
+
+def choice_type(*choices: str, aliases: dict[str, str] | None = None) -> ArgType:
+    """One of a fixed set of words (aliases map other spellings, e.g. French, to them)."""
+
+    def convert(token: Token, env: ConvertEnv) -> str:
+        value = token.text.strip().lower()
+        value = (aliases or {}).get(value, value)
+        if value not in choices:
+            raise UsageError(_("'{value}' is not one of: {choices}.", value=token.text[:40],
+                               choices=", ".join(choices)))
+        return value
+
+    return ArgType("choice", convert)
+
+
+_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d|j|w|s)$")
+
+
+def _when(token: Token, env: ConvertEnv) -> datetime:
+    """A closing time: a duration from now (`30m`, `4h`, `2d`/`2j`, `1w`) or a date `2026-12-01`."""
+    text = token.text.strip().lower()
+    m = _DURATION.match(text)
+    if m:
+        amount, unit = int(m.group(1)), m.group(2)
+        delta = {"m": timedelta(minutes=amount), "min": timedelta(minutes=amount),
+                 "h": timedelta(hours=amount), "d": timedelta(days=amount), "j": timedelta(days=amount),
+                 "w": timedelta(weeks=amount), "s": timedelta(weeks=amount)}[unit]
+        if delta <= timedelta(0):
+            raise UsageError(_("The duration must be more than zero."))
+        return env.now + delta
+    try:
+        if "t" in text or " " in text:
+            moment = datetime.fromisoformat(text.upper().replace(" ", "T"))
+        else:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time()).replace(hour=23, minute=59)
+    except ValueError:
+        raise UsageError(_("'{value}' is not a duration like 2d or a date like 2026-12-01.",
+                           value=token.text[:40])) from None
+    if moment.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.replace(tzinfo=ZoneInfo(env.timezone))
+    moment = moment.astimezone(UTC)
+    if moment <= env.now:
+        raise UsageError(_("'{value}' is in the past.", value=token.text[:40]))
+    return moment
+
+
+WORD = ArgType("word", _word)
+TEXT = ArgType("text", _text)
+SLUG = ArgType("slug", _slug)
+CSV = ArgType("list", _csv)
+INT = ArgType("number", _int)
+USER = ArgType("person", _user)
+CHANNEL = ArgType("channel", _channel)
+WHEN = ArgType("when", _when)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A positional argument. `many=True` takes every remaining positional token (at least `minimum`)."""
+
+    name: str
+    type: ArgType = WORD
+    optional: bool = False
+    many: bool = False
+    minimum: int = 1
+    maximum: int = 100
+    label: str = ""  # a translatable name for messages (marked with N_); default: <name>
+
+    def shown(self) -> str:
+        return _(self.label) if self.label else f"<{self.name}>"
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An option `--name value`, or a flag `--name` when `flag=True`."""
+
+    name: str
+    type: ArgType = TEXT
+    flag: bool = False
+
+
+Handler = Callable[..., "Reply"]
+
+
+@dataclass
+class Command:
+    path: tuple[str, ...]
+    handler: Handler
+    usage: str
+    summary: str
+    args: tuple[Arg, ...] = ()
+    options: tuple[Opt, ...] = ()
+    group: str = ""
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = " ".join(self.path)
+
+    def bind(self, tokens: list[Token], env: ConvertEnv) -> dict[str, Any]:
+        """Turn the tokens after the command words into handler keyword arguments."""
+        values: dict[str, Any] = {}
+        positional: list[Token] = []
+        known = {o.name: o for o in self.options}
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok.is_option:
+                name = tok.text[2:].lower()
+                opt = known.get(name)
+                if opt is None:
+                    raise UsageError(_("Unknown option --{name}.", name=name[:40]))
+                if name in values:
+                    raise UsageError(_("The option --{name} is given twice.", name=name))
+                if opt.flag:
+                    values[name] = True
+                    i += 1
+                    continue
+                if i + 1 >= len(tokens) or tokens[i + 1].is_option:
+                    raise UsageError(_("The option --{name} needs a value.", name=name))
+                values[name] = opt.type.convert(tokens[i + 1], env)
+                i += 2
+                continue
+            positional.append(tok)
+            i += 1
+        for opt in self.options:
+            values.setdefault(opt.name, False if opt.flag else None)
+
+        index = 0
+        for arg in self.args:
+            if arg.many:
+                rest = positional[index:]
+                if len(rest) < arg.minimum:
+                    raise UsageError(_("Give at least {n} {name}.", n=arg.minimum, name=arg.shown()))
+                if len(rest) > arg.maximum:
+                    raise UsageError(_("Give at most {n} {name}.", n=arg.maximum, name=arg.shown()))
+                values[arg.name] = [arg.type.convert(t, env) for t in rest]
+                index = len(positional)
+                continue
+            if index >= len(positional):
+                if arg.optional:
+                    values[arg.name] = None
+                    continue
+                raise UsageError(_("Missing argument: {name}.", name=arg.shown()))
+            values[arg.name] = arg.type.convert(positional[index], env)
+            index += 1
+        if index < len(positional):
+            extra = positional[index].text
+            raise UsageError(_("Unexpected '{value}'. If it is one text, put it between double quotes.",
+                               value=extra[:60]))
+        return {key.replace("-", "_"): value for key, value in values.items()}
+
+
+class Registry:
+    """Every command and word alias the router knows."""
+
+    def __init__(self) -> None:
+        self.commands: dict[tuple[str, ...], Command] = {}
+        self.aliases: dict[str, str] = {}
+        self.groups: dict[str, str] = {}  # group id -> translatable title
+
+    def add(self, cmd: Command) -> None:
+        if cmd.path in self.commands:
+            raise ValueError(f"command registered twice: {cmd.name}")
+        self.commands[cmd.path] = cmd
+
+    def alias(self, word: str, canonical: str) -> None:
+        """Accept `word` (e.g. French) wherever the command word `canonical` is expected."""
+        self.aliases[word.lower()] = canonical
+
+    def group(self, group_id: str, title: str) -> None:
+        self.groups[group_id] = title
+
+    def lookup(self, words: list[str]) -> tuple[Command | None, int]:
+        """The command named by the first words (longest match), and how many words it used."""
+        canonical = [self.aliases.get(w.lower(), w.lower()) for w in words[:3]]
+        for length in (3, 2, 1):
+            if len(canonical) >= length and tuple(canonical[:length]) in self.commands:
+                return self.commands[tuple(canonical[:length])], length
+        return None, 0
+
+    def with_prefix(self, word: str) -> list[Command]:
+        word = self.aliases.get(word.lower(), word.lower())
+        return [c for c in self.commands.values() if c.path[0] == word]
+
+    def names(self) -> Iterable[str]:
+        return (c.name for c in self.commands.values())
+
+
+REGISTRY = Registry()
+
+
+def command(name: str, *, usage: str, summary: str, args: Iterable[Arg] = (), options: Iterable[Opt] = (),
+            group: str = "", registry: Registry | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler `handler(ctx, **arguments) -> Reply` under the command words `name`."""
+
+    def decorate(handler: Handler) -> Handler:
+        (registry or REGISTRY).add(Command(tuple(name.split()), handler, usage, summary, tuple(args),
+                                           tuple(options), group or name.split()[0]))
+        return handler
+
+    return decorate
+
+
+__all__ = ["CHANNEL", "CSV", "INT", "SLUG", "TEXT", "USER", "WHEN", "WORD", "Arg", "ArgType", "Command",
+           "ConvertEnv", "Opt", "REGISTRY", "Registry", "choice_type", "code_type", "command",
+           "normalise_tag"]

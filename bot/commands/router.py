@@ -1,0 +1,150 @@
+"""The core's entrance: a `Request` in, a `Reply` out, for every platform.
+
+The router records who asked and where, skips events it has already handled, parses the
+text with the one grammar, runs the command in a savepoint (so an error changes nothing),
+and answers errors privately with the usage line. No traceback ever reaches a user.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from bot import identity, metrics
+from bot.clock import Clock, SystemClock
+from bot.commands.context import Ctx
+from bot.commands.grammar import ParseError, tokenize
+from bot.commands.registry import REGISTRY, Command, ConvertEnv, Registry
+from bot.errors import UserError
+from bot.events import Request
+from bot.i18n import _, use_locale
+from bot.messages import Reply
+from bot.settings import Settings
+from storage.db import session_scope
+from storage.tables import Person, ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+MAX_COMMAND_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling produced: the reply (None for an event seen before) and the command's name."""
+
+    reply: Reply | None
+    command: str = ""
+
+
+class Router:
+    def __init__(self, engine: Engine, settings: Settings, *, registry: Registry | None = None,
+                 clock: Clock | None = None, services: dict[str, Any] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.registry = registry or REGISTRY
+        self.clock = clock or SystemClock()
+        self.services = services if services is not None else {}
+
+    def handle(self, request: Request) -> Reply | None:
+        """Handle one request; None when the event was already handled (a retry or a replay)."""
+        return self.handle_outcome(request).reply
+
+    def handle_outcome(self, request: Request) -> Outcome:
+        started = time.perf_counter()
+        name, outcome = "unknown", "error"
+        try:
+            for attempt in range(3):
+                try:
+                    result = self._handle_once(request)
+                    break
+                except (identity.AccountRaced, IntegrityError, OperationalError) as exc:
+                    # Two requests creating the same person or channel at once, or a lock timeout: retry.
+                    if attempt == 2:
+                        raise
+                    log.info("retrying request after %s", type(exc).__name__)
+            name = result.command or "unknown"
+            if result.reply is None:
+                outcome = "duplicate"
+            else:
+                outcome = "user_error" if result.reply.is_error else "ok"
+            return result
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("request failed (ref %s, platform %s)", ref, request.place.platform)
+            with use_locale(request.actor.locale if request.actor.locale in ("en", "fr") else self.settings.locale):
+                return Outcome(Reply.error(_("Something went wrong on our side and nothing was changed. "
+                                             "Please try again; if it persists, give this reference to "
+                                             "an administrator: {ref}.", ref=ref)))
+        finally:
+            metrics.observe_command(name, outcome, time.perf_counter() - started)
+
+    def _handle_once(self, request: Request) -> Outcome:
+        now = self.clock.now()
+        with session_scope(self.engine) as session:
+            if request.event_key and session.get(ProcessedEvent, request.event_key) is not None:
+                return Outcome(None)
+            account = identity.account_for_actor(session, request.actor, now)
+            person = session.get(Person, account.person_id)
+            assert person is not None
+            channel = identity.channel_for_place(session, request.place)
+            locale = identity.person_locale(session, person, self.settings.locale)
+            if request.event_key:
+                session.add(ProcessedEvent(key=request.event_key, at=now))
+                session.flush()
+            ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
+                      settings=self.settings, clock=self.clock, locale=locale, services=self.services)
+            with use_locale(locale):
+                return self._dispatch(ctx, session)
+
+    def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
+        text = ctx.request.text.strip()
+        if len(text) > MAX_COMMAND_LENGTH:
+            return Outcome(Reply.error(_("This command is too long ({n} characters; at most {max}).",
+                                         n=len(text), max=MAX_COMMAND_LENGTH)))
+        try:
+            tokens = tokenize(text)
+        except ParseError as exc:
+            return Outcome(Reply.error(str(exc)))
+        if not tokens:
+            tokens = tokenize("help")
+        words: list[str] = []
+        for token in tokens[:3]:
+            if token.quoted or token.is_option:
+                break
+            words.append(token.text)
+        command, used = self.registry.lookup(words)
+        if command is None:
+            return Outcome(self._unknown(tokens[0].text))
+        env = ConvertEnv(ctx.request.place.platform, ctx.request.place.workspace, ctx.now(),
+                         self.settings.timezone)
+        try:
+            with session.begin_nested():
+                kwargs = command.bind(tokens[used:], env)
+                reply = command.handler(ctx, **kwargs)
+        except UserError as exc:
+            return Outcome(Reply.error(exc.message, self.usage_line(command) if exc.show_usage else ""),
+                           command.name)
+        return Outcome(reply, command.name)
+
+    def usage_line(self, command: Command) -> str:
+        return _("Usage: {usage}", usage=_(command.usage))
+
+    def _unknown(self, word: str) -> Reply:
+        group = self.registry.with_prefix(word)
+        if group:
+            lines = "\n".join(_(c.usage) for c in group)
+            return Reply.error(_("'{word}' needs a subcommand. Try one of:", word=word[:40]), lines)
+        names = sorted({c.path[0] for c in self.registry.commands.values()} | set(self.registry.aliases))
+        close = difflib.get_close_matches(word.lower(), names, n=1)
+        hint = _("Did you mean '{word}'?", word=close[0]) if close else ""
+        message = _("Unknown command '{word}'.", word=word[:40])
+        return Reply.error(f"{message} {hint}".strip(), _("Type help to see every command."))
+

@@ -1,0 +1,1 @@
+"""Communities: purpose, members, managers, who knows what, shared resources."""

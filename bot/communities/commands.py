@@ -1,0 +1,247 @@
+"""Commands: community, whoknows, share, resources."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands.context import Ctx
+from bot.commands.grammar import UserRef
+from bot.commands.registry import CSV, REGISTRY, SLUG, TEXT, USER, WORD, Arg, Opt, command, normalise_tag
+from bot.communities import service
+from bot.errors import UserError
+from bot.i18n import N_, _, ngettext
+from bot.messages import Actions, Button, Confirm, Context, Field, Message, Reply, Section, Visibility
+from storage.tables import Community
+
+REGISTRY.group("community", N_("Communities"))
+REGISTRY.group("whoknows", N_("Expertise and resources"))
+
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def _community_blocks(ctx: Ctx, community: Community) -> tuple:
+    assert community.id is not None
+    managers = [ctx.name_of(pid) for pid in service.manager_ids(ctx.session, community.id)]
+    linked = [c.name or c.channel_id for c in service.channels(ctx.session, community.id)]
+    fields = (
+        Field(_("Purpose"), community.purpose or _("not stated")),
+        Field(_("Topics"), ", ".join(service.topics(ctx.session, community.id)) or _("none")),
+        Field(_("Members"), str(service.member_count(ctx.session, community.id))),
+        Field(_("Managers"), ", ".join(managers) or _("none")),
+        Field(_("Channels"), ", ".join(linked) or _("none linked yet")),
+    )
+    blocks: list = [Section(title=f"{community.name} ({community.slug})", fields=fields)]
+    if community.archived_at is not None:
+        blocks.append(Context(_("Archived on {date}: read-only.", date=community.archived_at.date().isoformat())))
+    elif not service.is_member(ctx.session, community.id, ctx.person_id):
+        blocks.append(Actions((Button(_("Join"), f"community join {community.slug}", style="primary"),)))
+    return tuple(blocks)
+
+
+@command("community create", usage=N_('community create <slug> "<name>" [--purpose "<text>"] [--topics a,b]'),
+         summary=N_("Create a community; you become its manager."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("name", TEXT, label=N_("name"))],
+         options=[Opt("purpose", TEXT), Opt("topics", CSV)])
+def create(ctx: Ctx, slug: str, name: str, purpose: str | None, topics: list[str] | None) -> Reply:
+    community = service.create(ctx.session, slug=slug, name=name, purpose=purpose or "", topic_list=topics or [],
+                               creator_id=ctx.person_id, now=ctx.now())
+    ctx.audit("community.create", f"community:{community.id}", slug=slug)
+    blocks = (Section(text=_("Community {name} ({slug}) created. You are its manager.", name=name, slug=slug)),
+              Context(_("Next: link a channel with community link {slug} from that channel, and invite people "
+                        "to community join {slug}.", slug=slug)))
+    return Reply(Message(summary=_("Community {slug} created.", slug=slug), blocks=blocks))
+
+
+@command("community list", usage=N_("community list [--topic t]"), summary=N_("List the communities."),
+         options=[Opt("topic", TEXT)])
+def list_communities(ctx: Ctx, topic: str | None) -> Reply:
+    wanted = normalise_tag(topic) if topic else None
+    rows = service.list_active(ctx.session, wanted)
+    if not rows:
+        if wanted:
+            return Reply.private(_("No community has the topic '{topic}'.", topic=wanted))
+        return Reply.private(_("There is no community yet. Create one: community create <slug> \"<name>\""))
+    lines = tuple(f"{c.slug} — {c.name} ({ngettext('{n} member', '{n} members', n)})" for c, n in rows)
+    title = _("Communities with the topic '{topic}'", topic=wanted) if wanted else _("Communities")
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),
+                                                Context(_("community info <slug> for details.")))))
+
+
+@command("community info", usage=N_("community info <slug>"), summary=N_("Purpose, topics, members, managers."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def info(ctx: Ctx, slug: str) -> Reply:
+    community = service.get(ctx.session, slug, include_archived=True)
+    return Reply(Message(summary=community.name, blocks=_community_blocks(ctx, community)))
+
+
+@command("community members", usage=N_("community members <slug>"), summary=N_("Who is in a community."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def members(ctx: Ctx, slug: str) -> Reply:
+    community = service.get(ctx.session, slug, include_archived=True)
+    assert community.id is not None
+    rows = service.members(ctx.session, community.id)
+    lines = tuple(f"{p.display_name}{' — ' + _('manager') if m.is_manager else ''}"
+                  f"{' (' + p.site + ')' if p.site else ''}" for p, m in rows)
+    title = _("Members of {name}: {n}", name=community.name, n=len(rows))
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
+
+
+@command("community join", usage=N_("community join <slug>"), summary=N_("Join a community."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def join(ctx: Ctx, slug: str) -> Reply:
+    community = service.get_active(ctx.session, slug)
+    if not service.join(ctx.session, community, ctx.person_id, ctx.now()):
+        return Reply.private(_("You are already a member of {name}.", name=community.name))
+    ctx.audit("community.join", f"community:{community.id}")
+    return Reply.private(_("Welcome to {name}! Its purpose: {purpose}", name=community.name,
+                           purpose=community.purpose or _("not stated")))
+
+
+@command("community leave", usage=N_("community leave <slug>"), summary=N_("Leave a community."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def leave(ctx: Ctx, slug: str) -> Reply:
+    community = service.get(ctx.session, slug, include_archived=True)
+    service.leave(ctx.session, community, ctx.person_id)
+    ctx.audit("community.leave", f"community:{community.id}")
+    return Reply.private(_("You have left {name}.", name=community.name))
+
+
+@command("community link", usage=N_("community link <slug>"),
+         summary=N_("Managers: link the current channel to the community (announcements, digests)."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def link(ctx: Ctx, slug: str) -> Reply:
+    community = service.get_active(ctx.session, slug)
+    service.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    if ctx.in_direct:
+        raise UserError(_("Run this in the channel to link, not in a private conversation."))
+    if not service.link(ctx.session, community, ctx.channel):
+        return Reply.private(_("This channel is already linked to {name}.", name=community.name))
+    ctx.audit("community.link", f"community:{community.id}", channel=ctx.channel.id)
+    return Reply(Message.text(_("This channel is now linked to the community {name}: its announcements and "
+                                "digests will be posted here.", name=community.name)), Visibility.PUBLIC)
+
+
+@command("community unlink", usage=N_("community unlink <slug>"),
+         summary=N_("Managers: unlink the current channel from the community."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def unlink(ctx: Ctx, slug: str) -> Reply:
+    community = service.get(ctx.session, slug, include_archived=True)
+    service.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    if not service.unlink(ctx.session, community, ctx.channel):
+        raise UserError(_("This channel is not linked to {name}.", name=community.name))
+    ctx.audit("community.unlink", f"community:{community.id}", channel=ctx.channel.id)
+    return Reply.public(_("This channel is no longer linked to the community {name}.", name=community.name))
+
+
+@command("community promote", usage=N_("community promote <slug> @user"),
+         summary=N_("Managers: make a member a manager too."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("user", USER, label=N_("person"))])
+def promote(ctx: Ctx, slug: str, user: UserRef) -> Reply:
+    community = service.get_active(ctx.session, slug)
+    service.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    person = ctx.person_of(user)
+    assert person.id is not None
+    if not service.promote(ctx.session, community, person.id):
+        return Reply.private(_("{name} is already a manager of {community}.", name=person.display_name,
+                               community=community.name))
+    ctx.audit("community.promote", f"community:{community.id}", person=person.id)
+    ctx.tell_person(person.id, lambda: Message.text(_("{who} made you a manager of the community {name}.",
+                                                        who=ctx.person.display_name, name=community.name)),
+                    subject=f"community:{community.id}")
+    return Reply.private(_("{name} is now a manager of {community}.", name=person.display_name,
+                           community=community.name))
+
+
+@command("community archive", usage=N_("community archive <slug>"),
+         summary=N_("Managers: archive the community (read-only from then on)."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def archive(ctx: Ctx, slug: str) -> Reply:
+    community = service.get_active(ctx.session, slug)
+    service.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    assert community.id is not None
+    service.archive(ctx.session, community, ctx.now())
+    ctx.audit("community.archive", f"community:{community.id}")
+    for channel in service.channels(ctx.session, community.id):
+        ctx.post_to_channel(channel, lambda: Message.text(_("The community {name} has been archived by {who}. "
+                                                            "Thank you all.", name=community.name,
+                                                            who=ctx.person.display_name)),
+                            subject=f"community:{community.id}")
+    return Reply.private(_("The community {name} is archived.", name=community.name))
+
+
+def archive_button(slug: str) -> Button:
+    """A destructive button, with its confirmation dialog."""
+    return Button(_("Archive"), f"community archive {slug}", style="danger",
+                  confirm=Confirm(_("Archive {slug}?", slug=slug),
+                                  _("The community becomes read-only for everyone."), _("Archive"), _("Cancel")))
+
+
+@command("whoknows", usage=N_("whoknows <skill>"),
+         summary=N_("Find people with a skill, the most active in communities first."),
+         args=[Arg("skill", TEXT, label=N_("skill"))])
+def whoknows(ctx: Ctx, skill: str) -> Reply:
+    wanted = normalise_tag(skill)
+    if not wanted:
+        raise UserError(_("Name a skill, like whoknows python."))
+    experts = service.who_knows(ctx.session, wanted, ctx.now())
+    if not experts:
+        return Reply.private(_("Nobody has listed the skill '{skill}' yet. Add yours with profile skills.",
+                               skill=wanted))
+    lines = []
+    for e in experts:
+        parts = [e.person.display_name, ", ".join(e.skills)]
+        if e.person.site:
+            parts.append(e.person.site)
+        if e.communities:
+            parts.append(_("in {communities}", communities=", ".join(e.communities)))
+        parts.append(ngettext("{n} contribution", "{n} contributions", e.activity))
+        lines.append(" — ".join(parts))
+    title = _("Who knows {skill}", skill=wanted)
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=tuple(lines)),)))
+
+
+@command("share", usage=N_('share <slug> <url> "<title>" [--tags a,b]'),
+         summary=N_("Share a resource with a community."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("url", WORD, label=N_("url")),
+               Arg("title", TEXT, label=N_("title"))],
+         options=[Opt("tags", CSV)], group="whoknows")
+def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> Reply:
+    community = service.get_active(ctx.session, slug)
+    service.require_member(ctx.session, community, ctx.person_id)
+    if not _URL.match(url) or len(url) > 2000:
+        raise UserError(_("'{url}' is not a web address starting with http:// or https://.", url=url[:80]))
+    if len(title) > 300:
+        raise UserError(_("A title is at most 300 characters long."))
+    resource = service.share(ctx.session, community, ctx.person_id, url, title, tags or [], ctx.now())
+    assert community.id is not None
+    ctx.audit("resource.share", f"community:{community.id}", resource=resource.id)
+    for channel in service.channels(ctx.session, community.id):
+        ctx.post_to_channel(channel, lambda: Message(
+            summary=_("New resource in {name}: {title}", name=community.name, title=title),
+            blocks=(Section(text=_("{who} shared a resource with {name}:", who=ctx.person.display_name,
+                                   name=community.name), lines=(f"{title} — {url}",)),)),
+            subject=f"community:{community.id}")
+    return Reply.private(_("Shared with {name}: {title}.", name=community.name, title=title))
+
+
+@command("resources", usage=N_("resources <slug> [--tag t]"), summary=N_("The resources shared in a community."),
+         args=[Arg("slug", SLUG, label=N_("slug"))], options=[Opt("tag", TEXT)], group="whoknows")
+def resources(ctx: Ctx, slug: str, tag: str | None) -> Reply:
+    community = service.get(ctx.session, slug, include_archived=True)
+    assert community.id is not None
+    wanted = normalise_tag(tag) if tag else None
+    rows = service.resources(ctx.session, community.id, wanted)
+    if not rows:
+        return Reply.private(_("No resource shared in {name} yet.", name=community.name) if not wanted else
+                             _("No resource tagged '{tag}' in {name}.", tag=wanted, name=community.name))
+    lines = tuple(f"{r.title} — {r.url}" + (f" [{', '.join(tags)}]" if tags else "") for r, tags in rows)
+    title = _("Resources of {name}", name=community.name)
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
+
+
+for word, canonical in (("communauté", "community"), ("communaute", "community"), ("créer", "create"),
+                        ("creer", "create"), ("rejoindre", "join"), ("quitter", "leave"), ("membres", "members"),
+                        ("délier", "unlink"), ("delier", "unlink"), ("promouvoir", "promote"),
+                        ("archiver", "archive"), ("quisait", "whoknows"), ("partager", "share"),
+                        ("ressources", "resources")):
+    REGISTRY.alias(word, canonical)

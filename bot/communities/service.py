@@ -1,0 +1,293 @@
+"""Community rules and queries. Other capabilities call these functions, never the tables directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.errors import Forbidden, NotFound, UserError
+from bot.i18n import _
+from bot.permissions import Role, has_role
+from bot.settings import Settings
+from storage.tables import (
+    Channel,
+    Community,
+    CommunityActivity,
+    CommunityChannel,
+    CommunityTopic,
+    Membership,
+    Person,
+    PersonSkill,
+    Resource,
+    ResourceTag,
+)
+
+ACTIVITY_WINDOW = timedelta(days=90)
+
+
+# -- lookups ---------------------------------------------------------------------------------------
+def get(session: Session, slug: str, *, include_archived: bool = False) -> Community:
+    """The community with this slug, or NotFound with a hint."""
+    community = session.exec(select(Community).where(Community.slug == slug)).first()
+    if community is None or (community.archived_at is not None and not include_archived):
+        raise NotFound(_("There is no community '{slug}'. See community list.", slug=slug))
+    return community
+
+
+def get_active(session: Session, slug: str) -> Community:
+    community = get(session, slug, include_archived=True)
+    if community.archived_at is not None:
+        raise UserError(_("The community '{slug}' is archived: it is read-only.", slug=slug))
+    return community
+
+
+def membership(session: Session, community_id: int, person_id: int) -> Membership | None:
+    return session.exec(select(Membership).where(Membership.community_id == community_id,
+                                                 Membership.person_id == person_id)).first()
+
+
+def is_member(session: Session, community_id: int, person_id: int) -> bool:
+    return membership(session, community_id, person_id) is not None
+
+
+def is_manager(session: Session, community_id: int, person_id: int) -> bool:
+    m = membership(session, community_id, person_id)
+    return bool(m and m.is_manager)
+
+
+def require_manager(session: Session, settings: Settings, community: Community, person_id: int) -> None:
+    """Managers of the community (and admins) only."""
+    assert community.id is not None
+    if is_manager(session, community.id, person_id) or has_role(session, person_id, settings, Role.ADMIN):
+        return
+    raise Forbidden(_("Only the managers of '{slug}' may do this.", slug=community.slug))
+
+
+def require_member(session: Session, community: Community, person_id: int) -> None:
+    assert community.id is not None
+    if not is_member(session, community.id, person_id):
+        raise Forbidden(_("Join '{slug}' first: community join {slug}", slug=community.slug))
+
+
+def topics(session: Session, community_id: int) -> list[str]:
+    return sorted(t.topic for t in session.exec(select(CommunityTopic)
+                                                .where(CommunityTopic.community_id == community_id)))
+
+
+def members(session: Session, community_id: int) -> list[tuple[Person, Membership]]:
+    rows = session.exec(select(Person, Membership).join(Membership, col(Membership.person_id) == Person.id)
+                        .where(Membership.community_id == community_id)
+                        .order_by(col(Membership.is_manager).desc(), Person.display_name))
+    return list(rows)
+
+
+def member_count(session: Session, community_id: int) -> int:
+    return session.exec(select(func.count()).select_from(Membership)
+                        .where(Membership.community_id == community_id)).one()
+
+
+def manager_ids(session: Session, community_id: int) -> list[int]:
+    return [m.person_id for m in session.exec(select(Membership).where(Membership.community_id == community_id,
+                                                                       col(Membership.is_manager).is_(True)))]
+
+
+def member_ids(session: Session, community_id: int) -> list[int]:
+    return [m.person_id for m in session.exec(select(Membership).where(Membership.community_id == community_id))]
+
+
+def channels(session: Session, community_id: int) -> list[Channel]:
+    """The channels linked to a community, where its announcements and digests go."""
+    rows = session.exec(select(Channel).join(CommunityChannel, col(CommunityChannel.channel_id) == Channel.id)
+                        .where(CommunityChannel.community_id == community_id).order_by(Channel.id))
+    return list(rows)
+
+
+def communities_for_channel(session: Session, channel_id: int) -> list[Community]:
+    rows = session.exec(select(Community).join(CommunityChannel, col(CommunityChannel.community_id) == Community.id)
+                        .where(CommunityChannel.channel_id == channel_id, col(Community.archived_at).is_(None)))
+    return list(rows)
+
+
+def list_active(session: Session, topic: str | None = None) -> list[tuple[Community, int]]:
+    """Active communities with their member counts, optionally those with a topic."""
+    query = select(Community).where(col(Community.archived_at).is_(None)).order_by(Community.slug)
+    if topic:
+        query = query.where(col(Community.id).in_(select(CommunityTopic.community_id)
+                                                  .where(CommunityTopic.topic == topic)))
+    communities = list(session.exec(query))
+    counts = dict(session.exec(select(Membership.community_id, func.count()).group_by(Membership.community_id)).all())
+    return [(c, counts.get(c.id, 0)) for c in communities]
+
+
+def communities_with_topics(session: Session, wanted: list[str]) -> list[Community]:
+    """Active communities having one of the topics (positions and digests use this)."""
+    if not wanted:
+        return []
+    query = (select(Community).where(col(Community.archived_at).is_(None),
+                                     col(Community.id).in_(select(CommunityTopic.community_id)
+                                                           .where(col(CommunityTopic.topic).in_(wanted))))
+             .order_by(Community.slug))
+    return list(session.exec(query))
+
+
+# -- changes ---------------------------------------------------------------------------------------
+def record_activity(session: Session, community_id: int, person_id: int | None, kind: str, at: datetime) -> None:
+    """Count a contribution (whoknows ranking, digest health figures). person_id None: anonymous."""
+    session.add(CommunityActivity(community_id=community_id, person_id=person_id, kind=kind, at=at))
+
+
+def create(session: Session, *, slug: str, name: str, purpose: str, topic_list: list[str], creator_id: int,
+           now: datetime) -> Community:
+    if len(name) > 200:
+        raise UserError(_("A community name is at most 200 characters long."))
+    if len(purpose) > 2000:
+        raise UserError(_("A purpose is at most 2000 characters long."))
+    if session.exec(select(Community).where(Community.slug == slug)).first() is not None:
+        raise UserError(_("The slug '{slug}' is taken. Choose another one.", slug=slug))
+    community = Community(slug=slug, name=name, purpose=purpose, created_by=creator_id, created_at=now)
+    session.add(community)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise UserError(_("The slug '{slug}' is taken. Choose another one.", slug=slug)) from None
+    assert community.id is not None
+    for topic in topic_list:
+        session.add(CommunityTopic(community_id=community.id, topic=topic))
+    session.add(Membership(community_id=community.id, person_id=creator_id, is_manager=True, joined_at=now))
+    record_activity(session, community.id, creator_id, "created", now)
+    session.flush()
+    return community
+
+
+def join(session: Session, community: Community, person_id: int, now: datetime) -> bool:
+    """Add a member; False if already one."""
+    assert community.id is not None
+    if is_member(session, community.id, person_id):
+        return False
+    session.add(Membership(community_id=community.id, person_id=person_id, joined_at=now))
+    record_activity(session, community.id, person_id, "joined", now)
+    session.flush()
+    return True
+
+
+def leave(session: Session, community: Community, person_id: int) -> None:
+    assert community.id is not None
+    m = membership(session, community.id, person_id)
+    if m is None:
+        raise UserError(_("You are not a member of '{slug}'.", slug=community.slug))
+    if m.is_manager and manager_ids(session, community.id) == [person_id]:
+        if member_count(session, community.id) > 1:
+            raise UserError(_("You are the last manager of '{slug}': promote someone first "
+                              "(community promote {slug} @someone).", slug=community.slug))
+        raise UserError(_("You are the last member of '{slug}': archive it instead "
+                          "(community archive {slug}).", slug=community.slug))
+    session.delete(m)
+    session.flush()
+
+
+def promote(session: Session, community: Community, person_id: int) -> bool:
+    assert community.id is not None
+    m = membership(session, community.id, person_id)
+    if m is None:
+        raise UserError(_("This person is not a member of '{slug}'; they must join first.", slug=community.slug))
+    if m.is_manager:
+        return False
+    m.is_manager = True
+    session.flush()
+    return True
+
+
+def link(session: Session, community: Community, channel: Channel) -> bool:
+    assert community.id is not None and channel.id is not None
+    exists = session.exec(select(CommunityChannel).where(CommunityChannel.community_id == community.id,
+                                                         CommunityChannel.channel_id == channel.id)).first()
+    if exists:
+        return False
+    session.add(CommunityChannel(community_id=community.id, channel_id=channel.id))
+    session.flush()
+    return True
+
+
+def unlink(session: Session, community: Community, channel: Channel) -> bool:
+    assert community.id is not None and channel.id is not None
+    row = session.exec(select(CommunityChannel).where(CommunityChannel.community_id == community.id,
+                                                      CommunityChannel.channel_id == channel.id)).first()
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def archive(session: Session, community: Community, now: datetime) -> None:
+    community.archived_at = now
+    session.flush()
+
+
+def share(session: Session, community: Community, person_id: int, url: str, title: str, tags: list[str],
+          now: datetime) -> Resource:
+    assert community.id is not None
+    resource = Resource(community_id=community.id, url=url, title=title, shared_by=person_id, shared_at=now)
+    session.add(resource)
+    session.flush()
+    assert resource.id is not None
+    for tag in tags:
+        session.add(ResourceTag(resource_id=resource.id, tag=tag))
+    record_activity(session, community.id, person_id, "shared", now)
+    session.flush()
+    return resource
+
+
+def resources(session: Session, community_id: int, tag: str | None = None, limit: int = 20,
+              ) -> list[tuple[Resource, list[str]]]:
+    query = select(Resource).where(Resource.community_id == community_id)
+    if tag:
+        query = query.where(col(Resource.id).in_(select(ResourceTag.resource_id).where(ResourceTag.tag == tag)))
+    rows = list(session.exec(query.order_by(col(Resource.shared_at).desc(), col(Resource.id).desc()).limit(limit)))
+    ids = [r.id for r in rows]
+    tags: dict[int, list[str]] = {}
+    if ids:
+        for t in session.exec(select(ResourceTag).where(col(ResourceTag.resource_id).in_(ids))
+                              .order_by(ResourceTag.tag)):
+            tags.setdefault(t.resource_id, []).append(t.tag)
+    return [(r, tags.get(r.id or 0, [])) for r in rows]
+
+
+# -- who knows -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Expert:
+    person: Person
+    skills: list[str]  # the matching skills
+    exact: bool
+    activity: int  # contributions to communities over the last 90 days
+    communities: list[str]
+
+
+def who_knows(session: Session, skill: str, now: datetime, limit: int = 10) -> list[Expert]:
+    """People whose skills match: exact match first, then partial; within that, the most active first."""
+    rows = list(session.exec(select(PersonSkill).where(col(PersonSkill.skill).contains(skill, autoescape=True))))
+    by_person: dict[int, list[str]] = {}
+    for row in rows:
+        by_person.setdefault(row.person_id, []).append(row.skill)
+    if not by_person:
+        return []
+    ids = list(by_person)
+    since = now - ACTIVITY_WINDOW
+    activity = dict(session.exec(select(CommunityActivity.person_id, func.count())
+                                 .where(col(CommunityActivity.person_id).in_(ids), CommunityActivity.at >= since)
+                                 .group_by(CommunityActivity.person_id)).all())
+    memberships: dict[int, list[str]] = {}
+    for slug, pid in session.exec(select(Community.slug, Membership.person_id)
+                                  .join(Membership, col(Membership.community_id) == Community.id)
+                                  .where(col(Membership.person_id).in_(ids), col(Community.archived_at).is_(None))
+                                  .order_by(Community.slug)):
+        memberships.setdefault(pid, []).append(slug)
+    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
+    experts = [Expert(people[pid], sorted(skills), skill in skills, int(activity.get(pid, 0)),
+                      memberships.get(pid, [])) for pid, skills in by_person.items() if pid in people]
+    experts.sort(key=lambda e: (not e.exact, -e.activity, e.person.display_name.lower()))
+    return experts[:limit]

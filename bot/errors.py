@@ -1,0 +1,27 @@
+"""Errors a command raises to answer the caller; the router turns them into a private reply."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix. The message is already translated; nothing is changed."""
+
+    def __init__(self, message: str, *, show_usage: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.show_usage = show_usage
+
+
+class UsageError(UserError):
+    """The command is malformed: the reply adds the usage line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, show_usage=True)
+
+
+class NotFound(UserError):
+    """The thing referred to does not exist (or the caller may not know it exists)."""
+
+
+class Forbidden(UserError):
+    """The caller may not do this."""

@@ -1,0 +1,53 @@
+"""Typed events between the adapters and the core: who asks, where, and what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sent a request: one account on one platform."""
+
+    platform: str
+    workspace: str
+    user_id: str
+    display_name: str = ""
+    locale: str | None = None  # the platform's idea of the user's language, if it has one
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a request came from, and where a public reply goes."""
+
+    platform: str
+    workspace: str
+    channel_id: str
+    name: str = ""  # human name of the channel, when known
+    direct: bool = False  # a private conversation between the person and the bot
+    thread: str | None = None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """What an adapter knows of a user it saw mentioned (display name, language)."""
+
+    display_name: str = ""
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing to handle: a command line typed, or a button/reaction/form that runs one.
+
+    `event_key` identifies the platform event (Slack event_id/trigger_id, Matrix event_id) so
+    that a retried or replayed event has no second effect.
+    """
+
+    actor: Actor
+    place: Place
+    text: str
+    event_key: str | None = None
+    users: dict[str, UserInfo] = field(default_factory=dict)  # user id -> info, for mentioned users
+    channels: dict[str, str] = field(default_factory=dict)  # channel id -> name, for referenced channels
+    via_button: bool = False

@@ -1,0 +1,218 @@
+"""Accounts, persons and channels: the one identity model (design §3).
+
+Every account belongs to a person; a person may join a Slack and a Matrix account with a
+one-time code (`profile link`), after which roles, skills, memberships, votes and
+acknowledgements are one person's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from bot.events import Actor, Place, UserInfo
+from bot.settings import SUPPORTED_LOCALES
+from storage.tables import (
+    Account,
+    AuditEntry,
+    Channel,
+    LinkCode,
+    Membership,
+    Person,
+    PersonSkill,
+    RoleGrant,
+)
+
+LINK_CODE_VALIDITY = timedelta(minutes=10)
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+def platform_locale(raw: str | None) -> str | None:
+    """Map a platform's locale (`fr-FR`, `fr`, `en-US`) to a supported language, or None."""
+    if not raw:
+        return None
+    lang = raw.replace("_", "-").split("-")[0].lower()
+    return lang if lang in SUPPORTED_LOCALES else None
+
+
+def find_account(session: Session, platform: str, workspace: str, user_id: str) -> Account | None:
+    return session.exec(select(Account).where(Account.platform == platform, Account.workspace == workspace,
+                                              Account.user_id == user_id)).first()
+
+
+def ensure_account(session: Session, platform: str, workspace: str, user_id: str,
+                   info: UserInfo | None = None, seen_at: datetime | None = None) -> Account:
+    """The account (and its person), created on first sight. Updates the display name and locale."""
+    account = find_account(session, platform, workspace, user_id)
+    if account is None:
+        name = (info.display_name if info else "") or user_id
+        with session.begin_nested():
+            person = Person(display_name=name)
+            session.add(person)
+            session.flush()
+            account = Account(platform=platform, workspace=workspace, user_id=user_id, display_name=name,
+                              platform_locale=platform_locale(info.locale if info else None),
+                              person_id=person.id, last_seen_at=seen_at)
+            session.add(account)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise _Raced() from None
+        return account
+    if info:
+        if info.display_name and info.display_name != account.display_name:
+            account.display_name = info.display_name
+            person = session.get(Person, account.person_id)
+            if person and (not person.display_name or person.display_name == account.user_id):
+                person.display_name = info.display_name
+        loc = platform_locale(info.locale)
+        if loc and loc != account.platform_locale:
+            account.platform_locale = loc
+    if seen_at:
+        account.last_seen_at = seen_at
+    return account
+
+
+class _Raced(Exception):
+    """Another request created the same account at the same moment; the caller retries."""
+
+
+AccountRaced = _Raced
+
+
+def account_for_actor(session: Session, actor: Actor, seen_at: datetime) -> Account:
+    return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
+                          UserInfo(actor.display_name, actor.locale), seen_at)
+
+
+def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "") -> Channel:
+    channel = session.exec(select(Channel).where(Channel.platform == platform, Channel.workspace == workspace,
+                                                 Channel.channel_id == channel_id)).first()
+    if channel is None:
+        with session.begin_nested():
+            channel = Channel(platform=platform, workspace=workspace, channel_id=channel_id, name=name)
+            session.add(channel)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise _Raced() from None
+    elif name and name != channel.name:
+        channel.name = name
+    return channel
+
+
+def channel_for_place(session: Session, place: Place) -> Channel:
+    return ensure_channel(session, place.platform, place.workspace, place.channel_id, place.name)
+
+
+def person_locale(session: Session, person: Person, default: str) -> str:
+    """The person's chosen language, else their platform's, else the default."""
+    if person.locale in SUPPORTED_LOCALES:
+        return person.locale
+    for account in session.exec(select(Account).where(Account.person_id == person.id)):
+        if account.platform_locale in SUPPORTED_LOCALES:
+            return account.platform_locale
+    return default
+
+
+def preferred_account(session: Session, person_id: int) -> Account | None:
+    """Where to reach a person privately: the account they used most recently."""
+    accounts = list(session.exec(select(Account).where(Account.person_id == person_id)))
+    if not accounts:
+        return None
+    return max(accounts, key=lambda a: (a.last_seen_at is not None, a.last_seen_at or datetime.min, a.id or 0))
+
+
+def new_link_code(session: Session, account: Account, now: datetime) -> str:
+    """A one-time code, valid 10 minutes, that joins another account to this one's person."""
+    for _attempt in range(5):
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        if session.get(LinkCode, code) is None:
+            session.add(LinkCode(code=code, account_id=account.id or 0, expires_at=now + LINK_CODE_VALIDITY))
+            session.flush()
+            return code
+    raise RuntimeError("could not draw a unique link code")
+
+
+class LinkProblem(Exception):
+    """Why a link code was refused: 'unknown', 'expired', 'used', 'same-platform', 'same-person'."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def redeem_link_code(session: Session, code: str, account: Account, now: datetime) -> Person:
+    """Join `account`'s person into the person of the code's account (single use)."""
+    row = session.get(LinkCode, code.strip().upper())
+    if row is None:
+        raise LinkProblem("unknown")
+    if row.used_at is not None:
+        raise LinkProblem("used")
+    if row.expires_at < now:
+        raise LinkProblem("expired")
+    origin = session.get(Account, row.account_id)
+    if origin is None:
+        raise LinkProblem("unknown")
+    if origin.person_id == account.person_id:
+        raise LinkProblem("same-person")
+    if origin.platform == account.platform and origin.workspace == account.workspace:
+        raise LinkProblem("same-platform")
+    claimed = session.execute(update(LinkCode).where(LinkCode.code == row.code, LinkCode.used_at.is_(None))  # type: ignore[union-attr]
+                              .values(used_at=now))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkProblem("used")
+    merge_persons(session, keep_id=origin.person_id, drop_id=account.person_id)
+    person = session.get(Person, origin.person_id)
+    assert person is not None
+    return person
+
+
+def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
+    """Move everything of person `drop_id` to `keep_id`, without duplicates, then delete it."""
+    keep = session.get(Person, keep_id)
+    drop = session.get(Person, drop_id)
+    if keep is None or drop is None:
+        return
+    for field_name in ("locale", "site", "timezone"):
+        if getattr(keep, field_name) is None and getattr(drop, field_name) is not None:
+            setattr(keep, field_name, getattr(drop, field_name))
+    for hook in PERSON_MERGE_HOOKS:  # capabilities first settle their one-row-per-person rules
+        hook(session, keep_id, drop_id)
+    existing_skills = {s.skill for s in session.exec(select(PersonSkill).where(PersonSkill.person_id == keep_id))}
+    for skill in session.exec(select(PersonSkill).where(PersonSkill.person_id == drop_id)):
+        if skill.skill in existing_skills:
+            session.delete(skill)
+    roles = {r.role for r in session.exec(select(RoleGrant).where(RoleGrant.person_id == keep_id))}
+    for grant in session.exec(select(RoleGrant).where(RoleGrant.person_id == drop_id)):
+        if grant.role in roles:
+            session.delete(grant)
+    kept = {m.community_id: m for m in session.exec(select(Membership).where(Membership.person_id == keep_id))}
+    for membership in session.exec(select(Membership).where(Membership.person_id == drop_id)):
+        if membership.community_id in kept:
+            kept[membership.community_id].is_manager |= membership.is_manager
+            session.delete(membership)
+    session.flush()
+    # Then every column that points at a person moves over, whichever capability owns it.
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column.table.name == "person" for fk in column.foreign_keys):
+                session.execute(update(table).where(column == drop_id).values({column.name: keep_id}))
+    session.expire_all()
+    session.add(AuditEntry(actor_person_id=keep_id, action="person.merge", subject=f"person:{keep_id}",
+                           details=json.dumps({"merged": drop_id})))
+    dropped = session.get(Person, drop_id)
+    if dropped is not None:
+        session.delete(dropped)
+    session.flush()
+
+
+# Capabilities that own person-linked rows register a hook here to move them on merge
+# (votes, acknowledgements, nominations...), keeping one row per person where a rule says so.
+PERSON_MERGE_HOOKS: list[Callable[[Session, int, int], None]] = []

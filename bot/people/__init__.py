@@ -1,0 +1,1 @@
+"""People: profiles (skills, site), account linking, roles and language."""

@@ -1,0 +1,148 @@
+"""Commands: profile, role, language."""
+
+from __future__ import annotations
+
+from bot import identity
+from bot.commands.context import Ctx
+from bot.commands.grammar import UserRef
+from bot.commands.registry import CSV, REGISTRY, TEXT, USER, Arg, choice_type, command
+from bot.errors import UserError
+from bot.i18n import N_, _, use_locale
+from bot.messages import Context, Field, Message, Reply, Section
+from bot.people import service
+from bot.permissions import GRANTABLE, Role, is_configured_admin, roles_of
+from bot.settings import SUPPORTED_LOCALES
+
+REGISTRY.group("profile", N_("Profiles and roles"))
+
+ROLE = choice_type(*GRANTABLE, aliases={"rh": "hr", "communicant": "communicator", "communicante": "communicator"})
+LANG = choice_type(*SUPPORTED_LOCALES, aliases={"english": "en", "anglais": "en", "french": "fr",
+                                                "français": "fr", "francais": "fr"})
+
+
+@command("profile skills", usage=N_("profile skills a,b,c"), summary=N_("Set your skills (replaces the list)."),
+         args=[Arg("skills", CSV, label=N_("skills"))])
+def profile_skills(ctx: Ctx, skills: list[str]) -> Reply:
+    if len(skills) > 30:
+        raise UserError(_("At most 30 skills, please: keep the ones people should ask you about."))
+    saved = service.set_skills(ctx.session, ctx.person_id, skills)
+    ctx.audit("profile.skills", f"person:{ctx.person_id}", count=len(saved))
+    return Reply.private(_("Your skills: {skills}.", skills=", ".join(saved)))
+
+
+@command("profile site", usage=N_('profile site "<site>"'), summary=N_("Set the site where you work."),
+         args=[Arg("site", TEXT, label=N_("site"))])
+def profile_site(ctx: Ctx, site: str) -> Reply:
+    if len(site) > 200:
+        raise UserError(_("A site name is at most 200 characters long."))
+    ctx.person.site = site
+    ctx.audit("profile.site", f"person:{ctx.person_id}")
+    return Reply.private(_("Your site: {site}.", site=site))
+
+
+@command("profile show", usage=N_("profile show [@user]"), summary=N_("Show your profile or someone's."),
+         args=[Arg("user", USER, optional=True)])
+def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
+    person = ctx.person_of(user) if user else ctx.person
+    assert person.id is not None
+    skills = service.skills_of(ctx.session, person.id)
+    memberships = service.communities_of(ctx.session, person.id)
+    roles = sorted(r.value for r in roles_of(ctx.session, person.id, ctx.settings))
+    communities = ", ".join(f"{c.slug}{' ★' if manager else ''}" for c, manager in memberships)
+    fields = (
+        Field(_("Skills"), ", ".join(skills) or _("none yet")),
+        Field(_("Site"), person.site or _("not set")),
+        Field(_("Communities"), communities or _("none yet")),
+        Field(_("Roles"), ", ".join(roles) or _("member")),
+    )
+    blocks: list = [Section(title=person.display_name, fields=fields)]
+    if person.id == ctx.person_id:
+        accounts = ", ".join(f"{a.platform}:{a.user_id}" for a in service.accounts_of(ctx.session, person.id))
+        blocks.append(Context(_("Your accounts: {accounts}. ★ = community manager.", accounts=accounts)))
+    return Reply(Message(summary=person.display_name, blocks=tuple(blocks)))
+
+
+@command("profile link", usage=N_("profile link [<code>]"),
+         summary=N_("Without a code: get a one-time code. With it, on your other platform: join the two "
+                    "accounts."),
+         args=[Arg("code", optional=True)])
+def profile_link(ctx: Ctx, code: str | None) -> Reply:
+    if code is None:
+        new = identity.new_link_code(ctx.session, ctx.account, ctx.now())
+        ctx.audit("profile.link_code", f"person:{ctx.person_id}")
+        return Reply.private(_("Your link code is {code}. Within 10 minutes, send `profile link {code}` to "
+                               "Cercle from your account on the other platform. Keep it to yourself.",
+                               code=new))
+    try:
+        person = identity.redeem_link_code(ctx.session, code, ctx.account, ctx.now())
+    except identity.LinkProblem as problem:
+        reasons = {
+            "unknown": _("This link code does not exist. Ask for a new one with profile link."),
+            "used": _("This link code has already been used. Ask for a new one with profile link."),
+            "expired": _("This link code has expired (codes are valid 10 minutes). Ask for a new one."),
+            "same-person": _("These accounts are already linked."),
+            "same-platform": _("Enter the code from your account on the other platform, not this one."),
+        }
+        raise UserError(reasons[problem.reason]) from None
+    ctx.person = person
+    ctx.audit("profile.link", f"person:{person.id}", platform=ctx.account.platform)
+    return Reply.private(_("Done: your accounts are now one person, {name}. Your roles, skills and "
+                           "communities are shared.", name=person.display_name))
+
+
+@command("role grant", usage=N_("role grant @user admin|hr|communicator"),
+         summary=N_("Give someone a role (admins only)."),
+         args=[Arg("user", USER, label=N_("person")), Arg("role", ROLE, label=N_("role"))], group="profile")
+def role_grant(ctx: Ctx, user: UserRef, role: str) -> Reply:
+    ctx.require_role(Role.ADMIN)
+    person = ctx.person_of(user)
+    assert person.id is not None
+    if not service.grant(ctx.session, person.id, Role(role), ctx.person_id):
+        return Reply.private(_("{name} already has the {role} role.", name=person.display_name, role=role))
+    ctx.audit("role.grant", f"person:{person.id}", role=role)
+    ctx.tell_person(person.id, lambda: Message.text(_("{who} gave you the {role} role in Cercle.",
+                                                        who=ctx.person.display_name, role=role)),
+                    subject=f"role:{person.id}")
+    return Reply.private(_("{name} now has the {role} role.", name=person.display_name, role=role))
+
+
+@command("role revoke", usage=N_("role revoke @user <role>"), summary=N_("Take a role back (admins only)."),
+         args=[Arg("user", USER, label=N_("person")), Arg("role", ROLE, label=N_("role"))], group="profile")
+def role_revoke(ctx: Ctx, user: UserRef, role: str) -> Reply:
+    ctx.require_role(Role.ADMIN)
+    person = ctx.person_of(user)
+    assert person.id is not None
+    if role == Role.ADMIN.value and is_configured_admin(ctx.session, person.id, ctx.settings):
+        raise UserError(_("{name} is an administrator through CERCLE_ADMINS; change that setting instead.",
+                          name=person.display_name))
+    if not service.revoke(ctx.session, person.id, Role(role)):
+        raise UserError(_("{name} does not have the {role} role.", name=person.display_name, role=role))
+    ctx.audit("role.revoke", f"person:{person.id}", role=role)
+    return Reply.private(_("{name} no longer has the {role} role.", name=person.display_name, role=role))
+
+
+@command("role list", usage=N_("role list"), summary=N_("Who holds which role."), group="profile")
+def role_list(ctx: Ctx) -> Reply:
+    holders = service.role_holders(ctx.session)
+    lines = [f"{role}: {person.display_name}" for person, role in holders]
+    configured = [str(a) for a in ctx.settings.admins]
+    if configured:
+        lines.append(_("admin (CERCLE_ADMINS): {accounts}", accounts=", ".join(configured)))
+    if not lines:
+        return Reply.private(_("Nobody holds a role yet. Administrators are set with CERCLE_ADMINS."))
+    return Reply(Message(summary=_("Roles"), blocks=(Section(title=_("Roles"), lines=tuple(lines)),)))
+
+
+@command("language", usage=N_("language en|fr"), summary=N_("Choose the language Cercle speaks to you."),
+         args=[Arg("language", LANG, label=N_("language"))], group="help")
+def language(ctx: Ctx, language: str) -> Reply:
+    ctx.person.locale = language
+    ctx.audit("profile.language", f"person:{ctx.person_id}", language=language)
+    with use_locale(language):
+        return Reply.private(_("From now on Cercle speaks English to you."))
+
+
+for word, canonical in (("profil", "profile"), ("compétences", "skills"), ("competences", "skills"),
+                        ("afficher", "show"), ("voir", "show"), ("lier", "link"), ("rôle", "role"),
+                        ("donner", "grant"), ("retirer", "revoke"), ("liste", "list"), ("langue", "language")):
+    REGISTRY.alias(word, canonical)

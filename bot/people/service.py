@@ -1,0 +1,62 @@
+"""Rules about people: skills, site, roles, language."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from bot.permissions import Role
+from storage.tables import Account, Community, Membership, Person, PersonSkill, RoleGrant
+
+
+def set_skills(session: Session, person_id: int, skills: list[str]) -> list[str]:
+    """Replace the person's skills; returns them sorted."""
+    for row in session.exec(select(PersonSkill).where(PersonSkill.person_id == person_id)):
+        session.delete(row)
+    session.flush()
+    for skill in dict.fromkeys(skills):
+        session.add(PersonSkill(person_id=person_id, skill=skill))
+    session.flush()
+    return sorted(set(skills))
+
+
+def skills_of(session: Session, person_id: int) -> list[str]:
+    return sorted(s.skill for s in session.exec(select(PersonSkill).where(PersonSkill.person_id == person_id)))
+
+
+def communities_of(session: Session, person_id: int) -> list[tuple[Community, bool]]:
+    """(community, is_manager) for each active community the person belongs to."""
+    rows = session.exec(select(Community, Membership).join(Membership, col(Membership.community_id) == Community.id)
+                        .where(Membership.person_id == person_id, col(Community.archived_at).is_(None))
+                        .order_by(Community.slug))
+    return [(c, m.is_manager) for c, m in rows]
+
+
+def accounts_of(session: Session, person_id: int) -> list[Account]:
+    return list(session.exec(select(Account).where(Account.person_id == person_id).order_by(Account.platform)))
+
+
+def grant(session: Session, person_id: int, role: Role, by: int) -> bool:
+    """Give a role; False if the person had it already."""
+    exists = session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id,
+                                                  RoleGrant.role == role.value)).first()
+    if exists:
+        return False
+    session.add(RoleGrant(person_id=person_id, role=role.value, granted_by=by))
+    session.flush()
+    return True
+
+
+def revoke(session: Session, person_id: int, role: Role) -> bool:
+    row = session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id,
+                                               RoleGrant.role == role.value)).first()
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def role_holders(session: Session) -> list[tuple[Person, str]]:
+    rows = session.exec(select(Person, RoleGrant).join(RoleGrant, col(RoleGrant.person_id) == Person.id)
+                        .order_by(RoleGrant.role, Person.display_name))
+    return [(p, g.role) for p, g in rows]

@@ -1,0 +1,52 @@
+"""Roles and what each may do (design §4.1).
+
+`admin` may do everything and grants roles; `hr` runs positions and the nomination queue;
+`communicator` declares crises and speaks in them. Community managers are per community and
+checked by the communities service. The first admins come from `CERCLE_ADMINS`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from bot.settings import Settings
+from storage.tables import Account, RoleGrant
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HR = "hr"
+    COMMUNICATOR = "communicator"
+
+
+GRANTABLE = tuple(r.value for r in Role)
+
+
+def is_configured_admin(session: Session, person_id: int, settings: Settings) -> bool:
+    """True when one of the person's accounts is listed in CERCLE_ADMINS."""
+    if not settings.admins:
+        return False
+    accounts = session.exec(select(Account).where(Account.person_id == person_id))
+    wanted = {(a.platform, a.workspace, a.user_id) for a in settings.admins}
+    return any((a.platform, a.workspace, a.user_id) in wanted for a in accounts)
+
+
+def roles_of(session: Session, person_id: int, settings: Settings) -> set[Role]:
+    roles = {Role(g.role) for g in session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id))
+             if g.role in GRANTABLE}
+    if is_configured_admin(session, person_id, settings):
+        roles.add(Role.ADMIN)
+    return roles
+
+
+def has_role(session: Session, person_id: int, settings: Settings, *wanted: Role) -> bool:
+    """Admins have every role."""
+    roles = roles_of(session, person_id, settings)
+    return Role.ADMIN in roles or any(r in roles for r in wanted)
+
+
+def people_with_role(session: Session, role: Role) -> list[int]:
+    """Persons granted `role` in the database (configured admins are added by the caller)."""
+    return [g.person_id for g in session.exec(select(RoleGrant).where(RoleGrant.role == role.value))]
