@@ -116,9 +116,9 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None) -> None:
 async def run_console(app: Application, *, user: str, channel: str, stdin: TextIO | None = None,
                       stdout: TextIO | None = None) -> None:
     """The console adapter, with its own delivery worker (and the scheduler, for digests and reminders)."""
-    from adapters.console.adapter import ConsoleAdapter, ConsoleSender
-
     import sys
+
+    from adapters.console.adapter import ConsoleAdapter, ConsoleSender
 
     out = stdout or sys.stdout
     worker = DeliveryWorker(app.engine, {"console": ConsoleSender(out)}, clock=app.clock)

@@ -11,6 +11,11 @@ MODULES = (
 )
 
 
+# Modules adding subcommands to the `cercle` command line (e.g. `cercle export ...`); each defines
+# `register(cli: click.Group) -> None`.
+CLI_MODULES: tuple[str, ...] = ()
+
+
 def load() -> None:
     for name in MODULES:
         importlib.import_module(name)

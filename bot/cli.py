@@ -46,7 +46,7 @@ def main(verbose: bool) -> None:
 @main.command()
 def run() -> None:
     """Start every configured platform; with none, the console on the embedded database."""
-    from bot.app import build, run_console, serve
+    from bot.app import run_console, serve
 
     settings = _settings()
     app = _build(settings)
@@ -112,6 +112,23 @@ def _build(settings: Settings):  # type: ignore[no-untyped-def]
         sys.exit(1)
 
 
+
+
+@main.group()
+def export() -> None:
+    """Export data (CSV or JSON) for HR, communicators, or a person's own data."""
+
+
+def _register_capability_commands() -> None:
+    import importlib
+
+    from bot import capabilities
+
+    for name in capabilities.CLI_MODULES:
+        importlib.import_module(name).register(main)
+
+
+_register_capability_commands()
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import os
+import random
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -151,7 +152,7 @@ class DeliveryWorker:
         now = self.clock.now()
         platforms = list(self.senders)
         with session_scope(self.engine) as session:
-            due = and_(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now,
+            due = and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now,
                        col(OutboxMessage.platform).in_(platforms),
                        or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now))
             query = select(OutboxMessage).where(due).order_by(col(OutboxMessage.id)).limit(self.batch_size)
@@ -227,12 +228,10 @@ class DeliveryWorker:
                     handled = 0
                 if handled:
                     continue
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                except TimeoutError:
-                    pass
         finally:
-            if self._unsubscribe:
+            if self._unsubscribe is not None:
                 self._unsubscribe()
 
     def stop(self) -> None:

@@ -8,13 +8,13 @@ acknowledgements are one person's.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.events import Actor, Place, UserInfo
 from bot.settings import SUPPORTED_LOCALES
@@ -58,7 +58,7 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
             session.flush()
             account = Account(platform=platform, workspace=workspace, user_id=user_id, display_name=name,
                               platform_locale=platform_locale(info.locale if info else None),
-                              person_id=person.id, last_seen_at=seen_at)
+                              person_id=person.id or 0, last_seen_at=seen_at)
             session.add(account)
             try:
                 session.flush()
@@ -68,9 +68,9 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
     if info:
         if info.display_name and info.display_name != account.display_name:
             account.display_name = info.display_name
-            person = session.get(Person, account.person_id)
-            if person and (not person.display_name or person.display_name == account.user_id):
-                person.display_name = info.display_name
+            owner = session.get(Person, account.person_id)
+            if owner and (not owner.display_name or owner.display_name == account.user_id):
+                owner.display_name = info.display_name
         loc = platform_locale(info.locale)
         if loc and loc != account.platform_locale:
             account.platform_locale = loc
@@ -164,7 +164,7 @@ def redeem_link_code(session: Session, code: str, account: Account, now: datetim
         raise LinkProblem("same-person")
     if origin.platform == account.platform and origin.workspace == account.workspace:
         raise LinkProblem("same-platform")
-    claimed = session.execute(update(LinkCode).where(LinkCode.code == row.code, LinkCode.used_at.is_(None))  # type: ignore[union-attr]
+    claimed = session.execute(update(LinkCode).where(col(LinkCode.code) == row.code, col(LinkCode.used_at).is_(None))
                               .values(used_at=now))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise LinkProblem("used")

@@ -60,8 +60,9 @@ def _join_commas(tokens: list[Token]) -> list[Token]:
     """`a, b ,c` is one list argument: join unquoted words around commas."""
     out: list[Token] = []
     for tok in tokens:
-        if (out and not tok.quoted and not out[-1].quoted and not tok.is_option and not out[-1].is_option
-                and (out[-1].text.endswith(",") or tok.text.startswith(","))):
+        if (out and not tok.is_option and not out[-1].is_option
+                and ((not out[-1].quoted and out[-1].text.endswith(","))
+                     or (not tok.quoted and tok.text.startswith(",")))):
             out[-1] = Token(out[-1].text + " " + tok.text)
         else:
             out.append(tok)

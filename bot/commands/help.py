@@ -37,7 +37,7 @@ def help_command(ctx: Ctx, topic: list[str]) -> Reply:
 
 
 def _help_on(words: list[str]) -> Reply:
-    cmd, used = REGISTRY.lookup(words)
+    cmd, _used = REGISTRY.lookup(words)
     if cmd is None:
         group = REGISTRY.with_prefix(words[0])
         if not group:

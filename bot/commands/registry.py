@@ -21,7 +21,6 @@ from bot.errors import UsageError
 from bot.i18n import _
 
 if TYPE_CHECKING:
-    from bot.commands.context import Ctx
     from bot.messages import Reply
 
 Converter = Callable[[Token, "ConvertEnv"], Any]
@@ -320,6 +319,24 @@ def command(name: str, *, usage: str, summary: str, args: Iterable[Arg] = (), op
     return decorate
 
 
-__all__ = ["CHANNEL", "CSV", "INT", "SLUG", "TEXT", "USER", "WHEN", "WORD", "Arg", "ArgType", "Command",
-           "ConvertEnv", "Opt", "REGISTRY", "Registry", "choice_type", "code_type", "command",
-           "normalise_tag"]
+__all__ = [
+    "CHANNEL",
+    "CSV",
+    "INT",
+    "REGISTRY",
+    "SLUG",
+    "TEXT",
+    "USER",
+    "WHEN",
+    "WORD",
+    "Arg",
+    "ArgType",
+    "Command",
+    "ConvertEnv",
+    "Opt",
+    "Registry",
+    "choice_type",
+    "code_type",
+    "command",
+    "normalise_tag",
+]

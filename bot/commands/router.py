@@ -73,8 +73,10 @@ class Router:
             name = result.command or "unknown"
             if result.reply is None:
                 outcome = "duplicate"
+            elif result.reply.is_error:
+                outcome = "user_error"
             else:
-                outcome = "user_error" if result.reply.is_error else "ok"
+                outcome = "ok"
             return result
         except Exception:
             ref = secrets.token_hex(4)

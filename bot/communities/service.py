@@ -102,7 +102,7 @@ def member_ids(session: Session, community_id: int) -> list[int]:
 def channels(session: Session, community_id: int) -> list[Channel]:
     """The channels linked to a community, where its announcements and digests go."""
     rows = session.exec(select(Channel).join(CommunityChannel, col(CommunityChannel.channel_id) == Channel.id)
-                        .where(CommunityChannel.community_id == community_id).order_by(Channel.id))
+                        .where(CommunityChannel.community_id == community_id).order_by(col(Channel.id)))
     return list(rows)
 
 
@@ -119,8 +119,9 @@ def list_active(session: Session, topic: str | None = None) -> list[tuple[Commun
         query = query.where(col(Community.id).in_(select(CommunityTopic.community_id)
                                                   .where(CommunityTopic.topic == topic)))
     communities = list(session.exec(query))
-    counts = dict(session.exec(select(Membership.community_id, func.count()).group_by(Membership.community_id)).all())
-    return [(c, counts.get(c.id, 0)) for c in communities]
+    counts = dict(session.exec(select(Membership.community_id, func.count())
+                               .group_by(col(Membership.community_id))).all())
+    return [(c, counts.get(c.id or 0, 0)) for c in communities]
 
 
 def communities_with_topics(session: Session, wanted: list[str]) -> list[Community]:
@@ -279,7 +280,7 @@ def who_knows(session: Session, skill: str, now: datetime, limit: int = 10) -> l
     since = now - ACTIVITY_WINDOW
     activity = dict(session.exec(select(CommunityActivity.person_id, func.count())
                                  .where(col(CommunityActivity.person_id).in_(ids), CommunityActivity.at >= since)
-                                 .group_by(CommunityActivity.person_id)).all())
+                                 .group_by(col(CommunityActivity.person_id))).all())
     memberships: dict[int, list[str]] = {}
     for slug, pid in session.exec(select(Community.slug, Membership.person_id)
                                   .join(Membership, col(Membership.community_id) == Community.id)

@@ -86,7 +86,7 @@ def _plural_index(tag: str) -> int:
     return {"one": 0, "other": 1, "many": 1}.get(tag, 1)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
 

@@ -1,0 +1,120 @@
+"""Keep the catalogs in step with the code: `python -m bot.i18n.tool update|check`.
+
+Strings are extracted with Babel from `bot/` and `adapters/`; each capability package has a
+catalog (domain) of its own, so capabilities are translated independently:
+`bot/<package>/...` → `<package>.po`, `adapters/<platform>/...` → `adapter_<platform>.po`,
+everything else in `bot/` → `core.po`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import LOCALES_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATED = ("fr",)
+CORE_PACKAGES = {"commands", "i18n"}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def domain_of(path: str) -> str:
+    parts = Path(path).parts
+    if parts[0] == "adapters" and len(parts) > 2:
+        return f"adapter_{parts[1]}"
+    if parts[0] == "bot" and len(parts) > 2 and parts[1] not in CORE_PACKAGES:
+        return parts[1]
+    return "core"
+
+
+def extract() -> dict[str, Catalog]:
+    """Every translatable string of the code, by domain."""
+    catalogs: dict[str, Catalog] = defaultdict(lambda: Catalog(project="cercle", charset="utf-8"))
+    for top in ("bot", "adapters"):
+        method_map = [("**.py", "python")]
+        for filename, lineno, message, comments, _context in extract_from_dir(ROOT / top, method_map):
+            rel = f"{top}/{filename}"
+            if "/tool.py" in rel:
+                continue
+            catalogs[domain_of(rel)].add(message, locations=[(rel, lineno)], auto_comments=comments)
+    return dict(catalogs)
+
+
+def _po_path(locale: str, domain: str) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
+
+
+def update() -> None:
+    """Add new strings to the French catalogs (keeping translations), drop strings no longer used."""
+    for domain, template in extract().items():
+        for locale in TRANSLATED:
+            path = _po_path(locale, domain)
+            if path.exists():
+                with path.open("rb") as fh:
+                    catalog = read_po(fh, locale=locale)
+                catalog.update(template, no_fuzzy_matching=True)
+                catalog.obsolete.clear()
+            else:
+                catalog = Catalog(locale=locale, project="cercle", charset="utf-8")
+                catalog.update(template, no_fuzzy_matching=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as fh:
+                catalog.creation_date = catalog.revision_date = _EPOCH
+                write_po(fh, catalog, width=0, no_location=True, sort_output=False)
+            print(f"{path.relative_to(ROOT)}: {len(catalog)} messages")
+
+
+def problems() -> list[str]:
+    """Strings with no French translation, or whose placeholders differ from the English."""
+    found: list[str] = []
+    for domain, template in extract().items():
+        for locale in TRANSLATED:
+            path = _po_path(locale, domain)
+            if not path.exists():
+                found.append(f"{locale}/{domain}.po is missing (run python -m bot.i18n.tool update)")
+                continue
+            with path.open("rb") as fh:
+                catalog = read_po(fh, locale=locale)
+            for message in template:
+                if not message.id:
+                    continue
+                translated = catalog.get(message.id)
+                ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+                strings = (translated.string if translated else None)
+                values = strings if isinstance(strings, tuple | list) else (strings,)
+                if translated is None or translated.fuzzy or not all(values):
+                    found.append(f"{locale}/{domain}.po: untranslated: {ids[0]!r}")
+                    continue
+                wanted = set(_PLACEHOLDER.findall(" ".join(ids)))
+                for value in values:
+                    have = set(_PLACEHOLDER.findall(value or ""))
+                    if have - wanted or (wanted - {"n"}) - have:
+                        found.append(f"{locale}/{domain}.po: placeholders differ: {ids[0]!r} -> {value!r}")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["update"]:
+        update()
+        return 0
+    if argv[:1] == ["check"]:
+        issues = problems()
+        for line in issues:
+            print(line)
+        print(f"{len(issues)} problem(s)")
+        return 1 if issues else 0
+    print("usage: python -m bot.i18n.tool update|check")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

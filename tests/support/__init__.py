@@ -1,0 +1,1 @@
+"""Test helpers shared by the suite (database fixtures, a chat driver over the core)."""
