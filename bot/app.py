@@ -11,34 +11,24 @@ import logging
 import signal
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
-from bot import capabilities
+from bot import capabilities, logs
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Router
-from bot.delivery import DeliveryWorker, Sender
+from bot.delivery import DeliveryWorker
 from bot.http import HttpServer
+from bot.leadership import Leadership
+from bot.monitoring import run_outbox_gauges
 from bot.scheduler import JobContext, build_scheduler
 from bot.settings import Settings
+from bot.supervision import PlatformAdapter, SupervisedAdapter
 from storage.db import make_engine
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
-
-
-class PlatformAdapter(Protocol):
-    """What `cercle run` needs of a chat platform."""
-
-    name: str
-    sender: Sender
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def health(self) -> tuple[bool, str]: ...
 
 
 @dataclass
@@ -57,6 +47,7 @@ def build(settings: Settings, *, clock: Clock | None = None, migrate: bool = Tru
           engine: Engine | None = None) -> Application:
     """Everything but the network: engine (migrated), commands, router."""
     capabilities.load()
+    logs.REDACTOR.add_secrets(secret_values(settings))
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
@@ -80,37 +71,76 @@ def platform_adapters(app: Application, http: HttpServer) -> list[PlatformAdapte
     return adapters
 
 
-async def serve(app: Application, *, stop: asyncio.Event | None = None) -> None:
-    """`cercle run` with at least one platform: HTTP, adapters, delivery workers, scheduler."""
+def secret_values(settings: Settings) -> list[str | None]:
+    """The settings' secrets, which the log redactor removes wherever they would appear."""
+    return [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+            settings.matrix_password, settings.matrix_access_token, make_url(settings.database_url).password]
+
+
+class LeaderDuties:
+    """What only the leader runs: the scheduler and the adapters' leader-only parts."""
+
+    def __init__(self, app: Application, adapters: list[SupervisedAdapter]) -> None:
+        self.app = app
+        self.adapters = adapters
+        self.scheduler: Any = None
+
+    async def elected(self) -> None:
+        self.scheduler = build_scheduler(self.app.job_context())
+        self.scheduler.start()
+        for adapter in self.adapters:
+            adapter.set_leader(True)
+
+    async def demoted(self) -> None:
+        for adapter in self.adapters:
+            adapter.set_leader(False)
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+async def serve(app: Application, *, stop: asyncio.Event | None = None,
+                adapters: list[PlatformAdapter] | None = None, leadership_interval: float = 2.0,
+                gauges_interval: float = 15.0) -> None:
+    """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;
+    the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
+    A platform that fails to start is retried and reported on /healthz; the others keep running."""
     stop = stop or asyncio.Event()
     http = HttpServer(app.engine, app.settings.http_host, app.settings.http_port)
-    adapters = platform_adapters(app, http)
-    for adapter in adapters:
+    supervised = [SupervisedAdapter(a) for a in (platform_adapters(app, http) if adapters is None else adapters)]
+    for adapter in supervised:
         http.add_check(adapter.name, adapter.health)
-    worker = DeliveryWorker(app.engine, {a.sender.platform: a.sender for a in adapters}, clock=app.clock)
-    scheduler = build_scheduler(app.job_context())
+    leadership = Leadership(app.engine, interval=leadership_interval, clock=app.clock)
+    http.add_check("leadership", leadership.health)
+    duties = LeaderDuties(app, supervised)
+    worker = DeliveryWorker(app.engine, {a.adapter.sender.platform: a.adapter.sender for a in supervised},
+                            clock=app.clock)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await http.start()
-    for adapter in adapters:
-        await adapter.start()
-    scheduler.start()
-    worker_task = asyncio.create_task(worker.run())
-    log.info("cercle running: %s; http on %s:%s", ", ".join(a.name for a in adapters),
+    for adapter in supervised:
+        adapter.launch()
+    tasks = [asyncio.create_task(worker.run(), name="delivery"),
+             asyncio.create_task(leadership.run(duties.elected, duties.demoted), name="leadership"),
+             asyncio.create_task(run_outbox_gauges(app.engine, stop, clock=app.clock, interval=gauges_interval),
+                                 name="outbox-gauges")]
+    log.info("cercle running: %s; http on %s:%s", ", ".join(a.name for a in supervised) or "no platform",
              app.settings.http_host, http.bound_port)
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        stop.set()
+        leadership.stop()
         worker.stop()
         with suppress(Exception):
-            await asyncio.wait_for(worker_task, timeout=5)
-        for adapter in adapters:
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
+        for adapter in supervised:
             with suppress(Exception):
                 await adapter.stop()
         await http.stop()
+        log.info("cercle stopped")
 
 
 async def run_console(app: Application, *, user: str, channel: str, stdin: TextIO | None = None,

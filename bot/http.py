@@ -1,4 +1,9 @@
-"""The HTTP listener: `/healthz`, `/metrics`, and the routes adapters add (Slack's `/slack/events`)."""
+"""The HTTP listener: `/healthz`, `/metrics`, and the routes adapters add (Slack's `/slack/events`).
+
+`/healthz` answers 200 while the database answers (design §4.3), so an orchestrator does not restart
+a replica because Slack or Matrix is away; the body says which part is degraded and why. Only
+checks added with `critical=True` turn it into a 503 as well.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +26,17 @@ class HttpServer:
         self.port = port
         self.app = web.Application()
         self.checks: dict[str, HealthCheck] = {}
+        self.critical: set[str] = {"database"}
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
-    def add_check(self, name: str, check: HealthCheck) -> None:
+    def add_check(self, name: str, check: HealthCheck, *, critical: bool = False) -> None:
         """A component (a platform connection, leadership) reports its health on /healthz."""
         self.checks[name] = check
+        if critical:
+            self.critical.add(name)
 
     async def _database(self) -> tuple[bool, str]:
         def ping() -> None:
@@ -48,8 +56,9 @@ class HttpServer:
                 results[name] = await asyncio.wait_for(check(), timeout=5)
             except Exception as exc:
                 results[name] = (False, type(exc).__name__)
-        healthy = results["database"][0] and all(ok for ok, _detail in results.values())
-        body = {"status": "ok" if healthy else "unhealthy",
+        healthy = all(ok for name, (ok, _detail) in results.items() if name in self.critical)
+        status = "unhealthy" if not healthy else "ok" if all(ok for ok, _d in results.values()) else "degraded"
+        body = {"status": status,
                 "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in results.items()}}
         return web.Response(status=200 if healthy else 503, text=json.dumps(body),
                             content_type="application/json")

@@ -17,3 +17,7 @@ SCHEDULER_RUNS = Counter("cercle_scheduler_runs_total", "Scheduled job runs", ["
 def observe_command(name: str, outcome: str, seconds: float) -> None:
     COMMANDS.labels(name, outcome).inc()
     COMMAND_SECONDS.labels(name).observe(seconds)
+OUTBOX_FAILED = Gauge("cercle_outbox_failed", "Outbox rows given up on (need an operator)")
+LEADER = Gauge("cercle_leader", "1 on the replica that runs the scheduler and leader-only duties")
+PLATFORM_UP = Gauge("cercle_platform_up", "1 when the platform's adapter started and reports healthy",
+                    ["platform"])

@@ -1,0 +1,151 @@
+"""Leader election among replicas: exactly one runs the scheduler and the platforms' leader-only duties.
+
+With PostgreSQL the leader is the replica holding a session-level advisory lock on a connection of
+its own. Followers try to take the lock every few seconds; when the leader dies its connection
+closes, PostgreSQL releases the lock and a follower takes over at its next try. The leader checks
+its connection at the same pace and steps down as soon as it is broken (or the lock is gone), so
+it never believes it leads when it may not. With SQLite there is one process: it always leads.
+
+Leadership saves work, it is not what makes work safe: jobs stay idempotent (unique rows,
+`dedupe_key`), so the few seconds where an old leader has not yet noticed it lost the lock cannot
+produce a second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from datetime import datetime
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import Engine
+
+from bot import metrics
+from bot.clock import Clock, SystemClock
+from storage.db import is_postgres
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK_KEY = zlib.crc32(b"cercle:leader")  # distinct from the migrations' lock
+Callback = Callable[[], Awaitable[None]]
+
+
+def conninfo(engine: Engine) -> str:
+    """A libpq connection string for the engine's database."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# Detect a silently dead network within ~10 s even when no query is running.
+KEEPALIVES: dict[str, str | int] = {
+    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+    "tcp_user_timeout": 10000, "connect_timeout": 5, "application_name": "cercle-leadership"}
+
+
+class Leadership:
+    """`await Leadership(engine).run(on_elected, on_demoted)` until `stop()`; `health()` for /healthz."""
+
+    def __init__(self, engine: Engine, *, interval: float = 2.0, key: int = LEADER_LOCK_KEY,
+                 clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.key = key
+        self.clock = clock or SystemClock()
+        self.is_leader = False
+        self.since: datetime = self.clock.now()
+        self.last_error: str | None = None
+        self._conn: psycopg.AsyncConnection | None = None
+        self._stop = asyncio.Event()
+
+    @property
+    def role(self) -> str:
+        return "leader" if self.is_leader else "follower"
+
+    async def health(self) -> tuple[bool, str]:
+        """Leader or follower, since when; not ok while the lock's connection cannot be opened."""
+        detail = f"{self.role} since {self.since.isoformat(timespec='seconds')}"
+        if self.last_error and not self.is_leader:
+            return False, f"{detail}; cannot reach the database for the lock: {self.last_error}"
+        return True, detail
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, on_elected: Callback, on_demoted: Callback) -> None:
+        """Campaign until stopped; call `on_elected` on becoming leader and `on_demoted` on losing it
+        (and when stopping as leader)."""
+        try:
+            if not is_postgres(self.engine):
+                await self._become(True, on_elected, on_demoted)
+                await self._stop.wait()
+                return
+            while not self._stop.is_set():
+                if self.is_leader:
+                    if not await self._still_holding():
+                        await self._become(False, on_elected, on_demoted)
+                        await self._close()
+                elif await self._try_acquire():
+                    await self._become(True, on_elected, on_demoted)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.interval)
+        finally:
+            if self.is_leader:
+                await self._become(False, on_elected, on_demoted)
+            await self._close()
+
+    async def _become(self, leader: bool, on_elected: Callback, on_demoted: Callback) -> None:
+        self.is_leader = leader
+        self.since = self.clock.now()
+        metrics.LEADER.set(1 if leader else 0)
+        log.info("leadership: this replica is now the %s", self.role)
+        try:
+            await (on_elected() if leader else on_demoted())
+        except Exception:
+            log.exception("leadership: the %s callback failed", "elected" if leader else "demoted")
+
+    async def _try_acquire(self) -> bool:
+        try:
+            conn = self._conn
+            if conn is None or conn.closed:
+                conn = self._conn = await asyncio.wait_for(
+                    psycopg.AsyncConnection.connect(make_conninfo(conninfo(self.engine), **KEEPALIVES),
+                                                    autocommit=True),
+                    timeout=self.interval * 3)
+            cur = await asyncio.wait_for(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)),
+                                         timeout=self.interval * 3)
+            row = await cur.fetchone()
+            self.last_error = None
+            return bool(row and row[0])
+        except Exception as exc:  # the database is away: stay a follower, try again later
+            self.last_error = type(exc).__name__
+            log.warning("leadership: cannot try the lock: %s", type(exc).__name__)
+            await self._close()
+            return False
+
+    async def _still_holding(self) -> bool:
+        """The leader's heartbeat: the connection answers and still holds the lock."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return False
+        try:
+            cur = await asyncio.wait_for(conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s", (self.key,)),
+                timeout=self.interval * 2)
+            row = await cur.fetchone()
+        except Exception as exc:
+            log.warning("leadership: lost the lock's connection (%s); stepping down", type(exc).__name__)
+            return False
+        if not (row and row[0]):
+            log.warning("leadership: the lock is no longer held; stepping down")
+            return False
+        return True
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                await asyncio.wait_for(conn.close(), timeout=2)

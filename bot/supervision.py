@@ -1,0 +1,125 @@
+"""Keeps each platform adapter running on its own: one that fails to start is retried with backoff
+and reported on /healthz while the others keep serving; its leader-only duties (the Matrix sync
+loop) follow this replica's leadership."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Protocol
+
+from bot import metrics
+from bot.delivery import Sender
+
+log = logging.getLogger(__name__)
+
+
+class PlatformAdapter(Protocol):
+    """What `cercle run` needs of a chat platform.
+
+    An adapter may also define `async start_leader_duties()` and `async stop_leader_duties()`: work
+    that exactly one replica must do (the Matrix sync loop). They are called after `start()`, when
+    this replica becomes the leader, and when it stops being the leader (or shuts down).
+    """
+
+    name: str
+    sender: Sender
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def health(self) -> tuple[bool, str]: ...
+
+
+class SupervisedAdapter:
+    """Reconciles an adapter with what it should be doing: started, with leader duties iff leader."""
+
+    def __init__(self, adapter: PlatformAdapter, *, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+        self.adapter = adapter
+        self.name = adapter.name
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.started = False
+        self.leader = False
+        self.duties = False
+        self.error: str | None = None
+        self.retry_in: float | None = None
+        self._changed = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def has_duties(self) -> bool:
+        return callable(getattr(self.adapter, "start_leader_duties", None))
+
+    def launch(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"supervise-{self.name}")
+
+    def set_leader(self, leader: bool) -> None:
+        self.leader = leader
+        self._changed.set()
+
+    async def _reconcile(self) -> None:
+        if not self.started:
+            await self.adapter.start()
+            self.started = True
+            log.info("platform %s started", self.name)
+        want = self.leader and self.has_duties
+        if want and not self.duties:
+            await self.adapter.start_leader_duties()  # type: ignore[attr-defined]
+            self.duties = True
+            log.info("platform %s: leader duties started", self.name)
+        elif not want and self.duties:
+            self.duties = False
+            await self.adapter.stop_leader_duties()  # type: ignore[attr-defined]
+            log.info("platform %s: leader duties stopped", self.name)
+
+    async def _run(self) -> None:
+        delay = self.first_delay
+        while not self._stopping:
+            self._changed.clear()
+            try:
+                await self._reconcile()
+                self.error, self.retry_in, delay = None, None, self.first_delay
+                await self._changed.wait()
+            except Exception as exc:  # one platform failing never stops the others
+                self.error, self.retry_in = type(exc).__name__, delay
+                metrics.PLATFORM_UP.labels(self.name).set(0)
+                log.warning("platform %s: %s failed (%s); retrying in %.0f s", self.name,
+                            "start" if not self.started else "leader duties", type(exc).__name__, delay)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=delay)
+                delay = min(self.max_delay, delay * 2)
+
+    async def health(self) -> tuple[bool, str]:
+        if not self.started:
+            metrics.PLATFORM_UP.labels(self.name).set(0)
+            if self.error:
+                return False, f"not started ({self.error}); retrying in {self.retry_in:.0f} s"
+            return False, "starting"
+        ok, detail = await self.adapter.health()
+        if self.error:
+            ok, detail = False, f"{detail}; leader duties failed ({self.error}), retrying"
+        elif self.duties:
+            detail = f"{detail}; leader duties running"
+        metrics.PLATFORM_UP.labels(self.name).set(1 if ok else 0)
+        return ok, detail
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._changed.set()
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.duties:
+            self.duties = False
+            with suppress(Exception):
+                await self.adapter.stop_leader_duties()  # type: ignore[attr-defined]
+        if self.started:
+            self.started = False
+            with suppress(Exception):
+                await self.adapter.stop()
+        metrics.PLATFORM_UP.labels(self.name).set(0)

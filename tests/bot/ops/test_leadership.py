@@ -1,0 +1,119 @@
+"""Leadership: one leader among replicas on PostgreSQL, a quick takeover when it dies; SQLite always leads."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from bot.leadership import Callback, Leadership, conninfo
+from storage.db import make_engine
+
+INTERVAL = 0.3
+
+
+class Recorder:
+    """Remembers elections and demotions, in order, per replica."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def callbacks(self, name: str) -> tuple[Callback, Callback]:
+        async def elected() -> None:
+            self.events.append((name, "elected"))
+
+        async def demoted() -> None:
+            self.events.append((name, "demoted"))
+
+        return elected, demoted
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float) -> float:
+    """Seconds until `predicate` holds; fails the test after `timeout`."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, "condition not reached in time"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def test_one_leader_then_takeover_when_its_connection_dies(postgres_engine: Engine) -> None:
+    rec = Recorder()
+    a, b = Leadership(postgres_engine, interval=INTERVAL), Leadership(postgres_engine, interval=INTERVAL)
+    task_a = asyncio.create_task(a.run(*rec.callbacks("a")))
+    await wait_for(lambda: a.is_leader, 5)
+    task_b = asyncio.create_task(b.run(*rec.callbacks("b")))
+    await asyncio.sleep(INTERVAL * 4)  # b tried several times
+    assert (a.is_leader, b.is_leader) == (True, False)
+    assert rec.events == [("a", "elected")]
+    ok, detail = await b.health()
+    assert ok and detail.startswith("follower since ")
+    ok, detail = await a.health()
+    assert ok and detail.startswith("leader since ")
+
+    # The leader's connection is killed (a crashed pod, a network cut, an operator).
+    assert a._conn is not None
+    with psycopg.connect(conninfo(postgres_engine), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (a._conn.info.backend_pid,))
+    takeover = await wait_for(lambda: b.is_leader, 5)
+    await wait_for(lambda: not a.is_leader, 5)
+    assert takeover < INTERVAL * 3, f"takeover took {takeover:.2f} s"
+    assert set(rec.events[1:]) == {("a", "demoted"), ("b", "elected")}
+
+    # a comes back as a follower and stays one while b leads.
+    await asyncio.sleep(INTERVAL * 4)
+    assert (a.is_leader, b.is_leader) == (False, True)
+
+    # b stops cleanly: it steps down and a takes over.
+    b.stop()
+    await task_b
+    await wait_for(lambda: a.is_leader, 5)
+    assert rec.events[-2:] == [("b", "demoted"), ("a", "elected")]
+    a.stop()
+    await task_a
+    assert rec.events[-1] == ("a", "demoted")
+
+
+async def test_many_replicas_elect_exactly_one(postgres_engine: Engine) -> None:
+    rec = Recorder()
+    replicas = [Leadership(postgres_engine, interval=INTERVAL) for _ in range(4)]
+    tasks = [asyncio.create_task(r.run(*rec.callbacks(str(i)))) for i, r in enumerate(replicas)]
+    await wait_for(lambda: any(r.is_leader for r in replicas), 5)
+    await asyncio.sleep(INTERVAL * 4)
+    assert sum(r.is_leader for r in replicas) == 1
+    assert len([e for e in rec.events if e[1] == "elected"]) == 1
+    for r in replicas:
+        r.stop()
+    await asyncio.gather(*tasks)
+
+
+async def test_follower_reports_unreachable_database() -> None:
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    rec = Recorder()
+    lead = Leadership(engine, interval=INTERVAL)
+    task = asyncio.create_task(lead.run(*rec.callbacks("x")))
+    await wait_for(lambda: lead.last_error is not None, 10)
+    ok, detail = await lead.health()
+    assert not ok and "cannot reach the database" in detail
+    assert not lead.is_leader and rec.events == []
+    lead.stop()
+    await task
+    engine.dispose()
+
+
+async def test_sqlite_process_is_always_leader(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    rec = Recorder()
+    lead = Leadership(engine, interval=INTERVAL)
+    task = asyncio.create_task(lead.run(*rec.callbacks("only")))
+    await wait_for(lambda: lead.is_leader, 2)
+    ok, detail = await lead.health()
+    assert ok and detail.startswith("leader since ")
+    lead.stop()
+    await task
+    assert rec.events == [("only", "elected"), ("only", "demoted")]
+    engine.dispose()
