@@ -100,14 +100,16 @@ class LeaderDuties:
 
 
 async def serve(app: Application, *, stop: asyncio.Event | None = None,
-                adapters: list[PlatformAdapter] | None = None, leadership_interval: float = 2.0,
-                gauges_interval: float = 15.0) -> None:
+                adapters: list[PlatformAdapter] | None = None, http: HttpServer | None = None,
+                leadership_interval: float = 2.0, gauges_interval: float = 15.0, adapter_retry: float = 1.0,
+                ) -> None:
     """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
     A platform that fails to start is retried and reported on /healthz; the others keep running."""
     stop = stop or asyncio.Event()
-    http = HttpServer(app.engine, app.settings.http_host, app.settings.http_port)
-    supervised = [SupervisedAdapter(a) for a in (platform_adapters(app, http) if adapters is None else adapters)]
+    http = http or HttpServer(app.engine, app.settings.http_host, app.settings.http_port)
+    supervised = [SupervisedAdapter(a, first_delay=adapter_retry)
+                  for a in (platform_adapters(app, http) if adapters is None else adapters)]
     for adapter in supervised:
         http.add_check(adapter.name, adapter.health)
     leadership = Leadership(app.engine, interval=leadership_interval, clock=app.clock)

@@ -87,7 +87,7 @@ class SupervisedAdapter:
             except Exception as exc:  # one platform failing never stops the others
                 self.error, self.retry_in = type(exc).__name__, delay
                 metrics.PLATFORM_UP.labels(self.name).set(0)
-                log.warning("platform %s: %s failed (%s); retrying in %.0f s", self.name,
+                log.warning("platform %s: %s failed (%s); retrying in %g s", self.name,
                             "start" if not self.started else "leader duties", type(exc).__name__, delay)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout=delay)
@@ -97,7 +97,7 @@ class SupervisedAdapter:
         if not self.started:
             metrics.PLATFORM_UP.labels(self.name).set(0)
             if self.error:
-                return False, f"not started ({self.error}); retrying in {self.retry_in:.0f} s"
+                return False, f"not started ({self.error}); retrying in {self.retry_in:g} s"
             return False, "starting"
         ok, detail = await self.adapter.health()
         if self.error:

@@ -1,0 +1,74 @@
+"""Small real adapters for running `serve()` in tests: they deliver into memory, and can fail to start."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.chat import RecordingSender
+
+
+class MemoryAdapter:
+    """A platform whose messages land in a list; `fail_starts` first starts raise ConnectionError."""
+
+    def __init__(self, name: str, *, fail_starts: int = 0, with_duties: bool = True) -> None:
+        self.name = name
+        self.sender = RecordingSender(name)
+        self.fail_starts = fail_starts
+        self.start_calls = 0
+        self.running = False
+        self.duties_running = False
+        self.duty_changes: list[str] = []
+        if not with_duties:
+            self.start_leader_duties = None  # type: ignore[assignment]
+
+    async def start(self) -> None:
+        self.start_calls += 1
+        if self.start_calls <= self.fail_starts:
+            raise ConnectionError("homeserver unreachable")
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+
+    async def health(self) -> tuple[bool, str]:
+        return self.running, "connected" if self.running else "stopped"
+
+    async def start_leader_duties(self) -> None:
+        self.duties_running = True
+        self.duty_changes.append("start")
+
+    async def stop_leader_duties(self) -> None:
+        self.duties_running = False
+        self.duty_changes.append("stop")
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, "condition not reached in time"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def get_json(port: int, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as resp:
+        return resp.status, await resp.json()
+
+
+async def get_text(port: int, path: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+
+
+def sample(exposition: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    for family in text_string_to_metric_families(exposition):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+    return 0.0
