@@ -25,6 +25,10 @@ def test_create_makes_the_creator_manager(ds: Chat) -> None:
     assert "Share ML practice" in info and "Managers: alice" in info and "Members: 2" in info
     assert "#data" in info and "ml, python" in info
     assert "[Join] → community join data-science" in info  # carol is not a member: a Join button
+    manager_view = ds.say("community info data-science", user="alice").message
+    [archive] = manager_view.buttons()
+    assert archive.command == "community archive data-science" and archive.style == "danger"
+    assert archive.confirm is not None and "read-only" in archive.confirm.text
 
 
 def test_list_and_filter_by_topic(ds: Chat) -> None:
