@@ -11,7 +11,7 @@ import logging
 from contextlib import suppress
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -33,7 +33,8 @@ class OutboxFigures:
 def outbox_figures(engine: Engine, clock: Clock) -> OutboxFigures:
     now = clock.now()
     with session_scope(engine) as session:
-        due = (col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        due = (col(OutboxMessage.status) == "pending",
+               or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now))
         count, oldest = session.exec(select(func.count(), func.min(OutboxMessage.created_at))
                                      .select_from(OutboxMessage).where(*due)).one()
         failed = session.exec(select(func.count()).select_from(OutboxMessage)
