@@ -1,0 +1,91 @@
+"""One Cercle replica for end-to-end tests: `python -m tests.support.replica` runs the real `serve()` (HTTP,
+leadership, delivery worker, scheduler) with a platform that appends what it sends to a file, and a digest-like
+job that, like real digests, is unique per period. Files (in `CERCLE_E2E_DIR`): `port-<pid>` (the HTTP port),
+`sent.log` ("<outbox id> <pid>" per message sent), `jobs.log` ("<pid> <period> <time>" per job run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from bot import logs, scheduler
+from bot.app import build, serve
+from bot.delivery import Outgoing, enqueue
+from bot.http import HttpServer
+from bot.messages import Message
+from bot.scheduler import JobContext, PeriodicJob
+from bot.settings import load_settings
+from storage.db import session_scope
+
+DIGEST_PERIOD = 1.0  # seconds: one "digest" per period
+
+
+def append(path: Path, line: str) -> None:
+    """One whole line per write, flushed to disk before returning (the process may be killed right after)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileSender:
+    platform = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def send(self, item: Outgoing) -> str:
+        append(self.path, f"{item.id} {os.getpid()}")
+        return f"file-{item.id}"
+
+
+class FileAdapter:
+    name = "file"
+
+    def __init__(self, folder: Path) -> None:
+        self.sender = FileSender(folder / "sent.log")
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def health(self) -> tuple[bool, str]:
+        return True, "writing to sent.log"
+
+
+def digest_job(folder: Path) -> PeriodicJob:
+    def run(ctx: JobContext) -> None:
+        period = int(time.time() // DIGEST_PERIOD)
+        append(folder / "jobs.log", f"{os.getpid()} {period} {time.time():.3f}")
+        with session_scope(ctx.engine) as session:
+            enqueue(session, platform="file", workspace="w", target_kind="channel", target_id="digests",
+                    message=Message.text(f"digest {period}"), subject=f"digest:{period}",
+                    dedupe_key=f"digest:{period}")
+
+    return PeriodicJob("e2e-digest", DIGEST_PERIOD / 4, run)
+
+
+async def main() -> None:
+    folder = Path(os.environ["CERCLE_E2E_DIR"])
+    settings = load_settings(dotenv_path=None)
+    app = build(settings)
+    scheduler.PERIODIC.append(digest_job(folder))
+    http = HttpServer(app.engine, "127.0.0.1", 0)
+    task = asyncio.create_task(serve(app, adapters=[FileAdapter(folder)], http=http, gauges_interval=1.0))
+    while http.bound_port is None and not task.done():
+        await asyncio.sleep(0.05)
+    if http.bound_port is not None:
+        append(folder / f"port-{os.getpid()}", str(http.bound_port))
+    await task
+
+
+if __name__ == "__main__":
+    logs.configure()
+    asyncio.run(main())
