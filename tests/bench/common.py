@@ -1,0 +1,72 @@
+"""What every benchmark writes: figures with their baseline, ratio, target and whether it is met.
+
+`write_result("name", figures)` prints the figures and writes `tests/bench/results/<name>.json`
+(or into `$CERCLE_BENCH_RESULTS`), which `python -m tests.bench.run_all` turns into a report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Figure:
+    figure: str  # what is measured, with its unit: "healthz p50 (ms)"
+    value: float
+    baseline: float  # the same figure for the baseline run, in the same process
+    target: str  # human-readable: "ratio ≤ 1.5", "≤ 20 ms"
+    met: bool
+
+    @property
+    def ratio(self) -> float:
+        return round(self.value / self.baseline, 3) if self.baseline else float("inf")
+
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = asdict(self)
+        data["value"], data["baseline"] = round(self.value, 4), round(self.baseline, 4)
+        data["ratio"] = self.ratio
+        return {k: data[k] for k in ("figure", "value", "baseline", "ratio", "target", "met")}
+
+
+def results_dir() -> Path:
+    folder = Path(os.environ.get("CERCLE_BENCH_RESULTS") or RESULTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_result(name: str, figures: list[Figure]) -> Path:
+    """Print the figures next to their baseline and write the JSON result."""
+    print(f"{name}:")
+    for f in figures:
+        print(f"  {f.figure}: {f.value:.4g} (baseline {f.baseline:.4g}, ratio {f.ratio:.3g}; "
+              f"target {f.target}: {'met' if f.met else 'NOT met'})")
+    path = results_dir() / f"{name}.json"
+    path.write_text(json.dumps({"name": name, "figures": [f.as_json() for f in figures]}, indent=2,
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def timed(func: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds taken by each of `repeat` calls."""
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        func()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
