@@ -1,0 +1,53 @@
+"""A supervised platform follows leadership: duties start when leading, stop when not; failures are retried."""
+
+from __future__ import annotations
+
+from bot.supervision import SupervisedAdapter
+from tests.bot.ops.support import MemoryAdapter, eventually
+
+
+class DutiesFailOnce(MemoryAdapter):
+    def __init__(self) -> None:
+        super().__init__("memduty")
+        self.duty_attempts = 0
+
+    async def start_leader_duties(self) -> None:
+        self.duty_attempts += 1
+        if self.duty_attempts == 1:
+            raise TimeoutError("sync timed out")
+        await super().start_leader_duties()
+
+
+async def test_duties_follow_leadership_and_failures_are_retried() -> None:
+    adapter = DutiesFailOnce()
+    supervised = SupervisedAdapter(adapter, first_delay=0.1)
+    supervised.launch()
+    await eventually(lambda: adapter.running)
+    assert await supervised.health() == (True, "connected")
+    assert adapter.duty_changes == []  # a follower does not sync
+
+    supervised.set_leader(True)
+    await eventually(lambda: adapter.duty_attempts == 1)
+    ok, detail = await supervised.health()
+    assert not ok and "leader duties failed (TimeoutError)" in detail
+    await eventually(lambda: adapter.duties_running)
+    assert await supervised.health() == (True, "connected; leader duties running")
+
+    supervised.set_leader(False)  # demoted: the next leader syncs instead
+    await eventually(lambda: not adapter.duties_running)
+    assert adapter.running and adapter.duty_changes == ["start", "stop"]
+    supervised.set_leader(True)
+    await eventually(lambda: adapter.duties_running)
+    await supervised.stop()
+    assert adapter.duty_changes == ["start", "stop", "start", "stop"] and not adapter.running
+
+
+async def test_platform_without_duties_just_runs() -> None:
+    adapter = MemoryAdapter("plain", with_duties=False)
+    supervised = SupervisedAdapter(adapter, first_delay=0.1)
+    supervised.launch()
+    supervised.set_leader(True)
+    await eventually(lambda: adapter.running)
+    assert await supervised.health() == (True, "connected")
+    await supervised.stop()
+    assert not adapter.running
