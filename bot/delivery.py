@@ -26,7 +26,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.messages import Message
 from storage.db import is_postgres, session_scope
@@ -182,8 +181,7 @@ class DeliveryWorker:
                             .values(status="sent", platform_message_id=platform_message_id,
                                     sent_at=self.clock.now(), claimed_until=None, last_error=None))
 
-    def record_failure(self, item: Outgoing, error: DeliveryError) -> bool:
-        """Schedule the retry, or give up; True when given up."""
+    def record_failure(self, item: Outgoing, error: DeliveryError) -> None:
         now = self.clock.now()
         final = error.permanent or item.attempts >= MAX_ATTEMPTS
         delay = timedelta(seconds=error.retry_after) if error.retry_after is not None else backoff(item.attempts)
@@ -194,25 +192,19 @@ class DeliveryWorker:
                                     next_attempt_at=now + delay, claimed_until=None))
         log.warning("delivery %s to %s %s failed (attempt %d%s): %s", item.id, item.platform, item.target_kind,
                     item.attempts, ", giving up" if final else "", error.reason)
-        return final
 
     async def deliver(self, item: Outgoing) -> None:
         sender = self.senders[item.platform]
         try:
             message_id = await sender.send(item)
         except DeliveryError as exc:
-            if exc.retry_after is not None:  # the platform said "too many requests, come back later"
-                metrics.RATE_LIMITED.labels(item.platform).inc()
-            final = await asyncio.to_thread(self.record_failure, item, exc)
-            metrics.DELIVERIES.labels(item.platform, "failed" if final else "retry").inc()
+            await asyncio.to_thread(self.record_failure, item, exc)
             return
         except Exception as exc:  # an adapter bug must not kill the worker; the row is retried
             log.exception("delivery %s raised", item.id)
-            final = await asyncio.to_thread(self.record_failure, item, DeliveryError(type(exc).__name__))
-            metrics.DELIVERIES.labels(item.platform, "failed" if final else "retry").inc()
+            await asyncio.to_thread(self.record_failure, item, DeliveryError(type(exc).__name__))
             return
         await asyncio.to_thread(self.record_sent, item, message_id)
-        metrics.DELIVERIES.labels(item.platform, "sent").inc()
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many rows were handled."""
