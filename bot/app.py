@@ -122,6 +122,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await http.start()
+    await asyncio.gather(*(adapter.first_start(timeout=30) for adapter in supervised))
     for adapter in supervised:
         adapter.launch()
     tasks = [asyncio.create_task(worker.run(), name="delivery"),

@@ -11,7 +11,7 @@ import logging
 from contextlib import suppress
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class OutboxFigures:
     pending: int  # due now, not yet sent
-    oldest_seconds: float  # how long the oldest of them has waited since it was written
+    oldest_seconds: float  # how long the oldest of them has waited (since written, or since its scheduled time)
     failed: int  # given up on
 
 
@@ -35,7 +35,11 @@ def outbox_figures(engine: Engine, clock: Clock) -> OutboxFigures:
     with session_scope(engine) as session:
         due = (col(OutboxMessage.status) == "pending",
                or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now))
-        count, oldest = session.exec(select(func.count(), func.min(OutboxMessage.created_at))
+        # A row scheduled for later (a digest) waits from its moment, not from when it was written.
+        waiting_since = case((and_(col(OutboxMessage.attempts) == 0, col(OutboxMessage.next_attempt_at).is_not(None),
+                                   col(OutboxMessage.next_attempt_at) > col(OutboxMessage.created_at)),
+                              col(OutboxMessage.next_attempt_at)), else_=col(OutboxMessage.created_at))
+        count, oldest = session.exec(select(func.count(), func.min(waiting_since))
                                      .select_from(OutboxMessage).where(*due)).one()
         failed = session.exec(select(func.count()).select_from(OutboxMessage)
                               .where(col(OutboxMessage.status) == "failed")).one()

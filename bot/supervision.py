@@ -54,8 +54,26 @@ class SupervisedAdapter:
     def has_duties(self) -> bool:
         return callable(getattr(self.adapter, "start_leader_duties", None))
 
+    async def first_start(self, timeout: float) -> bool:
+        """Try to start once, before the service announces it runs (so Slack's routes exist when it says so).
+        A failure is recorded and retried by the supervising task (`launch`)."""
+        try:
+            await asyncio.wait_for(self.adapter.start(), timeout=timeout)
+        except Exception as exc:  # TimeoutError included
+            self._failed(exc, self.first_delay)
+            return False
+        self.started = True
+        log.info("platform %s started", self.name)
+        return True
+
     def launch(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"supervise-{self.name}")
+
+    def _failed(self, exc: BaseException, delay: float) -> None:
+        self.error, self.retry_in = type(exc).__name__, delay
+        metrics.PLATFORM_UP.labels(self.name).set(0)
+        log.warning("platform %s: %s failed (%s); retrying in %g s", self.name,
+                    "start" if not self.started else "leader duties", type(exc).__name__, delay)
 
     def set_leader(self, leader: bool) -> None:
         self.leader = leader
@@ -78,6 +96,9 @@ class SupervisedAdapter:
 
     async def _run(self) -> None:
         delay = self.first_delay
+        if self.error:  # the first start failed: wait before the next try
+            await asyncio.sleep(delay)
+            delay = min(self.max_delay, delay * 2)
         while not self._stopping:
             self._changed.clear()
             try:
@@ -85,10 +106,7 @@ class SupervisedAdapter:
                 self.error, self.retry_in, delay = None, None, self.first_delay
                 await self._changed.wait()
             except Exception as exc:  # one platform failing never stops the others
-                self.error, self.retry_in = type(exc).__name__, delay
-                metrics.PLATFORM_UP.labels(self.name).set(0)
-                log.warning("platform %s: %s failed (%s); retrying in %g s", self.name,
-                            "start" if not self.started else "leader duties", type(exc).__name__, delay)
+                self._failed(exc, delay)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout=delay)
                 delay = min(self.max_delay, delay * 2)
