@@ -68,7 +68,7 @@ class Leadership:
         """Leader or follower, since when; not ok while the lock's connection cannot be opened."""
         detail = f"{self.role} since {self.since.isoformat(timespec='seconds')}"
         if self.last_error and not self.is_leader:
-            return False, f"{detail}; cannot reach the database for the lock: {self.last_error}"
+            return False, f"{detail}; {self.last_error}"
         return True, detail
 
     def stop(self) -> None:
@@ -76,37 +76,50 @@ class Leadership:
 
     async def run(self, on_elected: Callback, on_demoted: Callback) -> None:
         """Campaign until stopped; call `on_elected` on becoming leader and `on_demoted` on losing it
-        (and when stopping as leader)."""
+        (and when stopping as leader). If `on_elected` fails, this replica gives the leadership up (another
+        replica, or this one at its next try, takes it) rather than lead without doing the leader's work."""
         try:
-            if not is_postgres(self.engine):
-                await self._become(True, on_elected, on_demoted)
-                await self._stop.wait()
-                return
             while not self._stop.is_set():
                 if self.is_leader:
                     if not await self._still_holding():
-                        await self._become(False, on_elected, on_demoted)
-                        await self._close()
-                elif await self._try_acquire():
-                    await self._become(True, on_elected, on_demoted)
+                        await self._step_down(on_demoted)
+                elif await self._try_acquire() and not await self._take_up(on_elected):
+                    await self._step_down(on_demoted)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=self.interval)
         finally:
             if self.is_leader:
-                await self._become(False, on_elected, on_demoted)
+                await self._step_down(on_demoted)
             await self._close()
 
-    async def _become(self, leader: bool, on_elected: Callback, on_demoted: Callback) -> None:
+    def _set(self, leader: bool) -> None:
         self.is_leader = leader
         self.since = self.clock.now()
         metrics.LEADER.set(1 if leader else 0)
         log.info("leadership: this replica is now the %s", self.role)
+
+    async def _take_up(self, on_elected: Callback) -> bool:
+        self._set(True)
         try:
-            await (on_elected() if leader else on_demoted())
+            await on_elected()
+        except Exception as exc:
+            self.last_error = f"the leader's duties failed to start ({type(exc).__name__})"
+            log.exception("leadership: the leader's duties failed to start; giving the leadership up")
+            return False
+        self.last_error = None
+        return True
+
+    async def _step_down(self, on_demoted: Callback) -> None:
+        self._set(False)
+        try:
+            await on_demoted()
         except Exception:
-            log.exception("leadership: the %s callback failed", "elected" if leader else "demoted")
+            log.exception("leadership: stopping the leader's duties failed")
+        await self._close()  # closing the connection releases the lock
 
     async def _try_acquire(self) -> bool:
+        if not is_postgres(self.engine):
+            return True  # one process on SQLite: it leads
         try:
             conn = self._conn
             if conn is None or conn.closed:
@@ -117,16 +130,20 @@ class Leadership:
             cur = await asyncio.wait_for(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)),
                                          timeout=self.interval * 3)
             row = await cur.fetchone()
-            self.last_error = None
-            return bool(row and row[0])
+            acquired = bool(row and row[0])
+            if not acquired or (self.last_error or "").startswith("cannot reach"):
+                self.last_error = None  # the database answers; another replica leads, or this one will try
+            return acquired
         except Exception as exc:  # the database is away: stay a follower, try again later
-            self.last_error = type(exc).__name__
+            self.last_error = f"cannot reach the database for the lock: {type(exc).__name__}"
             log.warning("leadership: cannot try the lock: %s", type(exc).__name__)
             await self._close()
             return False
 
     async def _still_holding(self) -> bool:
         """The leader's heartbeat: the connection answers and still holds the lock."""
+        if not is_postgres(self.engine):
+            return True
         conn = self._conn
         if conn is None or conn.closed:
             return False

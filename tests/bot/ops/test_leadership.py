@@ -117,3 +117,31 @@ async def test_sqlite_process_is_always_leader(tmp_path: Path) -> None:
     await task
     assert rec.events == [("only", "elected"), ("only", "demoted")]
     engine.dispose()
+
+
+async def test_a_leader_whose_duties_fail_gives_the_leadership_up(postgres_engine: Engine) -> None:
+    attempts: list[str] = []
+
+    async def broken() -> None:
+        attempts.append("a")
+        raise RuntimeError("scheduler hook failed")
+
+    async def nothing() -> None:
+        return None
+
+    rec = Recorder()
+    a = Leadership(postgres_engine, interval=INTERVAL)
+    task_a = asyncio.create_task(a.run(broken, nothing))
+    await wait_for(lambda: len(attempts) >= 1, 5)
+    await wait_for(lambda: not a.is_leader, 5)
+    ok, detail = await a.health()
+    assert not ok and "the leader's duties failed to start (RuntimeError)" in detail
+    b = Leadership(postgres_engine, interval=INTERVAL)  # a healthy replica gets its turn
+    task_b = asyncio.create_task(b.run(*rec.callbacks("b")))
+    await wait_for(lambda: b.is_leader, 10)
+    assert rec.events[0] == ("b", "elected")
+    await wait_for(lambda: a.last_error is None, 5)  # a sees b lead: nothing wrong with a any more
+    assert (await a.health())[0]
+    a.stop()
+    b.stop()
+    await asyncio.gather(task_a, task_b)
