@@ -3,15 +3,11 @@ within seconds; no digest, no delivery is done twice or lost."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,55 +19,7 @@ from bot.delivery import enqueue
 from bot.messages import Message
 from storage.db import session_scope
 from storage.tables import OutboxMessage
-
-ROOT = Path(__file__).parents[2]
-
-
-def wait(predicate: Callable[[], object], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
-class Replica:
-    def __init__(self, folder: Path, database_url: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
-        env.update(CERCLE_DATABASE_URL=database_url, CERCLE_E2E_DIR=str(folder), PYTHONUNBUFFERED="1")
-        self.folder = folder
-        self.log = open(folder / f"replica-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.replica"], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.pid = self.proc.pid
-        port_file = folder / f"port-{self.pid}"
-        wait(lambda: port_file.exists() or self.proc.poll() is not None, 60, "the replica to listen")
-        assert self.proc.poll() is None, self.output()
-        self.port = int(port_file.read_text().strip())
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")
-
-    def health(self) -> dict:  # type: ignore[type-arg]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as resp:
-                return dict(json.load(resp))
-        except urllib.error.HTTPError as exc:
-            return dict(json.load(exc))
-
-    def role(self) -> str:
-        return str(self.health()["checks"]["leadership"]["detail"]).split(" ")[0]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.log.close()
-
-
-def lines(path: Path) -> list[list[str]]:
-    return [line.split() for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+from tests.support.replicas import Replica, lines, wait
 
 
 def put(engine: Engine, n: int, tag: str) -> set[int]:
