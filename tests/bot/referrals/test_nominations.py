@@ -241,3 +241,18 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     assert any(WHY in d.body for d in dms if d.target_id == "bob")
     chat.deliver()
     assert WHY not in caplog.text and HR_NOTE not in caplog.text
+
+
+def test_french_speakers_get_french_with_french_words(opened: Chat) -> None:
+    chat = opened
+    chat.ok("language fr", user="bob")
+    chat.ok("language fr", user="marc")
+    chat.deliver()
+    reply = chat.ok(f'coopter P1 @bob "{WHY}"', user="marc", direct=True)
+    assert "Merci ! Cooptation N1 : nous avons demandé à bob, en privé" in reply
+    [request] = [s for s in chat.deliver() if s.target_id == "bob"]
+    assert "marc vous a coopté·e pour le poste interne P1" in request.text
+    assert [b.label for b in request.message.buttons()] == ["Oui, proposez-moi", "Non, merci"]
+    assert "Vous avez déjà répondu" not in chat.ok("candidature consentir N1 oui", user="bob", direct=True)
+    assert "caractères et 3 mots" in chat.error('coopter P1 @ann "Top"', user="marc", direct=True)
+    assert "acceptée" in chat.ok("candidature afficher N1", user="marc", direct=True)
