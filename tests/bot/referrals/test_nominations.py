@@ -232,7 +232,7 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     for row in channel_rows(chat):
         assert "N1" not in row.body and "bob" not in row.body and WHY not in row.body and HR_NOTE not in row.body
     with session_scope(chat.app.engine) as session:
-        audits = list(session.exec(select(AuditEntry).where(AuditEntry.subject.startswith("nomination"))))  # type: ignore[union-attr]
+        audits = list(session.exec(select(AuditEntry).where(AuditEntry.subject.startswith("nomination"))))
         dms = list(session.exec(select(OutboxMessage).where(OutboxMessage.target_kind == "dm")))
     assert {a.action for a in audits} == {"nomination.create", "nomination.state"}
     for entry in audits:
