@@ -204,7 +204,7 @@ def nomination_list(ctx: Ctx) -> Reply:
                 lines.append(_nomination_line(ctx, n, service.get_position(ctx.session, n.position_id), v, role=role))
             blocks.append(Section(title=title, lines=tuple(lines)))
     if hr:
-        queue = service.hr_queue(ctx.session)
+        queue, total = service.hr_queue(ctx.session)
         if not queue:
             blocks.append(Section(title=_("HR queue"), text=_("No nomination in progress.")))
         hr_view = service.Viewer(is_nominator=False, is_nominee=False, is_hr=True)
@@ -219,6 +219,11 @@ def nomination_list(ctx: Ctx) -> Reply:
             lines.append(_nomination_line(ctx, n, position, hr_view, role="hr"))
         if lines:
             blocks.append(Section(title=title, lines=tuple(lines)))
+        if total > len(queue):
+            blocks.append(Context(ngettext("{n} more nomination is not shown: cercle export nominations --csv "
+                                           "lists them all.",
+                                           "{n} more nominations are not shown: cercle export nominations --csv "
+                                           "lists them all.", total - len(queue))))
     if not blocks:
         return _text(ctx, _("You have no nomination yet. See the open positions with position list."))
     blocks.append(Context(_("Details: nomination show <N-code>.")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -79,6 +79,7 @@ MIN_ARGUMENT_CHARS = 20
 MIN_ARGUMENT_WORDS = 3
 MAX_ARGUMENT_CHARS = 2000
 MAX_NOTE_CHARS = 2000
+QUEUE_LIMIT = 40  # lines of HR's queue in one chat message
 
 
 def state_label(state: str) -> str:
@@ -333,12 +334,15 @@ def own_nominations(session: Session, person_id: int) -> tuple[list[Nomination],
     return made, about
 
 
-def hr_queue(session: Session) -> list[tuple[Position, Nomination]]:
-    """Every open nomination (not final), by position then state."""
-    rows = session.exec(select(Position, Nomination).join(Nomination, col(Nomination.position_id) == Position.id)
-                        .where(col(Nomination.state).not_in(FINAL))
-                        .order_by(col(Position.id), col(Nomination.state), col(Nomination.id)))
-    return list(rows)
+def hr_queue(session: Session, limit: int = QUEUE_LIMIT) -> tuple[list[tuple[Position, Nomination]], int]:
+    """The first `limit` open nominations (not final) by position, then state in workflow order, and
+    how many there are in all (a chat message cannot hold hundreds; the CSV export has them all)."""
+    progress = case({state: index for index, state in enumerate(STATES)}, value=col(Nomination.state))
+    query = (select(Position, Nomination).join(Nomination, col(Nomination.position_id) == Position.id)
+             .where(col(Nomination.state).not_in(FINAL)))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Position.id), progress, col(Nomination.id)).limit(limit))
+    return list(rows), int(total)
 
 
 def stale_for_hr(session: Session, now: datetime) -> list[Nomination]:

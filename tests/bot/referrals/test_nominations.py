@@ -256,3 +256,16 @@ def test_french_speakers_get_french_with_french_words(opened: Chat) -> None:
     assert "Vous avez déjà répondu" not in chat.ok("candidature consentir N1 oui", user="bob", direct=True)
     assert "caractères et 3 mots" in chat.error('coopter P1 @ann "Top"', user="marc", direct=True)
     assert "acceptée" in chat.ok("candidature afficher N1", user="marc", direct=True)
+
+
+def test_hr_queue_is_capped_in_chat_and_in_workflow_order(opened: Chat) -> None:
+    chat = opened
+    for i in range(service.QUEUE_LIMIT + 5):
+        chat.ok(f'nominate P1 @person{i} "{WHY}"', user="marc", direct=True)
+    chat.ok("nomination consent N45 yes", user="person44", direct=True)
+    listing = chat.ok("nomination list", user="hannah", direct=True)
+    queue = listing.split("HR queue")[1]
+    assert queue.count("• N") == service.QUEUE_LIMIT
+    assert "5 more nominations are not shown: cercle export nominations --csv lists them all." in listing
+    assert queue.index("• N1 ") < queue.index("• N40 ")
+    assert "N45" not in queue  # consented comes after the 44 awaiting consent
