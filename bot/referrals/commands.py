@@ -157,11 +157,7 @@ def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
     nomination = service.nominate(ctx.session, position=row, nominator_id=ctx.person_id, nominee_id=nominee.id,
                                   argument=why, now=ctx.now())
     subject = f"nomination:{nomination.id}"
-    ctx.audit("nomination.create", subject, position=row.id, state=service.SUBMITTED)
-    service.set_state(ctx.session, nomination, service.AWAITING_CONSENT, actor_id=None, now=ctx.now())
-    nomination.consent_asked_at = ctx.now()
-    ctx.session.add(nomination)
-    ctx.audit("nomination.state", subject, before=service.SUBMITTED, after=service.AWAITING_CONSENT)
+    ctx.audit("nomination.create", subject, position=row.id, state=nomination.state)
     info = position_info(ctx.session, row)
     code, nominator, argument = nomination_code(nomination.id), ctx.person.display_name, nomination.argument
     ctx.tell_person(nominee.id, lambda: messaging.consent_request(code, info, nominator, argument), subject=subject)

@@ -104,7 +104,7 @@ def _step(ctx: JobContext, nomination_id: int) -> str | None:
 def consent_reminders(ctx: JobContext) -> dict[str, int]:
     """Remind nominees who have not answered, then lapse the nominations still unanswered."""
     with session_scope(ctx.engine) as session:
-        ids = [n.id for n in service.awaiting_consent(session) if n.id is not None]
+        ids = service.consent_due(session, ctx.clock.now(), REMINDER_ROUND, LAPSE_AFTER_REMINDER)
     done = {"reminded": 0, "lapsed": 0}
     for nomination_id in ids:
         try:

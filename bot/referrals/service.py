@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import N_, _
 from bot.permissions import Role, has_role, people_with_role
 from bot.settings import Settings
-from storage.tables import Nomination, NominationEvent, Position, PositionSkill
+from storage.tables import Nomination, NominationEvent, NominationReminder, Position, PositionSkill
 
 # -- states ------------------------------------------------------------------------------------------
 SUBMITTED = "submitted"
@@ -181,7 +182,8 @@ def check_argument(text: str) -> str:
 
 def nominate(session: Session, *, position: Position, nominator_id: int, nominee_id: int, argument: str,
              now: datetime) -> Nomination:
-    """Create a nomination; the caller then asks the nominee for consent (`ask_consent`)."""
+    """Create a nomination, submitted and at once awaiting the nominee's consent (one event records
+    the step); the caller sends the consent request in the same transaction."""
     if not is_open(position, now):
         raise UserError(_("The position {code} is closed: it no longer takes nominations.",
                           code=position_code(position.id)))
@@ -195,10 +197,15 @@ def nominate(session: Session, *, position: Position, nominator_id: int, nominee
                           "nomination per person and position.", code=position_code(position.id)))
     assert position.id is not None
     nomination = Nomination(position_id=position.id, nominator_id=nominator_id, nominee_id=nominee_id,
-                            unique_key=key, argument=argument, state=SUBMITTED, created_at=now, updated_at=now)
+                            unique_key=key, argument=argument, state=AWAITING_CONSENT, created_at=now,
+                            updated_at=now, consent_asked_at=now)
     try:
         with session.begin_nested():
             session.add(nomination)
+            session.flush()
+            assert nomination.id is not None
+            session.add(NominationEvent(nomination_id=nomination.id, at=now, actor_id=nominator_id,
+                                        from_state=SUBMITTED, to_state=AWAITING_CONSENT))
             session.flush()
     except IntegrityError:  # the same nomination made at the same moment elsewhere
         raise UserError(_("This person has already been nominated for {code}: there can be only one "
@@ -352,9 +359,17 @@ def stale_for_hr(session: Session, now: datetime) -> list[Nomination]:
                              .order_by(col(Nomination.updated_at))))
 
 
-def awaiting_consent(session: Session) -> list[Nomination]:
-    return list(session.exec(select(Nomination).where(Nomination.state == AWAITING_CONSENT)
-                             .order_by(col(Nomination.id))))
+def consent_due(session: Session, now: datetime, reminder_round: int, after_reminder: timedelta) -> list[int]:
+    """Nominations awaiting consent for which a reminder or the lapse may be due, in one query: asked
+    CONSENT_REMINDER_AFTER ago or more, and not reminded yet or reminded `after_reminder` ago or more."""
+    reminder = aliased(NominationReminder)
+    query = (select(Nomination.id)
+             .outerjoin(reminder, (col(reminder.nomination_id) == Nomination.id) & (reminder.round == reminder_round))
+             .where(Nomination.state == AWAITING_CONSENT,
+                    col(Nomination.consent_asked_at) <= now - CONSENT_REMINDER_AFTER,
+                    col(reminder.id).is_(None) | (col(reminder.at) <= now - after_reminder))
+             .order_by(col(Nomination.id)))
+    return [i for i in session.exec(query) if i is not None]
 
 
 # -- merging two persons --------------------------------------------------------------------------
