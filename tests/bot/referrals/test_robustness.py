@@ -5,6 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.referrals import service
@@ -68,3 +72,10 @@ def test_consent_and_withdraw_at_once_leave_one_outcome(chat: Chat) -> None:
     assert len(history) == 1 + succeeded
     assert all(a[1] == b[0] for a, b in pairwise(history))
     assert history[-1][1] == final and final in (service.CONSENTED, service.WITHDRAWN)
+
+
+def test_database_errors_never_carry_confidential_values(engine: Engine) -> None:
+    """The router logs unexpected errors; SQL parameters (an argument, a note) must not be in them."""
+    with pytest.raises(DBAPIError) as caught, engine.connect() as conn:
+        conn.execute(text("SELECT * FROM no_such_table WHERE argument = :why"), {"why": WHY})
+    assert WHY not in str(caught.value)
