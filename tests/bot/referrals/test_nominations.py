@@ -269,3 +269,50 @@ def test_hr_queue_is_capped_in_chat_and_in_workflow_order(opened: Chat) -> None:
     assert "5 more nominations are not shown: cercle export nominations --csv lists them all." in listing
     assert queue.index("• N1 ") < queue.index("• N40 ")
     assert "N45" not in queue  # consented comes after the 44 awaiting consent
+
+
+PATHS = {"consented": [], "under_review": ["under_review"], "interview": ["under_review", "interview"],
+         "offered": ["under_review", "interview", "offered"]}
+ALLOWED = [(state, target) for state, targets in service.HR_MOVES.items() for target in targets]
+
+
+@pytest.mark.parametrize(("state", "target"), ALLOWED)
+def test_every_allowed_hr_move(consented: Chat, state: str, target: str) -> None:
+    chat = consented
+    for move in PATHS[state]:
+        chat.ok(f"nomination move N1 {move}", user="hannah", direct=True)
+    chat.deliver()
+    assert f"N1 moved from {service.STATE_LABELS[state]} to {service.STATE_LABELS[target]}." in chat.ok(
+        f"nomination move N1 {target}", user="hannah", direct=True)
+    assert nomination(chat).state == target
+    told = {s.target_id: s.text for s in chat.deliver()}
+    assert set(told) == {"marc", "bob"}
+    assert all(f"is now: {service.STATE_LABELS[target]}." in t for t in told.values())
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ([], True),  # awaiting consent
+    (["consent"], True),
+    (["consent", "under_review"], True),
+    (["consent", "under_review", "interview"], True),
+    (["consent", "under_review", "interview", "offered"], False),
+    (["consent", "under_review", "interview", "offered", "hired"], False),
+    (["consent", "rejected"], False),
+    (["decline"], False),
+])
+def test_withdraw_only_before_an_offer(opened: Chat, path: list[str], allowed: bool) -> None:
+    chat = opened
+    nominate(chat)
+    for step in path:
+        if step in ("consent", "decline"):
+            chat.ok(f"nomination consent N1 {'yes' if step == 'consent' else 'no'}", user="bob", direct=True)
+        else:
+            chat.ok(f"nomination move N1 {step}", user="hannah", direct=True)
+    before = snapshot(chat.app.engine)
+    reply = chat.say("nomination withdraw N1", user="marc", direct=True)
+    assert reply.is_error is not allowed
+    if allowed:
+        assert nomination(chat).state == service.WITHDRAWN
+    else:
+        assert "can no longer be withdrawn" in reply.message.plain_text()
+        assert snapshot(chat.app.engine) == before
