@@ -320,7 +320,8 @@ def _state_arg(text: str) -> str:
 
 
 @command("nomination move", usage=N_('nomination move <N-code> <state> ["<note>"] [--share]'),
-         summary=N_("HR: move a nomination on (the note stays with HR unless --share)."),
+         summary=N_("HR: move a nomination on, to under_review, interview, offered, hired or rejected (the "
+                 "note stays with HR unless --share)."),
          args=[Arg("nomination", NOMINATION, label=N_("<N-code>")), Arg("state", WORD, label=N_("<state>")),
                Arg("note", TEXT, optional=True, label=N_('"<note>"'))],
          options=[Opt("share", flag=True)], group="position")
