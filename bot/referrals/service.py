@@ -68,7 +68,8 @@ STATE_ALIASES = {
     "under-review": UNDER_REVIEW, "review": UNDER_REVIEW, "examen": UNDER_REVIEW, "etude": UNDER_REVIEW,
     "étude": UNDER_REVIEW, "entretien": INTERVIEW, "offre": OFFERED, "offert": OFFERED, "hire": HIRED,
     "embauche": HIRED, "embauché": HIRED, "recrute": HIRED, "recruté": HIRED, "reject": REJECTED,
-    "rejete": REJECTED, "rejeté": REJECTED, "refuse": REJECTED, "refusé": REJECTED,
+    "rejete": REJECTED, "rejeté": REJECTED, "refuse": REJECTED, "refusé": REJECTED, "recrutement": HIRED,
+    "non_retenue": REJECTED, "non_retenu": REJECTED,
 }
 
 # -- timing (documented in the README) ------------------------------------------------------------

@@ -316,3 +316,10 @@ def test_withdraw_only_before_an_offer(opened: Chat, path: list[str], allowed: b
     else:
         assert "can no longer be withdrawn" in reply.message.plain_text()
         assert snapshot(chat.app.engine) == before
+
+
+def test_french_state_words(consented: Chat) -> None:
+    for word, state in (("étude", "under_review"), ("entretien", "interview"), ("offre", "offered"),
+                        ("recrutement", "hired")):
+        consented.ok(f"candidature passer N1 {word}", user="hannah", direct=True)
+        assert nomination(consented).state == state
