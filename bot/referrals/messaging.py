@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.i18n import _, ngettext
 from bot.messages import Actions, Button, Context, Field, Form, FormField, Message, Section
-from bot.referrals.service import nomination_code, position_code, state_label
+from bot.referrals.service import position_code, state_label
 
 
 @dataclass(frozen=True)
@@ -139,10 +139,6 @@ def hr_digest(lines: list[str]) -> Message:
     return Message(summary=title, blocks=(Section(title=title, lines=tuple(lines)),
                                           Context(_("Move them on with nomination move <N-code> <state>, "
                                                     "or see the queue with nomination list."))))
-
-
-def code_of(nomination_id: int | None) -> str:
-    return nomination_code(nomination_id)
 
 
 MessageBuilder = Callable[[], Message]

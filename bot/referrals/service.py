@@ -222,10 +222,6 @@ class Viewer:
     is_nominee: bool
     is_hr: bool
 
-    @property
-    def sees_hr_notes(self) -> bool:
-        return self.is_hr
-
 
 def viewer(session: Session, settings: Settings, nomination: Nomination, person_id: int) -> Viewer | None:
     """None when the person may not know the nomination exists."""
@@ -288,8 +284,10 @@ def answer_consent(session: Session, nomination: Nomination, v: Viewer, yes: boo
     if not v.is_nominee:
         raise Forbidden(_("Only the person nominated can answer for {code}.", code=nomination_code(nomination.id)))
     if nomination.state != AWAITING_CONSENT:
-        raise UserError(_("You have already answered for {code}: it is {state}.",
-                          code=nomination_code(nomination.id), state=state_label(nomination.state)))
+        code, state = nomination_code(nomination.id), state_label(nomination.state)
+        if nomination.state in (WITHDRAWN, LAPSED):
+            raise UserError(_("{code} is {state}: there is nothing to answer any more.", code=code, state=state))
+        raise UserError(_("You have already answered for {code}: it is {state}.", code=code, state=state))
     target = CONSENTED if yes else DECLINED
     set_state(session, nomination, target, actor_id=nomination.nominee_id, now=now, expected=AWAITING_CONSENT)
     if yes:
@@ -321,6 +319,9 @@ def withdraw(session: Session, nomination: Nomination, v: Viewer, actor_id: int,
     code = nomination_code(nomination.id)
     if not v.is_nominator:
         raise Forbidden(_("Only the person who made the nomination {code} may withdraw it.", code=code))
+    if nomination.state in FINAL:
+        raise UserError(_("{code} is {state}: it is over, there is nothing to withdraw.", code=code,
+                          state=public_state(nomination, v)))
     if nomination.state not in WITHDRAWABLE:
         raise UserError(_("{code} is {state}: it can no longer be withdrawn (only before an offer).", code=code,
                           state=public_state(nomination, v)))

@@ -49,7 +49,7 @@ def test_one_reminder_then_lapse(asked: Chat, clock: FrozenClock) -> None:
     assert "has lapsed: they did not answer within 14 days" in sent["marc"]
     assert "Nobody at HR was told who you are" in sent["bob"]
     assert nomination(chat).state == service.LAPSED
-    assert "already answered" in chat.error("nomination consent N1 yes", user="bob")
+    assert "nothing to answer any more" in chat.error("nomination consent N1 yes", user="bob")
     with session_scope(chat.app.engine) as session:
         rounds = sorted(r.round for r in session.exec(select(NominationReminder)))
     assert rounds == [1, 2]
