@@ -35,6 +35,8 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
         blocks.append(Context(_("Archived on {date}: read-only.", date=community.archived_at.date().isoformat())))
     elif not service.is_member(ctx.session, community.id, ctx.person_id):
         blocks.append(Actions((Button(_("Join"), f"community join {community.slug}", style="primary"),)))
+    elif service.is_manager(ctx.session, community.id, ctx.person_id):
+        blocks.append(Actions((archive_button(community.slug),)))
     return tuple(blocks)
 
 

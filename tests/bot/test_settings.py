@@ -14,7 +14,8 @@ def test_defaults() -> None:
 
 def test_every_setting_is_read() -> None:
     s = load_settings({
-        "CERCLE_DATABASE_URL": "postgresql://u:p@db:5432/cercle", "CERCLE_ADMINS": "slack:T1:U2, matrix:@a:ex.org,console:bob",
+        "CERCLE_DATABASE_URL": "postgresql://u:p@db:5432/cercle",
+        "CERCLE_ADMINS": "slack:T1:U2, matrix:@a:ex.org,console:bob",
         "CERCLE_LOCALE": "fr", "CERCLE_TIMEZONE": "America/Montreal", "CERCLE_HTTP_HOST": "0.0.0.0",
         "CERCLE_HTTP_PORT": "8080", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cr3t",
         "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": "http://127.0.0.1:9/api", "CERCLE_SLACK_COMMAND": "/cercle-dev",

@@ -13,7 +13,8 @@ import pytest
 CERCLE = [sys.executable, "-m", "bot.cli"]
 
 
-def run_cercle(args: list[str], script: str, database_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cercle(args: list[str], script: str, database_url: str, cwd: Path,
+               **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
     environ.update({"CERCLE_DATABASE_URL": database_url, "PYTHONPATH": str(Path(__file__).parents[2]), **env})
     return subprocess.run([*CERCLE, *args], input=script, capture_output=True, text=True, cwd=cwd, env=environ,
