@@ -204,7 +204,9 @@ def test_who_may_see_and_do_what(consented: Chat, user: str) -> None:
     if user == "zoe":
         assert show.message.plain_text() == unknown
         for text in ("nomination consent N1 yes", "nomination withdraw N1", "nomination move N1 under_review"):
-            assert chat.error(text, user=user, direct=True) == unknown
+            # Exactly the answer about a code that does not exist, for the same command.
+            missing = chat.error(text.replace("N1", "N99"), user=user, direct=True).replace("N99", "N1")
+            assert chat.error(text, user=user, direct=True) == missing
         assert "N1" not in listing
     else:
         assert not show.is_error and "Nominee: bob" in show.message.plain_text()
