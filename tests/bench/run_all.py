@@ -1,4 +1,5 @@
-"""Run every benchmark (`tests/bench/bench_*.py`) and write `tests/bench/REPORT.md`.
+"""Run every benchmark (`tests/bench/bench_*.py`, and any other module there with a `main()` that runs as
+a program) and write `tests/bench/REPORT.md`.
 
     python -m tests.bench.run_all [--only NAME] [--update-readme]
 
@@ -34,9 +35,27 @@ class Run:
     detail: str  # the last lines of its output when it failed
 
 
+INFRASTRUCTURE = {"common", "run_all"}
+
+
+def is_benchmark(path: Path) -> bool:
+    """`bench_*.py`, or any other module of the folder that runs as a program with a `main()`."""
+    if path.stem.startswith("bench_"):
+        return True
+    if path.stem in INFRASTRUCTURE or path.stem.startswith("_"):
+        return False
+    source = path.read_text(encoding="utf-8", errors="replace")
+    return "def main(" in source and "__main__" in source
+
+
 def discover(package: str) -> list[str]:
     pkg = importlib.import_module(package)
-    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("bench_"))
+    found = []
+    for m in pkgutil.iter_modules(pkg.__path__):
+        path = Path(m.module_finder.path) / f"{m.name}.py"  # type: ignore[union-attr]
+        if not m.ispkg and path.is_file() and is_benchmark(path):
+            found.append(f"{package}.{m.name}")
+    return sorted(found)
 
 
 def run_module(module: str, results: Path, timeout: float) -> Run:
@@ -65,6 +84,13 @@ def load_results(results: Path) -> list[dict]:  # type: ignore[type-arg]
     return found
 
 
+def _target(value: object) -> str:
+    """Targets are text ("≤ 20 ms") or, for some benchmarks, the highest acceptable ratio."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"ratio ≤ {value:g}"
+    return str(value if value is not None else "")
+
+
 def _number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
@@ -77,7 +103,7 @@ def table(results: list[dict]) -> str:  # type: ignore[type-arg]
     for result in results:
         for f in result["figures"]:
             cells = [result.get("name", "?"), f.get("figure", "?"), _number(f.get("value")),
-                     _number(f.get("baseline")), _number(f.get("ratio")), str(f.get("target", "")),
+                     _number(f.get("baseline")), _number(f.get("ratio")), _target(f.get("target")),
                      "yes" if f.get("met") else "**no**"]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)

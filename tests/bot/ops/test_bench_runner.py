@@ -21,6 +21,18 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 '''
+OTHER_NAME = '''
+import json, os
+from pathlib import Path
+
+def main() -> None:
+    figure = {"figure": "queue (ms)", "value": 2.0, "baseline": 1.0, "ratio": 2.0, "target": 3, "met": True}
+    out = Path(os.environ["CERCLE_BENCH_RESULTS"]) / "latency.json"
+    out.write_text(json.dumps({"name": "latency", "figures": [figure]}))
+
+if __name__ == "__main__":
+    main()
+'''
 BROKEN = '''
 raise RuntimeError("the fake homeserver is down")
 '''
@@ -34,6 +46,7 @@ def fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (pkg / "bench_tiny.py").write_text(TINY)
     (pkg / "bench_broken.py").write_text(BROKEN)
     (pkg / "helper.py").write_text("raise SystemExit('not a benchmark: must not run')\n")
+    (pkg / "latency.py").write_text(OTHER_NAME)
     monkeypatch.syspath_prepend(str(tmp_path / "src"))
     sys.modules.pop("fakebench", None)
     return "fakebench"
@@ -50,13 +63,14 @@ def test_runner_runs_reports_and_updates_the_readme(fake_package: str, tmp_path:
     assert data["name"] == "tiny"
     assert data["figures"][0] == {"figure": "sum of 1000 ints (ms)", "value": 0.5, "baseline": 0.25, "ratio": 2.0,
                                   "target": "ratio ≤ 3", "met": True}
-    assert sorted(p.name for p in results.iterdir()) == ["tiny.json"]
+    assert sorted(p.name for p in results.iterdir()) == ["latency.json", "tiny.json"]
 
     text = report.read_text()
     assert "| benchmark | figure | value | baseline | ratio | target | met |" in text
     assert "| tiny | sum of 1000 ints (ms) | 0.5 | 0.25 | 2 | ratio ≤ 3 | yes |" in text
     assert "| tiny | p95 (ms) | 9 | 3 | 3 | ratio ≤ 2 | **no** |" in text
     assert "fakebench.bench_broken" in text and "the fake homeserver is down" in text
+    assert "| latency | queue (ms) | 2 | 1 | 2 | ratio ≤ 3 | yes |" in text  # a module not named bench_*
 
     updated = readme.read_text()
     assert "old table" not in updated
