@@ -232,6 +232,11 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     chat.ok("nomination consent N1 yes", user="bob", channel="data")
     chat.ok(f'nomination move N1 under_review "{HR_NOTE}" --share', user="hannah", channel="data")
     chat.ok("nomination show N1", user="hannah", channel="data")
+    for state in ("interview", "offered", "hired"):
+        chat.ok(f"nomination move N1 {state}", user="hannah", channel="data")
+    chat.ok("nomination list", user="marc", channel="data")
+    chat.deliver()
+    assert [row.subject for row in channel_rows(chat)] == ["position:2"]  # the announcement, nothing else
     for row in channel_rows(chat):
         assert "N1" not in row.body and "bob" not in row.body and WHY not in row.body and HR_NOTE not in row.body
     with session_scope(chat.app.engine) as session:
