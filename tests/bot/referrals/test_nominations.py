@@ -201,13 +201,6 @@ def test_who_may_see_and_do_what(consented: Chat, user: str) -> None:
     show = chat.say("nomination show N1", user=user, direct=True)
     listing = chat.ok("nomination list", user=user, direct=True)
     if user == "zoe":
-<<<<<<< HEAD
-        assert show.message.plain_text() == unknown
-        for text in ("nomination consent N1 yes", "nomination withdraw N1", "nomination move N1 under_review"):
-            # Exactly the answer about a code that does not exist, for the same command.
-            missing = chat.error(text.replace("N1", "N99"), user=user, direct=True).replace("N99", "N1")
-            assert chat.error(text, user=user, direct=True) == missing
-=======
         # exactly the answer about a code that does not exist (each with its own usage line)
         for command in ("nomination show", "nomination consent", "nomination withdraw", "nomination move"):
             extra = {"nomination consent": " yes", "nomination move": " under_review"}.get(command, "")
@@ -215,7 +208,6 @@ def test_who_may_see_and_do_what(consented: Chat, user: str) -> None:
             unknown = chat.say(f"{command} N99{extra}", user=user, direct=True)
             assert hidden.is_error and unknown.is_error
             assert hidden.message.plain_text() == unknown.message.plain_text().replace("N99", "N1")
->>>>>>> referrals
         assert "N1" not in listing
     else:
         assert not show.is_error and "Nominee: bob" in show.message.plain_text()
