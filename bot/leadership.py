@@ -40,9 +40,12 @@ def conninfo(engine: Engine) -> str:
 
 
 # Detect a silently dead network within ~10 s even when no query is running.
+# The server side too: a leader that vanished behind a network cut stops holding the lock within ~11 s.
+APPLICATION_NAME = "cercle-leadership"
 KEEPALIVES: dict[str, str | int] = {
     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
-    "tcp_user_timeout": 10000, "connect_timeout": 5, "application_name": "cercle-leadership"}
+    "tcp_user_timeout": 10000, "connect_timeout": 5, "application_name": APPLICATION_NAME,
+    "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"}
 
 
 class Leadership:
@@ -58,6 +61,8 @@ class Leadership:
         self.since: datetime = self.clock.now()
         self.last_error: str | None = None
         self._conn: psycopg.AsyncConnection | None = None
+        self._stale_pid: int | None = None  # our former session, left hanging when its connection broke
+        self._abandoned: set[asyncio.Future[tuple[object, ...] | None]] = set()
         self._stop = asyncio.Event()
 
     @property
@@ -127,9 +132,8 @@ class Leadership:
                     psycopg.AsyncConnection.connect(make_conninfo(conninfo(self.engine), **KEEPALIVES),
                                                     autocommit=True),
                     timeout=self.interval * 3)
-            cur = await asyncio.wait_for(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)),
-                                         timeout=self.interval * 3)
-            row = await cur.fetchone()
+                await self._end_stale_session(conn)
+            row = await self._query(conn, "SELECT pg_try_advisory_lock(%s)", (self.key,), self.interval * 3)
             acquired = bool(row and row[0])
             if not acquired or (self.last_error or "").startswith("cannot reach"):
                 self.last_error = None  # the database answers; another replica leads, or this one will try
@@ -148,18 +152,48 @@ class Leadership:
         if conn is None or conn.closed:
             return False
         try:
-            cur = await asyncio.wait_for(conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                "AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s", (self.key,)),
-                timeout=self.interval * 2)
-            row = await cur.fetchone()
+            row = await self._query(
+                conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s", (self.key,),
+                self.interval * 2)
         except Exception as exc:
             log.warning("leadership: lost the lock's connection (%s); stepping down", type(exc).__name__)
+            # A hung connection may still hold the lock on the server: end that session once reconnected.
+            self._stale_pid = conn.info.backend_pid
             return False
         if not (row and row[0]):
             log.warning("leadership: the lock is no longer held; stepping down")
             return False
         return True
+
+    async def _query(self, conn: psycopg.AsyncConnection, sql: str, params: tuple[object, ...],
+                     timeout: float) -> tuple[object, ...] | None:
+        """One row of a query, or TimeoutError. On a connection whose packets vanish, cancelling a query
+        can hang as well, so a late query is abandoned (it fails when the connection is closed), not awaited."""
+        task = asyncio.ensure_future(self._fetch(conn, sql, params))
+        done, _pending = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
+            raise TimeoutError(f"no answer in {timeout:g} s")
+        return task.result()
+
+    @staticmethod
+    async def _fetch(conn: psycopg.AsyncConnection, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        cur = await conn.execute(sql, params)
+        return await cur.fetchone()
+
+    async def _end_stale_session(self, conn: psycopg.AsyncConnection) -> None:
+        """Terminate the session a broken connection left on the server, so its lock is free at once."""
+        pid, self._stale_pid = self._stale_pid, None
+        if pid is None:
+            return
+        ended = await self._query(
+            conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = %s AND application_name = %s",
+            (pid, APPLICATION_NAME), self.interval * 3)
+        if ended:
+            log.warning("leadership: ended this replica's former lock session (it had stopped answering)")
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None

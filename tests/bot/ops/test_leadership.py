@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.leadership import Callback, Leadership, conninfo
 from storage.db import make_engine
+from tests.bot.ops.support import TcpProxy
 
 INTERVAL = 0.3
 
@@ -145,3 +146,35 @@ async def test_a_leader_whose_duties_fail_gives_the_leadership_up(postgres_engin
     a.stop()
     b.stop()
     await asyncio.gather(task_a, task_b)
+
+
+async def test_a_leader_on_a_silently_dead_connection_steps_down_and_frees_the_lock(postgres_engine: Engine) -> None:
+    url = postgres_engine.url
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    port = await proxy.start()
+    through_proxy = make_engine(url.set(port=port).render_as_string(hide_password=False))
+    rec = Recorder()
+    a = Leadership(through_proxy, interval=INTERVAL)
+    b = Leadership(postgres_engine, interval=INTERVAL)
+    task_a = asyncio.create_task(a.run(*rec.callbacks("a")))
+    await wait_for(lambda: a.is_leader, 5)
+    task_b = asyncio.create_task(b.run(*rec.callbacks("b")))
+    assert a._conn is not None
+    old_pid = a._conn.info.backend_pid
+    await asyncio.sleep(INTERVAL * 3)
+
+    proxy.freeze_existing()  # a's packets vanish; the server still sees a healthy session holding the lock
+    stepped_down = await wait_for(lambda: not a.is_leader, 5)
+    assert stepped_down < INTERVAL * 4, f"a kept leading {stepped_down:.2f} s on a dead connection"
+    # a reconnects (a new flow), ends its old session, and the lock is free again for one replica.
+    await wait_for(lambda: a.is_leader or b.is_leader, 10)
+    with psycopg.connect(conninfo(postgres_engine), autocommit=True) as admin:
+        alive = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (old_pid,)).fetchone()
+    assert alive == (0,)
+    await asyncio.sleep(INTERVAL * 4)
+    assert a.is_leader != b.is_leader
+    a.stop()
+    b.stop()
+    await asyncio.gather(task_a, task_b)
+    await proxy.stop()
+    through_proxy.dispose()
