@@ -8,6 +8,8 @@ MODULES = (
     "bot.commands.help",
     "bot.people.commands",
     "bot.communities.commands",
+    "bot.consultations.commands",
+    "bot.digests.commands",
 )
 
 

@@ -9,6 +9,7 @@ from storage.tables.communities import (
     Resource,
     ResourceTag,
 )
+from storage.tables.consultations import Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
 from storage.tables.core import (
     Account,
     AuditEntry,
@@ -21,9 +22,31 @@ from storage.tables.core import (
     ProcessedEvent,
     RoleGrant,
 )
+from storage.tables.digests import DigestRun, DigestSchedule
 
 __all__ = [
-    "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
-    "CommunityTopic", "KeyValue", "LinkCode", "Membership", "OutboxMessage", "Person", "PersonSkill",
-    "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
+    "Account",
+    "AuditEntry",
+    "Channel",
+    "Community",
+    "CommunityActivity",
+    "CommunityChannel",
+    "CommunityTopic",
+    "Consultation",
+    "ConsultationOption",
+    "ConsultationVoter",
+    "DigestRun",
+    "DigestSchedule",
+    "Idea",
+    "IdeaUpvote",
+    "KeyValue",
+    "LinkCode",
+    "Membership",
+    "OutboxMessage",
+    "Person",
+    "PersonSkill",
+    "ProcessedEvent",
+    "Resource",
+    "ResourceTag",
+    "RoleGrant",
 ]

@@ -1,0 +1,128 @@
+"""Digest jobs: per-community cron jobs rebuilt from the database at start, catch-up of missed runs.
+
+A run is a `DigestRun` row unique on (community, period end), inserted in the same transaction as the
+outbox rows, so a retried job, a restart or two schedulers racing post each period once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+
+from apscheduler.schedulers.base import BaseScheduler
+from sqlmodel import Session, select
+
+from bot.commands.context import send_to_channel
+from bot.communities import service as communities
+from bot.digests import messaging, service
+from bot.scheduler import JobContext, on_start, periodic, run_job
+from bot.settings import Settings
+from storage.db import session_scope
+from storage.tables import Community, DigestSchedule
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JOB = "digest:default"
+
+
+@dataclass
+class _Live:
+    """The running scheduler, so `digest schedule` can add or replace a job at once."""
+
+    scheduler: BaseScheduler | None = None
+    ctx: JobContext | None = None
+
+
+LIVE = _Live()
+
+
+def post(session: Session, settings: Settings, community: Community, due: service.Due) -> int:
+    """Queue the digest of one period to every linked channel; returns how many posts."""
+    assert community.id is not None
+    digest = service.build(session, community, due.start, due.end)
+    channels = communities.channels(session, community.id)
+    for channel in channels:
+        send_to_channel(session, settings, channel, lambda: messaging.render(digest),
+                        subject=f"digest:{community.id}",
+                        dedupe_key=f"digest:{community.id}:{due.end.isoformat()}:{channel.id}")
+    return len(channels)
+
+
+def run_due(ctx: JobContext, community_ids: list[int] | None = None, default_only: bool = False) -> int:
+    """Post every digest whose period has ended and has no run yet; returns how many were posted."""
+    now = ctx.clock.now()
+    with session_scope(ctx.engine) as session:
+        due = service.due_runs(session, ctx.settings, now, community_ids, default_only)
+    posted = 0
+    for item in due:
+        with session_scope(ctx.engine) as session:
+            run = service.claim_run(session, item, now)
+            if run is None:
+                continue
+            community = session.get(Community, item.community_id)
+            assert community is not None
+            run.channels = post(session, ctx.settings, community, item)
+            posted += 1
+    if posted:
+        log.info("posted %d digest(s)", posted)
+    return posted
+
+
+def _job_id(community_id: int) -> str:
+    return f"digest:{community_id}"
+
+
+def install(scheduler: BaseScheduler, ctx: JobContext, community_id: int, cron: str, tz: str) -> None:
+    """Add or replace the cron job of one community."""
+    func = functools.partial(run_due, community_ids=[community_id])
+    scheduler.add_job(run_job, service.trigger(cron, tz), args=(_job_id(community_id), func, ctx),
+                      id=_job_id(community_id), replace_existing=True, max_instances=1, coalesce=True,
+                      misfire_grace_time=3600)
+
+
+def sync_jobs(ctx: JobContext) -> None:
+    """Make the scheduler's digest jobs match the database (at start, and periodically for replicas)."""
+    scheduler = ctx.scheduler
+    if scheduler is None:
+        return
+    default_func = functools.partial(run_due, default_only=True)
+    scheduler.add_job(run_job, service.trigger(service.DEFAULT_CRON, ctx.settings.timezone),
+                      args=(DEFAULT_JOB, default_func, ctx), id=DEFAULT_JOB, replace_existing=True,
+                      max_instances=1, coalesce=True, misfire_grace_time=3600)
+    with session_scope(ctx.engine) as session:
+        schedules = [(s.community_id, s.cron, s.timezone) for s in session.exec(select(DigestSchedule))]
+    wanted = {_job_id(cid) for cid, _c, _t in schedules}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("digest:") and job.id != DEFAULT_JOB and job.id not in wanted:
+            job.remove()
+    for cid, cron, tz in schedules:
+        existing = scheduler.get_job(_job_id(cid))
+        if existing is None or str(existing.trigger) != str(service.trigger(cron, tz)):
+            install(scheduler, ctx, cid, cron, tz)
+
+
+@on_start
+def rebuild(ctx: JobContext) -> None:
+    """At start: remember the scheduler, rebuild the cron jobs, catch up the runs missed while down."""
+    LIVE.scheduler, LIVE.ctx = ctx.scheduler, ctx
+    sync_jobs(ctx)
+    try:
+        run_due(ctx)
+    except Exception:
+        log.exception("digest catch-up failed; the next start or schedule retries")
+
+
+@periodic("digests.sync", 300)
+def resync(ctx: JobContext) -> None:
+    """Another replica may have changed a schedule: follow the database."""
+    if LIVE.scheduler is not None and LIVE.ctx is not None:
+        sync_jobs(LIVE.ctx)
+
+
+def schedule_changed(community_id: int, cron: str, tz: str) -> bool:
+    """Called by `digest schedule`: replace the live job if this process runs a scheduler."""
+    if LIVE.scheduler is None or LIVE.ctx is None:
+        return False
+    install(LIVE.scheduler, LIVE.ctx, community_id, cron, tz)
+    return True
