@@ -115,9 +115,9 @@ def rebuild(ctx: JobContext) -> None:
 
 @periodic("digests.sync", 300)
 def resync(ctx: JobContext) -> None:
-    """Another replica may have changed a schedule: follow the database."""
-    if LIVE.scheduler is not None and LIVE.ctx is not None:
-        sync_jobs(LIVE.ctx)
+    """Another replica may have changed a schedule: follow the database (only inside a scheduler)."""
+    if ctx.scheduler is not None:
+        sync_jobs(ctx)
 
 
 def schedule_changed(community_id: int, cron: str, tz: str) -> bool:

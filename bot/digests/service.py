@@ -13,6 +13,7 @@ Health figures (also in the README):
 from __future__ import annotations
 
 import logging
+import re
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,9 +54,27 @@ LIST_LIMIT = 10
 
 
 # -- schedules -------------------------------------------------------------------------------------
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekday_field(field_text: str) -> str:
+    """Standard cron counts weekdays from Sunday = 0 (or 7); APScheduler 3 from Monday = 0: use names."""
+    return re.sub(r"(?<![/\w])([0-7])(?![\w])", lambda m: _WEEKDAYS[int(m.group(1))], field_text)
+
+
+def crontab(cron: str, zone: ZoneInfo) -> CronTrigger:
+    """A trigger from a five-field crontab line, with cron's meaning of weekday numbers."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_field(weekday),
+                       timezone=zone)
+
+
 @cache
 def trigger(cron: str, tz: str) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+    return crontab(cron, ZoneInfo(tz))
 
 
 def validate(cron: str, tz: str, now: datetime) -> None:
@@ -65,7 +84,7 @@ def validate(cron: str, tz: str, now: datetime) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(_("'{tz}' is not a time zone. Use a name like Europe/Paris.", tz=tz[:60])) from None
     try:
-        trig = CronTrigger.from_crontab(cron, timezone=zone)
+        trig = crontab(cron, zone)
     except ValueError:
         raise UserError(_("'{cron}' is not a cron schedule. Give five fields: minute hour day month weekday, "
                           "like \"0 9 * * 1\" for Mondays at 9:00.", cron=cron[:80])) from None
@@ -115,11 +134,12 @@ def set_schedule(session: Session, community_id: int, cron: str, tz: str, person
 
 
 def manual_period(session: Session, settings: Settings, community_id: int, now: datetime) -> tuple[datetime, datetime]:
-    """`digest preview`/`now`: one schedule period (a week by default) ending now."""
+    """`digest preview`/`now`: one schedule period (a week by default) up to now, included."""
     cron, tz = schedule_of(session, settings, community_id)
     last = last_fire(cron, tz, now)
     length = last - period_before(cron, tz, last) if last is not None else timedelta(days=7)
-    return now - length, now
+    end = now + timedelta(microseconds=1)  # periods are half-open: what happened just now counts
+    return end - length, end
 
 
 # -- content ---------------------------------------------------------------------------------------
