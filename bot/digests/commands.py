@@ -54,7 +54,8 @@ def now(ctx: Ctx, slug: str) -> Reply:
         raise UserError(_("No channel is linked to {name}: link one with community link {slug} in it first.",
                           name=community.name, slug=slug))
     start, end = service.manual_period(ctx.session, ctx.settings, community.id, ctx.now())
-    posted = jobs.post(ctx.session, ctx.settings, community, service.Due(community.id, start, end))
+    digest = service.build(ctx.session, community, start, end)
+    posted = jobs.post(ctx.session, ctx.settings, digest, communities.channels(ctx.session, community.id))
     ctx.audit("digest.now", f"community:{community.id}")
     return Reply.private(ngettext("The digest of {name} is posted in {n} channel.",
                                   "The digest of {name} is posted in {n} channels.", posted, name=community.name))

@@ -9,17 +9,17 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.base import BaseScheduler
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.commands.context import send_to_channel
-from bot.communities import service as communities
 from bot.digests import messaging, service
 from bot.scheduler import JobContext, on_start, periodic, run_job
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.tables import Community, DigestSchedule
+from storage.tables import Channel, Community, DigestSchedule
 
 log = logging.getLogger(__name__)
 
@@ -37,33 +37,46 @@ class _Live:
 LIVE = _Live()
 
 
-def post(session: Session, settings: Settings, community: Community, due: service.Due) -> int:
-    """Queue the digest of one period to every linked channel; returns how many posts."""
-    assert community.id is not None
-    digest = service.build(session, community, due.start, due.end)
-    channels = communities.channels(session, community.id)
+BATCH = 200
+
+
+def post(session: Session, settings: Settings, digest: service.Digest, channels: list[Channel]) -> int:
+    """Queue a digest to every linked channel, once per (community, period end, channel)."""
+    cid = digest.community.id
     for channel in channels:
-        send_to_channel(session, settings, channel, lambda: messaging.render(digest),
-                        subject=f"digest:{community.id}",
-                        dedupe_key=f"digest:{community.id}:{due.end.isoformat()}:{channel.id}")
+        send_to_channel(session, settings, channel, lambda: messaging.render(digest), subject=f"digest:{cid}",
+                        dedupe_key=f"digest:{cid}:{digest.end.isoformat()}:{channel.id}")
     return len(channels)
 
 
 def run_due(ctx: JobContext, community_ids: list[int] | None = None, default_only: bool = False) -> int:
-    """Post every digest whose period has ended and has no run yet; returns how many were posted."""
+    """Post every digest whose period has ended and has no run yet; returns how many were posted.
+
+    Batches of communities share one transaction: run rows are claimed (a unique row each; another
+    scheduler's row makes the claim fail and that community is skipped), the digests are built with a
+    fixed number of queries, and the outbox rows are written before the commit.
+    """
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         due = service.due_runs(session, ctx.settings, now, community_ids, default_only)
     posted = 0
-    for item in due:
+    for i in range(0, len(due), BATCH):
         with session_scope(ctx.engine) as session:
-            run = service.claim_run(session, item, now)
-            if run is None:
+            claimed = [(item, run) for item in due[i:i + BATCH] if (run := service.claim_run(session, item, now))]
+            if not claimed:
                 continue
-            community = session.get(Community, item.community_id)
-            assert community is not None
-            run.channels = post(session, ctx.settings, community, item)
-            posted += 1
+            ids = [item.community_id for item, _run in claimed]
+            found = {c.id: c for c in session.exec(select(Community).where(col(Community.id).in_(ids)))}
+            channels = service.channels_many(session, ids)
+            periods: dict[tuple[datetime, datetime], list[Community]] = {}
+            for item, _run in claimed:
+                periods.setdefault((item.start, item.end), []).append(found[item.community_id])
+            digests = {cid: d for (start, end), batch in periods.items()
+                       for cid, d in service.build_many(session, batch, start, end).items()}
+            for item, run in claimed:
+                run.channels = post(session, ctx.settings, digests[item.community_id],
+                                    channels.get(item.community_id, []))
+                posted += 1
     if posted:
         log.info("posted %d digest(s)", posted)
     return posted

@@ -1,7 +1,8 @@
 """Optional content from other capabilities (open positions from referrals), without importing them.
 
-A capability registers `provider(session, community_id, topics, start, end) -> list[str]`; each returned
-line is shown under the provider's title in digests. Providers must not reveal confidential data.
+A capability registers `provider(session, topics_by_community, start, end) -> {community_id: lines}`:
+digests are built in batches, so a provider answers for many communities with a few queries. Each line
+is shown under the provider's title. Providers must not reveal confidential data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-ProviderFunc = Callable[[Session, int, list[str], datetime, datetime], list[str]]
+ProviderFunc = Callable[[Session, dict[int, list[str]], datetime, datetime], dict[int, list[str]]]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -32,6 +33,7 @@ from bot.errors import UserError
 from bot.i18n import _
 from bot.settings import Settings
 from storage.tables import (
+    Channel,
     Community,
     CommunityActivity,
     CommunityChannel,
@@ -184,78 +186,130 @@ class Digest:
 
 
 def build(session: Session, community: Community, start: datetime, end: datetime) -> Digest:
-    """Gather a digest with a constant number of queries (lists are capped, figures aggregated)."""
-    cid = community.id
-    assert cid is not None
-    in_period = and_(col(Membership.joined_at) >= start, col(Membership.joined_at) < end,
-                     col(Membership.community_id) == cid)
-    new_members = list(session.exec(select(Person.display_name).join(Membership, col(Membership.person_id) == Person.id)
-                                    .where(in_period).order_by(col(Membership.joined_at)).limit(LIST_LIMIT)))
-    new_member_count = session.exec(select(func.count()).select_from(Membership).where(in_period)).one()
-    resources = list(session.exec(select(Resource).where(Resource.community_id == cid, Resource.shared_at >= start,
-                                                         Resource.shared_at < end)
-                                  .order_by(col(Resource.shared_at)).limit(LIST_LIMIT)))
-    consultations = list(session.exec(select(Consultation).where(
-        Consultation.community_id == cid, Consultation.created_at < end,
-        or_(col(Consultation.closed_at).is_(None), and_(col(Consultation.closed_at) >= start,
-                                                        col(Consultation.closed_at) < end)))
-        .order_by(col(Consultation.id)).limit(2 * LIST_LIMIT)))
-    by_consultation: dict[int, list[ConsultationOption]] = {}
-    if consultations:
-        for option in session.exec(select(ConsultationOption).where(
-                col(ConsultationOption.consultation_id).in_([c.id for c in consultations]))
-                .order_by(col(ConsultationOption.number))):
-            by_consultation.setdefault(option.consultation_id, []).append(option)
-    summaries = [ConsultationSummary(c, by_consultation.get(c.id or 0, [])) for c in consultations]
-    ideas = list(session.exec(select(Idea).where(Idea.community_id == cid, or_(
-        and_(col(Idea.created_at) >= start, col(Idea.created_at) < end),
-        and_(col(Idea.answered_at) >= start, col(Idea.answered_at) < end)))
-        .order_by(col(Idea.upvotes).desc(), col(Idea.id)).limit(2 * LIST_LIMIT)))
-    answered = [i for i in ideas if i.answered_at is not None and start <= i.answered_at < end]
-    new_ideas = [i for i in ideas if i not in answered]
-    digest = Digest(community, start, end, new_members, int(new_member_count), resources,
-                    [s for s in summaries if s.consultation.closed_at is None],
-                    [s for s in summaries if s.consultation.closed_at is not None],
-                    new_ideas, answered, health(session, cid, start, end))
+    """The digest of one community (see `build_many`)."""
+    assert community.id is not None
+    return build_many(session, [community], start, end)[community.id]
+
+
+def _capped(entity: Any, partition: Any, order: tuple[Any, ...], where: Any, limit: int) -> Any:
+    """`entity` rows matching `where`, at most `limit` per `partition` in `order` (a window function)."""
+    rank = func.row_number().over(partition_by=partition, order_by=order).label("rank")
+    sub = sa_select(entity, rank).where(where).subquery()
+    return sa_select(aliased(entity, sub)).where(sub.c.rank <= limit).order_by(sub.c[partition.key], sub.c.rank)
+
+
+def build_many(session: Session, batch: list[Community], start: datetime, end: datetime) -> dict[int, Digest]:
+    """Digests of a batch of communities with a fixed number of queries, whatever their sizes:
+    lists are capped per community with window functions, figures are grouped aggregates."""
+    ids = [c.id for c in batch if c.id is not None]
+    by_id = {c.id: c for c in batch if c.id is not None}
+    names: dict[int, list[str]] = {i: [] for i in ids}
+    rank = func.row_number().over(partition_by=col(Membership.community_id),
+                                  order_by=(col(Membership.joined_at), col(Membership.id))).label("rank")
+    joined = (sa_select(col(Membership.community_id), col(Person.display_name), rank)
+              .join(Person, col(Person.id) == Membership.person_id)
+              .where(col(Membership.community_id).in_(ids), col(Membership.joined_at) >= start,
+                     col(Membership.joined_at) < end).subquery())
+    for cid, name in session.execute(sa_select(joined.c.community_id, joined.c.display_name)
+                                     .where(joined.c.rank <= LIST_LIMIT)
+                                     .order_by(joined.c.community_id, joined.c.rank)):
+        names[cid].append(name)
+    member_counts = dict(session.execute(
+        sa_select(col(Membership.community_id), func.count())
+        .where(col(Membership.community_id).in_(ids), col(Membership.joined_at) >= start,
+               col(Membership.joined_at) < end).group_by(col(Membership.community_id))).all())
+    resources: dict[int, list[Resource]] = {i: [] for i in ids}
+    for r in session.execute(_capped(Resource, Resource.community_id, (col(Resource.shared_at), col(Resource.id)),
+                                     and_(col(Resource.community_id).in_(ids), col(Resource.shared_at) >= start,
+                                          col(Resource.shared_at) < end), LIST_LIMIT)).scalars():
+        resources[r.community_id].append(r)
+    consultations: dict[int, list[Consultation]] = {i: [] for i in ids}
+    for c in session.execute(_capped(
+            Consultation, Consultation.community_id, (col(Consultation.id),),
+            and_(col(Consultation.community_id).in_(ids), col(Consultation.created_at) < end,
+                 or_(col(Consultation.closed_at).is_(None),
+                     and_(col(Consultation.closed_at) >= start, col(Consultation.closed_at) < end))),
+            2 * LIST_LIMIT)).scalars():
+        consultations[c.community_id].append(c)
+    wanted = [c.id for cs in consultations.values() for c in cs]
+    options: dict[int, list[ConsultationOption]] = {}
+    if wanted:
+        for option in session.exec(select(ConsultationOption).where(col(ConsultationOption.consultation_id)
+                                                                    .in_(wanted))
+                                   .order_by(col(ConsultationOption.consultation_id),
+                                             col(ConsultationOption.number))):
+            options.setdefault(option.consultation_id, []).append(option)
+    ideas: dict[int, list[Idea]] = {i: [] for i in ids}
+    for idea in session.execute(_capped(
+            Idea, Idea.community_id, (col(Idea.upvotes).desc(), col(Idea.id)),
+            and_(col(Idea.community_id).in_(ids),
+                 or_(and_(col(Idea.created_at) >= start, col(Idea.created_at) < end),
+                     and_(col(Idea.answered_at) >= start, col(Idea.answered_at) < end))),
+            2 * LIST_LIMIT)).scalars():
+        ideas[idea.community_id].append(idea)
+    figures = health_many(session, ids, start, end)
+    digests: dict[int, Digest] = {}
+    for cid in ids:
+        summaries = [ConsultationSummary(c, options.get(c.id or 0, [])) for c in consultations[cid]]
+        answered = [i for i in ideas[cid] if i.answered_at is not None and start <= i.answered_at < end]
+        digests[cid] = Digest(by_id[cid], start, end, names[cid], int(member_counts.get(cid, 0)), resources[cid],
+                              [s for s in summaries if s.consultation.closed_at is None],
+                              [s for s in summaries if s.consultation.closed_at is not None],
+                              [i for i in ideas[cid] if i not in answered], answered, figures[cid])
     if PROVIDERS:
-        topics = list(session.exec(select(CommunityTopic.topic).where(CommunityTopic.community_id == cid)))
+        topics: dict[int, list[str]] = {i: [] for i in ids}
+        for cid, topic in session.execute(sa_select(col(CommunityTopic.community_id), col(CommunityTopic.topic))
+                                          .where(col(CommunityTopic.community_id).in_(ids))
+                                          .order_by(col(CommunityTopic.topic))):
+            topics[cid].append(topic)
         for provider in PROVIDERS.values():
             try:
-                lines = provider.func(session, cid, topics, start, end)
-            except Exception:  # another capability's bug must not stop the digest
+                found = provider.func(session, topics, start, end)
+            except Exception:  # another capability's bug must not stop the digests
                 log.exception("digest provider %s failed", provider.key)
                 continue
-            if lines:
-                digest.extra.append((provider.key, lines[:LIST_LIMIT]))
-    return digest
+            for cid, lines in found.items():
+                if cid in digests and lines:
+                    digests[cid].extra.append((provider.key, lines[:LIST_LIMIT]))
+    return digests
 
 
-def health(session: Session, community_id: int, start: datetime, end: datetime) -> Health:
+def health_many(session: Session, ids: list[int], start: datetime, end: datetime) -> dict[int, Health]:
+    """Health figures of a batch of communities: grouped aggregates over the activity rows."""
     previous_start = start - (end - start)
     act = CommunityActivity
-    counts = session.exec(select(
+    counts = {cid: (int(a), int(b)) for cid, a, b in session.execute(sa_select(
+        col(act.community_id),
         func.count(distinct(case((col(act.at) >= start, act.person_id)))),
         func.count(distinct(case((col(act.at) < start, act.person_id)))),
-    ).where(act.community_id == community_id, col(act.at) >= previous_start, col(act.at) < end,
-            col(act.person_id).is_not(None))).one()
+    ).where(col(act.community_id).in_(ids), col(act.at) >= previous_start, col(act.at) < end,
+            col(act.person_id).is_not(None)).group_by(col(act.community_id)))}
     earlier = aliased(CommunityActivity)
-    first_time = session.exec(select(func.count(distinct(col(act.person_id)))).where(
-        act.community_id == community_id, col(act.at) >= start, col(act.at) < end, act.kind != "joined",
+    newcomer = sa_select(col(act.community_id), func.count(distinct(col(act.person_id)))).where(
+        col(act.community_id).in_(ids), col(act.at) >= start, col(act.at) < end, col(act.kind) != "joined",
         col(act.person_id).is_not(None),
-        ~select(earlier.id).where(earlier.community_id == community_id, earlier.person_id == act.person_id,
-                                  col(earlier.at) < start, earlier.kind != "joined").exists())).one()
-    delays: list[float] = []
-    for created, answered in session.exec(select(Idea.created_at, Idea.answered_at).where(
-            Idea.community_id == community_id, col(Idea.answered_at) >= start, col(Idea.answered_at) < end)):
-        if answered is not None:
-            delays.append((answered - created).total_seconds())
-    for closed, decided in session.exec(select(Consultation.closed_at, Consultation.decided_at).where(
-            Consultation.community_id == community_id, col(Consultation.decided_at) >= start,
+        ~sa_select(col(earlier.id)).where(col(earlier.community_id) == col(act.community_id),
+                                          col(earlier.person_id) == col(act.person_id),
+                                          col(earlier.at) < start, col(earlier.kind) != "joined").exists())
+    first_time: dict[int, int] = dict(session.execute(newcomer.group_by(col(act.community_id))).all())
+    delays: dict[int, list[float]] = {}
+    for cid, created, answered in session.execute(sa_select(
+            col(Idea.community_id), col(Idea.created_at), col(Idea.answered_at)).where(
+            col(Idea.community_id).in_(ids), col(Idea.answered_at) >= start, col(Idea.answered_at) < end)):
+        delays.setdefault(cid, []).append((answered - created).total_seconds())
+    for cid, closed, decided in session.execute(sa_select(
+            col(Consultation.community_id), col(Consultation.closed_at), col(Consultation.decided_at)).where(
+            col(Consultation.community_id).in_(ids), col(Consultation.decided_at) >= start,
             col(Consultation.decided_at) < end)):
-        if closed is not None and decided is not None:
-            delays.append(max(0.0, (decided - closed).total_seconds()))
-    median = timedelta(seconds=statistics.median(delays)) if delays else None
-    return Health(int(counts[0]), int(counts[1]), int(first_time), median)
+        if closed is not None:
+            delays.setdefault(cid, []).append(max(0.0, (decided - closed).total_seconds()))
+    out = {}
+    for cid in ids:
+        active, before = counts.get(cid, (0, 0))
+        values = delays.get(cid)
+        out[cid] = Health(active, before, int(first_time.get(cid, 0)),
+                          timedelta(seconds=statistics.median(values)) if values else None)
+    return out
 
 
 # -- runs ------------------------------------------------------------------------------------------
@@ -296,6 +350,17 @@ def due_runs(session: Session, settings: Settings, now: datetime, community_ids:
         col(DigestRun.community_id).in_([d.community_id for d in candidates]),
         col(DigestRun.period_end).in_(list({d.end for d in candidates})))).all())
     return [d for d in candidates if (d.community_id, d.end) not in done]
+
+
+def channels_many(session: Session, ids: list[int]) -> dict[int, list[Channel]]:
+    """The linked channels of many communities, in one query."""
+    out: dict[int, list[Channel]] = {}
+    for cid, channel in session.execute(sa_select(col(CommunityChannel.community_id), Channel)
+                                        .join(Channel, col(Channel.id) == CommunityChannel.channel_id)
+                                        .where(col(CommunityChannel.community_id).in_(ids))
+                                        .order_by(col(Channel.id))):
+        out.setdefault(cid, []).append(channel)
+    return out
 
 
 def claim_run(session: Session, due: Due, now: datetime) -> DigestRun | None:
