@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.consultations.service import Tally
+from bot.consultations.service import Tally, result_lines, status_label
 from bot.i18n import _, ngettext
 from bot.messages import Actions, Button, Context, Message, Section
 from storage.tables import Community, Consultation, ConsultationOption, Idea
@@ -13,22 +13,8 @@ KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7�
 UPVOTE_REACTION = "👍"
 
 
-def status_label(status: str) -> str:
-    return {"open": _("open"), "accepted": _("accepted"), "under-study": _("under study"),
-            "declined": _("declined")}.get(status, status)
-
-
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def result_lines(options: list[ConsultationOption]) -> tuple[str, ...]:
-    total = sum(o.votes for o in options)
-    lines = []
-    for o in options:
-        share = round(100 * o.votes / total) if total else 0
-        lines.append(f"{o.number}. {o.label} — {ngettext('{n} vote', '{n} votes', o.votes)} ({share} %)")
-    return tuple(lines)
 
 
 def opened(consultation: Consultation, community: Community, options: list[ConsultationOption],

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.communities import service as communities
 from bot.errors import Forbidden, NotFound, UserError
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from storage.tables import Community, Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
@@ -236,3 +236,18 @@ def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
             session.execute(update(Idea).where(col(Idea.id) == up.idea_id).values(upvotes=Idea.upvotes - 1))
             session.delete(up)
     session.flush()
+
+
+# -- shown by other capabilities (digests) -----------------------------------------------------------
+def status_label(status: str) -> str:
+    return {"open": _("open"), "accepted": _("accepted"), "under-study": _("under study"),
+            "declined": _("declined")}.get(status, status)
+
+
+def result_lines(options: list[ConsultationOption]) -> tuple[str, ...]:
+    total = sum(o.votes for o in options)
+    lines = []
+    for o in options:
+        share = round(100 * o.votes / total) if total else 0
+        lines.append(f"{o.number}. {o.label} — {ngettext('{n} vote', '{n} votes', o.votes)} ({share} %)")
+    return tuple(lines)

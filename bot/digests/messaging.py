@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.consultations.messaging import result_lines, status_label
+from bot.consultations.service import result_lines, status_label
 from bot.digests.providers import PROVIDERS
 from bot.digests.service import ConsultationSummary, Digest
 from bot.i18n import _, ngettext
