@@ -193,3 +193,23 @@ def test_last_fire_is_at_or_before_now(cron: str) -> None:
 
     fire = last_fire(cron, "Europe/Paris", START)
     assert fire is not None and fire <= START and START - fire < timedelta(days=7)
+
+
+def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: FrozenClock) -> None:
+    from bot.digests import messaging, service
+    from storage.tables import Community
+
+    town.ok('community create orchard "Orchard"', user="dave")
+    for i in range(12):
+        town.ok("community join orchard", user=f"member{i:02d}")
+    town.ok('idea garden "Only in the garden"', user="bob")
+    with session_scope(town.app.engine) as session:
+        batch = list(session.exec(select(Community).order_by(Community.id)))
+        start, end = START - timedelta(days=1), START + timedelta(hours=1)
+        digests = service.build_many(session, batch, start, end)
+        garden, orchard = digests[batch[0].id or 0], digests[batch[1].id or 0]
+        assert [i.text for i in garden.new_ideas] == ["Only in the garden"] and orchard.new_ideas == []
+        assert orchard.new_member_count == 13 and len(orchard.new_members) == 10
+        text = messaging.render(orchard).plain_text()
+        assert "Welcome to 13 new members" in text and "and 3 more" in text
+        assert garden.new_member_count == 3
