@@ -115,15 +115,20 @@ def sync_jobs(ctx: JobContext) -> None:
             install(scheduler, ctx, cid, cron, tz)
 
 
+CATCH_UP_JOB = "digests.catch_up"
+
+
 @on_start
 def rebuild(ctx: JobContext) -> None:
-    """At start: remember the scheduler, rebuild the cron jobs, catch up the runs missed while down."""
+    """At start: remember the scheduler, rebuild the cron jobs, and catch up the runs missed while down
+    (a one-off job as soon as the scheduler starts, so a large catch-up does not hold the event loop)."""
     LIVE.scheduler, LIVE.ctx = ctx.scheduler, ctx
-    sync_jobs(ctx)
-    try:
+    if ctx.scheduler is None:
         run_due(ctx)
-    except Exception:
-        log.exception("digest catch-up failed; the next start or schedule retries")
+        return
+    sync_jobs(ctx)
+    ctx.scheduler.add_job(run_job, "date", args=(CATCH_UP_JOB, run_due, ctx), id=CATCH_UP_JOB,
+                          replace_existing=True, misfire_grace_time=None)
 
 
 @periodic("digests.sync", 300)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import timedelta
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -125,13 +127,30 @@ def test_custom_schedule_and_live_job(town: Chat, clock: FrozenClock) -> None:
     assert jobs.run_due(ctx) == 0
 
 
+def start_scheduler_once(chat: Chat) -> None:
+    """Start a real scheduler as `cercle run` does, wait for its start-up catch-up job, stop it."""
+
+    async def go() -> None:
+        done = asyncio.Event()
+        scheduler = build_scheduler(chat.app.job_context())
+        scheduler.add_listener(lambda event: event.job_id == jobs.CATCH_UP_JOB and done.set(),
+                               EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        scheduler.start()
+        try:
+            await asyncio.wait_for(done.wait(), timeout=20)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    asyncio.run(go())
+
+
 def test_catch_up_after_downtime_posts_once(town: Chat, clock: FrozenClock) -> None:
     seed(town, clock)
     clock.advance(timedelta(weeks=3))  # the bot was down: three Monday digests were missed
-    build_scheduler(town.app.job_context())  # start: rebuild the jobs and catch up
+    start_scheduler_once(town)  # start: rebuild the jobs and catch up
     sent = town.deliver()
     assert len(sent) == 1 and "2030-01-21 → 2030-01-28" in sent[0].text
-    build_scheduler(town.app.job_context())  # a second start (or replica) catches nothing up again
+    start_scheduler_once(town)  # a second start (or replica) catches nothing up again
     assert town.deliver() == []
     with session_scope(town.app.engine) as session:
         assert len(session.exec(select(DigestRun)).all()) == 1
