@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
 from bot.settings import Settings
-from storage.tables import Community, Idea
+from storage.tables import Community
 
 REGISTRY.group("consult", N_("Consultations and ideas"))
 
@@ -213,11 +213,9 @@ def idea_answer(ctx: Ctx, code: int, text: str, status: str | None) -> Reply:
 @command("idea list", usage=N_("idea list <slug>"), summary=N_("The ideas of a community, most supported first."),
          args=[Arg("slug", SLUG, label=N_("slug"))], group="consult")
 def idea_list(ctx: Ctx, slug: str) -> Reply:
-    from sqlmodel import col, select
-
     community = communities.get(ctx.session, slug, include_archived=True)
-    rows = list(ctx.session.exec(select(Idea).where(Idea.community_id == community.id)
-                                 .order_by(col(Idea.upvotes).desc(), col(Idea.id)).limit(30)))
+    assert community.id is not None
+    rows = service.ideas(ctx.session, community.id)
     if not rows:
         return Reply.private(_("No idea in {name} yet. Propose one: idea {slug} \"<text>\"", name=community.name,
                                slug=slug))

@@ -187,6 +187,12 @@ def propose(session: Session, community: Community, person_id: int, text: str, n
     return idea
 
 
+def ideas(session: Session, community_id: int, limit: int = 30) -> list[Idea]:
+    """A community's ideas, the most supported first."""
+    return list(session.exec(select(Idea).where(Idea.community_id == community_id)
+                             .order_by(col(Idea.upvotes).desc(), col(Idea.id)).limit(limit)))
+
+
 def upvote(session: Session, idea: Idea, community: Community, person_id: int, now: datetime) -> int:
     """Add the person's upvote; returns the new count."""
     assert idea.id is not None and community.id is not None

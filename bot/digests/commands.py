@@ -61,6 +61,7 @@ def now(ctx: Ctx, slug: str) -> Reply:
                                   "The digest of {name} is posted in {n} channels.", posted, name=community.name))
 
 
-for word, canonical in (("résumé", "digest"), ("resume", "digest"), ("planifier", "schedule"),
+for word, canonical in (("synthèse", "digest"), ("synthese", "digest"), ("résumé", "digest"), ("resume", "digest"),
+                        ("planifier", "schedule"),
                         ("aperçu", "preview"), ("apercu", "preview"), ("maintenant", "now")):
     REGISTRY.alias(word, canonical)

@@ -125,3 +125,12 @@ def test_activity_is_recorded(town: Chat) -> None:
         kinds = sorted(a.kind for a in session.exec(select(CommunityActivity)))
         assert kinds.count("voted") == 1 and kinds.count("consulted") == 1
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "consultation.vote")).one()
+
+
+def test_french_speakers_get_french_replies_and_errors(town: Chat) -> None:
+    town.ok("language fr", user="bob")
+    town.ok('consulter ouvrir garden "Où se retrouver ?" "Lyon" "Paris"', user="alice")
+    assert "Votre vote dans V1 est compté : 2. Paris." in town.ok("voter V1 2", user="bob")
+    assert "V1 n’a pas d’option 5" in town.error("voter V1 5", user="bob")
+    assert "Résultats provisoires de V1" in town.ok("consulter résultats V1", user="bob")
+    assert "Seuls les animateurs de « garden »" in town.error("consulter clore V1", user="bob")

@@ -57,8 +57,8 @@ def test_preview_shows_the_digest_privately_to_managers(town: Chat, clock: Froze
 def test_digest_in_french(town: Chat, clock: FrozenClock) -> None:
     seed(town, clock)
     town.ok("language fr", user="alice")
-    text = town.ok("résumé aperçu garden", user="alice")
-    assert "Résumé de Garden" in text
+    text = town.ok("synthèse aperçu garden", user="alice")
+    assert "Synthèse de Garden" in text
     assert "Bienvenue à 3 nouveaux membres" in text
     assert "Nouvelles ressources" in text
     assert "Consultations ouvertes" in text
