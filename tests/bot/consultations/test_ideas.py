@@ -60,3 +60,12 @@ def test_declined_idea_takes_no_upvote_and_french_status(town: Chat) -> None:
 def test_command_words_cannot_be_community_slugs(town: Chat) -> None:
     assert "command word" in town.error('community create upvote "Upvote"', user="alice")
     assert "command word" in town.error('community create answer "Answer"', user="alice")
+
+
+def test_unknown_things_are_named_in_the_reply(town: Chat) -> None:
+    assert "There is no consultation V9" in town.error("consult results V9", user="bob")
+    assert "There is no consultation V9" in town.error("consult close V9", user="alice")
+    assert "There is no consultation V9" in town.error('consult answer V9 "x"', user="alice")
+    assert "There is no idea I9" in town.error('idea answer I9 "x"', user="alice")
+    assert "no community 'nowhere'" in town.error("idea list nowhere", user="bob")
+    assert "No idea in Garden yet" in town.ok("idea list garden", user="bob")

@@ -232,3 +232,9 @@ def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: Froz
         text = messaging.render(orchard).plain_text()
         assert "Welcome to 13 new members" in text and "and 3 more" in text
         assert garden.new_member_count == 3
+
+
+def test_digest_commands_on_unknown_communities(town: Chat) -> None:
+    assert "no community 'nowhere'" in town.error("digest preview nowhere", user="alice")
+    assert "no community 'nowhere'" in town.error('digest schedule nowhere "0 9 * * 1"', user="alice")
+    assert "Missing argument" in town.error("digest schedule garden", user="alice")
