@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from bot.communities import service as communities
@@ -96,7 +96,7 @@ def vote(session: Session, consultation: Consultation, community: Community, per
                           number=number, max=len(options(session, consultation.id))))
     voter = session.exec(select(ConsultationVoter).where(ConsultationVoter.consultation_id == consultation.id,
                                                          ConsultationVoter.person_id == person_id)).first()
-    changed = False
+    previous: int | None = None
     if voter is not None:
         if consultation.anonymous:
             raise UserError(_("You have already voted in V{n}. Anonymous votes are final: nothing links your "
@@ -104,15 +104,18 @@ def vote(session: Session, consultation: Consultation, community: Community, per
         if voter.option_id == chosen.id:
             raise UserError(_("You have already voted for option {number} in V{n}.", number=number,
                               n=consultation.id))
-        session.execute(update(ConsultationOption).where(col(ConsultationOption.id) == voter.option_id)
-                        .values(votes=ConsultationOption.votes - 1))
+        previous = voter.option_id
         voter.option_id = chosen.id
-        changed = True
     else:
         session.add(ConsultationVoter(consultation_id=consultation.id, person_id=person_id,
                                       option_id=None if consultation.anonymous else chosen.id))
-    session.execute(update(ConsultationOption).where(col(ConsultationOption.id) == chosen.id)
-                    .values(votes=ConsultationOption.votes + 1))
+    # Every option row is rewritten, not just the chosen one: on PostgreSQL each row version carries the
+    # id of the transaction that wrote it (xmin), which would otherwise tie the chosen option to the voter.
+    delta = case((col(ConsultationOption.id) == chosen.id, 1), (col(ConsultationOption.id) == previous, -1),
+                 else_=0)
+    session.execute(update(ConsultationOption).where(col(ConsultationOption.consultation_id) == consultation.id)
+                    .values(votes=ConsultationOption.votes + delta))
+    changed = previous is not None
     if not changed:
         communities.record_activity(session, community.id, None if consultation.anonymous else person_id,
                                     "voted", now)

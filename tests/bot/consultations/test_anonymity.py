@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, select
 
@@ -59,3 +60,15 @@ def test_anonymous_vote_is_final_and_managers_see_totals_only(town: Chat) -> Non
     with session_scope(town.app.engine) as session:
         assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] \
             == [0, 1]
+
+
+def test_postgres_row_versions_do_not_tell_which_option_a_voter_chose(town: Chat, backend: str) -> None:
+    """On PostgreSQL every row shows the transaction that wrote it (xmin): a vote rewrites all options."""
+    town.ok('consult open garden "Trust the board?" "Yes" "No" "Unsure" --anonymous', user="alice")
+    town.ok("vote V1 2", user="bob")
+    if backend != "postgres":
+        pytest.skip("SQLite rows carry no id of the transaction that wrote them")
+    with town.app.engine.connect() as conn:
+        voter_tx = conn.execute(text("SELECT xmin::text FROM consultationvoter")).scalar_one()
+        option_tx = {str(r[0]) for r in conn.execute(text("SELECT xmin::text FROM consultationoption"))}
+    assert option_tx == {voter_tx}  # all three options were written by the vote: no one stands out
