@@ -328,7 +328,8 @@ def due_runs(session: Session, settings: Settings, now: datetime, community_ids:
                     col(DigestSchedule.timezone), col(DigestSchedule.updated_at))
              .outerjoin(DigestSchedule, col(DigestSchedule.community_id) == Community.id)
              .where(col(Community.archived_at).is_(None),
-                    col(Community.id).in_(select(CommunityChannel.community_id))))
+                    col(Community.id).in_(select(CommunityChannel.community_id)))
+             .order_by(col(Community.id)))  # replicas claim in the same order: they never deadlock
     if community_ids is not None:
         query = query.where(col(Community.id).in_(community_ids))
     if default_only:

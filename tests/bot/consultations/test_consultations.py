@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.clock import FrozenClock
@@ -134,3 +135,37 @@ def test_french_speakers_get_french_replies_and_errors(town: Chat) -> None:
     assert "V1 n’a pas d’option 5" in town.error("voter V1 5", user="bob")
     assert "Résultats provisoires de V1" in town.ok("consulter résultats V1", user="bob")
     assert "Seuls les animateurs de « garden »" in town.error("consulter clore V1", user="bob")
+
+
+def test_two_replicas_closing_at_once_post_results_once(postgres_engine: Engine) -> None:
+    import threading
+
+    from bot.app import build
+    from bot.settings import Settings, parse_account_spec
+    from tests.bot.consultations.conftest import START
+
+    clock = FrozenClock(START)
+    settings = Settings(database_url=str(postgres_engine.url.render_as_string(hide_password=False)),
+                        admins=(parse_account_spec("console:admin"),))
+    chat = Chat(build(settings, clock=clock, migrate=False, engine=postgres_engine))
+    chat.ok('community create garden "Garden"', user="alice")
+    chat.ok("community link garden", user="alice", channel="garden-room")
+    for i in range(3):
+        chat.ok(f'consult open garden "Q{i}?" "a" "b" --closes 1h', user="alice")
+    chat.deliver()
+    clock.advance(timedelta(hours=1, seconds=1))
+    barrier = threading.Barrier(2)
+    closed: list[int] = []
+
+    def replica() -> None:
+        barrier.wait()
+        closed.append(close_due(chat.app.job_context()))
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sum(closed) == 3
+    sent = chat.deliver()
+    assert sorted(s.text.splitlines()[0] for s in sent) == [f"Results of V{n} in Garden: Q{n - 1}?" for n in (1, 2, 3)]
