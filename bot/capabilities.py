@@ -8,6 +8,7 @@ MODULES = (
     "bot.commands.help",
     "bot.people.commands",
     "bot.communities.commands",
+    "bot.referrals.commands",
     "bot.consultations.commands",
     "bot.digests.commands",
 )
@@ -15,7 +16,7 @@ MODULES = (
 
 # Modules adding subcommands to the `cercle` command line (e.g. `cercle export ...`); each defines
 # `register(cli: click.Group) -> None`.
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = ("bot.referrals.export",)
 
 
 def load() -> None:

@@ -249,8 +249,9 @@ def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
 
 # -- shown by other capabilities (digests) -----------------------------------------------------------
 def status_label(status: str) -> str:
-    return {"open": _("open"), "accepted": _("accepted"), "under-study": _("under study"),
-            "declined": _("declined")}.get(status, status)
+    # Capitalised: their own catalog entries (referrals translate a lowercase "declined" differently).
+    return {"open": _("Open"), "accepted": _("Accepted"), "under-study": _("Under study"),
+            "declined": _("Declined")}.get(status, status)
 
 
 def result_lines(options: list[ConsultationOption]) -> tuple[str, ...]:

@@ -69,7 +69,8 @@ def render(d: Digest) -> Message:
             f"I{i.id} — {i.text} ({ngettext('{n} upvote', '{n} upvotes', i.upvotes)})" for i in d.new_ideas)))
     if d.answered_ideas:
         blocks.append(Section(title=_("Answered ideas"), lines=tuple(
-            f"I{i.id} — {i.text} — {status_label(i.status)}: {i.answer or ''}" for i in d.answered_ideas)))
+            f"I{i.id} — {i.text} — " + _("{status}: {answer}", status=status_label(i.status), answer=i.answer or "")
+            for i in d.answered_ideas)))
     for key, lines in d.extra:
         provider = PROVIDERS.get(key)
         blocks.append(Section(title=provider.title() if provider else key, lines=tuple(lines)))

@@ -23,30 +23,18 @@ from storage.tables.core import (
     RoleGrant,
 )
 from storage.tables.digests import DigestRun, DigestSchedule
+from storage.tables.referrals import (
+    Nomination,
+    NominationEvent,
+    NominationReminder,
+    Position,
+    PositionSkill,
+)
 
 __all__ = [
-    "Account",
-    "AuditEntry",
-    "Channel",
-    "Community",
-    "CommunityActivity",
-    "CommunityChannel",
-    "CommunityTopic",
-    "Consultation",
-    "ConsultationOption",
-    "ConsultationVoter",
-    "DigestRun",
-    "DigestSchedule",
-    "Idea",
-    "IdeaUpvote",
-    "KeyValue",
-    "LinkCode",
-    "Membership",
-    "OutboxMessage",
-    "Person",
-    "PersonSkill",
-    "ProcessedEvent",
-    "Resource",
-    "ResourceTag",
-    "RoleGrant",
+    "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
+    "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "DigestRun", "DigestSchedule",
+    "Idea", "IdeaUpvote", "KeyValue", "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder",
+    "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill",
+    "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

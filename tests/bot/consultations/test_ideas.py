@@ -25,10 +25,11 @@ def test_propose_upvote_answer(town: Chat) -> None:
     assert "2 upvotes" in town.ok("idée soutenir 1", user="alice")
     town.ok('idea answer I1 "Yes, first one in March." --status acceptée', user="alice")
     sent = town.deliver()
-    assert len(sent) == 1 and "accepted" in sent[0].text and "alice answers: Yes, first one in March." in sent[0].text
+    assert len(sent) == 1 and "I1 in Garden: Accepted" in sent[0].text
+    assert "alice answers: Yes, first one in March." in sent[0].text
     idea = _idea(town, 1)
     assert (idea.status, idea.upvotes, idea.answer) == ("accepted", 2, "Yes, first one in March.")
-    assert "I1 — A seed swap every spring (2 upvotes, accepted)" in town.ok("idea list garden", user="dave")
+    assert "I1 — A seed swap every spring (2 upvotes, Accepted)" in town.ok("idea list garden", user="dave")
 
 
 def test_idea_rules_change_nothing(town: Chat) -> None:

@@ -46,7 +46,7 @@ def test_preview_shows_the_digest_privately_to_managers(town: Chat, clock: Froze
     assert "V1 — Where do we meet?" in text and "2. Paris — 1 vote (100 %)" in text
     assert "V2 — Budget? — results when it closes, 0 votes so far" in text
     assert "I2 — Night watering (0 upvotes)" in text
-    assert "I1 — A seed swap every spring — accepted: Yes, in March." in text
+    assert "I1 — A seed swap every spring — Accepted: Yes, in March." in text
     assert "Active members: 3 — new activity" in text
     assert "New contributors: 3" in text
     assert "Median time to first answer: 2 hours" in text
@@ -62,7 +62,7 @@ def test_digest_in_french(town: Chat, clock: FrozenClock) -> None:
     assert "Bienvenue à 3 nouveaux membres" in text
     assert "Nouvelles ressources" in text
     assert "Consultations ouvertes" in text
-    assert "Idées ayant reçu une réponse" in text and "acceptée" in text
+    assert "Idées ayant reçu une réponse" in text and "Acceptée : Yes, in March." in text
     assert "Membres actifs: 3 — nouvelle activité" in text
     assert "Délai médian de première réponse: 2 heures" in text
 
