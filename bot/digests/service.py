@@ -29,6 +29,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.digests.providers import PROVIDERS
+from bot.digests.providers import DigestProvider as DigestProvider
+from bot.digests.providers import ProviderFunc as ProviderFunc
+from bot.digests.providers import register as register_provider  # noqa: F401  (re-exported)
+from bot.digests.providers import unregister as unregister_provider  # noqa: F401  (re-exported)
 from bot.errors import UserError
 from bot.i18n import _
 from bot.settings import Settings
@@ -49,6 +53,9 @@ from storage.tables import (
 )
 
 log = logging.getLogger(__name__)
+
+# Other capabilities add digest sections through the service (e.g. referrals' open positions):
+# `register_provider("positions", lambda: _("Open positions"), func)`; see bot.digests.providers.
 
 DEFAULT_CRON = "0 9 * * 1"  # Monday 09:00, in the settings' time zone (Europe/Paris by default)
 MIN_INTERVAL = timedelta(hours=1)

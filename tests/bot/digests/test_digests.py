@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from bot.app import build
 from bot.clock import FrozenClock
-from bot.digests import jobs, providers
+from bot.digests import jobs, service
 from bot.scheduler import build_scheduler
 from bot.settings import Settings, parse_account_spec
 from storage.db import session_scope
@@ -163,11 +163,11 @@ def test_positions_provider_section(town: Chat, clock: FrozenClock) -> None:
         seen.extend(topics.values())
         return {cid: ["P3 — Python developer, Lyon"] for cid, t in topics.items() if "python" in t}
 
-    providers.register("positions", lambda: "Open positions", positions)
+    service.register_provider("positions", lambda: "Open positions", positions)
     try:
         text = town.ok("digest preview garden", user="alice")
     finally:
-        providers.unregister("positions")
+        service.unregister_provider("positions")
     assert seen == [["plants", "python"]]
     assert "Open positions" in text and "P3 — Python developer, Lyon" in text
 
