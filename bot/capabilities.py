@@ -9,6 +9,8 @@ MODULES = (
     "bot.people.commands",
     "bot.communities.commands",
     "bot.referrals.commands",
+    "bot.consultations.commands",
+    "bot.digests.commands",
 )
 
 
