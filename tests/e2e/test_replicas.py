@@ -1,5 +1,6 @@
 """Two replicas on one PostgreSQL database: one leads, the leader is killed (kill -9), the other takes over
-within seconds; no digest, no delivery is done twice or lost."""
+within seconds; no digest (a real community digest, and a fast digest-like job), no delivery is done twice
+or lost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,14 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.app import build
+from bot.clock import SystemClock
 from bot.delivery import enqueue
 from bot.messages import Message
+from bot.settings import Settings, parse_account_spec
 from storage.db import session_scope
-from storage.tables import OutboxMessage
+from storage.tables import Community, DigestRun, DigestSchedule, OutboxMessage
+from tests.support.chat import Chat
 from tests.support.replicas import Replica, lines, wait
 
 
@@ -47,10 +53,39 @@ def replicas(tmp_path: Path) -> Iterator[list[Replica]]:
         replica.stop()
 
 
+def community_with_a_missed_digest(engine: Engine, url: str) -> int:
+    """A linked community whose hourly digest has fired since it was set up: the leader's scheduler posts it
+    (the catch-up at election), once."""
+    app = build(Settings(database_url=url, admins=(parse_account_spec("console:admin"),)), clock=SystemClock(),
+                migrate=False, engine=engine)
+    chat = Chat(app)
+    chat.ok('community create garden "Garden"', user="alice")
+    chat.ok("community link garden", user="alice", channel="garden-room")
+    chat.ok("community join garden", user="bob")
+    chat.ok('digest schedule garden "0 * * * *" --tz UTC', user="alice")
+    earlier = datetime.now(UTC) - timedelta(hours=3)
+    with session_scope(engine) as session:
+        community = session.exec(select(Community).where(Community.slug == "garden")).one()
+        community.created_at = earlier
+        for schedule in session.exec(select(DigestSchedule)):
+            schedule.updated_at = earlier
+        assert community.id is not None
+        return community.id
+
+
+def digest_rows(engine: Engine, community_id: int) -> tuple[int, list[OutboxMessage]]:
+    with session_scope(engine) as session:
+        runs = session.exec(select(func.count()).select_from(DigestRun)
+                            .where(DigestRun.community_id == community_id)).one()
+        rows = list(session.exec(select(OutboxMessage).where(OutboxMessage.subject == f"digest:{community_id}")))
+    return int(runs), rows
+
+
 @pytest.mark.postgres_only
 def test_leader_killed_the_other_takes_over_without_duplicates(postgres_engine: Engine, tmp_path: Path,
                                                               replicas: list[Replica]) -> None:
     url = postgres_engine.url.render_as_string(hide_password=False)
+    garden = community_with_a_missed_digest(postgres_engine, url)
     a = Replica(tmp_path, url)
     replicas.append(a)
     wait(lambda: a.role() == "leader", 15, "the first replica to lead")
@@ -65,6 +100,7 @@ def test_leader_killed_the_other_takes_over_without_duplicates(postgres_engine: 
     wait(lambda: unsent(postgres_engine) == 0, 30, "the first batch to be delivered")
     wait(lambda: lines(tmp_path / "jobs.log"), 15, "a digest job run")
     assert {pid for pid, *_ in lines(tmp_path / "jobs.log")} == {str(a.pid)}, "only the leader runs the scheduler"
+    wait(lambda: any(r.status == "sent" for r in digest_rows(postgres_engine, garden)[1]), 30, "garden's digest")
 
     # The leader dies without a chance to clean up.
     os.kill(a.pid, signal.SIGKILL)
@@ -74,6 +110,7 @@ def test_leader_killed_the_other_takes_over_without_duplicates(postgres_engine: 
     print(f"takeover after kill -9: {takeover:.2f} s")
     assert takeover < 6, f"takeover took {takeover:.1f} s"
     wait(lambda: any(pid == str(b.pid) for pid, *_ in lines(tmp_path / "jobs.log")), 15, "b to run the digest job")
+    time.sleep(1.0)  # b's catch-up of missed digests has run at its election
 
     second = put(postgres_engine, 40, "after")
     wait(lambda: unsent(postgres_engine) == 0, 90, "every row, including any a had claimed, to be delivered")
@@ -98,7 +135,11 @@ def test_leader_killed_the_other_takes_over_without_duplicates(postgres_engine: 
     late = [r for r in rows if r.status != "sent"]
     assert len(late) <= 1 and all(r.subject.startswith("digest:") for r in late), "only a digest written " \
         "during the shutdown may wait for the next start"
-    digests = [r.dedupe_key for r in rows if r.subject.startswith("digest:")]
+    runs, garden_rows = digest_rows(postgres_engine, garden)
+    assert runs == 1 and len(garden_rows) == 1 and garden_rows[0].status == "sent", "garden's digest, once"
+    assert "Garden" in Message.from_json(garden_rows[0].body).plain_text()
+    assert sent[garden_rows[0].id or 0] == 1
+    digests = [r.dedupe_key for r in rows if r.subject.startswith("digest:") and r.subject != f"digest:{garden}"]
     assert len(digests) == len(set(digests)) >= 2
     assert {int(p) for _pid, p, _t in jobs} <= {int(str(k).split(":")[1]) for k in digests}, \
         "one digest per period that ran"

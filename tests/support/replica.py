@@ -1,7 +1,8 @@
-"""One Cercle replica for end-to-end tests: `python -m tests.support.replica` runs the real `serve()` (HTTP,
-leadership, delivery worker, scheduler) with a platform that appends what it sends to a file, and a digest-like
-job that, like real digests, is unique per period. Files (in `CERCLE_E2E_DIR`): `port-<pid>` (the HTTP port),
-`sent.log` ("<outbox id> <pid>" per message sent), `jobs.log` ("<pid> <period> <time>" per job run).
+"""One Cercle replica for end-to-end tests: `python -m tests.support.replica` runs the real `serve()`
+(HTTP, leadership, delivery worker, the scheduler with every capability's jobs, real digests included) with
+platforms that append what they send to a file, and a fast digest-like job unique per period, like digests.
+Files (in `CERCLE_E2E_DIR`): `port-<pid>` (the HTTP port), `sent.log` ("<outbox id> <pid>" per message
+sent), `jobs.log` ("<pid> <period> <time>" per run of the fast job).
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ def append(path: Path, line: str) -> None:
 
 
 class FileSender:
-    platform = "file"
-
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, platform: str) -> None:
         self.path = path
+        self.platform = platform
 
     async def send(self, item: Outgoing) -> str:
         append(self.path, f"{item.id} {os.getpid()}")
@@ -45,10 +45,11 @@ class FileSender:
 
 
 class FileAdapter:
-    name = "file"
+    """A platform (`file`, or `console` so the capabilities' channel messages, such as digests, go out here)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.sender = FileSender(folder / "sent.log")
+    def __init__(self, folder: Path, platform: str) -> None:
+        self.name = platform
+        self.sender = FileSender(folder / "sent.log", platform)
 
     async def start(self) -> None:
         return None
@@ -78,7 +79,8 @@ async def main() -> None:
     app = build(settings)
     scheduler.PERIODIC.append(digest_job(folder))
     http = HttpServer(app.engine, "127.0.0.1", 0)
-    task = asyncio.create_task(serve(app, adapters=[FileAdapter(folder)], http=http, gauges_interval=1.0))
+    adapters = [FileAdapter(folder, "file"), FileAdapter(folder, "console")]
+    task = asyncio.create_task(serve(app, adapters=adapters, http=http, gauges_interval=1.0))
     while http.bound_port is None and not task.done():
         await asyncio.sleep(0.05)
     if http.bound_port is not None:
