@@ -11,6 +11,7 @@ MODULES = (
     "bot.referrals.commands",
     "bot.consultations.commands",
     "bot.digests.commands",
+    "bot.referrals.digest",
 )
 
 
