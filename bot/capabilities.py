@@ -8,12 +8,13 @@ MODULES = (
     "bot.commands.help",
     "bot.people.commands",
     "bot.communities.commands",
+    "bot.crisis.commands",
 )
 
 
 # Modules adding subcommands to the `cercle` command line (e.g. `cercle export ...`); each defines
 # `register(cli: click.Group) -> None`.
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = ("bot.crisis.export",)
 
 
 def load() -> None:

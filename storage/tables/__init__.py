@@ -21,9 +21,22 @@ from storage.tables.core import (
     ProcessedEvent,
     RoleGrant,
 )
+from storage.tables.crisis import (
+    Crisis,
+    CrisisAck,
+    CrisisAnnouncement,
+    CrisisAudience,
+    CrisisChannel,
+    CrisisCommunicator,
+    CrisisQuestion,
+    CrisisReminder,
+    CrisisReminderRound,
+)
 
 __all__ = [
     "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
-    "CommunityTopic", "KeyValue", "LinkCode", "Membership", "OutboxMessage", "Person", "PersonSkill",
+    "CommunityTopic", "Crisis", "CrisisAck", "CrisisAnnouncement", "CrisisAudience", "CrisisChannel",
+    "CrisisCommunicator", "CrisisQuestion", "CrisisReminder", "CrisisReminderRound",
+    "KeyValue", "LinkCode", "Membership", "OutboxMessage", "Person", "PersonSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

@@ -1,0 +1,127 @@
+"""Reminders: one private reminder per person per announcement round, only in their daytime.
+
+Round 1 of an announcement starts by itself once the crisis's delay has passed; `crisis remind`
+starts the next round at once. A round stays open until everyone in it was reminded or has
+read, so people in their evening, night or weekend get theirs on their next working morning.
+A reminder is a unique row (round, person) written with its outbox row, so a job run twice, or
+on two replicas, reminds once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.commands.context import send_to_person
+from bot.crisis import messaging, service
+from bot.scheduler import JobContext, periodic
+from bot.settings import Settings
+from storage.db import session_scope
+from storage.tables import (
+    Crisis,
+    CrisisAnnouncement,
+    CrisisReminder,
+    CrisisReminderRound,
+    Person,
+)
+
+log = logging.getLogger(__name__)
+
+DAY_STARTS, DAY_ENDS = 8, 20  # reminders only from 08:00 to 20:00, Monday to Friday, where the person is
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    sent: int
+    waiting: int
+
+
+def is_daytime(person: Person | None, settings: Settings, now: datetime) -> bool:
+    zone_name = (person.timezone if person else None) or settings.timezone
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.timezone)
+    local = now.astimezone(zone)
+    return local.weekday() < 5 and DAY_STARTS <= local.hour < DAY_ENDS
+
+
+def _reminded(session: Session, round_id: int) -> set[int]:
+    return set(session.exec(select(CrisisReminder.person_id).where(CrisisReminder.round_id == round_id)))
+
+
+def send_round(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,
+               rnd: CrisisReminderRound, now: datetime) -> RoundResult:
+    """Remind, in this round, everyone of the audience who has not read and is in their daytime."""
+    assert crisis.id is not None and rnd.id is not None and announcement.id is not None
+    todo = (service.audience_ids(session, crisis.id) - service.acked_ids(session, announcement.id)
+            - _reminded(session, rnd.id))
+    sent = waiting = 0
+    for person_id in sorted(todo):
+        if not is_daytime(session.get(Person, person_id), settings, now):
+            waiting += 1
+            continue
+        try:
+            with session.begin_nested():
+                session.add(CrisisReminder(round_id=rnd.id, person_id=person_id, at=now))
+                session.flush()
+                send_to_person(session, settings, person_id, lambda: messaging.reminder(crisis, announcement),
+                               subject=service.subject(crisis.id, "remind", announcement.number),
+                               dedupe_key=service.subject(crisis.id, "remind", announcement.number, rnd.round,
+                                                          person_id), now=now)
+            sent += 1
+        except IntegrityError:  # another replica reminded this person in this round just now
+            continue
+    if waiting == 0:
+        rnd.open = False
+        session.add(rnd)
+    return RoundResult(sent, waiting)
+
+
+def start_round(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,
+                now: datetime) -> RoundResult:
+    """`crisis remind`: a new round for the latest announcement, sent now to those in their daytime."""
+    last = session.exec(select(CrisisReminderRound).where(CrisisReminderRound.announcement_id == announcement.id)
+                        .order_by(col(CrisisReminderRound.round).desc())).first()
+    rnd = CrisisReminderRound(announcement_id=announcement.id or 0, round=(last.round + 1) if last else 1,
+                              started_at=now)
+    session.add(rnd)
+    session.flush()
+    return send_round(session, settings, crisis, announcement, rnd, now)
+
+
+def run_reminders(session: Session, settings: Settings, now: datetime) -> int:
+    """Start due automatic rounds and continue open ones, for every open crisis; returns reminders sent."""
+    sent = 0
+    for crisis in session.exec(select(Crisis).where(Crisis.status == "open").order_by(col(Crisis.id))).all():
+        latest = service.latest_announcement(session, crisis.id or 0)
+        if latest is None:
+            continue
+        rounds = list(session.exec(select(CrisisReminderRound)
+                                   .where(CrisisReminderRound.announcement_id == latest.id)))
+        if not rounds and now >= latest.at + timedelta(minutes=crisis.remind_after_minutes):
+            try:
+                with session.begin_nested():
+                    first = CrisisReminderRound(announcement_id=latest.id or 0, round=1, started_at=now)
+                    session.add(first)
+                    session.flush()
+                rounds = [first]
+            except IntegrityError:  # another replica started it
+                continue
+        for rnd in rounds:
+            if rnd.open:
+                sent += send_round(session, settings, crisis, latest, rnd, now).sent
+    return sent
+
+
+@periodic("crisis-reminders", 120)
+def reminders_job(ctx: JobContext) -> None:
+    with session_scope(ctx.engine) as session:
+        sent = run_reminders(session, ctx.settings, ctx.clock.now())
+    if sent:
+        log.info("crisis reminders queued: %d", sent)
