@@ -54,7 +54,7 @@ def _audience(ctx: Ctx, text: str | None) -> service.AudienceSpec:
             spec.channels.append(ctx.channel_of(ref))  # a platform-checked id: the bot may not have seen it yet
             continue
         # A channel of another platform: one the bot knows, by id (`!room:server`) or name (`#name`).
-        known = ctx.session.exec(select(Channel).where(or_(Channel.channel_id == item, Channel.name == item))
+        known = ctx.session.exec(select(Channel).where(or_(col(Channel.channel_id) == item, col(Channel.name) == item))
                                  .order_by(col(Channel.id))).first()
         if known is None:
             raise UserError(_("The channel {channel} is unknown to Cercle: invite the bot there first.",
