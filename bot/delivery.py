@@ -124,29 +124,29 @@ class Pacer:
         key = (platform, workspace)
         self._paused[key] = max(self._paused.get(key, 0.0), time.monotonic() + seconds)
 
-    def _delay(self, item: Outgoing, now: float) -> float:
+    async def acquire(self, item: Outgoing, deadline: float) -> bool:
+        """Reserve this item's turn and wait for it; False (nothing reserved) if the turn would come after
+        `deadline` (monotonic). One reservation per item: no polling, however many items wait."""
+        limit = self.limits.get(item.platform, RateLimit())
         wkey = (item.platform, item.workspace)
         tkey = (item.platform, item.workspace, item.target_kind, item.target_id)
-        return max(self._paused.get(wkey, 0.0), self._target_next.get(tkey, 0.0),
-                   self._workspace_next.get(wkey, 0.0)) - now
-
-    async def acquire(self, item: Outgoing, deadline: float) -> bool:
-        """Wait for this item's turn; False if that turn would come after `deadline` (monotonic)."""
-        limit = self.limits.get(item.platform, RateLimit())
-        while True:
-            now = time.monotonic()
-            wait = self._delay(item, now)
-            if wait <= 0:
-                if limit.per_target > 0:
-                    self._target_next[(item.platform, item.workspace, item.target_kind, item.target_id)] = \
-                        now + limit.per_target
-                if limit.per_second > 0:
-                    wkey = (item.platform, item.workspace)
-                    self._workspace_next[wkey] = max(self._workspace_next.get(wkey, now), now) + 1 / limit.per_second
-                return True
-            if now + wait > deadline:
+        now = time.monotonic()
+        turn = max(now, self._paused.get(wkey, 0.0), self._target_next.get(tkey, 0.0),
+                   self._workspace_next.get(wkey, 0.0))
+        if turn > deadline:
+            return False
+        if limit.per_target > 0:
+            self._target_next[tkey] = turn + limit.per_target
+        if limit.per_second > 0:
+            self._workspace_next[wkey] = turn + 1 / limit.per_second
+        if turn > now:
+            await asyncio.sleep(turn - now)
+        paused = self._paused.get(wkey, 0.0) - time.monotonic()  # a 429 arrived while this one waited
+        if paused > 0:
+            if time.monotonic() + paused > deadline:
                 return False
-            await asyncio.sleep(wait)
+            await asyncio.sleep(paused)
+        return True
 
 
 @dataclass

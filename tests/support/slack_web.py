@@ -90,11 +90,13 @@ class FakeSlackWeb:
             await self._runner.cleanup()
 
     async def _form(self, request: web.Request) -> dict[str, Any]:
-        if request.method == "GET":
-            return dict(request.query)
-        if request.content_type == "application/json":
-            return dict(await request.json())
-        return dict(await request.post())
+        data: dict[str, Any] = dict(request.query)
+        if request.method == "POST":
+            if request.content_type == "application/json":
+                data.update(await request.json())
+            else:
+                data.update(await request.post())
+        return data
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -104,6 +106,9 @@ class FakeSlackWeb:
         data = await self._form(request)
         if method == "auth.test":
             return web.json_response({"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"})
+        if method == "_stats":
+            return web.json_response({"posts": dict(self.posts), "rate_limited": self.rate_limited,
+                                      "calls": dict(self.calls)})
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": "D" + str(data.get("users", ""))}})
         if method == "conversations.history":
@@ -115,6 +120,8 @@ class FakeSlackWeb:
 
     def _post(self, data: dict[str, Any]) -> web.Response:
         channel = str(data.get("channel", ""))
+        if channel.startswith(("U", "W")):  # a user id: Slack posts in the app's conversation with them
+            channel = "D" + channel
         if not channel:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         limited = False
@@ -143,6 +150,61 @@ class FakeSlackWeb:
         if failure == "500-posted":
             return web.json_response({"ok": False, "error": "internal_error"}, status=500)
         return web.json_response({"ok": True, "channel": channel, "ts": ts})
+
+
+class RemoteFake:
+    """A FakeSlackWeb in a process of its own (the benchmark: no GIL shared with the bot); the same
+    read-only view of what it received, fetched over HTTP."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _stats(self) -> dict[str, Any]:
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + "_stats", timeout=30) as resp:
+            return dict(json.loads(resp.read()))
+
+    @property
+    def posts(self) -> Counter[str]:
+        return Counter(self._stats()["posts"])
+
+    @property
+    def total_posts(self) -> int:
+        return sum(self._stats()["posts"].values())
+
+    @property
+    def rate_limited(self) -> int:
+        return int(self._stats()["rate_limited"])
+
+
+@contextmanager
+def fake_process(**options: Any) -> Iterator[RemoteFake]:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.slack_web", json.dumps(options)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError("the fake Slack Web API did not start")
+        yield RemoteFake(url)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _serve_forever(options: dict[str, Any]) -> None:
+    async def go() -> None:
+        fake = FakeSlackWeb(**options)
+        print(await fake.start(), flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(go())
 
 
 @contextmanager
@@ -176,13 +238,22 @@ class SlackLikeSender:
     platform = "slack"
 
     def __init__(self, base_url: str, token: str = "xoxb-test") -> None:
-        # No automatic retries: a retried post after a lost answer is exactly the duplicate to avoid.
-        self.client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[], timeout=15)
+        self.base_url = base_url
+        self.token = token
+        self._client: AsyncWebClient | None = None
         self._dm: dict[str, str] = {}
 
-    async def _channel(self, item: Outgoing) -> str:
-        if item.target_kind == "channel":
-            return item.target_id
+    @property
+    def client(self) -> AsyncWebClient:
+        """One HTTP session for every call (keep-alive), made in the running loop. No automatic
+        retries: a retried post after a lost answer is exactly the duplicate to avoid."""
+        if self._client is None:
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+            self._client = AsyncWebClient(token=self.token, base_url=self.base_url, retry_handlers=[], timeout=15,
+                                          session=session)
+        return self._client
+
+    async def _dm_channel(self, item: Outgoing) -> str:
         if item.target_id not in self._dm:
             resp = await self.client.conversations_open(users=item.target_id)
             self._dm[item.target_id] = str(resp["channel"]["id"])
@@ -198,18 +269,20 @@ class SlackLikeSender:
 
     async def send(self, item: Outgoing) -> str:
         try:
-            channel = await self._channel(item)
+            # A user id as channel posts in the app's conversation with them, without a conversations.open.
+            channel = item.target_id
             if item.in_doubt:
                 try:
-                    found = await self._already_posted(channel, item.idempotency_key)
+                    where = channel if item.target_kind == "channel" else await self._dm_channel(item)
+                    found = await self._already_posted(where, item.idempotency_key)
                 except Exception as exc:  # still in doubt: never post without having looked
                     raise DeliveryError(f"history lookup: {type(exc).__name__}", uncertain=True) from None
                 if found is not None:
-                    return f"{channel}:{found}"
+                    return f"{where}:{found}"
             resp = await self.client.chat_postMessage(
                 channel=channel, text=item.message.plain_text(),
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": item.idempotency_key}})
-            return f"{channel}:{resp['ts']}"
+            return f"{resp.get('channel', channel)}:{resp['ts']}"
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
@@ -224,10 +297,16 @@ class SlackLikeSender:
             raise DeliveryError(type(exc).__name__, uncertain=True) from None
 
     async def close(self) -> None:
-        session = getattr(self.client, "session", None)
-        if session is not None:
-            await session.close()
+        if self._client is not None and self._client.session is not None:
+            await self._client.session.close()
 
 
 def _raise(error: DeliveryError) -> str:
     raise error
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    _serve_forever(json.loads(sys.argv[1]))
