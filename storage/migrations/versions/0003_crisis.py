@@ -17,8 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('channel') as batch:
-        batch.add_column(sa.Column('direct', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN (no table copy): SQLite allows it with a constant default.
+    op.add_column('channel', sa.Column('direct', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table('crisis',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
