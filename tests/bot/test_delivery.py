@@ -145,15 +145,22 @@ def test_two_workers_on_postgres_share_the_rows_without_duplicates(postgres_engi
 def test_429_and_500_are_retried_and_every_row_is_delivered_once(engine: Engine) -> None:
     broadcast(engine, 6)
     limited_before = metrics.RATE_LIMITED.labels("slack")._value.get()
+    sent_before = metrics.DELIVERIES.labels("slack", "sent")._value.get()
+    retried_before = metrics.DELIVERIES.labels("slack", "retry")._value.get()
 
     async def go(fake: FakeSlackWeb) -> None:
         worker = DeliveryWorker(engine, {"slack": SlackLikeSender(await fake.start())}, poll_interval=0.05)
+        depth, oldest = await asyncio.to_thread(worker.backlog)  # what the outbox gauges show
+        assert depth == 6 and oldest is not None
         task = asyncio.create_task(worker.run())
+        await asyncio.sleep(0.2)
+        assert metrics.OUTBOX_DEPTH._value.get() == 6  # set on the first round, before anything was sent
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and await asyncio.to_thread(lambda: statuses(engine)) != {"sent": 6}:
             await asyncio.sleep(0.05)
         worker.stop()
         await task
+        assert await asyncio.to_thread(worker.backlog) == (0, None)
         await fake.stop()
 
     fake = FakeSlackWeb(failures=["429", "500", "500-posted", "429", "500-posted"])
@@ -162,6 +169,8 @@ def test_429_and_500_are_retried_and_every_row_is_delivered_once(engine: Engine)
     assert set(fake.posts) == keys(engine) and set(fake.posts.values()) == {1}
     assert fake.calls["chat.postMessage"] >= 6 + 3  # the failed calls were really retried
     assert metrics.RATE_LIMITED.labels("slack")._value.get() - limited_before == 2
+    assert metrics.DELIVERIES.labels("slack", "sent")._value.get() - sent_before == 6
+    assert metrics.DELIVERIES.labels("slack", "retry")._value.get() - retried_before == 5
 
 
 def test_pacing_per_channel_keeps_other_channels_flowing(engine: Engine) -> None:

@@ -6,6 +6,7 @@ import re
 
 from sqlmodel import select
 
+from bot.delivery import DeliveryError, Outgoing
 from bot.messages import Actions
 from storage.db import session_scope
 from storage.tables import Crisis, CrisisAck, OutboxMessage, Person
@@ -175,3 +176,21 @@ def test_french_aliases_and_replies(chat: Chat) -> None:
     assert "Accusé de réception par 1 sur 2 (50 %)" in chat.ok("crise état C1", user="dave")
     assert "lecture seule" not in chat.ok("crise relancer C1", user="dave")
     assert "Seuls les communicants de C1" in chat.error('crise annoncer C1 "x"', user="bob")
+
+
+def test_status_shows_the_channels_a_platform_refused(chat: Chat) -> None:
+    setup_people(chat)
+    cid = declare(chat)
+    console = chat.senders["console"]
+    original = console.send
+
+    async def refuse_ops_fr(item: Outgoing) -> str:
+        if item.target_id == "ops-fr":
+            raise DeliveryError("channel_not_found", permanent=True)
+        return await original(item)
+
+    console.send = refuse_ops_fr  # type: ignore[method-assign]
+    chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
+    assert [s.target_id for s in chat.deliver()] == ["ops"]
+    text = chat.ok(f"crisis status C{cid}", user="dave")
+    assert "Channels: 1 delivered, 0 waiting, 1 failed." in text and "#ops-fr (console): failed" in text
