@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot.crisis import service
 from bot.errors import UserError
+from bot.i18n import _, ngettext, use_locale
 from storage.db import session_scope
 from storage.tables import Person
 
@@ -52,23 +53,32 @@ def timeline(engine: Engine, crisis_id: int) -> dict[str, Any]:
 
 
 def markdown(data: dict[str, Any]) -> str:
+    """The timeline as Markdown, in the current language."""
+    audience = data["audience"]
     out = [f"# {data['code']} — {data['title']}", "",
-           f"- Status: {data['status']}", f"- Declared: {data['declared_at']} by {data['declared_by']}",
-           f"- Closed: {data['closed_at'] or '-'}",
-           f"- Audience: {data['audience']['declared']} — {data['audience']['people']} people in "
-           f"{data['audience']['channels']} channels", "", "## Announcements", ""]
+           "- " + _("Status: {status}", status=_("closed") if data["status"] == "closed" else _("open")),
+           "- " + _("Declared: {at} by {who}", at=data["declared_at"], who=data["declared_by"]),
+           "- " + _("Closed: {at}", at=data["closed_at"] or "-"),
+           "- " + _("Audience: {declared} — {people} in {channels}", declared=audience["declared"],
+                    people=ngettext("{n} person", "{n} people", audience["people"]),
+                    channels=ngettext("{n} channel", "{n} channels", audience["channels"])),
+           "", "## " + _("Announcements"), ""]
     for a in data["announcements"]:
-        label = "Announcement" if a["number"] == 1 else f"Update {a['number'] - 1}"
+        label = _("Announcement") if a["number"] == 1 else _("Update {n}", n=a["number"] - 1)
         out += [f"### {label} — {a['at']} ({a['author']})", "", a["text"], "",
-                f"Delivered to {a['delivered']} of {a['channels']} channels ({a['failed']} failed); "
-                f"acknowledged by {a['acknowledged']} of {a['audience']} ({a['percent']}%).", ""]
-        out += [f"- {c['community']}: {c['acknowledged']} of {c['members']}" for c in a["by_community"]]
-    out += ["", "## Questions", ""]
+                _("Delivered to {sent} of {channels} channels ({failed} failed); acknowledged by {acked} of {total} "
+                  "({percent}%).", sent=a["delivered"], channels=a["channels"], failed=a["failed"],
+                  acked=a["acknowledged"], total=a["audience"], percent=a["percent"]), ""]
+        out += ["- " + _("{community}: {acked} of {total}", community=c["community"], acked=c["acknowledged"],
+                         total=c["members"]) for c in a["by_community"]]
+    out += ["", "## " + _("Questions"), ""]
     for q in data["questions"]:
-        who = "anonymous" if q["anonymous"] else "named"
+        who = _("anonymous") if q["anonymous"] else _("named")
         out += [f"### {q['code']} ({who}, {q['asked_at']})", "", q["text"], ""]
-        out += [f"**Answer** ({q['answered_by']}, {q['answered_at']}): {q['answer']}", ""] if q["answer"] else \
-            ["_Not answered._", ""]
+        if q["answer"]:
+            out += ["**" + _("Answer") + f"** ({q['answered_by']}, {q['answered_at']}): {q['answer']}", ""]
+        else:
+            out += ["_" + _("Not answered.") + "_", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -96,6 +106,8 @@ def register(cli: click.Group) -> None:
         except UserError as exc:
             click.echo(f"cercle: {exc.message}", err=True)
             sys.exit(1)
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else markdown(data), nl=not as_json)
         if as_json:
-            click.echo()
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            return
+        with use_locale(app.settings.locale):
+            click.echo(markdown(data), nl=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
@@ -110,3 +111,30 @@ def test_weekends_wait_for_monday(chat: Chat, clock: FrozenClock) -> None:
     assert reminded(chat) == ["alice", "alice", "bob", "bob"]
     run_job(chat)
     assert reminded(chat) == []
+
+
+def test_two_replicas_running_the_job_at_once_remind_each_person_once(chat: Chat, clock: FrozenClock) -> None:
+    setup_people(chat)
+    for user in ("carol", "dan", "erin", "fred"):
+        chat.ok("community join ops", user=user)
+    cid = declare(chat)
+    chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
+    chat.deliver()
+    clock.advance(timedelta(hours=5))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def replica() -> None:
+        try:
+            barrier.wait(5)
+            run_job(chat)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert reminded(chat) == ["alice", "bob", "carol", "dan", "erin", "fred"]

@@ -100,5 +100,7 @@ def test_export_timeline(chat: Chat, database_url: str) -> None:
     assert "alice" not in result.output and "bob" not in result.output
     md = runner.invoke(main, ["export", "crisis", f"C{cid}"], env=env)
     assert md.exit_code == 0 and "## Announcements" in md.output and "**Answer** (dave" in md.output
+    french = runner.invoke(main, ["export", "crisis", f"C{cid}", "--markdown"], env={**env, "CERCLE_LOCALE": "fr"})
+    assert french.exit_code == 0 and "## Annonces" in french.output and "**Réponse** (dave" in french.output
     missing = runner.invoke(main, ["export", "crisis", "C99"], env=env)
     assert missing.exit_code == 1 and "no crisis C99" in missing.output
