@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
 
 from bot import metrics
@@ -209,6 +210,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Rows to send now: never scheduled (due at once), or scheduled for a moment that has come."""
+    return or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now)
+
+
 class DeliveryWorker:
     """Claims due rows and sends them through the platform's sender, keeping the pipeline full."""
 
@@ -249,7 +255,7 @@ class DeliveryWorker:
         now = self.clock.now()
         platforms = list(self.senders)
         with session_scope(self.engine) as session:
-            due = and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now,
+            due = and_(col(OutboxMessage.status) == "pending", _due(now),
                        col(OutboxMessage.platform).in_(platforms),
                        or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now))
             query = select(OutboxMessage).where(due)
@@ -445,7 +451,7 @@ class DeliveryWorker:
         now = self.clock.now()
         with session_scope(self.engine) as session:
             rows = session.exec(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now,
+                OutboxMessage.status == "pending", _due(now),
                 col(OutboxMessage.platform).in_(list(self.senders))))
             return int(rows.one())
 
