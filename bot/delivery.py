@@ -17,7 +17,8 @@ again. A worker never starts a send it could not finish well within its lease.
 Pacing: per platform, at most one message per `RateLimit.per_target` seconds to one channel or
 person, and `RateLimit.per_second` in a workspace; a 429 pauses the whole workspace for its
 Retry-After. Up to `concurrency` rows are in flight at once, at most `per_target_inflight` per
-target, so one slow or throttled channel never holds the others back.
+target (sent one after the other, in order), so one slow or throttled channel never holds the
+others back.
 """
 
 from __future__ import annotations
@@ -240,6 +241,7 @@ class DeliveryWorker:
         self._unsubscribe: Callable[[], None] | None = None
         self._results: list[_Result] = []
         self._inflight: Counter[tuple[str, str, str, str]] = Counter()
+        self._target_locks: dict[tuple[str, str, str, str], asyncio.Lock] = {}
         self._last_gauges = 0.0
 
     def _on_notify(self) -> None:
@@ -345,14 +347,17 @@ class DeliveryWorker:
     async def _track(self, item: Outgoing, claimed_at: float) -> None:
         key = (item.platform, item.workspace, item.target_kind, item.target_id)
         self._inflight[key] += 1
+        lock = self._target_locks.setdefault(key, asyncio.Lock())
         try:
-            result = await self.send_one(item, claimed_at)
+            async with lock:  # one send at a time per target, in claim (id) order: an update never overtakes
+                result = await self.send_one(item, claimed_at)
             if result is not None:
                 self._results.append(result)
         finally:
             self._inflight[key] -= 1
             if self._inflight[key] <= 0:
                 del self._inflight[key]
+                self._target_locks.pop(key, None)
 
     async def flush(self) -> None:
         results, self._results = self._results, []

@@ -238,3 +238,33 @@ def test_a_slow_channel_does_not_block_the_others(engine: Engine) -> None:
     start = asyncio.run(go())
     assert finished["SLOW"] - start >= 3.0
     assert max(t for k, t in finished.items() if k != "SLOW") - start < 2.0
+
+
+def test_messages_to_one_channel_arrive_in_order(engine: Engine) -> None:
+    """Later rows answer faster here; still, an update never overtakes the announcement before it."""
+    with session_scope(engine) as session:
+        for i in range(6):
+            enqueue(session, platform="matrix", workspace="hs", target_kind="channel", target_id="!room:hs",
+                    message=Message.text(f"update {i}"))
+    arrived: list[str] = []
+
+    class Sender:
+        platform = "matrix"
+
+        async def send(self, item: Outgoing) -> str:
+            n = int(item.message.summary.split()[-1])
+            await asyncio.sleep(0.05 * (6 - n))
+            arrived.append(item.message.summary)
+            return f"$event{item.id}"
+
+    async def go() -> None:
+        worker = DeliveryWorker(engine, {"matrix": Sender()}, poll_interval=0.05)
+        task = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + 20
+        while await asyncio.to_thread(lambda: statuses(engine)) != {"sent": 6} and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        worker.stop()
+        await task
+
+    asyncio.run(go())
+    assert arrived == [f"update {i}" for i in range(6)]
