@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
@@ -175,6 +175,35 @@ def enqueue(session: Session, *, platform: str, workspace: str, target_kind: str
     session.flush()
     NOTIFIER.notify()
     return row
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message for `enqueue_many`."""
+
+    platform: str
+    workspace: str
+    target_kind: str
+    target_id: str
+    message: Message
+    person_id: int | None = None
+    dedupe_key: str | None = None
+
+
+def enqueue_many(session: Session, items: list[Outbound], *, subject: str, now: datetime) -> int:
+    """Add many rows in one statement (a reminder round to thousands). Unlike `enqueue`, dedupe keys are
+    not looked up first: a key already used raises IntegrityError, so callers run this in a savepoint and
+    fall back to `enqueue` one by one."""
+    if not items:
+        return 0
+    bodies: dict[int, str] = {}
+    rows = [{"created_at": now, "platform": i.platform, "workspace": i.workspace, "target_kind": i.target_kind,
+             "target_id": i.target_id, "person_id": i.person_id, "subject": subject, "dedupe_key": i.dedupe_key,
+             "body": bodies.setdefault(id(i.message), i.message.to_json()), "status": "pending", "attempts": 0,
+             "next_attempt_at": now} for i in items]
+    session.execute(insert(OutboxMessage), rows)
+    NOTIFIER.notify()
+    return len(rows)
 
 
 class _Notifier:

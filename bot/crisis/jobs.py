@@ -10,19 +10,25 @@ on two replicas, reminds once.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.commands.context import send_to_person
 from bot.crisis import messaging, service
+from bot.delivery import Outbound, enqueue_many
+from bot.i18n import use_locale
+from bot.messages import Message
 from bot.scheduler import JobContext, periodic
-from bot.settings import Settings
+from bot.settings import SUPPORTED_LOCALES, Settings
 from storage.db import session_scope
 from storage.tables import (
+    Account,
     Crisis,
     CrisisAnnouncement,
     CrisisReminder,
@@ -59,28 +65,89 @@ def send_round(session: Session, settings: Settings, crisis: Crisis, announcemen
                rnd: CrisisReminderRound, now: datetime) -> RoundResult:
     """Remind, in this round, everyone of the audience who has not read and is in their daytime."""
     assert crisis.id is not None and rnd.id is not None and announcement.id is not None
-    todo = (service.audience_ids(session, crisis.id) - service.acked_ids(session, announcement.id)
-            - _reminded(session, rnd.id))
-    sent = waiting = 0
-    for person_id in sorted(todo):
-        if not is_daytime(session.get(Person, person_id), settings, now):
-            waiting += 1
-            continue
-        try:
-            with session.begin_nested():
-                session.add(CrisisReminder(round_id=rnd.id, person_id=person_id, at=now))
-                session.flush()
-                send_to_person(session, settings, person_id, lambda: messaging.reminder(crisis, announcement),
-                               subject=service.subject(crisis.id, "remind", announcement.number),
-                               dedupe_key=service.subject(crisis.id, "remind", announcement.number, rnd.round,
-                                                          person_id), now=now)
-            sent += 1
-        except IntegrityError:  # another replica reminded this person in this round just now
-            continue
+    todo = sorted(service.audience_ids(session, crisis.id) - service.acked_ids(session, announcement.id)
+                  - _reminded(session, rnd.id))
+    people, accounts = _load(session, todo)
+    due = [p for p in todo if is_daytime(people.get(p), settings, now)]
+    waiting = len(todo) - len(due)
+    try:
+        with session.begin_nested():  # all at once: thousands of reminders in a few statements
+            sent = _remind_all(session, settings, crisis, announcement, rnd, due, people, accounts, now)
+    except IntegrityError:  # another replica is in this round too: one by one, skipping whom it reminded
+        sent = _remind_each(session, settings, crisis, announcement, rnd, due, now)
     if waiting == 0:
         rnd.open = False
         session.add(rnd)
     return RoundResult(sent, waiting)
+
+
+def _load(session: Session, ids: list[int]) -> tuple[dict[int, Person], dict[int, list[Account]]]:
+    people: dict[int, Person] = {}
+    accounts: dict[int, list[Account]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        people.update((p.id or 0, p) for p in session.exec(select(Person).where(col(Person.id).in_(chunk))))
+        for account in session.exec(select(Account).where(col(Account.person_id).in_(chunk))):
+            accounts[account.person_id].append(account)
+    return people, accounts
+
+
+def _locale(person: Person, accounts: list[Account], default: str) -> str:
+    """As `identity.person_locale`, from rows already loaded."""
+    if person.locale in SUPPORTED_LOCALES:
+        return person.locale
+    return next((a.platform_locale for a in sorted(accounts, key=lambda a: a.id or 0)
+                 if a.platform_locale in SUPPORTED_LOCALES), default)
+
+
+def _preferred(accounts: list[Account]) -> Account | None:
+    """As `identity.preferred_account`: the account used most recently."""
+    if not accounts:
+        return None
+    return max(accounts, key=lambda a: (a.last_seen_at is not None, a.last_seen_at or datetime.min.replace(
+        tzinfo=UTC), a.id or 0))
+
+
+def _remind_all(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,
+                rnd: CrisisReminderRound, due: list[int], people: dict[int, Person],
+                accounts: dict[int, list[Account]], now: datetime) -> int:
+    crisis_id = crisis.id or 0
+    session.execute(insert(CrisisReminder), [{"round_id": rnd.id, "person_id": p, "at": now} for p in due])
+    messages: dict[str, Message] = {}
+    outbound = []
+    for person_id in due:
+        account = _preferred(accounts.get(person_id, []))
+        person = people.get(person_id)
+        if account is None or person is None:
+            continue
+        locale = _locale(person, accounts[person_id], settings.locale)
+        if locale not in messages:
+            with use_locale(locale):
+                messages[locale] = messaging.reminder(crisis, announcement)
+        outbound.append(Outbound(account.platform, account.workspace, "dm", account.user_id, messages[locale],
+                                 person_id, service.subject(crisis_id, "remind", announcement.number, rnd.round,
+                                                            person_id)))
+    enqueue_many(session, outbound, subject=service.subject(crisis_id, "remind", announcement.number), now=now)
+    return len(due)
+
+
+def _remind_each(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,
+                 rnd: CrisisReminderRound, due: list[int], now: datetime) -> int:
+    crisis_id = crisis.id or 0
+    sent = 0
+    for person_id in due:
+        try:
+            with session.begin_nested():
+                session.add(CrisisReminder(round_id=rnd.id or 0, person_id=person_id, at=now))
+                session.flush()
+                send_to_person(session, settings, person_id, lambda: messaging.reminder(crisis, announcement),
+                               subject=service.subject(crisis_id, "remind", announcement.number),
+                               dedupe_key=service.subject(crisis_id, "remind", announcement.number, rnd.round,
+                                                          person_id), now=now)
+            sent += 1
+        except IntegrityError:  # reminded by the other replica just now
+            continue
+    return sent
 
 
 def start_round(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from bot.clock import FrozenClock
+from bot.crisis import jobs
 from bot.crisis.jobs import reminders_job
 from storage.db import session_scope
-from storage.tables import Account, Person
+from storage.tables import Account, Crisis, CrisisAnnouncement, CrisisReminder, CrisisReminderRound, Person
 from tests.bot.crisis.test_crisis import declare, setup_people
 from tests.support.chat import Chat
 
@@ -138,3 +139,31 @@ def test_two_replicas_running_the_job_at_once_remind_each_person_once(chat: Chat
         t.join(60)
     assert errors == []
     assert reminded(chat) == ["alice", "bob", "carol", "dan", "erin", "fred"]
+
+
+def test_a_round_partly_done_by_another_replica_reminds_only_the_others(chat: Chat, clock: FrozenClock) -> None:
+    setup_people(chat)
+    cid = declare(chat)
+    chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
+    chat.deliver()
+    with session_scope(chat.app.engine) as s:
+        announcement = s.exec(select(CrisisAnnouncement)).one()
+        alice = s.exec(select(Account).where(Account.user_id == "alice")).one()
+        rnd = CrisisReminderRound(announcement_id=announcement.id or 0, round=1, started_at=clock.now())
+        s.add(rnd)
+        s.flush()
+        # the other replica has reminded alice, and its transaction commits while ours runs
+        s.add(CrisisReminder(round_id=rnd.id or 0, person_id=alice.person_id, at=clock.now()))
+    with session_scope(chat.app.engine) as s:
+        crisis = s.get(Crisis, cid)
+        round_row = s.exec(select(CrisisReminderRound)).one()
+        assert crisis is not None
+        # our replica read the round before that reminder was written: it still counts alice as to do
+        orig = jobs._reminded
+        jobs._reminded = lambda session, round_id: set()  # type: ignore[assignment]
+        try:
+            result = jobs.send_round(s, chat.app.settings, crisis, announcement, round_row, clock.now())
+        finally:
+            jobs._reminded = orig  # type: ignore[assignment]
+    assert result.sent == 1
+    assert reminded(chat) == ["bob"]
