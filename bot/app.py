@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from bot import capabilities
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Router
-from bot.delivery import DeliveryWorker, Sender
+from bot.delivery import PLATFORM_LIMITS, DeliveryWorker, Sender
 from bot.http import HttpServer
 from bot.scheduler import JobContext, build_scheduler
 from bot.settings import Settings
@@ -87,7 +87,8 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None) -> None:
     adapters = platform_adapters(app, http)
     for adapter in adapters:
         http.add_check(adapter.name, adapter.health)
-    worker = DeliveryWorker(app.engine, {a.sender.platform: a.sender for a in adapters}, clock=app.clock)
+    worker = DeliveryWorker(app.engine, {a.sender.platform: a.sender for a in adapters}, clock=app.clock,
+                            limits=PLATFORM_LIMITS)
     scheduler = build_scheduler(app.job_context())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
