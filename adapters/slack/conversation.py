@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.escaping import mentioned_channels, mentioned_users
 from adapters.slack.rendering import Rendered, render
+from adapters.slack.sender import slack_error
 from adapters.slack.users import UserDirectory
 from bot import identity
 from bot.commands.router import Router
@@ -119,7 +120,7 @@ class Conversation:
             await self.client.chat_postEphemeral(channel=where.channel_id, user=user_id, text=rendered.text,
                                                  blocks=rendered.blocks, thread_ts=where.thread)
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else ""
+            error = slack_error(exc)
             if error in ("channel_not_found", "not_in_channel", "is_archived") and not where.direct:
                 await self._direct(user_id, rendered)
             else:

@@ -25,10 +25,16 @@ PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archive
 DEFAULT_RETRY_AFTER = 1.0
 
 
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code (`channel_not_found`...), or "" when the answer was not Slack's JSON."""
+    data = exc.response.data if exc.response is not None else None
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
 def delivery_error(exc: SlackApiError) -> DeliveryError:
     """How the outbox should treat a Slack refusal."""
     response = exc.response
-    error = str(response.get("error") or "") if response is not None else ""
+    error = slack_error(exc)
     status = response.status_code if response is not None else 0
     if status == 429 or error == "ratelimited":
         metrics.RATE_LIMITED.labels("slack").inc()
@@ -82,7 +88,7 @@ class SlackSender:
         try:
             await self.client.pins_add(channel=channel, timestamp=ts)
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else ""
+            error = slack_error(exc)
             if error != "already_pinned":
                 log.warning("could not pin message %s: %s", ts, error)
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:

@@ -37,6 +37,7 @@ class Call:
     params: dict[str, Any]
     token: str = ""
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict)  # what the fake answered (when it answered)
 
 
 @dataclass
@@ -130,7 +131,7 @@ class FakeSlack:
 
     def posted(self, channel: str | None = None) -> list[Call]:
         """Successful chat.postMessage calls (to `channel` if given)."""
-        return [c for c in self.calls if c.method == "chat.postMessage" and c.params.get("_ok")
+        return [c for c in self.calls if c.method == "chat.postMessage" and c.answer.get("ok")
                 and (channel is None or c.params.get("channel") == channel)]
 
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
@@ -186,7 +187,7 @@ class FakeSlack:
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
         answer = self._answer(method, params, token)
-        params["_ok"] = bool(answer.get("ok"))
+        call.answer = answer
         return web.json_response(answer)
 
     def _rate_wait(self, channel: str) -> float:
