@@ -1,0 +1,29 @@
+"""Form submissions become command lines; refusals are pinned on the field they are about."""
+
+from __future__ import annotations
+
+from adapters.slack.forms import FormState, field_for_error, fill_command
+
+STATE = FormState(command="community create {slug} {name} --purpose {purpose} --topics {topics}",
+                  fields=(("slug", False), ("name", False), ("purpose", True), ("topics", True)),
+                  channel_id="C1", channel_name="general", direct=False)
+
+
+def test_values_are_quoted_and_empty_options_dropped() -> None:
+    line = fill_command(STATE, {"slug": "runners", "name": 'The "best" {club}', "purpose": "", "topics": "a, b"})
+    assert line == "community create \"runners\" \"The 'best' {club}\" --topics \"a, b\""
+
+
+def test_required_empty_value_stays_an_empty_argument() -> None:
+    assert fill_command(STATE, {"slug": "", "name": "x"}) == 'community create "" "x"'
+
+
+def test_errors_point_at_the_field_they_quote() -> None:
+    values = {"slug": "Bad Slug", "name": "Runners"}
+    assert field_for_error(STATE, values, "'Bad Slug' is not a valid community slug") == "slug"
+    assert field_for_error(STATE, values, "Something else") == "slug"
+    assert field_for_error(STATE, {"slug": "ok", "name": "x" * 300}, "Name 'xxxxx' too long") == "slug"
+
+
+def test_metadata_round_trip() -> None:
+    assert FormState.from_metadata(STATE.to_metadata()) == STATE

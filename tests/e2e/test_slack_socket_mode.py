@@ -1,0 +1,55 @@
+"""Socket Mode: the same app over a websocket from `apps.connections.open` (no public URL needed)."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from storage.db import session_scope
+from storage.tables import Community
+from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID
+from tests.support.slack import ADMIN, ALICE, APP_TOKEN, SlackHarness, block_text, new_id
+
+
+def _command(slack: SlackHarness, text: str, user: str, trigger: str) -> dict[str, str]:
+    return {"team_id": TEAM_ID, "channel_id": "CGENERAL", "channel_name": "general", "user_id": user,
+            "user_name": user.lower(), "command": "/cercle", "text": text, "api_app_id": "ACERCLE",
+            "response_url": slack.fake.response_url(trigger), "trigger_id": trigger}
+
+
+async def test_socket_mode_commands_and_events(slack_socket: SlackHarness) -> None:
+    slack = slack_socket
+    (opened,) = slack.fake.calls_to("apps.connections.open")
+    assert opened.token == APP_TOKEN
+    trigger = new_id("trig.")
+    ack = await slack.fake.socket_send("slash_commands",
+                                       _command(slack, 'community create garden "Garden"', ADMIN, trigger))
+    assert "envelope_id" in ack
+    await slack.settle()
+    assert "Community Garden (garden) created" in block_text(slack.response(trigger).params["blocks"])
+
+    # Slack redelivers the envelope (same trigger): no second effect.
+    await slack.fake.socket_send("slash_commands", _command(slack, 'community create garden "Garden"', ADMIN, trigger),
+                                 retry_attempt=1)
+    await slack.settle()
+    assert len(slack.responses_to(trigger)) == 1
+    with session_scope(slack.app.engine) as session:
+        assert [c.slug for c in session.exec(select(Community))] == ["garden"]
+
+    event = {"token": "legacy", "team_id": TEAM_ID, "api_app_id": "ACERCLE", "type": "event_callback",
+             "event_id": "Ev0SOCKET", "event_time": 1700000000,
+             "event": {"type": "app_mention", "user": ALICE, "text": f"<@{BOT_USER_ID}> community join garden",
+                       "channel": "CGENERAL", "ts": "1700000000.000700"}}
+    await slack.fake.socket_send("events_api", event)
+    await slack.settle()
+    (reply,) = slack.fake.calls_to("chat.postEphemeral")
+    assert "Welcome to Garden" in block_text(reply.params["blocks"])
+
+    async with slack.session.get(f"http://127.0.0.1:{slack.http.bound_port}/healthz") as response:
+        body = await response.json()
+    assert body["checks"]["slack"] == {"ok": True, "detail": "team T0CERCLE (socket mode)"}
+
+
+async def test_socket_mode_does_not_open_the_http_route(slack_socket: SlackHarness) -> None:
+    body, _trigger = slack_socket.command_body("community list")
+    answer = await slack_socket.post(body, "application/x-www-form-urlencoded")
+    assert answer.status in (404, 405)
