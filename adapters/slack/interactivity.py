@@ -32,6 +32,7 @@ from bot.i18n import _, use_locale
 from bot.messages import Reply
 
 log = logging.getLogger(__name__)
+ACK_WITHIN = 2.5  # seconds; Slack waits 3 for the answer to a modal submission
 
 
 def _where(body: dict[str, Any]) -> Where:
@@ -89,7 +90,17 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=fill_command(state, values),
                                              event_key=f"view:{view.get('id')}:{digest}", via_button=True)
-        reply = await conversation.handle(request)
+        # Slack closes a submission it has no answer to within 3 s: past ACK_WITHIN the modal is closed and
+        # the reply (refusal included) is posted instead of shown in the modal.
+        task = asyncio.ensure_future(conversation.handle(request))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN)
+        except TimeoutError:
+            await ack()
+            late = await task
+            if late is not None:
+                await conversation.post(late, where=where, user_id=user_id)
+            return
         if reply is None:
             await ack()
             return
