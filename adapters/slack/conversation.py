@@ -43,7 +43,7 @@ class Where:
     thread: str | None = None
 
     def place(self) -> Place:
-        name = self.channel_name
+        name = "" if self.channel_name in ("privategroup", "directmessage") else self.channel_name
         if name and not name.startswith("#") and not self.direct:
             name = "#" + name
         return Place(PLATFORM, self.team, self.channel_id, name=name, direct=self.direct, thread=self.thread)

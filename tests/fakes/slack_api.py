@@ -55,15 +55,15 @@ class _Bucket:
         self.tokens = burst
         self.updated = time.monotonic()
 
-    def take(self) -> float:
-        """0 when allowed, else the seconds to wait."""
+    def wait(self) -> float:
+        """0 when a request may go now, else the seconds until it may."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
 
 
 class FakeSlack:
@@ -191,13 +191,18 @@ class FakeSlack:
         return web.json_response(answer)
 
     def _rate_wait(self, channel: str) -> float:
-        waits = []
+        """A message spends a token of its channel and of the workspace, only when both have one."""
+        buckets = []
         if self.rate_per_channel:
-            bucket = self._channel_buckets.setdefault(channel, _Bucket(self.rate_per_channel, self.channel_burst))
-            waits.append(bucket.take())
+            buckets.append(self._channel_buckets.setdefault(channel, _Bucket(self.rate_per_channel,
+                                                                             self.channel_burst)))
         if self._workspace_bucket is not None:
-            waits.append(self._workspace_bucket.take())
-        return max(waits, default=0.0)
+            buckets.append(self._workspace_bucket)
+        wait = max((b.wait() for b in buckets), default=0.0)
+        if wait == 0:
+            for bucket in buckets:
+                bucket.take()
+        return wait
 
     def _answer(self, method: str, params: dict[str, Any], token: str) -> dict[str, Any]:
         if method == "apps.connections.open":
