@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -43,8 +44,26 @@ def _where(body: dict[str, Any]) -> Where:
     return Where(team=team, channel_id=channel_id, channel_name=name, direct=is_direct(channel_id, name))
 
 
+class _Refusals:
+    """The errors last shown in modals, by submission key (bounded), so submitting the same refused
+    values again shows the errors again rather than closing the modal."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, dict[str, str]] = OrderedDict()
+
+    def remember(self, key: str, errors: dict[str, str]) -> None:
+        self._items[key] = errors
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def get(self, key: str) -> dict[str, str] | None:
+        return self._items.get(key)
+
+
 def register(bolt: AsyncApp, conversation: Conversation) -> None:
     """Attach the button and modal listeners to `bolt`."""
+    refusals = _Refusals()
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                         client: AsyncWebClient) -> None:
@@ -101,12 +120,15 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
             if late is not None:
                 await conversation.post(late, where=where, user_id=user_id)
             return
-        if reply is None:
-            await ack()
+        if reply is None:  # handled before: the same submission again gets the same answer
+            shown = refusals.get(request.event_key or "")
+            await (ack(response_action="errors", errors=shown) if shown else ack())
             return
         if reply.is_error:
             field = field_for_error(state, values, reply.message.summary)
-            await ack(response_action="errors", errors={field: error_text(reply.message.summary)})
+            errors = {field: error_text(reply.message.summary)}
+            refusals.remember(request.event_key or "", errors)
+            await ack(response_action="errors", errors=errors)
             return
         await ack()
         await conversation.post(reply, where=where, user_id=user_id)

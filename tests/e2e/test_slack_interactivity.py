@@ -61,6 +61,8 @@ async def test_create_form_opens_a_modal_and_validation_errors_stay_in_it(slack:
     assert list(errors["errors"]) == ["slug"]
     assert "is not a valid community slug" in errors["errors"]["slug"]
     assert _communities(slack) == []  # nothing changed
+    again = await slack.submit(view, {"slug": "Not A Slug!", "name": "Runners"}, user=ALICE)
+    assert again.json() == errors  # the same mistake submitted twice: still shown, modal still open
 
     accepted = await slack.submit(view, {"slug": "runners", "name": 'The "Runners" club',
                                          "purpose": "", "topics": "sport, health"}, user=ALICE)

@@ -139,3 +139,9 @@ async def test_healthz_reports_slack(slack: SlackHarness) -> None:
     async with slack.session.get(f"http://127.0.0.1:{slack.http.bound_port}/healthz") as response:
         body = await response.json()
     assert response.status == 503 and body["checks"]["slack"]["ok"] is False
+
+
+async def test_events_url_verification(slack: SlackHarness) -> None:
+    body = json.dumps({"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}).encode()
+    answer = await slack.post(body, "application/json")
+    assert answer.status == 200 and answer.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
