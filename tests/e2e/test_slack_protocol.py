@@ -3,6 +3,7 @@ mentions and direct messages, health."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -145,3 +146,25 @@ async def test_events_url_verification(slack: SlackHarness) -> None:
     body = json.dumps({"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}).encode()
     answer = await slack.post(body, "application/json")
     assert answer.status == 200 and answer.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+
+
+async def test_simultaneous_retries_have_one_effect(slack: SlackHarness) -> None:
+    body, trigger = slack.command_body("community create writers \"Writers\"", user=ADMIN, trigger_id="trig.race")
+    answers = await asyncio.gather(*(slack.post(body, "application/x-www-form-urlencoded", retry_num=n or None)
+                                     for n in range(4)))
+    await slack.settle()
+    assert [a.status for a in answers] == [200] * 4
+    assert len(slack.responses_to(trigger)) == 1
+    assert _count(slack, Community) == 1
+
+
+async def test_mistakes_get_a_specific_private_answer(slack: SlackHarness) -> None:
+    missing = await slack.command("community join", user=ALICE)
+    text = block_text(missing.params["blocks"])
+    assert missing.params["response_type"] == "ephemeral"
+    assert "community join &lt;slug&gt;" in text and "Traceback" not in text
+    unknown = await slack.command("comunity list", user=ALICE)
+    assert "Did you mean 'community'?" in block_text(unknown.params["blocks"])
+    french = await slack.command("communauté rejoindre inconnue", user=BOB)
+    assert "Il n'y a pas de communauté « inconnue »" in block_text(french.params["blocks"])
+    assert french.params["response_type"] == "ephemeral"
