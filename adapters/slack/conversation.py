@@ -85,14 +85,16 @@ class Conversation:
         except TimeoutError:
             return False
 
-    async def request(self, *, where: Where, user_id: str, user_name: str, text: str, event_key: str,
+    async def request(self, *, where: Where, user_id: str, user_name: str, text: str, event_key: str | None,
                       via_button: bool = False) -> Request:
-        """A core request, with the names and languages of the caller and of every user mentioned."""
+        """A core request, with the names and languages of the caller and of every user mentioned.
+        `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
         info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
         actor = Actor(PLATFORM, where.team, user_id, info.display_name or user_name or user_id, info.locale)
-        return Request(actor=actor, place=where.place(), text=text, event_key=f"slack:{where.team}:{event_key}",
-                       users=others, channels=mentioned_channels(text), via_button=via_button)
+        key = f"slack:{where.team}:{event_key}" if event_key else None
+        return Request(actor=actor, place=where.place(), text=text, event_key=key, users=others,
+                       channels=mentioned_channels(text), via_button=via_button)
 
     async def handle(self, request: Request) -> Reply | None:
         """The router's answer (None for an event already handled). The router never raises."""

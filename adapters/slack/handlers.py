@@ -34,7 +34,7 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
         request = await conversation.request(where=where, user_id=str(body["user_id"]),
                                              user_name=str(body.get("user_name") or ""),
                                              text=read_command_text(str(body.get("text") or "")),
-                                             event_key=f"cmd:{body.get('trigger_id')}")
+                                             event_key=f"cmd:{body['trigger_id']}" if body.get("trigger_id") else None)
         reply = await conversation.handle(request)
         if reply is None:
             return
@@ -53,7 +53,7 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
         where = Where(team=str(body.get("team_id") or event.get("team") or ""), channel_id=channel, direct=direct,
                       thread=event.get("thread_ts"))
         request = await conversation.request(where=where, user_id=str(event["user"]), user_name="", text=text,
-                                             event_key=f"event:{body.get('event_id') or event.get('ts')}")
+                                             event_key=_event_key(body, event))
         reply = await conversation.handle(request)
         if reply is not None:
             await conversation.post(reply, where=where, user_id=request.actor.user_id)
@@ -73,6 +73,15 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
 
     bolt.event("app_mention")(on_mention)
     bolt.event("message")(on_message)
+
+
+def _event_key(body: dict[str, Any], event: dict[str, Any]) -> str | None:
+    """Slack's event id; for a payload without one, the message's channel and timestamp."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if event.get("ts"):
+        return f"message:{event.get('channel')}:{event['ts']}"
+    return None
 
 
 def strip_mention(text: str, bot_user_id: str | None, command: str) -> str:

@@ -79,7 +79,8 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         if str(action.get("action_id", "")).startswith(FORM_ACTION):
             await _open_form(conversation, client, body, action, where, user_id)
             return
-        key = f"action:{action.get('action_ts') or body.get('trigger_id')}:{user_id}"
+        stamp = action.get("action_ts") or body.get("trigger_id")
+        key = f"action:{stamp}:{user_id}" if stamp else None
         request = await conversation.request(where=where, user_id=user_id,
                                              user_name=str(user.get("username") or user.get("name") or ""),
                                              text=str(action.get("value") or ""), event_key=key, via_button=True)
