@@ -12,7 +12,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from adapters.slack.escaping import escape_plain, truncate_escaped
 from bot.i18n import _
@@ -22,12 +22,14 @@ CALLBACK_ID = "cercle:form"
 VALUE_LIMIT = 2000
 METADATA_LIMIT = 3000
 TITLE_LIMIT = 24
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,30}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{1,30}$")
 
 
 def encode_form(form: Form) -> str | None:
     """The form as a button value; None when even compressed it exceeds Slack's 2000 characters."""
     data = json.dumps({"t": form.title, "s": form.submit, "c": form.command,
-                       "f": [[f.name, f.label, f.multiline, f.optional, f.placeholder, f.initial]
+                       "f": [[f.name, f.label, f.multiline, f.optional, f.placeholder, f.initial, f.kind]
                              for f in form.fields]}, ensure_ascii=False, separators=(",", ":"))
     if len(data) <= VALUE_LIMIT:
         return data
@@ -40,10 +42,19 @@ def decode_form(value: str) -> Form:
     raw = zlib.decompress(base64.b64decode(value[2:])).decode("utf-8") if value.startswith("z:") else value
     data = json.loads(raw)
     fields = tuple(FormField(name=str(f[0]), label=str(f[1]), multiline=bool(f[2]), optional=bool(f[3]),
-                             placeholder=str(f[4]), initial=str(f[5])) for f in data["f"])
+                             placeholder=str(f[4]), initial=str(f[5]), kind=_kind(f[6] if len(f) > 6 else "text"))
+                   for f in data["f"])
     if not fields:
         raise ValueError("a form without fields")
     return Form(title=str(data["t"]), submit=str(data["s"]), fields=fields, command=str(data["c"]))
+
+
+def _kind(value: object) -> Literal["text", "user", "channel"]:
+    if value == "user":
+        return "user"
+    if value == "channel":
+        return "channel"
+    return "text"
 
 
 @dataclass(frozen=True)
@@ -55,16 +66,18 @@ class FormState:
     channel_id: str
     channel_name: str
     direct: bool
+    picked: tuple[str, ...] = ()  # fields whose value is a picked person or channel, not typed text
 
     def to_metadata(self) -> str:
         return json.dumps({"c": self.command, "f": self.fields, "ch": self.channel_id, "n": self.channel_name,
-                           "d": self.direct}, ensure_ascii=False, separators=(",", ":"))
+                           "d": self.direct, "p": self.picked}, ensure_ascii=False, separators=(",", ":"))
 
     @staticmethod
     def from_metadata(raw: str) -> FormState:
         data = json.loads(raw)
         return FormState(command=str(data["c"]), fields=tuple((str(n), bool(o)) for n, o in data["f"]),
-                         channel_id=str(data["ch"]), channel_name=str(data.get("n", "")), direct=bool(data["d"]))
+                         channel_id=str(data["ch"]), channel_name=str(data.get("n", "")), direct=bool(data["d"]),
+                         picked=tuple(str(n) for n in data.get("p", ())))
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
@@ -75,11 +88,18 @@ def modal_view(form: Form, state: FormState) -> dict[str, Any]:
     """The `views.open` payload of a form."""
     blocks: list[dict[str, Any]] = []
     for f in form.fields[:50]:
-        element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": f.multiline}
+        element: dict[str, Any]
+        if f.kind == "user":
+            element = {"type": "users_select", "action_id": "value"}
+        elif f.kind == "channel":
+            element = {"type": "conversations_select", "action_id": "value",
+                       "default_to_current_conversation": True, "filter": {"include": ["public", "private"]}}
+        else:
+            element = {"type": "plain_text_input", "action_id": "value", "multiline": f.multiline}
+            if f.initial:
+                element["initial_value"] = f.initial[:3000]
         if f.placeholder:
             element["placeholder"] = _plain(f.placeholder, 150)
-        if f.initial:
-            element["initial_value"] = f.initial[:3000]
         blocks.append({"type": "input", "block_id": f.name, "optional": f.optional,
                        "label": _plain(f.label, 2000), "element": element})
     metadata = state.to_metadata()
@@ -95,8 +115,14 @@ def submitted_values(view: dict[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for block_id, actions in (view.get("state", {}).get("values", {}) or {}).items():
         for element in actions.values():
-            value = element.get("value")
-            values[block_id] = value if isinstance(value, str) else ""
+            user, channel = element.get("selected_user"), element.get("selected_conversation")
+            if isinstance(user, str) and _USER_ID.match(user):
+                values[block_id] = f"<@{user}>"
+            elif isinstance(channel, str) and _CHANNEL_ID.match(channel):
+                values[block_id] = f"<#{channel}>"
+            else:
+                value = element.get("value")
+                values[block_id] = value if isinstance(value, str) else ""
     return values
 
 
@@ -114,6 +140,8 @@ def fill_command(state: FormState, values: dict[str, str]) -> str:
         if not value and optional:
             template = re.sub(r"--[\w-]+\s+\{" + re.escape(name) + r"\}", "", template)
             filled[name] = ""
+        elif name in state.picked and re.fullmatch(r"<[@#][A-Z0-9]{2,31}>", value):
+            filled[name] = value  # a mention token, read by the grammar as a person or a channel
         else:
             filled[name] = quote(value)
     template = re.sub(r" {2,}", " ", template).strip()

@@ -158,7 +158,8 @@ async def _open_form(conversation: Conversation, client: AsyncWebClient, body: d
         log.warning("a form button carried no readable form")
         return
     state = FormState(command=form.command, fields=tuple((f.name, f.optional) for f in form.fields),
-                      channel_id=where.channel_id, channel_name=where.channel_name, direct=where.direct)
+                      channel_id=where.channel_id, channel_name=where.channel_name, direct=where.direct,
+                      picked=tuple(f.name for f in form.fields if f.kind != "text"))
     user = body.get("user") or {}
     locale = await asyncio.to_thread(conversation.locale_of, where.team, user_id, user.get("locale"))
     with use_locale(locale):

@@ -7,8 +7,12 @@ import json
 
 from sqlmodel import select
 
+from adapters.slack.rendering import render
+from bot.messages import Actions, Button, Form, FormField, Message
+from bot.people import service as people
+from bot.permissions import Role
 from storage.db import session_scope
-from storage.tables import Community, Membership
+from storage.tables import Account, Community, Membership
 from tests.support.slack import ADMIN, ALICE, BOB, SlackHarness, block_text, button
 
 
@@ -97,3 +101,22 @@ async def test_a_click_delivered_twice_has_one_effect(slack: SlackHarness) -> No
     assert first.status == again.status == 200
     assert len(slack.responses_to(key1)) == 1
     assert slack.responses_to(key2) == []  # the retry: no second reply
+
+
+async def test_forms_pick_people_from_slack(slack: SlackHarness) -> None:
+    """A form field of kind "user" is a people picker; the picked person reaches the command as a mention."""
+    form = Form("Grant a role", "Grant", (FormField("user", "Person", kind="user"), FormField("role", "Role")),
+                "role grant {user} {role}")
+    rendered = render(Message(summary="Roles", blocks=(Actions((Button("Grant a role", form=form),)),)))
+    await slack.click(button(rendered.blocks, "Grant a role"), user=ADMIN)
+    view = slack.fake.calls_to("views.open")[0].params["view"]
+    assert view["blocks"][0]["element"]["type"] == "users_select"
+    refused = await slack.submit(view, {"user": BOB, "role": "king"}, user=ADMIN)
+    assert list(refused.json()["errors"]) == ["role"]
+    accepted = await slack.submit(view, {"user": BOB, "role": "hr"}, user=ADMIN)
+    assert accepted.status == 200 and not accepted.body
+    (posted,) = slack.fake.calls_to("chat.postEphemeral")
+    assert "Bérénice now has the hr role." in block_text(posted.params["blocks"])
+    with session_scope(slack.app.engine) as session:
+        bob = session.exec(select(Account).where(Account.user_id == BOB)).one()
+        assert [r for p, r in people.role_holders(session) if p.id == bob.person_id] == [Role.HR.value]

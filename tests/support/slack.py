@@ -162,8 +162,9 @@ class SlackHarness:
     async def submit(self, view: dict[str, Any], values: dict[str, str], *, user: str = ALICE,
                      view_id: str = "V000001") -> Answer:
         """Submit an opened modal with these field values; returns Cercle's ack (errors or nothing)."""
-        state = {"values": {block["block_id"]: {"value": {"type": "plain_text_input", "value": values.get(
-            block["block_id"])}} for block in view["blocks"] if block["type"] == "input"}}
+        inputs = [block for block in view["blocks"] if block["type"] == "input"]
+        state = {"values": {b["block_id"]: {"value": _element_state(b["element"], values.get(b["block_id"]))}
+                            for b in inputs}}
         payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "cercle-test"},
                    "user": {"id": user, "username": USERS.get(user, (user, ""))[0].lower(), "team_id": TEAM_ID},
                    "api_app_id": "ACERCLE", "trigger_id": new_id("trig."),
@@ -171,6 +172,16 @@ class SlackHarness:
         answer = await self.post_payload(payload)
         await self.settle()
         return answer
+
+
+def _element_state(element: dict[str, Any], value: str | None) -> dict[str, Any]:
+    """What Slack puts in `view.state.values` for one input element."""
+    kind = element["type"]
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": value}
+    return {"type": kind, "value": value}
 
 
 async def _tick() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.slack.forms import FormState, field_for_error, fill_command
+from adapters.slack.forms import FormState, field_for_error, fill_command, modal_view, submitted_values
+from bot.messages import Form, FormField
 
 STATE = FormState(command="community create {slug} {name} --purpose {purpose} --topics {topics}",
                   fields=(("slug", False), ("name", False), ("purpose", True), ("topics", True)),
@@ -27,3 +28,22 @@ def test_errors_point_at_the_field_they_quote() -> None:
 
 def test_metadata_round_trip() -> None:
     assert FormState.from_metadata(STATE.to_metadata()) == STATE
+
+
+def test_picked_people_and_channels_become_mention_tokens() -> None:
+    form = Form("Grant", "Grant", (FormField("who", "Person", kind="user"), FormField("where", "Channel",
+                                                                                      kind="channel"),
+                                   FormField("note", "Note")), "thing {who} {where} {note}")
+    state = FormState(form.command, (("who", False), ("where", False), ("note", False)), "C1", "general", False,
+                      picked=("who", "where"))
+    view = modal_view(form, state)
+    assert [b["element"]["type"] for b in view["blocks"]] == ["users_select", "conversations_select",
+                                                              "plain_text_input"]
+    submitted = {"state": {"values": {
+        "who": {"value": {"type": "users_select", "selected_user": "U0BOB"}},
+        "where": {"value": {"type": "conversations_select", "selected_conversation": "C0NEWS"}},
+        "note": {"value": {"type": "plain_text_input", "value": "<@U0EVE> typed"}}}}}
+    values = submitted_values(submitted)
+    assert fill_command(state, values) == 'thing <@U0BOB> <#C0NEWS> "<@U0EVE> typed"'
+    forged = {"state": {"values": {"who": {"value": {"type": "users_select", "selected_user": "U1> <!channel"}}}}}
+    assert submitted_values(forged) == {"who": ""}
