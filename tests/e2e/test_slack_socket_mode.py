@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from adapters.slack import app as slack_app
+from bot.clock import FrozenClock
+from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Community
-from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID
-from tests.support.slack import ADMIN, ALICE, APP_TOKEN, SlackHarness, block_text, new_id
+from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlack
+from tests.support.slack import ADMIN, ALICE, APP_TOKEN, USERS, SlackHarness, block_text, new_id, running_slack
 
 
 def _command(slack: SlackHarness, text: str, user: str, trigger: str) -> dict[str, str]:
@@ -53,3 +60,25 @@ async def test_socket_mode_does_not_open_the_http_route(slack_socket: SlackHarne
     body, _trigger = slack_socket.command_body("community list")
     answer = await slack_socket.post(body, "application/x-www-form-urlencoded")
     assert answer.status in (404, 405)
+
+
+async def test_a_refused_connection_is_reported_and_retried(settings: Settings, clock: FrozenClock, engine: Engine,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(slack_app, "CONNECT_WAIT", 0.1)
+    monkeypatch.setattr(slack_app, "PING_INTERVAL", 0.6)
+    fake = FakeSlack(users=USERS)
+    fake.fail_next("apps.connections.open", "invalid_auth")
+    async with running_slack(settings, clock, engine, socket_mode=True, fake=fake) as slack:
+        assert "Socket Mode is not connected yet; check SLACK_APP_TOKEN" in caplog.text
+        assert "invalid_auth" in caplog.text
+        assert APP_TOKEN not in caplog.text
+        ok, detail = await slack.adapter.health()
+        assert (ok, detail) == (False, "socket mode: disconnected")
+        await fake.wait_for(lambda: len(fake.calls_to("apps.connections.open")) == 2)
+        await fake.socket_connected()
+        for _ in range(50):
+            if (await slack.adapter.health())[0]:
+                break
+            await asyncio.sleep(0.05)
+        assert await slack.adapter.health() == (True, "team T0CERCLE (socket mode)")
