@@ -70,15 +70,26 @@ def escape_plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_URL = re.compile(r"https?://[^\s<>|`*~]+[^\s<>|`*~.,;:!?)\]'\"]")
+
+
 def escape_mrkdwn(text: str) -> str:
-    """For `mrkdwn` objects: no mention, link or formatting can come out of user text."""
-    escaped = escape_plain(text)
-    out = []
-    for char in escaped:
-        out.append(_LITERAL.format(char=char) if char in _FORMATTING else char)
+    """For `mrkdwn` objects: no mention or formatting can come out of user text. Web addresses become
+    links (Slack would not link them itself: texts are sent `verbatim` so `#channel` or `@here` stay text)."""
+    out: list[str] = []
+    pos = 0
+    for match in _URL.finditer(text):
+        out.append(_escape_text(text[pos:match.start()]))
+        out.append("<" + escape_plain(match.group(0)) + ">")
+        pos = match.end()
+    out.append(_escape_text(text[pos:]))
     lines = "".join(out).split("\n")
     # A line starting with > is a quote even when escaped; a soft hyphen in front keeps it literal.
     return "\n".join("\u00ad" + line if line.startswith("&gt;") else line for line in lines)
+
+
+def _escape_text(text: str) -> str:
+    return "".join(_LITERAL.format(char=c) if c in _FORMATTING else c for c in escape_plain(text))
 
 
 def truncate_escaped(text: str, limit: int, *, mrkdwn: bool = True) -> str:

@@ -52,7 +52,7 @@ def _sections_of(section: Section) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     head = []
     if section.title:
-        head.append(_bold(section.title, 500))
+        head.append(_bold(" ".join(section.title.split()), 500))
     if section.text:
         head.append(truncate_escaped(section.text, MAX_TEXT - 510))
     # Bulleted lines are packed into as few sections as the 3000-character limit allows.

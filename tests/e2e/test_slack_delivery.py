@@ -31,7 +31,7 @@ async def test_a_shared_resource_reaches_the_linked_channel(slack: SlackHarness)
     assert await slack.worker.run_once() == 1
     posted = slack.fake.posted("CWRITERS")
     assert len(posted) == 1
-    assert "Style guide — https://example.org/guide" in block_text(posted[0].params["blocks"])
+    assert "Style guide — <https://example.org/guide>" in block_text(posted[0].params["blocks"])  # a link
     assert posted[0].params["text"] == "New resource in Writers: Style guide"
     (row,) = _rows(slack)
     assert row.status == "sent" and row.platform_message_id == posted[0].answer["ts"]

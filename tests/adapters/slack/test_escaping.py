@@ -17,6 +17,7 @@ from adapters.slack.escaping import (
 )
 
 _DATE = "<!date^00000000^{_}|"
+_LINK = r"<https?://[^<>|\s`*~]+>"
 
 
 def test_command_text_is_unescaped_but_mentions_stay_tokens() -> None:
@@ -37,8 +38,8 @@ def test_mentions_and_channels_are_found() -> None:
 
 def test_escaping_blocks_mentions_links_and_formatting() -> None:
     out = escape_mrkdwn("<!channel> <@U1> <https://evil|ok> *b* _i_ ~s~ `c` & done")
-    assert "<!channel>" not in out and "<@U1>" not in out and "<https" not in out
-    assert out.startswith("&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil|ok&gt; ")
+    assert "<!channel>" not in out and "<@U1>" not in out and "|ok>" not in out
+    assert out.startswith("&lt;!channel&gt; &lt;@U1&gt; &lt;<https://evil>|ok&gt; ")  # the real address, no label
     assert out.endswith(" &amp; done")
     assert out.count(_DATE) == 8
     assert escape_mrkdwn("> quoted\nok") == "\u00ad&gt; quoted\nok"
@@ -48,7 +49,7 @@ def test_escaping_blocks_mentions_links_and_formatting() -> None:
 @given(st.text(max_size=300))
 def test_no_user_text_escapes_into_markup(text: str) -> None:
     out = escape_mrkdwn(text)
-    without_literals = re.sub(re.escape(_DATE) + r"[*_~`]>", "", out)
+    without_literals = re.sub(_LINK, "", re.sub(re.escape(_DATE) + r"[*_~`]>", "", out))
     assert "<" not in without_literals and ">" not in without_literals
     assert not any(c in without_literals for c in "*_~`")
 
@@ -58,4 +59,10 @@ def test_truncation_fits_and_never_cuts_an_escape(text: str, limit: int) -> None
     out = truncate_escaped(text, limit)
     assert len(out) <= limit
     body = out.removesuffix("…")
-    assert re.fullmatch(r"([^&<]|&(amp|lt|gt);|" + re.escape(_DATE) + r"[*_~`]>)*", body, re.DOTALL)
+    assert re.fullmatch(r"([^&<]|&(amp|lt|gt);|" + re.escape(_DATE) + r"[*_~`]>|" + _LINK + ")*", body, re.DOTALL)
+
+
+def test_web_addresses_become_links_and_only_them() -> None:
+    out = escape_mrkdwn("guide: https://example.org/a_b?x=1&y=2, or <https://evil|click> and https://t.co.")
+    assert out == ("guide: <https://example.org/a_b?x=1&amp;y=2>, or &lt;<https://evil>|click&gt; and "
+                   "<https://t.co>.")
