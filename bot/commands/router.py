@@ -133,8 +133,8 @@ class Router:
                 kwargs = command.bind(tokens[used:], env)
                 reply = command.handler(ctx, **kwargs)
         except UserError as exc:
-            return Outcome(Reply.error(exc.message, self.usage_line(command) if exc.show_usage else ""),
-                           command.name)
+            # The contract (design §4.1): what was wrong, and the usage line, to the caller only.
+            return Outcome(Reply.error(exc.message, self.usage_line(command)), command.name)
         return Outcome(reply, command.name)
 
     def usage_line(self, command: Command) -> str:

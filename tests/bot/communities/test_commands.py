@@ -168,3 +168,14 @@ def test_every_malformed_or_unknown_is_refused_and_changes_nothing(ds: Chat, eng
 def test_usage_line_accompanies_malformed_commands(ds: Chat) -> None:
     text = ds.error("community create ds", user="bob")
     assert 'Usage: community create <slug> "<name>" [--purpose "<text>"] [--topics a,b]' in text
+
+
+@pytest.mark.parametrize(("command", "user", "reason", "usage"), [
+    ("community join nope", "bob", "There is no community 'nope'", "Usage: community join <slug>"),
+    ("community archive data-science", "bob", "Only the managers", "Usage: community archive <slug>"),
+    ("role grant @bob hr", "bob", "Only people with the admin role", "Usage: role grant @user"),
+])
+def test_unknown_and_forbidden_get_the_reason_and_the_usage_line(ds: Chat, command: str, user: str, reason: str,
+                                                                 usage: str) -> None:
+    first, *rest = ds.error(command, user=user).splitlines()
+    assert reason in first and any(usage in line for line in rest)
