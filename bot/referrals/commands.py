@@ -347,9 +347,11 @@ def nomination_move(ctx: Ctx, nomination: int, state: str, note: str | None, sha
 
 identity.PERSON_MERGE_HOOKS.append(service.merge_hook)
 
-for word, canonical in (("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),
-                        ("liste", "list"), ("coopter", "nominate"), ("recommander", "nominate"),
-                        ("candidature", "nomination"), ("cooptation", "nomination"), ("afficher", "show"),
-                        ("voir", "show"), ("consentir", "consent"), ("réponse", "consent"),
-                        ("retirer", "withdraw"), ("passer", "move"), ("déplacer", "move")):
+# French command words. Aliases are global: a word must keep one meaning across capabilities
+# (tests/bot/referrals/test_positions.py checks that none of these is taken over by another one).
+FRENCH_WORDS = (("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),
+                ("liste", "list"), ("coopter", "nominate"), ("recommander", "nominate"), ("candidature", "nomination"),
+                ("cooptation", "nomination"), ("afficher", "show"), ("voir", "show"), ("consentir", "consent"),
+                ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move"))
+for word, canonical in FRENCH_WORDS:
     REGISTRY.alias(word, canonical)

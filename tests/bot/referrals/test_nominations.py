@@ -178,7 +178,7 @@ def test_withdraw(consented: Chat) -> None:
     assert "Only the person who made" in chat.error("nomination withdraw N1", user="hannah", direct=True)
     chat.ok("nomination move N1 under_review", user="hannah", direct=True)
     chat.deliver()
-    assert "withdrawn" in chat.ok("candidature retirer N1", user="marc", direct=True)
+    assert "withdrawn" in chat.ok("candidature retrait N1", user="marc", direct=True)
     sent = {s.target_id: s.text for s in chat.deliver()}
     assert "withdrawn by the person who made it" in sent["bob"] and "withdrawn by its nominator" in sent["hannah"]
     assert "there is nothing to withdraw" in chat.error("nomination withdraw N1", user="marc", direct=True)
@@ -198,15 +198,16 @@ ROLES = ("marc", "bob", "hannah", "admin", "zoe")  # nominator, nominee, HR, adm
 @pytest.mark.parametrize("user", ROLES)
 def test_who_may_see_and_do_what(consented: Chat, user: str) -> None:
     chat = consented
-    unknown = chat.error("nomination show N99", user=user, direct=True).replace("N99", "N1")
     show = chat.say("nomination show N1", user=user, direct=True)
     listing = chat.ok("nomination list", user=user, direct=True)
     if user == "zoe":
-        assert show.message.plain_text() == unknown
-        for text in ("nomination consent N1 yes", "nomination withdraw N1", "nomination move N1 under_review"):
-            # Exactly the answer about a code that does not exist, for the same command.
-            missing = chat.error(text.replace("N1", "N99"), user=user, direct=True).replace("N99", "N1")
-            assert chat.error(text, user=user, direct=True) == missing
+        # exactly the answer about a code that does not exist (each with its own usage line)
+        for command in ("nomination show", "nomination consent", "nomination withdraw", "nomination move"):
+            extra = {"nomination consent": " yes", "nomination move": " under_review"}.get(command, "")
+            hidden = chat.say(f"{command} N1{extra}", user=user, direct=True)
+            unknown = chat.say(f"{command} N99{extra}", user=user, direct=True)
+            assert hidden.is_error and unknown.is_error
+            assert hidden.message.plain_text() == unknown.message.plain_text().replace("N99", "N1")
         assert "N1" not in listing
     else:
         assert not show.is_error and "Nominee: bob" in show.message.plain_text()
@@ -231,6 +232,11 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     chat.ok("nomination consent N1 yes", user="bob", channel="data")
     chat.ok(f'nomination move N1 under_review "{HR_NOTE}" --share', user="hannah", channel="data")
     chat.ok("nomination show N1", user="hannah", channel="data")
+    for state in ("interview", "offered", "hired"):
+        chat.ok(f"nomination move N1 {state}", user="hannah", channel="data")
+    chat.ok("nomination list", user="marc", channel="data")
+    chat.deliver()
+    assert [row.subject for row in channel_rows(chat)] == ["position:2"]  # the announcement, nothing else
     for row in channel_rows(chat):
         assert "N1" not in row.body and "bob" not in row.body and WHY not in row.body and HR_NOTE not in row.body
     with session_scope(chat.app.engine) as session:

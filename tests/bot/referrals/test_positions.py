@@ -89,3 +89,15 @@ def test_replies_are_private(chat: Chat) -> None:
                        ("nomination move N1 under_review", "hannah")):
         reply = chat.say(text, user=user, channel="general")
         assert not reply.is_error and reply.visibility is Visibility.PRIVATE
+
+
+def test_french_words_keep_one_meaning(app: object) -> None:
+    from bot.commands.registry import REGISTRY
+    from bot.referrals.commands import FRENCH_WORDS
+
+    assert {word: REGISTRY.aliases[word] for word, _c in FRENCH_WORDS} == dict(FRENCH_WORDS)
+
+
+def test_role_revoke_in_french_still_works(chat: Chat) -> None:
+    setup_hr(chat)
+    assert "no longer has the hr role" in chat.ok("rôle retirer @hannah hr", user="admin")
