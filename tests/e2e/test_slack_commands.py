@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
 from storage.db import session_scope
 from storage.tables import Account, Community, Membership, Person, PersonSkill
 from tests.fakes.slack_api import TEAM_ID
+from tests.support.chat import Chat
 from tests.support.slack import ADMIN, ALICE, BOB, SlackHarness, block_text
 
 
@@ -62,3 +65,24 @@ async def test_mentions_resolve_to_people_with_their_slack_names(slack: SlackHar
     refused = await slack.command(f"role grant <@{ALICE}> admin", user=BOB)
     assert "Seules les personnes" in block_text(refused.params["blocks"])  # in her language, to her only
     assert refused.params["response_type"] == "ephemeral"
+
+
+async def test_expertise_resources_and_linking_accounts(slack: SlackHarness) -> None:
+    await slack.command('community create data "Data"', user=ADMIN)
+    await slack.command("community join data", user=ALICE)
+    await slack.command("profile skills python", user=ALICE)
+    experts = await slack.command("whoknows python", user=BOB)
+    assert "Alice — python — dans data — 1 contribution" in block_text(experts.params["blocks"])
+    await slack.command('share data https://example.org/nb "Notebooks" --tags ml', user=ALICE)
+    shared = await slack.command("resources data --tag ml", user=ADMIN)
+    assert "Notebooks — <https://example.org/nb> [ml]" in block_text(shared.params["blocks"])
+
+    # Alice joins her console account to her Slack one with a one-time code.
+    linked = await slack.command("profile link", user=ALICE)
+    code = re.search(r"Your link code is ([A-Z0-9]{8})", block_text(linked.params["blocks"]))
+    assert code is not None
+    chat = Chat(slack.app)
+    assert "Done: your accounts are now one person" in chat.ok(f"profile link {code.group(1)}", user="alice")
+    shown = await slack.command("profile show", user=ALICE)
+    text = block_text(shown.params["blocks"])
+    assert "console:alice" in text and f"slack:{ALICE}" in text and "python" in text
