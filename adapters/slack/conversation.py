@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -129,6 +130,19 @@ class Conversation:
                 log.warning("could not post a reply: %s", error or type(exc).__name__)
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not post a reply: %s", type(exc).__name__)
+
+    async def answer(self, respond: AsyncRespond, reply: Reply, *, where: Where, user_id: str) -> None:
+        """A reply through the request's response_url (ephemeral unless public); if Slack refuses it
+        (expired, used up) or cannot be reached, posted with the Web API instead."""
+        try:
+            response = await respond(**response_kwargs(reply))
+            if response.status_code == 200:
+                return
+            log.warning("the response_url refused a reply: HTTP %s", response.status_code)
+        except NETWORK_ERRORS as exc:
+            log.warning("could not answer through the response_url: %s", type(exc).__name__)
+        if where.channel_id:
+            await self.post(reply, where=where, user_id=user_id)
 
     async def _direct(self, user_id: str, rendered: Rendered) -> None:
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where, is_direct, response_kwargs
+from adapters.slack.conversation import Conversation, Where, is_direct
 from adapters.slack.escaping import read_command_text
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,8 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
                                              text=read_command_text(str(body.get("text") or "")),
                                              event_key=f"cmd:{body['trigger_id']}" if body.get("trigger_id") else None)
         reply = await conversation.handle(request)
-        if reply is None:
-            return
-        try:
-            await respond(**response_kwargs(reply))
-        except NETWORK_ERRORS as exc:
-            log.warning("could not answer a command through its response_url: %s", type(exc).__name__)
-            await conversation.post(reply, where=where, user_id=request.actor.user_id)
+        if reply is not None:
+            await conversation.answer(respond, reply, where=where, user_id=request.actor.user_id)
 
     bolt.command(command)(on_command)
 

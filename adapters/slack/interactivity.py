@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where, is_direct, response_kwargs
+from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where, is_direct
 from adapters.slack.forms import (
     CALLBACK_ID,
     FormState,
@@ -139,14 +139,10 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
 
 async def _answer(conversation: Conversation, respond: AsyncRespond, body: dict[str, Any], reply: Reply,
                   where: Where, user_id: str) -> None:
-    """A button's reply: through the message's response_url (ephemeral unless public), else posted."""
+    """A button's reply: through the message's response_url when it has one, else posted."""
     if body.get("response_url"):
-        try:
-            await respond(**response_kwargs(reply))
-            return
-        except NETWORK_ERRORS as exc:
-            log.warning("could not answer a click through its response_url: %s", type(exc).__name__)
-    if where.channel_id:
+        await conversation.answer(respond, reply, where=where, user_id=user_id)
+    elif where.channel_id:
         await conversation.post(reply, where=where, user_id=user_id)
 
 

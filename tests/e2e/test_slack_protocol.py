@@ -168,3 +168,14 @@ async def test_mistakes_get_a_specific_private_answer(slack: SlackHarness) -> No
     french = await slack.command("communauté rejoindre inconnue", user=BOB)
     assert "Il n'y a pas de communauté « inconnue »" in block_text(french.params["blocks"])
     assert french.params["response_type"] == "ephemeral"
+
+
+async def test_an_expired_response_url_falls_back_to_an_ephemeral_message(slack: SlackHarness) -> None:
+    body, trigger = slack.command_body("profile skills rust", user=ALICE, channel="CGENERAL")
+    slack.fake.expired_responses.add(trigger)
+    answer = await slack.post(body, "application/x-www-form-urlencoded")
+    await slack.settle()
+    assert answer.status == 200 and slack.responses_to(trigger) == []
+    (ephemeral,) = slack.fake.calls_to("chat.postEphemeral")
+    assert ephemeral.params["user"] == ALICE and ephemeral.params["channel"] == "CGENERAL"
+    assert "Your skills: rust." in block_text(ephemeral.params["blocks"])

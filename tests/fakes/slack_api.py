@@ -77,6 +77,7 @@ class FakeSlack:
         self.responses: list[Call] = []  # posts to response_url
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         self.channel_errors: dict[str, str] = {}  # channel id -> error code of chat.postMessage
+        self.expired_responses: set[str] = set()  # response_url keys that answer 404 expired_url
         self.rate_per_channel = rate_per_channel
         self.workspace_rate = workspace_rate
         self._channel_buckets: dict[str, _Bucket] = {}
@@ -253,8 +254,11 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.responses.append(Call(f"response:{request.match_info['key']}", body))
+        key = request.match_info["key"]
         self.changed.set()
+        if key in self.expired_responses:  # Slack: a response_url lives 30 minutes, 5 uses
+            return web.Response(status=404, text="expired_url")
+        self.responses.append(Call(f"response:{key}", body))
         return web.Response(text="ok")
 
     # -- Socket Mode --------------------------------------------------------------------------------------
