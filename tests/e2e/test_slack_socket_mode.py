@@ -14,7 +14,7 @@ from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Community
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlack
-from tests.support.slack import ADMIN, ALICE, APP_TOKEN, USERS, SlackHarness, block_text, new_id, running_slack
+from tests.support.slack import ADMIN, ALICE, APP_TOKEN, USERS, SlackHarness, block_text, button, new_id, running_slack
 
 
 def _command(slack: SlackHarness, text: str, user: str, trigger: str) -> dict[str, str]:
@@ -81,3 +81,29 @@ async def test_a_refused_connection_is_reported_and_retried(settings: Settings, 
                 break
             await asyncio.sleep(0.05)
         assert await slack.adapter.health() == (True, "team T0CERCLE (socket mode)")
+
+
+async def test_socket_mode_buttons_and_modal_errors(slack_socket: SlackHarness) -> None:
+    """In Socket Mode a modal's refusal travels back in the envelope's acknowledgement."""
+    slack = slack_socket
+    trigger = new_id("trig.")
+    await slack.fake.socket_send("slash_commands", _command(slack, "community list", ALICE, trigger))
+    await slack.settle()
+    create = button(slack.response(trigger).params["blocks"], "Create a community")
+    click, _key = slack.action_payload(create, user=ALICE)
+    await slack.fake.socket_send("interactive", click)
+    await slack.settle()
+    view = slack.fake.calls_to("views.open")[0].params["view"]
+    values = {b["block_id"]: {"value": {"type": "plain_text_input", "value": v}}
+              for b, v in zip(view["blocks"], ["No Good", "Runners", None, None], strict=True)}
+    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": ALICE, "team_id": TEAM_ID},
+                  "trigger_id": new_id("trig."), "view": {**view, "id": "V0SOCK", "state": {"values": values}}}
+    ack = await slack.fake.socket_send("interactive", submission)
+    assert ack["payload"]["response_action"] == "errors"
+    assert list(ack["payload"]["errors"]) == ["slug"]
+    values["slug"]["value"]["value"] = "runners"
+    ack = await slack.fake.socket_send("interactive", submission)
+    assert not ack.get("payload")
+    await slack.settle()
+    with session_scope(slack.app.engine) as session:
+        assert [c.slug for c in session.exec(select(Community))] == ["runners"]
