@@ -163,11 +163,11 @@ def test_positions_provider_section(town: Chat, clock: FrozenClock) -> None:
         seen.extend(topics.values())
         return {cid: ["P3 — Python developer, Lyon"] for cid, t in topics.items() if "python" in t}
 
-    service.register_provider("positions", lambda: "Open positions", positions)
+    service.register_provider("test-section", lambda: "Open positions", positions)
     try:
         text = town.ok("digest preview garden", user="alice")
     finally:
-        service.unregister_provider("positions")
+        service.unregister_provider("test-section")
     assert seen == [["plants", "python"]]
     assert "Open positions" in text and "P3 — Python developer, Lyon" in text
 
