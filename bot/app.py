@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from bot import capabilities, logs
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Router
-from bot.delivery import DeliveryWorker
+from bot.delivery import PLATFORM_LIMITS, DeliveryWorker
 from bot.http import HttpServer
 from bot.leadership import Leadership
 from bot.monitoring import run_outbox_gauges
@@ -116,7 +116,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
     http.add_check("leadership", leadership.health)
     duties = LeaderDuties(app, supervised)
     worker = DeliveryWorker(app.engine, {a.adapter.sender.platform: a.adapter.sender for a in supervised},
-                            clock=app.clock)
+                            clock=app.clock, limits=PLATFORM_LIMITS)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):

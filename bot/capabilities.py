@@ -9,15 +9,16 @@ MODULES = (
     "bot.people.commands",
     "bot.communities.commands",
     "bot.referrals.commands",
+    "bot.referrals.digest",
     "bot.consultations.commands",
     "bot.digests.commands",
-    "bot.referrals.digest",
+    "bot.crisis.commands",
 )
 
 
 # Modules adding subcommands to the `cercle` command line (e.g. `cercle export ...`); each defines
 # `register(cli: click.Group) -> None`.
-CLI_MODULES: tuple[str, ...] = ("bot.referrals.export",)
+CLI_MODULES: tuple[str, ...] = ("bot.referrals.export", "bot.crisis.export")
 
 
 def load() -> None:

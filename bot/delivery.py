@@ -5,6 +5,20 @@ the transaction of the change that caused it (`enqueue`). Delivery workers claim
 (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas share the work; SQLite: one worker), hand
 each to the platform's `Sender`, and record the platform's message id. A failed send is
 retried with backoff, honouring `Retry-After`.
+
+Exactly once, across crashes and replicas: a claim is a lease. A row whose lease ran out
+without an outcome (the worker died between the platform accepting and the row being marked),
+or whose send ended without a clear answer (timeout, 5xx, lost connection), is handed to the
+next worker with `Outgoing.in_doubt`: the sender must then look for the message it may already
+have posted, by the row's idempotency key (Matrix: the transaction id; Slack: the message
+metadata, looked up in the conversation's history), and return its id instead of posting
+again. A worker never starts a send it could not finish well within its lease.
+
+Pacing: per platform, at most one message per `RateLimit.per_target` seconds to one channel or
+person, and `RateLimit.per_second` in a workspace; a 429 pauses the whole workspace for its
+Retry-After. Up to `concurrency` rows are in flight at once, at most `per_target_inflight` per
+target (sent one after the other, in order), so one slow or throttled channel never holds the
+others back.
 """
 
 from __future__ import annotations
@@ -15,19 +29,23 @@ import os
 import random
 import socket
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.messages import Message
+from bot.monitoring import update_outbox_gauges
 from storage.db import is_postgres, session_scope
 from storage.tables import OutboxMessage
 
@@ -35,6 +53,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
+SEND_TIMEOUT = 20.0  # seconds; a send never outlives its lease
 
 
 @dataclass(frozen=True)
@@ -49,17 +68,26 @@ class Outgoing:
     message: Message
     attempts: int
     subject: str
+    in_doubt: bool = False  # an earlier attempt may have reached the platform: look for it before posting
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across attempts and workers: Matrix transaction id, Slack message metadata."""
+        return f"cercle-outbox-{self.id}"
 
 
 class DeliveryError(Exception):
     """A send that did not go through. `retry_after` (seconds) when the platform said when to retry;
-    `permanent` when retrying cannot help (channel gone, bot removed)."""
+    `permanent` when retrying cannot help (channel gone, bot removed); `uncertain` when the platform
+    may have posted it anyway (timeout, 5xx, lost connection): the next attempt is then in doubt."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False,
+                 uncertain: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.permanent = permanent
+        self.uncertain = uncertain
 
 
 class Sender(Protocol):
@@ -68,8 +96,67 @@ class Sender(Protocol):
     platform: str
 
     async def send(self, item: Outgoing) -> str:
-        """Post the message; return the platform's message id. Raise DeliveryError on failure."""
+        """Post the message; return the platform's message id. Raise DeliveryError on failure.
+        When `item.in_doubt`, first look for a message already posted with `item.idempotency_key`."""
         ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A platform's budget: seconds between two messages to one target, messages per second per workspace."""
+
+    per_target: float = 0.0
+    per_second: float = 0.0
+
+
+# Slack: about one message per second per channel, and a workspace-wide budget of a few hundred a
+# minute for chat.postMessage. Matrix homeservers say it with 429s, which pause the workspace.
+PLATFORM_LIMITS: dict[str, RateLimit] = {"slack": RateLimit(per_target=1.0, per_second=5.0)}
+
+
+class Pacer:
+    """Spaces sends per target and per workspace; a 429 pauses a workspace (monotonic time)."""
+
+    def __init__(self, limits: dict[str, RateLimit]) -> None:
+        self.limits = limits
+        self._target_next: dict[tuple[str, str, str, str], float] = {}
+        self._workspace_next: dict[tuple[str, str], float] = {}
+        self._paused: dict[tuple[str, str], float] = {}
+
+    def pause(self, platform: str, workspace: str, seconds: float) -> None:
+        key = (platform, workspace)
+        self._paused[key] = max(self._paused.get(key, 0.0), time.monotonic() + seconds)
+
+    async def acquire(self, item: Outgoing, deadline: float) -> bool:
+        """Reserve this item's turn and wait for it; False (nothing reserved) if the turn would come after
+        `deadline` (monotonic). One reservation per item: no polling, however many items wait."""
+        limit = self.limits.get(item.platform, RateLimit())
+        wkey = (item.platform, item.workspace)
+        tkey = (item.platform, item.workspace, item.target_kind, item.target_id)
+        now = time.monotonic()
+        turn = max(now, self._paused.get(wkey, 0.0), self._target_next.get(tkey, 0.0),
+                   self._workspace_next.get(wkey, 0.0))
+        if turn > deadline:
+            return False
+        if limit.per_target > 0:
+            self._target_next[tkey] = turn + limit.per_target
+        if limit.per_second > 0:
+            self._workspace_next[wkey] = turn + 1 / limit.per_second
+        if turn > now:
+            await asyncio.sleep(turn - now)
+        paused = self._paused.get(wkey, 0.0) - time.monotonic()  # a 429 arrived while this one waited
+        if paused > 0:
+            if time.monotonic() + paused > deadline:
+                return False
+            await asyncio.sleep(paused)
+        return True
+
+
+@dataclass
+class _Result:
+    item: Outgoing
+    message_id: str | None = None
+    error: DeliveryError | None = None
 
 
 def enqueue(session: Session, *, platform: str, workspace: str, target_kind: str, target_id: str,
@@ -89,6 +176,35 @@ def enqueue(session: Session, *, platform: str, workspace: str, target_kind: str
     session.flush()
     NOTIFIER.notify()
     return row
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message for `enqueue_many`."""
+
+    platform: str
+    workspace: str
+    target_kind: str
+    target_id: str
+    message: Message
+    person_id: int | None = None
+    dedupe_key: str | None = None
+
+
+def enqueue_many(session: Session, items: list[Outbound], *, subject: str, now: datetime) -> int:
+    """Add many rows in one statement (a reminder round to thousands). Unlike `enqueue`, dedupe keys are
+    not looked up first: a key already used raises IntegrityError, so callers run this in a savepoint and
+    fall back to `enqueue` one by one."""
+    if not items:
+        return 0
+    bodies: dict[int, str] = {}
+    rows = [{"created_at": now, "platform": i.platform, "workspace": i.workspace, "target_kind": i.target_kind,
+             "target_id": i.target_id, "person_id": i.person_id, "subject": subject, "dedupe_key": i.dedupe_key,
+             "body": bodies.setdefault(id(i.message), i.message.to_json()), "status": "pending", "attempts": 0,
+             "next_attempt_at": now} for i in items]
+    session.execute(insert(OutboxMessage), rows)
+    NOTIFIER.notify()
+    return len(rows)
 
 
 class _Notifier:
@@ -131,114 +247,233 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 
 class DeliveryWorker:
-    """Claims due rows and sends them through the platform's sender."""
+    """Claims due rows and sends them through the platform's sender, keeping the pipeline full."""
 
     def __init__(self, engine: Engine, senders: dict[str, Sender], *, clock: Clock | None = None,
-                 batch_size: int = 50, poll_interval: float = 1.0, concurrency: int = 8,
-                 worker_id: str | None = None) -> None:
+                 batch_size: int = 50, poll_interval: float = 1.0, concurrency: int = 64,
+                 worker_id: str | None = None, limits: dict[str, RateLimit] | None = None,
+                 lease: timedelta = LEASE, send_timeout: float = SEND_TIMEOUT,
+                 per_target_inflight: int = 2) -> None:
         self.engine = engine
         self.senders = senders
         self.clock = clock or SystemClock()
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.concurrency = concurrency
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.lease = lease
+        self.send_timeout = min(send_timeout, lease.total_seconds() / 3)
+        self.per_target_inflight = per_target_inflight
+        self.pacer = Pacer(limits or {})
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._results: list[_Result] = []
+        self._inflight: Counter[tuple[str, str, str, str]] = Counter()
+        self._target_locks: dict[tuple[str, str, str, str], asyncio.Lock] = {}
+        self._last_gauges = 0.0
 
     def _on_notify(self) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
 
-    def claim(self) -> list[Outgoing]:
-        """Take up to `batch_size` due rows for this worker (a lease, so a dead worker's rows return)."""
+    # -- the database side ---------------------------------------------------------------------------
+    def claim(self, limit: int | None = None, busy: frozenset[str] = frozenset()) -> list[Outgoing]:
+        """Take up to `limit` due rows for this worker (a lease, so a dead worker's rows return), at most
+        `per_target_inflight` per target, none for the targets in `busy` (already at that cap here)."""
+        limit = self.batch_size if limit is None else limit
         now = self.clock.now()
         platforms = list(self.senders)
         with session_scope(self.engine) as session:
             due = and_(col(OutboxMessage.status) == "pending", _due(now),
                        col(OutboxMessage.platform).in_(platforms),
                        or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now))
-            query = select(OutboxMessage).where(due).order_by(col(OutboxMessage.id)).limit(self.batch_size)
+            query = select(OutboxMessage).where(due)
+            if busy and len(busy) <= 500:
+                query = query.where(col(OutboxMessage.target_id).not_in(list(busy)))
+            query = query.order_by(col(OutboxMessage.id)).limit(limit * 4)
             if is_postgres(self.engine):
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.exec(query))
-            items = []
-            for row in rows:
+            per_target: Counter[str] = Counter()
+            items: list[Outgoing] = []
+            for row in session.exec(query):
+                if len(items) >= limit:
+                    break
+                key = f"{row.platform}|{row.workspace}|{row.target_kind}|{row.target_id}"
+                if per_target[key] >= self.per_target_inflight:
+                    continue
+                per_target[key] += 1
+                in_doubt = row.claimed_until is not None  # claimed before, and no outcome was ever recorded
                 row.claimed_by = self.worker_id
-                row.claimed_until = now + LEASE
+                row.claimed_until = now + self.lease
                 row.attempts += 1
                 items.append(Outgoing(row.id or 0, row.platform, row.workspace, row.target_kind, row.target_id,
-                                      Message.from_json(row.body), row.attempts, row.subject))
+                                      Message.from_json(row.body), row.attempts, row.subject, in_doubt))
             return items
 
-    def record_sent(self, item: Outgoing, platform_message_id: str) -> None:
-        with session_scope(self.engine) as session:
-            session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == item.id,
-                                                        col(OutboxMessage.claimed_by) == self.worker_id)
-                            .values(status="sent", platform_message_id=platform_message_id,
-                                    sent_at=self.clock.now(), claimed_until=None, last_error=None))
-
-    def record_failure(self, item: Outgoing, error: DeliveryError) -> None:
+    def record(self, results: list[_Result]) -> None:
+        """Write the outcomes of several sends in one transaction (only rows this worker still holds)."""
+        if not results:
+            return
         now = self.clock.now()
-        final = error.permanent or item.attempts >= MAX_ATTEMPTS
-        delay = timedelta(seconds=error.retry_after) if error.retry_after is not None else backoff(item.attempts)
+        sent = [{"row_id": r.item.id, "worker": self.worker_id, "mid": r.message_id}
+                for r in results if r.error is None]
         with session_scope(self.engine) as session:
-            session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == item.id,
-                                                        col(OutboxMessage.claimed_by) == self.worker_id)
-                            .values(status="failed" if final else "pending", last_error=error.reason[:500],
-                                    next_attempt_at=now + delay, claimed_until=None))
+            if sent:
+                table = SQLModel.metadata.tables["outboxmessage"]
+                session.connection().execute(
+                    update(table).where(table.c.id == bindparam("row_id"), table.c.claimed_by == bindparam("worker"))
+                    .values(status="sent", platform_message_id=bindparam("mid"), sent_at=now, claimed_until=None,
+                            last_error=None), sent)
+            for r in results:
+                if r.error is not None:
+                    self._record_failure(session, r.item, r.error, now)
+
+    def _record_failure(self, session: Session, item: Outgoing, error: DeliveryError, now: datetime) -> None:
+        rate_limited = error.retry_after is not None
+        attempts = item.attempts - 1 if rate_limited else item.attempts  # a 429 is not the message's fault
+        final = error.permanent or attempts >= MAX_ATTEMPTS
+        delay = timedelta(seconds=error.retry_after) if error.retry_after is not None else backoff(item.attempts)
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == item.id,
+                                                    col(OutboxMessage.claimed_by) == self.worker_id)
+                        .values(status="failed" if final else "pending", last_error=error.reason[:500],
+                                attempts=attempts, next_attempt_at=now + delay,
+                                # uncertain: keep a claim mark, so the next attempt checks before posting
+                                claimed_until=(now + delay) if error.uncertain else None))
+        metrics.DELIVERIES.labels(item.platform, "failed" if final else "retry").inc()
         log.warning("delivery %s to %s %s failed (attempt %d%s): %s", item.id, item.platform, item.target_kind,
                     item.attempts, ", giving up" if final else "", error.reason)
 
-    async def deliver(self, item: Outgoing) -> None:
+    def record_sent(self, item: Outgoing, platform_message_id: str) -> None:
+        self.record([_Result(item, message_id=platform_message_id)])
+
+    def record_failure(self, item: Outgoing, error: DeliveryError) -> None:
+        self.record([_Result(item, error=error)])
+
+    # -- sending -------------------------------------------------------------------------------------------
+    async def send_one(self, item: Outgoing, claimed_at: float) -> _Result | None:
+        """Pace, then send within the lease. None: not sent, left for a later claim."""
+        deadline = claimed_at + self.lease.total_seconds() - self.send_timeout - 1.0
+        if not await self.pacer.acquire(item, deadline):
+            return None  # its turn would come too late for this lease: the row returns when the lease ends
         sender = self.senders[item.platform]
         try:
-            message_id = await sender.send(item)
+            message_id = await asyncio.wait_for(sender.send(item), timeout=self.send_timeout)
         except DeliveryError as exc:
-            await asyncio.to_thread(self.record_failure, item, exc)
-            return
-        except Exception as exc:  # an adapter bug must not kill the worker; the row is retried
+            if exc.retry_after is not None:
+                metrics.RATE_LIMITED.labels(item.platform).inc()
+                self.pacer.pause(item.platform, item.workspace, exc.retry_after)
+            return _Result(item, error=exc)
+        except TimeoutError:
+            return _Result(item, error=DeliveryError("timeout", uncertain=True))
+        except Exception as exc:  # an adapter bug must not kill the worker; the row is retried, in doubt
             log.exception("delivery %s raised", item.id)
-            await asyncio.to_thread(self.record_failure, item, DeliveryError(type(exc).__name__))
-            return
-        await asyncio.to_thread(self.record_sent, item, message_id)
+            return _Result(item, error=DeliveryError(type(exc).__name__, uncertain=True))
+        metrics.DELIVERIES.labels(item.platform, "sent").inc()
+        return _Result(item, message_id=message_id)
+
+    async def _track(self, item: Outgoing, claimed_at: float) -> None:
+        key = (item.platform, item.workspace, item.target_kind, item.target_id)
+        self._inflight[key] += 1
+        lock = self._target_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:  # one send at a time per target, in claim (id) order: an update never overtakes
+                result = await self.send_one(item, claimed_at)
+            if result is not None:
+                self._results.append(result)
+        finally:
+            self._inflight[key] -= 1
+            if self._inflight[key] <= 0:
+                del self._inflight[key]
+                self._target_locks.pop(key, None)
+
+    async def flush(self) -> None:
+        results, self._results = self._results, []
+        if results:
+            try:
+                await asyncio.to_thread(self.record, results)
+            except Exception:
+                # Unrecorded outcomes are safe: their leases run out and the next attempt is in doubt.
+                log.exception("could not record %d delivery outcomes", len(results))
+
+    def _busy(self) -> frozenset[str]:
+        return frozenset(k[3] for k, n in self._inflight.items() if n >= self.per_target_inflight)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many rows were handled."""
-        items = await asyncio.to_thread(self.claim)
+        items = await asyncio.to_thread(self.claim, self.batch_size)
         if not items:
             return 0
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def one(item: Outgoing) -> None:
-            async with limit:
-                await self.deliver(item)
-
-        await asyncio.gather(*(one(i) for i in items))
+        claimed_at = time.monotonic()
+        await asyncio.gather(*(self._track(i, claimed_at) for i in items))
+        await self.flush()
         return len(items)
 
     async def run(self) -> None:
-        """Deliver until stopped: wake on new rows in this process, otherwise poll."""
+        """Deliver until stopped: keep up to `concurrency` rows in flight, waking on new rows or polling."""
         self._loop = asyncio.get_running_loop()
         self._unsubscribe = NOTIFIER.subscribe(self._on_notify)
+        tasks: set[asyncio.Task[None]] = set()
+        last_flush = time.monotonic()
         try:
             while not self._stopping:
                 self._wake.clear()
-                try:
-                    handled = await self.run_once()
-                except Exception:
-                    log.exception("delivery worker error; retrying")
-                    handled = 0
-                if handled:
+                room = self.concurrency - len(tasks)
+                claimed = 0
+                if room > 0:
+                    try:
+                        items = await asyncio.to_thread(self.claim, min(room, max(self.batch_size, room)),
+                                                        self._busy())
+                    except Exception:
+                        log.exception("delivery worker could not claim; retrying")
+                        items = []
+                    claimed_at = time.monotonic()
+                    for item in items:
+                        task = asyncio.create_task(self._track(item, claimed_at))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    claimed = len(items)
+                now = time.monotonic()
+                if self._results and (len(self._results) >= 100 or now - last_flush >= 0.05 or not tasks):
+                    await self.flush()
+                    last_flush = now
+                await self._update_gauges()
+                if claimed and len(tasks) < self.concurrency:
+                    await asyncio.sleep(0)
                     continue
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                wake = asyncio.ensure_future(self._wake.wait())
+                waiters: set[asyncio.Future[Any]] = {wake, *tasks}
+                timeout = 0.05 if (tasks or self._results) else self.poll_interval
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                wake.cancel()
         finally:
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.send_timeout)
+            await self.flush()
             if self._unsubscribe is not None:
                 self._unsubscribe()
+
+    async def _update_gauges(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauges < 5.0:
+            return
+        self._last_gauges = now
+        with suppress(Exception):  # one definition of the figures for every writer (bot.monitoring)
+            await asyncio.to_thread(update_outbox_gauges, self.engine, self.clock)
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Pending rows of these senders, and the creation time of the oldest."""
+        with session_scope(self.engine) as session:
+            row = session.exec(select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status == "pending", col(OutboxMessage.platform).in_(list(self.senders)))).one()
+            oldest = row[1]
+            if oldest is not None and oldest.tzinfo is None:
+                from datetime import UTC
+
+                oldest = oldest.replace(tzinfo=UTC)
+            return int(row[0]), oldest
 
     def stop(self) -> None:
         self._stopping = True

@@ -91,12 +91,14 @@ def account_for_actor(session: Session, actor: Actor, seen_at: datetime) -> Acco
                           UserInfo(actor.display_name, actor.locale), seen_at)
 
 
-def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "") -> Channel:
+def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "",
+                   direct: bool = False) -> Channel:
     channel = session.exec(select(Channel).where(Channel.platform == platform, Channel.workspace == workspace,
                                                  Channel.channel_id == channel_id)).first()
     if channel is None:
         with session.begin_nested():
-            channel = Channel(platform=platform, workspace=workspace, channel_id=channel_id, name=name)
+            channel = Channel(platform=platform, workspace=workspace, channel_id=channel_id, name=name,
+                              direct=direct)
             session.add(channel)
             try:
                 session.flush()
@@ -108,7 +110,10 @@ def ensure_channel(session: Session, platform: str, workspace: str, channel_id: 
 
 
 def channel_for_place(session: Session, place: Place) -> Channel:
-    return ensure_channel(session, place.platform, place.workspace, place.channel_id, place.name)
+    channel = ensure_channel(session, place.platform, place.workspace, place.channel_id, place.name, place.direct)
+    if place.direct and not channel.direct:
+        channel.direct = True
+    return channel
 
 
 def person_locale(session: Session, person: Person, default: str) -> str:

@@ -43,6 +43,7 @@ class FormField:
     optional: bool = False
     placeholder: str = ""
     initial: str = ""
+    kind: Literal["text", "user", "channel"] = "text"  # a person or a channel is picked, not typed
 
 
 @dataclass(frozen=True)

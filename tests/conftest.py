@@ -103,3 +103,21 @@ def app(settings: Settings, clock: FrozenClock, engine: Engine) -> Application:
 @pytest.fixture
 def chat(app: Application) -> Chat:
     return Chat(app)
+
+
+@pytest.fixture
+async def slack(settings: Settings, clock: FrozenClock, engine: Engine):  # type: ignore[no-untyped-def]
+    """Cercle running for Slack over HTTP against a fake Slack (tests/support/slack.py)."""
+    from tests.support.slack import running_slack
+
+    async with running_slack(settings, clock, engine) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def slack_socket(settings: Settings, clock: FrozenClock, engine: Engine):  # type: ignore[no-untyped-def]
+    """Cercle running for Slack in Socket Mode against a fake Slack."""
+    from tests.support.slack import running_slack
+
+    async with running_slack(settings, clock, engine, socket_mode=True) as harness:
+        yield harness

@@ -88,26 +88,28 @@ class Ctx:
     def post_to_channel(self, channel: Channel, build: Callable[[], Message], *, subject: str = "",
                         dedupe_key: str | None = None) -> None:
         """Queue a message to a channel, built in the workspace's default language."""
-        send_to_channel(self.session, self.settings, channel, build, subject=subject, dedupe_key=dedupe_key)
+        send_to_channel(self.session, self.settings, channel, build, subject=subject, dedupe_key=dedupe_key,
+                        now=self.now())
 
     def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
                     dedupe_key: str | None = None) -> bool:
         """Queue a private message to a person, built in their language. False if unreachable."""
         return send_to_person(self.session, self.settings, person_id, build, subject=subject,
-                              dedupe_key=dedupe_key)
+                              dedupe_key=dedupe_key, now=self.now())
 
 
 def send_to_channel(session: Session, settings: Settings, channel: Channel, build: Callable[[], Message], *,
-                    subject: str = "", dedupe_key: str | None = None) -> None:
-    """Queue a message to a channel (used by commands and by scheduled jobs alike)."""
+                    subject: str = "", dedupe_key: str | None = None, now: datetime | None = None) -> None:
+    """Queue a message to a channel (used by commands and by scheduled jobs alike). `now`: the
+    injected clock's time, so a row is due by that clock (tests run on a frozen one)."""
     with use_locale(settings.locale):
         message = build()
     enqueue(session, platform=channel.platform, workspace=channel.workspace, target_kind="channel",
-            target_id=channel.channel_id, message=message, subject=subject, dedupe_key=dedupe_key)
+            target_id=channel.channel_id, message=message, subject=subject, dedupe_key=dedupe_key, not_before=now)
 
 
 def send_to_person(session: Session, settings: Settings, person_id: int, build: Callable[[], Message], *,
-                   subject: str = "", dedupe_key: str | None = None) -> bool:
+                   subject: str = "", dedupe_key: str | None = None, now: datetime | None = None) -> bool:
     """Queue a private message to a person on the account they used last, in their language."""
     person = session.get(Person, person_id)
     account = identity.preferred_account(session, person_id)
@@ -117,5 +119,5 @@ def send_to_person(session: Session, settings: Settings, person_id: int, build: 
         message = build()
     enqueue(session, platform=account.platform, workspace=account.workspace, target_kind="dm",
             target_id=account.user_id, message=message, person_id=person_id, subject=subject,
-            dedupe_key=dedupe_key)
+            dedupe_key=dedupe_key, not_before=now)
     return True

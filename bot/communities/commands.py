@@ -10,7 +10,7 @@ from bot.commands.registry import CSV, REGISTRY, SLUG, TEXT, USER, WORD, Arg, Op
 from bot.communities import service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
-from bot.messages import Actions, Button, Confirm, Context, Field, Message, Reply, Section, Visibility
+from bot.messages import Actions, Button, Confirm, Context, Field, Form, FormField, Message, Reply, Section, Visibility
 from storage.tables import Community
 
 REGISTRY.group("community", N_("Communities"))
@@ -62,12 +62,25 @@ def list_communities(ctx: Ctx, topic: str | None) -> Reply:
     if not rows:
         if wanted:
             return Reply.private(_("No community has the topic '{topic}'.", topic=wanted))
-        return Reply.private(_("There is no community yet. Create one: community create <slug> \"<name>\""))
+        text = _("There is no community yet. Create one: community create <slug> \"<name>\"")
+        return Reply(Message(summary=text, blocks=(Section(text=text), Actions((create_button(),)))))
     lines = tuple(_("{slug} — {name} ({members})", slug=c.slug, name=c.name,
                     members=ngettext("{n} member", "{n} members", n)) for c, n in rows)
     title = _("Communities with the topic '{topic}'", topic=wanted) if wanted else _("Communities")
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),
-                                                Context(_("community info <slug> for details.")))))
+                                                Context(_("community info <slug> for details.")),
+                                                Actions((create_button(),)))))
+
+
+def create_button() -> Button:
+    """Opens the `community create` form where the platform has forms (a Slack modal)."""
+    form = Form(title=_("New community"), submit=_("Create"),
+                command="community create {slug} {name} --purpose {purpose} --topics {topics}",
+                fields=(FormField("slug", _("Short name (slug)"), placeholder=_("lowercase, like data-science")),
+                        FormField("name", _("Name")),
+                        FormField("purpose", _("Purpose"), multiline=True, optional=True),
+                        FormField("topics", _("Topics, separated by commas"), optional=True)))
+    return Button(_("Create a community"), form=form)
 
 
 @command("community info", usage=N_("community info <slug>"), summary=N_("Purpose, topics, members, managers."),

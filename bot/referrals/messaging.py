@@ -49,7 +49,7 @@ def position_fields(p: PositionInfo) -> tuple[Field, ...]:
 
 def nominate_button(p: PositionInfo) -> Button:
     form = Form(title=_("Nominate for {code}", code=p.code), submit=_("Nominate"),
-                fields=(FormField("person", _("Who? (mention the person)")),
+                fields=(FormField("person", _("Who? (mention the person)"), kind="user"),
                         FormField("why", _("Why them? (at least a sentence)"), multiline=True)),
                 command=f"nominate {p.code} {{person}} {{why}}")
     return Button(_("Nominate someone"), style="primary", form=form)

@@ -22,6 +22,17 @@ from storage.tables.core import (
     ProcessedEvent,
     RoleGrant,
 )
+from storage.tables.crisis import (
+    Crisis,
+    CrisisAck,
+    CrisisAnnouncement,
+    CrisisAudience,
+    CrisisChannel,
+    CrisisCommunicator,
+    CrisisQuestion,
+    CrisisReminder,
+    CrisisReminderRound,
+)
 from storage.tables.digests import DigestRun, DigestSchedule
 from storage.tables.referrals import (
     Nomination,
@@ -33,8 +44,10 @@ from storage.tables.referrals import (
 
 __all__ = [
     "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
-    "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "DigestRun", "DigestSchedule",
-    "Idea", "IdeaUpvote", "KeyValue", "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder",
-    "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill",
+    "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "Crisis", "CrisisAck",
+    "CrisisAnnouncement", "CrisisAudience", "CrisisChannel", "CrisisCommunicator", "CrisisQuestion",
+    "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
+    "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
+    "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

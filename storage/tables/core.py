@@ -82,6 +82,7 @@ class Channel(SQLModel, table=True):
     workspace: str = Field(max_length=255)
     channel_id: str = Field(max_length=255)
     name: str = Field(default="", max_length=200)
+    direct: bool = Field(default=False)  # a private conversation with the bot (never a broadcast target)
 
 
 class LinkCode(SQLModel, table=True):

@@ -76,7 +76,7 @@ async def test_health_metrics_and_a_platform_that_starts_late(live_app: Applicat
         assert body["checks"]["leadership"]["detail"].startswith("leader since ")
         assert body["checks"]["memflaky"]["detail"] == "connected; leader duties running"
 
-        # /metrics: commands by name and outcome, scheduler runs, leadership, platforms, outbox gauges.
+        # /metrics: commands by name and outcome, deliveries, scheduler runs, leadership, platforms, outbox.
         chat.ok("help")
         chat.error("community join nope")
         put(app.engine, "nowhere", "no adapter for this one")
@@ -90,6 +90,8 @@ async def test_health_metrics_and_a_platform_that_starts_late(live_app: Applicat
         assert delta("cercle_commands_total", command="help", outcome="ok") == 1
         assert delta("cercle_commands_total", command="community join", outcome="user_error") == 1
         assert delta("cercle_command_seconds_count", command="help") == 1
+        assert delta("cercle_deliveries_total", platform="memgood", outcome="sent") == 1
+        assert delta("cercle_deliveries_total", platform="memflaky", outcome="sent") == 1
         assert delta("cercle_scheduler_runs_total", job="ops-test-tick", outcome="ok") >= 2
         assert sample(after, "cercle_leader") == 1
         assert sample(after, "cercle_outbox_pending") == 1

@@ -1,0 +1,124 @@
+"""The Slack adapter: a Bolt `AsyncApp` over HTTP (on Cercle's aiohttp server) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import handlers, interactivity
+from adapters.slack.conversation import NETWORK_ERRORS, Conversation
+from adapters.slack.sender import SlackSender, slack_error
+from adapters.slack.users import UserDirectory
+from bot.app import Application
+from bot.delivery import Sender
+from bot.http import HttpServer
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+STOP_GRACE_SECONDS = 5.0
+CONNECT_WAIT = 10.0  # seconds `start` waits for Socket Mode before going on (the client keeps trying)
+PING_INTERVAL = 10.0  # Socket Mode heartbeat, and the pause between connection attempts
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that retries connection errors and 5xx answers a little (not 429s: the
+    outbox reschedules those with Slack's Retry-After)."""
+    return AsyncWebClient(token=token, base_url=base_url, timeout=10,
+                          retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                                          AsyncServerErrorRetryHandler(max_retry_count=2)])
+
+
+class SlackAdapter:
+    name: str = "slack"
+
+    def __init__(self, app: Application, http: HttpServer | None) -> None:
+        settings = app.settings
+        if not (settings.slack_bot_token and settings.slack_signing_secret):
+            raise ValueError("Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        self.settings = settings
+        self.client = make_client(settings.slack_bot_token, settings.slack_api_url)
+        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret,
+                             logger=logging.getLogger("slack_bolt.cercle"))
+        self.users = UserDirectory(self.client)
+        self.sender: Sender = SlackSender(self.client)
+        self.conversation = Conversation(app.router, self.client, self.users)
+        handlers.register(self.bolt, self.conversation, settings.slack_command)
+        interactivity.register(self.bolt, self.conversation)
+        self.socket_mode = bool(settings.slack_app_token)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        if http is not None and not self.socket_mode:
+            http.app.router.add_post(EVENTS_PATH, self.on_http)
+
+    async def on_http(self, request: web.Request) -> web.Response:
+        """Commands, events and interactivity, verified by Bolt (signature and timestamp)."""
+        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def start(self) -> None:
+        """Check the bot token, then (Socket Mode) connect. Slack refusing is logged with what to fix; the
+        Socket Mode client keeps trying in the background, so the rest of Cercle runs meanwhile."""
+        await self._check_token()
+        if not self.socket_mode:
+            log.info("slack: listening for requests on %s", EVENTS_PATH)
+            return
+        # Created here, inside the running loop, as the Socket Mode client requires.
+        self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, ping_interval=PING_INTERVAL)
+        self._connecting = asyncio.create_task(self._socket.connect_async())
+        done, _pending = await asyncio.wait({self._connecting}, timeout=CONNECT_WAIT)
+        if done and not self._connecting.exception():
+            log.info("slack: connected in Socket Mode")
+        else:
+            log.error("slack: Socket Mode is not connected yet; check SLACK_APP_TOKEN (an app-level token with "
+                      "connections:write) and that Socket Mode is on in the app. Still trying.")
+
+    async def _check_token(self) -> None:
+        try:
+            await asyncio.wait_for(self.client.auth_test(), timeout=10)
+        except SlackApiError as exc:
+            log.error("slack: SLACK_BOT_TOKEN was refused (%s); check it in the app's OAuth & Permissions",
+                      slack_error(exc) or "HTTP error")
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            log.error("slack: the Web API at SLACK_API_URL cannot be reached (%s)", type(exc).__name__)
+
+    async def stop(self) -> None:
+        """Stop taking requests, then let those being handled send their replies (a few seconds at most)."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connecting
+            self._connecting = None
+        if not await self.conversation.wait_idle(STOP_GRACE_SECONDS):
+            log.warning("slack: stopped with %d request(s) still being handled", self.conversation.inflight)
+
+    async def health(self) -> tuple[bool, str]:
+        try:
+            auth = await asyncio.wait_for(self.client.auth_test(), timeout=5)
+        except NETWORK_ERRORS as exc:
+            return False, f"web api: {type(exc).__name__}"
+        if self.socket_mode:
+            connected = self._socket is not None and await self._socket.client.is_connected()
+            if not connected:
+                return False, "socket mode: disconnected"
+        return True, f"team {auth.get('team_id')}" + (" (socket mode)" if self.socket_mode else "")
+
+
+def build_adapter(app: Application, http: HttpServer) -> SlackAdapter:
+    return SlackAdapter(app, http)

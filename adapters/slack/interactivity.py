@@ -1,0 +1,175 @@
+"""Buttons and modals: a click runs the button's command as the person who clicked; a button
+with a form opens a modal whose submission runs the form's command.
+
+A refused submission (a `UserError` reply) stays in the modal, shown under the field it is about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where, is_direct
+from adapters.slack.forms import (
+    CALLBACK_ID,
+    FormState,
+    decode_form,
+    error_text,
+    field_for_error,
+    fill_command,
+    modal_view,
+    submitted_values,
+)
+from adapters.slack.rendering import COMMAND_ACTION, FORM_ACTION
+from bot.i18n import _, use_locale
+from bot.messages import Reply
+
+log = logging.getLogger(__name__)
+ACK_WITHIN = 2.5  # seconds; Slack waits 3 for the answer to a modal submission
+
+
+def _where(body: dict[str, Any]) -> Where:
+    team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
+    channel = body.get("channel") or {}
+    channel_id = str(channel.get("id") or (body.get("container") or {}).get("channel_id") or "")
+    name = str(channel.get("name") or "")
+    return Where(team=team, channel_id=channel_id, channel_name=name, direct=is_direct(channel_id, name))
+
+
+class _Refusals:
+    """The errors last shown in modals, by submission key (bounded), so submitting the same refused
+    values again shows the errors again rather than closing the modal."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, dict[str, str]] = OrderedDict()
+
+    def remember(self, key: str, errors: dict[str, str]) -> None:
+        self._items[key] = errors
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def get(self, key: str) -> dict[str, str] | None:
+        return self._items.get(key)
+
+
+def register(bolt: AsyncApp, conversation: Conversation) -> None:
+    """Attach the button and modal listeners to `bolt`."""
+    refusals = _Refusals()
+
+    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                        client: AsyncWebClient) -> None:
+        async with conversation.busy():
+            await ack()
+            await click(body, action, respond, client)
+
+    async def click(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                    client: AsyncWebClient) -> None:
+        where = _where(body)
+        user = body.get("user") or {}
+        user_id = str(user.get("id") or "")
+        if str(action.get("action_id", "")).startswith(FORM_ACTION):
+            await _open_form(conversation, client, body, action, where, user_id)
+            return
+        stamp = action.get("action_ts") or body.get("trigger_id")
+        key = f"action:{stamp}:{user_id}" if stamp else None
+        request = await conversation.request(where=where, user_id=user_id,
+                                             user_name=str(user.get("username") or user.get("name") or ""),
+                                             text=str(action.get("value") or ""), event_key=key, via_button=True)
+        reply = await conversation.handle(request)
+        if reply is not None:
+            await _answer(conversation, respond, body, reply, where, user_id)
+
+    bolt.action(re.compile("^" + re.escape(COMMAND_ACTION) + "|^" + re.escape(FORM_ACTION)))(on_button)
+
+    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        async with conversation.busy():
+            await submit(ack, body, view)
+
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body.get("user") or {}
+        user_id = str(user.get("id") or "")
+        try:
+            state = FormState.from_metadata(str(view.get("private_metadata") or ""))
+        except (ValueError, KeyError, TypeError):
+            await ack()
+            log.warning("a modal submission without Cercle's metadata was ignored")
+            return
+        values = submitted_values(view)
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
+        where = Where(team=team, channel_id=state.channel_id, channel_name=state.channel_name, direct=state.direct)
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+        request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
+                                             text=fill_command(state, values),
+                                             event_key=f"view:{view.get('id')}:{digest}", via_button=True)
+        # Slack closes a submission it has no answer to within 3 s: past ACK_WITHIN the modal is closed and
+        # the reply (refusal included) is posted instead of shown in the modal.
+        task = asyncio.ensure_future(conversation.handle(request))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN)
+        except TimeoutError:
+            await ack()
+            late = await task
+            if late is not None:
+                await conversation.post(late, where=where, user_id=user_id)
+            return
+        if reply is None:  # handled before: the same submission again gets the same answer
+            shown = refusals.get(request.event_key or "")
+            await (ack(response_action="errors", errors=shown) if shown else ack())
+            return
+        if reply.is_error:
+            field = field_for_error(state, values, reply.message.summary)
+            errors = {field: error_text(reply.message.summary)}
+            refusals.remember(request.event_key or "", errors)
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        await conversation.post(reply, where=where, user_id=user_id)
+
+    bolt.view(CALLBACK_ID)(on_submit)
+
+
+async def _answer(conversation: Conversation, respond: AsyncRespond, body: dict[str, Any], reply: Reply,
+                  where: Where, user_id: str) -> None:
+    """A button's reply: through the message's response_url when it has one, else posted."""
+    if body.get("response_url"):
+        await conversation.answer(respond, reply, where=where, user_id=user_id)
+    elif where.channel_id:
+        await conversation.post(reply, where=where, user_id=user_id)
+
+
+async def _open_form(conversation: Conversation, client: AsyncWebClient, body: dict[str, Any],
+                     action: dict[str, Any], where: Where, user_id: str) -> None:
+    try:
+        form = decode_form(str(action.get("value") or ""))
+    except (ValueError, KeyError, TypeError, IndexError):
+        log.warning("a form button carried no readable form")
+        return
+    state = FormState(command=form.command, fields=tuple((f.name, f.optional) for f in form.fields),
+                      channel_id=where.channel_id, channel_name=where.channel_name, direct=where.direct,
+                      picked=tuple(f.name for f in form.fields if f.kind != "text"))
+    user = body.get("user") or {}
+    locale = await asyncio.to_thread(conversation.locale_of, where.team, user_id, user.get("locale"))
+    with use_locale(locale):
+        try:
+            view = modal_view(form, state)
+        except ValueError:
+            log.warning("a form was too long for a Slack modal")
+            await conversation.post(Reply.error(_("This form is too long to open here.")), where=where,
+                                    user_id=user_id)
+            return
+    try:
+        await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
+    except NETWORK_ERRORS as exc:
+        log.warning("could not open a form: %s", type(exc).__name__)
+        with use_locale(locale):
+            await conversation.post(Reply.error(_("The form could not be opened (Slack did not answer in time). "
+                                                  "Please click again.")), where=where, user_id=user_id)

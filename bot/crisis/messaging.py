@@ -1,0 +1,73 @@
+"""The messages a crisis sends: the same words in every channel, on every platform."""
+
+from __future__ import annotations
+
+from bot.i18n import _
+from bot.messages import Actions, Button, Context, Form, FormField, Message, Section
+from storage.tables import Crisis, CrisisAnnouncement, CrisisQuestion
+
+ACK_REACTION = "✅"
+
+
+def platforms_phrase(platforms: list[str]) -> str:
+    """"Slack and Matrix", in the reader's language."""
+    names = {"slack": "Slack", "matrix": "Matrix", "console": _("the console")}
+    shown = [names.get(p, p) for p in platforms]
+    if len(shown) <= 1:
+        return "".join(shown)
+    return _("{first} and {last}", first=", ".join(shown[:-1]), last=shown[-1])
+
+
+def ask_buttons(crisis_id: int) -> tuple[Button, ...]:
+    field = (FormField("question", _("Your question"), multiline=True),)
+    return (
+        Button(_("Ask a question"), form=Form(_("Ask a question about C{id}", id=crisis_id), _("Send"), field,
+                                              f"crisis ask C{crisis_id} {{question}}")),
+        Button(_("Ask anonymously"), form=Form(_("Ask anonymously about C{id}", id=crisis_id), _("Send"), field,
+                                               f"crisis ask C{crisis_id} {{question}} --anonymous")),
+    )
+
+
+def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str) -> Message:
+    if row.number == 1:
+        title = _("Crisis C{id}: {title}", id=crisis.id, title=crisis.title)
+    else:
+        title = _("Crisis C{id}: {title} — update {n}", id=crisis.id, title=crisis.title, n=row.number - 1)
+    buttons = (Button(_("Acknowledge"), f"crisis ack C{crisis.id}", style="primary", reaction=ACK_REACTION),
+               *ask_buttons(crisis.id or 0))
+    return Message(summary=f"{title}: {row.text}"[:300], pin=True, blocks=(
+        Section(title=title, text=row.text),
+        Context(_("From {who}. Please acknowledge that you have read it: crisis ack C{id} (or react with {emoji}). "
+                  "Questions: crisis ask C{id} \"<question>\" [--anonymous].", who=author, id=crisis.id,
+                  emoji=ACK_REACTION)),
+        Actions(buttons),
+    ))
+
+
+def answer(crisis: Crisis, question: CrisisQuestion, who: str) -> Message:
+    title = _("Question Q{qid} about C{id} ({title})", qid=question.id, id=crisis.id, title=crisis.title)
+    return Message(summary=_("Answer to Q{qid}: {answer}", qid=question.id, answer=question.answer or "")[:300],
+                   blocks=(Section(title=title, text=question.text),
+                           Section(title=_("Answer from {who}", who=who), text=question.answer or "")))
+
+
+def answered_notice(crisis: Crisis, question: CrisisQuestion) -> Message:
+    return Message(summary=_("Your question Q{qid} was answered.", qid=question.id), blocks=(
+        Section(text=_("Your question Q{qid} about C{id} was answered, in public in the crisis channels:",
+                       qid=question.id, id=crisis.id)),
+        Section(title=question.text, text=question.answer or "")))
+
+
+def reminder(crisis: Crisis, row: CrisisAnnouncement) -> Message:
+    text = _("You have not yet acknowledged the announcement of the crisis C{id} ({title}). Please read it:",
+             id=crisis.id, title=crisis.title)
+    return Message(summary=_("Reminder: please read the announcement of C{id}.", id=crisis.id), blocks=(
+        Section(text=text), Section(text=row.text),
+        Actions((Button(_("Acknowledge"), f"crisis ack C{crisis.id}", style="primary", reaction=ACK_REACTION),)),
+    ))
+
+
+def closing(crisis: Crisis, who: str) -> Message:
+    text = _("The crisis C{id} ({title}) is closed by {who}. Thank you for your attention. Its announcements and "
+             "answers stay here for reference.", id=crisis.id, title=crisis.title, who=who)
+    return Message(summary=text, blocks=(Section(text=text),))

@@ -1,0 +1,28 @@
+"""The Slack app manifest asks for what the adapter uses, at the address it listens on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+from adapters.slack.app import EVENTS_PATH
+from bot.settings import Settings
+
+MANIFEST = Path(__file__).parents[3] / "deploy" / "slack-manifest.yml"
+
+
+def test_manifest_matches_the_adapter() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == Settings().slack_command
+    assert command["should_escape"] is True  # mentions arrive as <@U…> tokens the grammar reads
+    settings = manifest["settings"]
+    urls = [command["url"], settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
+    assert {urlparse(u).path for u in urls} == {EVENTS_PATH}
+    assert settings["interactivity"]["is_enabled"] is True
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "chat:write.public", "im:write", "im:history", "pins:write", "users:read",
+            "channels:read", "groups:read", "app_mentions:read"} <= scopes
