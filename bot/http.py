@@ -2,7 +2,8 @@
 
 `/healthz` answers 200 while the database answers (design §4.3), so an orchestrator does not restart
 a replica because Slack or Matrix is away; the body says which part is degraded and why. Only
-checks added with `critical=True` turn it into a 503 as well.
+checks added with `critical=True` turn it into a 503 as well; `/healthz?strict` answers 503 when any
+part is failing.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class HttpServer:
                 results[name] = (False, type(exc).__name__)
         healthy = all(ok for name, (ok, _detail) in results.items() if name in self.critical)
         status = "unhealthy" if not healthy else "ok" if all(ok for ok, _d in results.values()) else "degraded"
+        if "strict" in request.query:  # `/healthz?strict`: any failing part is a 503 (e.g. a stricter probe)
+            healthy = status == "ok"
         body = {"status": status,
                 "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in results.items()}}
         return web.Response(status=200 if healthy else 503, text=json.dumps(body),
