@@ -1,0 +1,405 @@
+"""The Matrix adapter: login, the sync loop, commands, reactions and invitations.
+
+The sync token is saved only after every event of its batch was handled, so a crash re-delivers
+a batch instead of losing it; the router's once-only `event_key` (the Matrix event id) makes the
+re-delivery harmless. A homeserver that does not answer is retried with capped exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from contextlib import suppress
+from typing import Any
+
+from nio import (
+    Api,
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    Event,
+    InviteInfo,
+    InviteMemberEvent,
+    JoinResponse,
+    LoginResponse,
+    MatrixRoom,
+    MessageDirection,
+    ProfileGetDisplayNameResponse,
+    ReactionEvent,
+    RoomInfo,
+    RoomLeaveResponse,
+    RoomMemberEvent,
+    RoomMessagesResponse,
+    RoomMessageText,
+    RoomResolveAliasResponse,
+    SyncResponse,
+    WhoamiResponse,
+)
+from sqlmodel import col, select
+
+from adapters.matrix.inbound import ALIAS, MXID, command_text, message_text, thread_root
+from adapters.matrix.people import invite_allowed, locale_of
+from adapters.matrix.render import normalise_reaction, reaction_commands
+from adapters.matrix.rooms import DirectRooms
+from adapters.matrix.sender import MatrixSender
+from adapters.matrix.state import MatrixState
+from adapters.matrix.transport import NETWORK_ERRORS
+from bot.app import Application
+from bot.delivery import DeliveryError, Sender, enqueue
+from bot.events import Actor, Place, Request, UserInfo
+from bot.i18n import _, use_locale
+from bot.messages import Message, Reply, Visibility
+from bot.settings import matrix_workspace
+from storage.db import session_scope
+from storage.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+SYNC_FILTER: dict[str, Any] = {"presence": {"types": []}, "account_data": {"types": []},
+                               "room": {"timeline": {"limit": 100}, "ephemeral": {"types": []}}}
+BACKFILL_PAGES = 10
+
+
+class MatrixAdapter:
+    name = "matrix"
+
+    def __init__(self, app: Application, *, sync_timeout_ms: int = 30_000, backoff_base: float = 1.0,
+                 backoff_cap: float = 60.0) -> None:
+        settings = app.settings
+        assert settings.matrix_homeserver and settings.matrix_user_id
+        self.app = app
+        self.settings = settings
+        self.user_id = settings.matrix_user_id
+        self.server = matrix_workspace(self.user_id)
+        self.sync_timeout_ms = sync_timeout_ms
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, store_sync_tokens=False,
+                                   encryption_enabled=False)
+        self.client = AsyncClient(settings.matrix_homeserver, self.user_id, config=config)
+        self.state = MatrixState(app.engine, self.user_id)
+        self.rooms = DirectRooms(self.client, self.state)
+        self.matrix_sender = MatrixSender(self.client, app.engine, settings, self.state, self.rooms)
+        self.sender: Sender = self.matrix_sender
+        self.bot_name = ""
+        self.connected = False
+        self.detail = "not started"
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._logged_in = False
+        self._primed = False  # the first sync after start asks for full state
+        self._token: str | None = None
+        self._joined_at: dict[str, int] = {}
+        self._aliases: dict[str, str] = {}
+        self._handling = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(), name="matrix-sync")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        task = self._task
+        if task is not None:
+            if not self._handling:  # waiting on the homeserver: nothing half done, cancel
+                task.cancel()
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=15)
+        self.connected = False
+        self.detail = "stopped"
+        await self.client.close()
+
+    async def health(self) -> tuple[bool, str]:
+        return self.connected, self.detail
+
+    # -- login -------------------------------------------------------------------------------------
+    async def _login(self) -> None:
+        """Reuse the stored device and token; log in with the password only when they no longer work."""
+        stored = await asyncio.to_thread(self.state.items, "session:")
+        device = stored.get("device_id", "")
+        token = self.settings.matrix_access_token or stored.get("access_token")
+        if token:
+            self.client.restore_login(self.user_id, device, token)
+            who = await self.client.whoami()
+            if isinstance(who, WhoamiResponse):
+                device = who.device_id or device
+                self.client.device_id = device
+            elif self.settings.matrix_password and not self.settings.matrix_access_token:
+                token = None  # the stored token was revoked: log in again on the same device
+            else:
+                raise _SyncFailed(f"access token refused: {getattr(who, 'status_code', '?')}")
+        if not token:
+            if not self.settings.matrix_password:
+                raise _SyncFailed("no usable credentials")
+            self.client.device_id = device or None
+            response = await self.client.login(self.settings.matrix_password, device_name="Cercle")
+            if not isinstance(response, LoginResponse):
+                raise _SyncFailed(f"login refused: {getattr(response, 'status_code', '?')}")
+            device, token = response.device_id, response.access_token
+        await asyncio.to_thread(self.state.put, {"session:device_id": device, "session:access_token": token})
+        name = await self.client.get_displayname(self.user_id)
+        localpart = self.user_id[1:].split(":", 1)[0]
+        self.bot_name = (name.displayname if isinstance(name, ProfileGetDisplayNameResponse) else "") or localpart
+        await self.rooms.load()
+        joined = await asyncio.to_thread(self.state.items, "joined:")
+        self._joined_at = {room: int(ts) for room, ts in joined.items()}
+        self._token = await asyncio.to_thread(self.state.get, "sync_token")
+        self._logged_in = True
+        log.info("Matrix: logged in as %s (device %s)", self.user_id, device)
+
+    # -- the sync loop -----------------------------------------------------------------------------
+    async def _run(self) -> None:
+        delay = self.backoff_base
+        while not self._stop.is_set():
+            try:
+                if not self._logged_in:
+                    await self._login()
+                await self._sync_once()
+                delay = self.backoff_base
+            except asyncio.CancelledError:
+                raise
+            except (_SyncFailed, *NETWORK_ERRORS) as exc:
+                self._failed(str(exc) or type(exc).__name__)
+                await self._pause(delay)
+                delay = min(self.backoff_cap, delay * 2)
+            except Exception:
+                log.exception("Matrix sync loop error")
+                self._failed("internal error")
+                await self._pause(delay)
+                delay = min(self.backoff_cap, delay * 2)
+
+    def _failed(self, reason: str) -> None:
+        if self.connected or self.detail != reason:
+            log.warning("Matrix homeserver: %s; retrying with backoff", reason)
+        self.connected = False
+        self.detail = reason
+
+    async def _pause(self, delay: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=delay * (0.8 + 0.4 * random.random()))
+
+    async def _sync_once(self) -> None:
+        first = self._token is None
+        timeout = 0 if (first or not self._primed) else self.sync_timeout_ms
+        response = await self.client.sync(timeout=timeout, since=self._token, full_state=not self._primed,
+                                          sync_filter=SYNC_FILTER)
+        if isinstance(response, ErrorResponse):
+            if response.status_code == "M_UNKNOWN_TOKEN":
+                self._logged_in = False
+            raise _SyncFailed(f"sync refused: {response.status_code}")
+        assert isinstance(response, SyncResponse)
+        self.connected, self.detail = True, "connected"
+        self._handling = True
+        try:
+            await self._handle(response, history=first)
+            await asyncio.to_thread(self.state.put, {"sync_token": response.next_batch})
+        finally:
+            self._handling = False
+        self._token = response.next_batch
+        self._primed = True
+        self.ready.set()
+
+    async def _handle(self, response: SyncResponse, *, history: bool) -> None:
+        """Invitations, then each joined room's new events in order. On the very first sync the
+        timeline is history from before the bot started: it is not answered."""
+        for room_id, invite in response.rooms.invite.items():
+            await self._on_invite(room_id, invite)
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            await self._note_own_join(room_id, events)
+            if history:
+                continue
+            if info.timeline.limited and self._token and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info, self._token) + events
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            for event in events:
+                if self._stop.is_set() and not self._handling:
+                    return
+                await self._on_event(room, event)
+
+    async def _backfill(self, room_id: str, info: RoomInfo, since: str) -> list[Event]:
+        """The events a limited timeline left out since the last handled batch (downtime)."""
+        collected: list[Event] = []
+        start: str | None = info.timeline.prev_batch
+        for _page in range(BACKFILL_PAGES):
+            response = await self.client.room_messages(room_id, start=start, end=since,
+                                                       direction=MessageDirection.back, limit=100)
+            if not isinstance(response, RoomMessagesResponse) or not response.chunk:
+                break
+            collected.extend(response.chunk)
+            if not response.end or response.end == start:
+                break
+            start = response.end
+        return list(reversed(collected))
+
+    async def _note_own_join(self, room_id: str, events: list[Event]) -> None:
+        """Remember when the bot joined, so what was said before is never answered."""
+        for event in events:
+            if (isinstance(event, RoomMemberEvent) and event.state_key == self.user_id
+                    and event.membership == "join" and event.prev_membership != "join"):
+                await self._joined(room_id, event.server_timestamp)
+
+    async def _joined(self, room_id: str, ts: int) -> None:
+        self._joined_at[room_id] = ts
+        await asyncio.to_thread(self.state.put, {f"joined:{room_id}": str(ts)})
+
+    async def _on_event(self, room: MatrixRoom, event: Event) -> None:
+        if event.sender == self.user_id or event.server_timestamp < self._joined_at.get(room.room_id, 0):
+            return
+        try:
+            if isinstance(event, RoomMessageText):
+                await self._on_message(room, event)
+            elif isinstance(event, ReactionEvent):
+                await self._on_reaction(room, event)
+        except (DeliveryError, *NETWORK_ERRORS) as exc:
+            # The command ran (or will be skipped as handled); only the answer could not be sent.
+            log.warning("Matrix: could not answer an event: %s", getattr(exc, "reason", type(exc).__name__))
+
+    # -- invitations -------------------------------------------------------------------------------
+    async def _on_invite(self, room_id: str, invite: InviteInfo) -> None:
+        inviter, direct = None, False
+        for event in invite.invite_state:
+            if (isinstance(event, InviteMemberEvent) and event.state_key == self.user_id
+                    and event.membership == "invite"):
+                inviter, direct = event.sender, bool(event.content.get("is_direct"))
+        if inviter is None:
+            return
+        allowed = await asyncio.to_thread(invite_allowed, self.app.engine, self.settings, inviter, self.server)
+        if not allowed:
+            with use_locale(self.settings.locale):
+                reason = _("Cercle joins rooms only when invited by an administrator or by someone from an "
+                           "allowed server.")
+            await self._leave(room_id, reason)
+            log.info("Matrix: declined an invitation from %s", matrix_workspace(inviter))
+            return
+        before = int(time.time() * 1000)  # refined by the join event's own timestamp in the next sync
+        response = await self.client.join(room_id)
+        if isinstance(response, JoinResponse):
+            await self._joined(room_id, before)
+            if direct:
+                await self.rooms.remember(inviter, room_id)
+        else:
+            log.warning("Matrix: could not join a room: %s", getattr(response, "status_code", "?"))
+
+    async def _leave(self, room_id: str, reason: str) -> None:
+        method, path = Api.room_leave(self.client.access_token, room_id)
+        await self.client._send(RoomLeaveResponse, method, path, json.dumps({"reason": reason}))
+
+    # -- commands ------------------------------------------------------------------------------------
+    def _is_direct(self, room: MatrixRoom, sender: str) -> bool:
+        return self.rooms.is_direct_with(room.room_id, sender)
+
+    def _actor(self, room: MatrixRoom, sender: str) -> Actor:
+        return Actor("matrix", matrix_workspace(sender), sender, room.user_name(sender) or sender)
+
+    def _place(self, room: MatrixRoom, sender: str, thread: str | None) -> Place:
+        return Place("matrix", self.server, room.room_id, name=room.display_name,
+                     direct=self._is_direct(room, sender), thread=thread)
+
+    async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        content: dict[str, Any] = event.source.get("content", {})
+        direct = self._is_direct(room, event.sender)
+        text = command_text(message_text(content), prefix=self.settings.matrix_prefix, bot_id=self.user_id,
+                            bot_name=self.bot_name, direct=direct)
+        if text is None:
+            return
+        thread = thread_root(content)
+        text, channels, unknown = await self._resolve_aliases(text)
+        if unknown:
+            locale = await asyncio.to_thread(locale_of, self.app.engine, self.settings, event.sender)
+            with use_locale(locale):
+                reply = Reply.error(_("There is no room {alias} on Matrix. Check the address, or use the "
+                                      "room's id (!…:server).", alias=unknown))
+            await self._respond(room, event.sender, event.event_id, thread, reply)
+            return
+        users = {m: UserInfo(room.user_name(m) or "") for m in set(MXID.findall(text))}
+        request = Request(actor=self._actor(room, event.sender), place=self._place(room, event.sender, thread),
+                          text=text, event_key=event.event_id, users=users, channels=channels)
+        result = await asyncio.to_thread(self.app.router.handle, request)
+        if result is not None:
+            await self._respond(room, event.sender, event.event_id, thread, result)
+
+    async def _resolve_aliases(self, text: str) -> tuple[str, dict[str, str], str | None]:
+        """`#alias:server` → the room id, with the alias as the channel's name."""
+        channels: dict[str, str] = {}
+        for alias in dict.fromkeys(ALIAS.findall(text)):
+            room_id = self._aliases.get(alias)
+            if room_id is None:
+                response = await self.client.room_resolve_alias(alias)
+                if not isinstance(response, RoomResolveAliasResponse):
+                    return text, {}, alias
+                room_id = self._aliases[alias] = response.room_id
+            channels[room_id] = alias
+            text = text.replace(alias, room_id)
+        return text, channels, None
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        buttons = await asyncio.to_thread(self._buttons_of, event.reacts_to)
+        command = buttons.get(normalise_reaction(event.key))
+        if not command:
+            return
+        request = Request(actor=self._actor(room, event.sender), place=self._place(room, event.sender, None),
+                          text=command, event_key=event.event_id, via_button=True)
+        result = await asyncio.to_thread(self.app.router.handle, request)
+        if result is not None:
+            await self._respond(room, event.sender, event.reacts_to, None, result)
+
+    def _buttons_of(self, event_id: str) -> dict[str, str]:
+        """Which reaction runs which command on a message the bot sent (remembered, or its outbox row)."""
+        known = self.state.buttons(event_id)
+        if known:
+            return known
+        with session_scope(self.app.engine) as session:
+            row = session.exec(select(OutboxMessage).where(col(OutboxMessage.platform_message_id) == event_id,
+                                                           OutboxMessage.platform == "matrix")).first()
+            return reaction_commands(Message.from_json(row.body)) if row else {}
+
+    # -- answers -------------------------------------------------------------------------------------
+    async def _respond(self, room: MatrixRoom, sender: str, to_event: str, thread: str | None,
+                       reply: Reply) -> None:
+        """Public answers (and any answer in a direct room) as a reply in place; private ones in the
+        person's direct room, with a short pointer in the room the first time."""
+        locale = self.settings.locale
+        if reply.message.buttons():
+            locale = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)
+        relation: dict[str, Any] = {"m.in_reply_to": {"event_id": to_event}}
+        if thread:
+            relation = {"rel_type": "m.thread", "event_id": thread, "is_falling_back": False, **relation}
+        txn = f"cercle-re-{to_event}"
+        if reply.visibility == Visibility.PUBLIC or self._is_direct(room, sender):
+            await self._post_or_queue(room.room_id, "channel", room.room_id, reply.message, locale, txn, relation)
+            return
+        dm_room, created = await self.rooms.ensure(sender)
+        await self._post_or_queue(dm_room, "dm", sender, reply.message, locale, txn, None)
+        if created:
+            who = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)
+            with use_locale(who):
+                pointer = Message.text(_("{name}, I answered you in a private message.",
+                                         name=room.user_name(sender) or sender))
+            await self._post_or_queue(room.room_id, "channel", room.room_id, pointer, who, txn + "-ptr", relation)
+
+    async def _post_or_queue(self, room_id: str, kind: str, target: str, message: Message, locale: str,
+                             txn: str, relation: dict[str, Any] | None) -> None:
+        """Send now; if the homeserver is busy or down, the outbox retries it durably."""
+        try:
+            await self.matrix_sender.post(room_id, message, locale, txn_id=txn, relates_to=relation)
+        except DeliveryError as exc:
+            if exc.permanent:
+                raise
+            await asyncio.to_thread(self._queue, kind, target, message)
+
+    def _queue(self, kind: str, target: str, message: Message) -> None:
+        with session_scope(self.app.engine) as session:
+            enqueue(session, platform="matrix", workspace=self.server, target_kind=kind, target_id=target,
+                    message=message, subject="matrix:reply")
+
+
+class _SyncFailed(Exception):
+    """The homeserver answered, but not with what the loop needs (refused login, sync error)."""
