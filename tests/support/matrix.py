@@ -210,8 +210,9 @@ class MatrixBot:
 
 
 def matrix_settings(base: Settings, synapse: Synapse, bot: MatrixAccount, **changes: Any) -> Settings:
-    return replace(base, matrix_homeserver=synapse.url, matrix_user_id=bot.user_id, matrix_password=bot.password,
-                   **changes)
+    values: dict[str, Any] = {"matrix_homeserver": synapse.url, "matrix_user_id": bot.user_id,
+                              "matrix_password": bot.password, **changes}
+    return replace(base, **values)
 
 
 def matrix_app(settings: Settings, engine: Engine) -> Application:
