@@ -258,9 +258,13 @@ class MatrixAdapter:
                 await self._on_message(room, event)
             elif isinstance(event, ReactionEvent):
                 await self._on_reaction(room, event)
-        except (DeliveryError, *NETWORK_ERRORS) as exc:
-            # The command ran (or will be skipped as handled); only the answer could not be sent.
-            log.warning("Matrix: could not answer an event: %s", getattr(exc, "reason", type(exc).__name__))
+        except NETWORK_ERRORS:
+            raise  # the homeserver went away mid-batch: the batch is synced again, handled events skipped
+        except DeliveryError as exc:
+            log.warning("Matrix: could not answer an event: %s", exc.reason)
+        except Exception:
+            # One bad event must not block the sync forever; it is logged (without its content) and skipped.
+            log.exception("Matrix: event %s could not be handled", event.event_id)
 
     # -- invitations -------------------------------------------------------------------------------
     async def _on_invite(self, room_id: str, invite: InviteInfo) -> None:
@@ -376,7 +380,13 @@ class MatrixAdapter:
         if reply.visibility == Visibility.PUBLIC or self._is_direct(room, sender):
             await self._post_or_queue(room.room_id, "channel", room.room_id, reply.message, locale, txn, relation)
             return
-        dm_room, created = await self.rooms.ensure(sender)
+        try:
+            dm_room, created = await self.rooms.ensure(sender)
+        except DeliveryError as exc:
+            if exc.permanent:
+                raise
+            await asyncio.to_thread(self._queue, "dm", sender, reply.message)  # the outbox opens the room
+            return
         await self._post_or_queue(dm_room, "dm", sender, reply.message, locale, txn, None)
         if created:
             who = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)

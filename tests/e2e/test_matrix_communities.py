@@ -13,6 +13,7 @@ async def test_communities_scenario_in_matrix_rooms(matrix: MatrixWorld) -> None
     await matrix.start_bot()
     alice = await matrix.user("alice")
     bob = await matrix.user("bob")
+    await bob.client.set_displayname("Bob Martin")
     general = await matrix.room_with_bot(alice, bob, name="general")
     data_room = await matrix.room_with_bot(alice, name="data")
 
@@ -34,6 +35,15 @@ async def test_communities_scenario_in_matrix_rooms(matrix: MatrixWorld) -> None
     linked = await alice.expect(data_room, sender=matrix.bot_id, contains="now linked", after=mark)
     assert linked.content["m.relates_to"]["m.in_reply_to"]["event_id"] == command
 
+    # A command in a thread is answered in that thread.
+    root = await alice.send(general, "Planning the data meetup")
+    mark = alice.mark()
+    in_thread = await alice.send(general, "!cercle community link data", thread=root)
+    threaded = await alice.expect(general, sender=matrix.bot_id, contains="now linked", after=mark)
+    relation = threaded.content["m.relates_to"]
+    assert relation["rel_type"] == "m.thread" and relation["event_id"] == root
+    assert relation["m.in_reply_to"]["event_id"] == in_thread
+
     # Mentioning the bot first works like the prefix; the pill becomes the bot's id for the core.
     mark = bob.mark()
     html = f'<a href="https://matrix.to/#/{matrix.bot_id}">Cercle</a>: community join data'
@@ -48,7 +58,14 @@ async def test_communities_scenario_in_matrix_rooms(matrix: MatrixWorld) -> None
     mark = alice.mark()
     await alice.send(general, "!cercle whoknows python")
     experts = await alice.expect(contains="Who knows python", after=mark)
-    assert bob.user_id.split(":")[0].lstrip("@") in experts.body
+    assert "Bob Martin" in experts.body
+
+    # A pill to a person reaches the core as their id; their name comes from the room.
+    mark = alice.mark()
+    pill = f'<a href="https://matrix.to/#/{bob.user_id}">Bob Martin</a>'
+    await alice.send(general, "!cercle community promote data Bob Martin",
+                     html=f"!cercle community promote data {pill}")
+    await alice.expect(contains="Bob Martin is now a manager of Data Science", after=mark)
 
     # Sharing posts a notice in the linked room, through the outbox.
     mark = alice.mark()
