@@ -18,7 +18,6 @@ from typing import Any
 from nio import (
     Api,
     AsyncClient,
-    AsyncClientConfig,
     ErrorResponse,
     Event,
     InviteInfo,
@@ -46,7 +45,7 @@ from adapters.matrix.render import normalise_reaction, reaction_commands
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sender import MatrixSender
 from adapters.matrix.state import MatrixState
-from adapters.matrix.transport import NETWORK_ERRORS
+from adapters.matrix.transport import NETWORK_ERRORS, client_config
 from bot.app import Application
 from bot.delivery import DeliveryError, Sender, enqueue
 from bot.events import Actor, Place, Request, UserInfo
@@ -77,9 +76,7 @@ class MatrixAdapter:
         self.sync_timeout_ms = sync_timeout_ms
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, store_sync_tokens=False,
-                                   encryption_enabled=False)
-        self.client = AsyncClient(settings.matrix_homeserver, self.user_id, config=config)
+        self.client = AsyncClient(settings.matrix_homeserver, self.user_id, config=client_config())
         self.state = MatrixState(app.engine, self.user_id)
         self.rooms = DirectRooms(self.client, self.state)
         self.matrix_sender = MatrixSender(self.client, app.engine, settings, self.state, self.rooms)

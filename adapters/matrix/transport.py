@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from aiohttp import ClientError
-from nio import AsyncClient, ErrorResponse, RoomSendResponse
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomSendResponse
 
 from bot.delivery import DeliveryError
 
@@ -18,6 +18,13 @@ MAX_RETRY_AFTER = 300.0
 PERMANENT_CODES = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE",
                    "M_INVALID_PARAM"}
 NETWORK_ERRORS = (ClientError, asyncio.TimeoutError, TimeoutError, OSError)
+
+
+def client_config() -> AsyncClientConfig:
+    """No silent sleeping on 429 and no endless retries inside matrix-nio: the outbox and the sync loop
+    decide when to retry, and /healthz sees the failure."""
+    return AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, store_sync_tokens=False,
+                             encryption_enabled=False)
 
 
 def delivery_error(response: ErrorResponse, what: str) -> DeliveryError:
