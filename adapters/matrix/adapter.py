@@ -25,6 +25,7 @@ from nio import (
     JoinResponse,
     LoginResponse,
     MatrixRoom,
+    MegolmEvent,
     MessageDirection,
     ProfileGetDisplayNameResponse,
     ReactionEvent,
@@ -255,6 +256,8 @@ class MatrixAdapter:
                 await self._on_message(room, event)
             elif isinstance(event, ReactionEvent):
                 await self._on_reaction(room, event)
+            elif isinstance(event, MegolmEvent):
+                await self._on_encrypted(room, event)
         except NETWORK_ERRORS:
             raise  # the homeserver went away mid-batch: the batch is synced again, handled events skipped
         except DeliveryError as exc:
@@ -351,6 +354,29 @@ class MatrixAdapter:
         result = await asyncio.to_thread(self.app.router.handle, request)
         if result is not None:
             await self._respond(room, event.sender, event.reacts_to, None, result)
+
+    async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """The bot cannot read end-to-end encrypted rooms: say so once per room, and open an unencrypted
+        direct chat (Matrix clients often encrypt direct chats by default)."""
+        key = f"encrypted:{room.room_id}"
+        if await asyncio.to_thread(self.state.get, key):
+            return
+        await asyncio.to_thread(self.state.put, {key: "1"})
+        sender = event.sender
+        if self.rooms.is_direct_with(room.room_id, sender):
+            await self.rooms.forget(sender, room.room_id)
+        locale = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)
+        with use_locale(locale):
+            notice = Message.text(_("I cannot read encrypted messages, so I did not see this one. Write to me in "
+                                    "an unencrypted room, or in the direct chat I have opened with you."))
+            greeting = Message.text(_("Hello! I am Cercle. Type help here to see what I can do."))
+        relation = {"m.in_reply_to": {"event_id": event.event_id}}
+        await self._post_or_queue(room.room_id, "channel", room.room_id, notice, locale,
+                                  f"cercle-enc-{event.event_id}", relation)
+        dm_room, created = await self.rooms.ensure(sender)
+        if created:
+            await self._post_or_queue(dm_room, "dm", sender, greeting, locale, f"cercle-hello-{event.event_id}",
+                                      None)
 
     def _buttons_of(self, event_id: str) -> dict[str, str]:
         """Which reaction runs which command on a message the bot sent (remembered, or its outbox row)."""

@@ -140,3 +140,21 @@ async def test_commands_in_a_direct_room_need_no_prefix(matrix: MatrixWorld) -> 
     await carol.expect(sender=matrix.bot_id, after=mark, where=lambda s: "help" in s.body.lower()
                        or "Commands" in s.body or "private message" in s.body)
     assert not [m for m in carol.messages(group, sender=matrix.bot_id, after=mark) if "Unknown" in m.body]
+
+
+async def test_an_encrypted_room_gets_an_explanation_and_an_unencrypted_direct_chat(matrix: MatrixWorld) -> None:
+    await matrix.start_bot()
+    erin = await matrix.user("erin")
+    room = await erin.create_room([matrix.bot_id], direct=True, encrypted=True)
+    await matrix.joined(erin, room)
+    ciphertext = {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEn...", "sender_key": "k",
+                  "session_id": "s", "device_id": erin.account.device_id}
+    for _ in range(2):
+        await erin.client.room_send(room, "m.room.encrypted", ciphertext)
+    notice = await erin.expect(room, sender=matrix.bot_id, contains="cannot read encrypted messages")
+    hello = await erin.expect(sender=matrix.bot_id, contains="Type help here")
+    assert hello.room_id != room
+    mark = erin.mark()
+    await erin.send(hello.room_id, "profile skills privacy")
+    await erin.expect(hello.room_id, sender=matrix.bot_id, contains="Your skills: privacy", after=mark)
+    assert len(erin.messages(room, sender=matrix.bot_id)) == 1 and notice

@@ -113,9 +113,11 @@ class MatrixUser:
 
     # -- acting --------------------------------------------------------------------------------------
     async def create_room(self, invite: list[str], name: str = "", *, direct: bool = False,
-                          alias: str | None = None) -> str:
+                          alias: str | None = None, encrypted: bool = False) -> str:
+        initial = [{"type": "m.room.encryption", "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
         response = await self.client.room_create(name=name or None, invite=invite, is_direct=direct,
-                                                 alias=alias, preset=RoomPreset.private_chat,
+                                                 alias=alias, preset=RoomPreset.private_chat, initial_state=initial,
                                                  power_level_override={"users": {u: 50 for u in invite}})
         assert isinstance(response, RoomCreateResponse), response
         return response.room_id
