@@ -218,8 +218,6 @@ class MatrixAdapter:
             if room is None:
                 continue
             for event in events:
-                if self._stop.is_set() and not self._handling:
-                    return
                 await self._on_event(room, event)
 
     async def _backfill(self, room_id: str, info: RoomInfo, since: str) -> list[Event]:
@@ -258,6 +256,8 @@ class MatrixAdapter:
                 await self._on_reaction(room, event)
             elif isinstance(event, MegolmEvent):
                 await self._on_encrypted(room, event)
+            elif isinstance(event, RoomMemberEvent) and event.membership in ("leave", "ban"):
+                await self._on_departure(room, event.state_key)
         except NETWORK_ERRORS:
             raise  # the homeserver went away mid-batch: the batch is synced again, handled events skipped
         except DeliveryError as exc:
@@ -354,6 +354,12 @@ class MatrixAdapter:
         result = await asyncio.to_thread(self.app.router.handle, request)
         if result is not None:
             await self._respond(room, event.sender, event.reacts_to, None, result)
+
+    async def _on_departure(self, room: MatrixRoom, user_id: str) -> None:
+        """A person left their direct room with the bot: the bot leaves too, and opens a new one when needed."""
+        if self.rooms.is_direct_with(room.room_id, user_id):
+            await self.rooms.forget(user_id, room.room_id)
+            await self.client.room_leave(room.room_id)
 
     async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """The bot cannot read end-to-end encrypted rooms: say so once per room, and open an unencrypted

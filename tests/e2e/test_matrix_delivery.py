@@ -171,3 +171,22 @@ async def test_linking_a_console_account_with_a_matrix_account(matrix: MatrixWor
     mark = nadia.mark()
     await nadia.send(room, f"profile link {code}")
     await nadia.expect(room, sender=matrix.bot_id, contains="already been used", after=mark)
+
+
+async def test_leaving_the_direct_room_makes_the_bot_open_a_new_one(matrix: MatrixWorld) -> None:
+    await matrix.start_bot()
+    fred = await matrix.user("fred")
+    group = await matrix.room_with_bot(fred)
+    await fred.send(group, "!cercle profile skills first")
+    first = await fred.expect(sender=matrix.bot_id, contains="Your skills: first")
+    assert first.room_id != group
+    await fred.client.room_leave(first.room_id)
+    await wait_membership(fred, group, fred.user_id, "join")
+    deadline = time.monotonic() + 10
+    while matrix.bots[-1].adapter and matrix.bots[-1].adapter.rooms.room_of(fred.user_id) == first.room_id:
+        assert time.monotonic() < deadline, "the bot never noticed that fred left"
+        await asyncio.sleep(0.1)
+    mark = fred.mark()
+    await fred.send(group, "!cercle profile skills second")
+    second = await fred.expect(sender=matrix.bot_id, contains="Your skills: second", after=mark)
+    assert second.room_id not in (first.room_id, group)
