@@ -23,11 +23,9 @@ from nio import (
     InviteInfo,
     InviteMemberEvent,
     JoinResponse,
-    LoginResponse,
     MatrixRoom,
     MegolmEvent,
     MessageDirection,
-    ProfileGetDisplayNameResponse,
     ReactionEvent,
     RoomInfo,
     RoomLeaveResponse,
@@ -36,11 +34,12 @@ from nio import (
     RoomMessageText,
     RoomResolveAliasResponse,
     SyncResponse,
-    WhoamiResponse,
 )
 from sqlmodel import col, select
 
+from adapters.matrix.answers import Answers
 from adapters.matrix.inbound import ALIAS, MXID, command_text, message_text, thread_root
+from adapters.matrix.login import LoginFailed, login
 from adapters.matrix.people import invite_allowed, locale_of
 from adapters.matrix.render import normalise_reaction, reaction_commands
 from adapters.matrix.rooms import DirectRooms
@@ -48,10 +47,10 @@ from adapters.matrix.sender import MatrixSender
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, client_config
 from bot.app import Application
-from bot.delivery import DeliveryError, Sender, enqueue
+from bot.delivery import DeliveryError, Sender
 from bot.events import Actor, Place, Request, UserInfo
 from bot.i18n import _, use_locale
-from bot.messages import Message, Reply, Visibility
+from bot.messages import Message, Reply
 from bot.settings import matrix_workspace
 from storage.db import session_scope
 from storage.tables import OutboxMessage
@@ -83,6 +82,7 @@ class MatrixAdapter:
         self.rooms = DirectRooms(self.client, self.state)
         self.matrix_sender = MatrixSender(self.client, app.engine, settings, self.state, self.rooms)
         self.sender: Sender = self.matrix_sender
+        self.answers = Answers(app.engine, settings, self.matrix_sender, self.rooms, self.server)
         self.bot_name = ""
         self.connected = False
         self.detail = "not started"
@@ -119,38 +119,13 @@ class MatrixAdapter:
 
     # -- login -------------------------------------------------------------------------------------
     async def _login(self) -> None:
-        """Reuse the stored device and token; log in with the password only when they no longer work."""
-        stored = await asyncio.to_thread(self.state.items, "session:")
-        device = stored.get("device_id", "")
-        token = self.settings.matrix_access_token or stored.get("access_token")
-        if token:
-            self.client.restore_login(self.user_id, device, token)
-            who = await self.client.whoami()
-            if isinstance(who, WhoamiResponse):
-                device = who.device_id or device
-                self.client.device_id = device
-            elif self.settings.matrix_password and not self.settings.matrix_access_token:
-                token = None  # the stored token was revoked: log in again on the same device
-            else:
-                raise _SyncFailed(f"access token refused: {getattr(who, 'status_code', '?')}")
-        if not token:
-            if not self.settings.matrix_password:
-                raise _SyncFailed("no usable credentials")
-            self.client.device_id = device or None
-            response = await self.client.login(self.settings.matrix_password, device_name="Cercle")
-            if not isinstance(response, LoginResponse):
-                raise _SyncFailed(f"login refused: {getattr(response, 'status_code', '?')}")
-            device, token = response.device_id, response.access_token
-        await asyncio.to_thread(self.state.put, {"session:device_id": device, "session:access_token": token})
-        name = await self.client.get_displayname(self.user_id)
-        localpart = self.user_id[1:].split(":", 1)[0]
-        self.bot_name = (name.displayname if isinstance(name, ProfileGetDisplayNameResponse) else "") or localpart
+        self.bot_name = await login(self.client, self.settings, self.state)
         await self.rooms.load()
         joined = await asyncio.to_thread(self.state.items, "joined:")
         self._joined_at = {room: int(ts) for room, ts in joined.items()}
         self._token = await asyncio.to_thread(self.state.get, "sync_token")
         self._logged_in = True
-        log.info("Matrix: logged in as %s (device %s)", self.user_id, device)
+        log.info("Matrix: logged in as %s (device %s)", self.user_id, self.client.device_id)
 
     # -- the sync loop -----------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -163,7 +138,7 @@ class MatrixAdapter:
                 delay = self.backoff_base
             except asyncio.CancelledError:
                 raise
-            except (_SyncFailed, *NETWORK_ERRORS) as exc:
+            except (_SyncFailed, LoginFailed, *NETWORK_ERRORS) as exc:
                 self._failed(str(exc) or type(exc).__name__)
                 await self._pause(delay)
                 delay = min(self.backoff_cap, delay * 2)
@@ -334,14 +309,16 @@ class MatrixAdapter:
             with use_locale(locale):
                 reply = Reply.error(_("There is no room {alias} on Matrix. Check the address, or use the "
                                       "room's id (!…:server).", alias=unknown))
-            await self._respond(room, event.sender, event.event_id, thread, reply)
+            await self.answers.respond(room, event.sender, event.event_id, thread, reply,
+                                       direct=self._is_direct(room, event.sender))
             return
         users = {m: UserInfo(room.user_name(m) or "") for m in set(MXID.findall(text))}
         request = Request(actor=self._actor(room, event.sender), place=self._place(room, event.sender, thread),
                           text=text, event_key=event.event_id, users=users, channels=channels)
         result = await asyncio.to_thread(self.app.router.handle, request)
         if result is not None:
-            await self._respond(room, event.sender, event.event_id, thread, result)
+            await self.answers.respond(room, event.sender, event.event_id, thread, result,
+                                       direct=self._is_direct(room, event.sender))
 
     async def _resolve_aliases(self, text: str) -> tuple[str, dict[str, str], str | None]:
         """`#alias:server` → the room id, with the alias as the channel's name."""
@@ -366,7 +343,8 @@ class MatrixAdapter:
                           text=command, event_key=event.event_id, via_button=True)
         result = await asyncio.to_thread(self.app.router.handle, request)
         if result is not None:
-            await self._respond(room, event.sender, event.reacts_to, None, result)
+            await self.answers.respond(room, event.sender, event.reacts_to, None, result,
+                                       direct=self._is_direct(room, event.sender))
 
     async def _on_departure(self, room: MatrixRoom, user_id: str) -> None:
         """A person left their direct room with the bot: the bot leaves too, and opens a new one when needed."""
@@ -375,27 +353,12 @@ class MatrixAdapter:
             await self.client.room_leave(room.room_id)
 
     async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        """The bot cannot read end-to-end encrypted rooms: say so once per room, and open an unencrypted
-        direct chat (Matrix clients often encrypt direct chats by default)."""
+        """Explained once per room."""
         key = f"encrypted:{room.room_id}"
         if await asyncio.to_thread(self.state.get, key):
             return
         await asyncio.to_thread(self.state.put, {key: "1"})
-        sender = event.sender
-        if self.rooms.is_direct_with(room.room_id, sender):
-            await self.rooms.forget(sender, room.room_id)
-        locale = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)
-        with use_locale(locale):
-            notice = Message.text(_("I cannot read encrypted messages, so I did not see this one. Write to me in "
-                                    "an unencrypted room, or in the direct chat I have opened with you."))
-            greeting = Message.text(_("Hello! I am Cercle. Type help here to see what I can do."))
-        relation = {"m.in_reply_to": {"event_id": event.event_id}}
-        await self._post_or_queue(room.room_id, "channel", room.room_id, notice, locale,
-                                  f"cercle-enc-{event.event_id}", relation)
-        dm_room, created = await self.rooms.ensure(sender)
-        if created:
-            await self._post_or_queue(dm_room, "dm", sender, greeting, locale, f"cercle-hello-{event.event_id}",
-                                      None)
+        await self.answers.explain_encryption(room, event.sender, event.event_id)
 
     def _buttons_of(self, event_id: str) -> dict[str, str]:
         """Which reaction runs which command on a message the bot sent (remembered, or its outbox row)."""
@@ -406,51 +369,6 @@ class MatrixAdapter:
             row = session.exec(select(OutboxMessage).where(col(OutboxMessage.platform_message_id) == event_id,
                                                            OutboxMessage.platform == "matrix")).first()
             return reaction_commands(Message.from_json(row.body)) if row else {}
-
-    # -- answers -------------------------------------------------------------------------------------
-    async def _respond(self, room: MatrixRoom, sender: str, to_event: str, thread: str | None,
-                       reply: Reply) -> None:
-        """Public answers (and any answer in a direct room) as a reply in place; private ones in the
-        person's direct room, with a short pointer in the room the first time."""
-        locale = self.settings.locale
-        if reply.message.buttons():
-            locale = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)
-        relation: dict[str, Any] = {"m.in_reply_to": {"event_id": to_event}}
-        if thread:
-            relation = {"rel_type": "m.thread", "event_id": thread, "is_falling_back": False, **relation}
-        txn = f"cercle-re-{to_event}"
-        if reply.visibility == Visibility.PUBLIC or self._is_direct(room, sender):
-            await self._post_or_queue(room.room_id, "channel", room.room_id, reply.message, locale, txn, relation)
-            return
-        try:
-            dm_room, created = await self.rooms.ensure(sender)
-        except DeliveryError as exc:
-            if exc.permanent:
-                raise
-            await asyncio.to_thread(self._queue, "dm", sender, reply.message)  # the outbox opens the room
-            return
-        await self._post_or_queue(dm_room, "dm", sender, reply.message, locale, txn, None)
-        if created:
-            who = await asyncio.to_thread(locale_of, self.app.engine, self.settings, sender)
-            with use_locale(who):
-                pointer = Message.text(_("{name}, I answered you in a private message.",
-                                         name=room.user_name(sender) or sender))
-            await self._post_or_queue(room.room_id, "channel", room.room_id, pointer, who, txn + "-ptr", relation)
-
-    async def _post_or_queue(self, room_id: str, kind: str, target: str, message: Message, locale: str,
-                             txn: str, relation: dict[str, Any] | None) -> None:
-        """Send now; if the homeserver is busy or down, the outbox retries it durably."""
-        try:
-            await self.matrix_sender.post(room_id, message, locale, txn_id=txn, relates_to=relation)
-        except DeliveryError as exc:
-            if exc.permanent:
-                raise
-            await asyncio.to_thread(self._queue, kind, target, message)
-
-    def _queue(self, kind: str, target: str, message: Message) -> None:
-        with session_scope(self.app.engine) as session:
-            enqueue(session, platform="matrix", workspace=self.server, target_kind=kind, target_id=target,
-                    message=message, subject="matrix:reply")
 
 
 class _SyncFailed(Exception):
