@@ -190,3 +190,16 @@ async def test_leaving_the_direct_room_makes_the_bot_open_a_new_one(matrix: Matr
     await fred.send(group, "!cercle profile skills second")
     second = await fred.expect(sender=matrix.bot_id, contains="Your skills: second", after=mark)
     assert second.room_id not in (first.room_id, group)
+
+
+async def test_room_aliases_are_resolved_to_room_ids(matrix: MatrixWorld) -> None:
+    bot = await matrix.start_bot()
+    assert bot.adapter is not None
+    alice = await matrix.user("alice")
+    localpart = f"ops{int(time.time() * 1000)}"
+    room = await alice.create_room([], name="Ops", alias=localpart)
+    alias = f"#{localpart}:localhost"
+    text, channels, unknown = await bot.adapter._resolve_aliases(f'crisis declare "Outage" --audience {alias},#x')
+    assert unknown is None
+    assert text == f'crisis declare "Outage" --audience {room},#x'
+    assert channels == {room: alias}

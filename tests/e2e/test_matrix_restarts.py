@@ -181,3 +181,15 @@ async def test_homeserver_outage_is_retried_with_backoff_and_reported(matrix: Ma
         assert await bot.adapter.health() == (True, "connected")
     finally:
         await proxy.stop()
+
+
+async def test_two_replicas_answer_each_command_once(matrix: MatrixWorld) -> None:
+    await matrix.start_bot()
+    await matrix.start_bot()  # a second process on the same database and account
+    alice = await matrix.user("alice")
+    room = await matrix.direct_room(alice)
+    sent = [await alice.send(room, f"profile skills replica{i}") for i in range(5)]
+    await alice.expect(room, sender=matrix.bot_id, contains="Your skills: replica4")
+    await asyncio.sleep(1.0)
+    for event_id in sent:
+        assert len(replies_to(alice, room, matrix.bot_id, event_id)) == 1, event_id
