@@ -121,8 +121,8 @@ class MatrixAdapter:
     async def _login(self) -> None:
         self.bot_name = await login(self.client, self.settings, self.state)
         await self.rooms.load()
-        joined = await asyncio.to_thread(self.state.items, "joined:")
-        self._joined_at = {room: int(ts) for room, ts in joined.items()}
+        rows = await asyncio.to_thread(self.state.values, "joined:")
+        self._joined_at = {room: int(ts) for room, ts in (row.split("\t", 1) for row in rows if "\t" in row)}
         self._token = await asyncio.to_thread(self.state.get, "sync_token")
         self._logged_in = True
         log.info("Matrix: logged in as %s (device %s)", self.user_id, self.client.device_id)
@@ -232,7 +232,7 @@ class MatrixAdapter:
 
     async def _joined(self, room_id: str, ts: int) -> None:
         self._joined_at[room_id] = ts
-        await asyncio.to_thread(self.state.put, {f"joined:{room_id}": str(ts)})
+        await asyncio.to_thread(self.state.put, {f"joined:{room_id}": f"{room_id}\t{ts}"})
 
     async def _on_event(self, room: MatrixRoom, event: Event) -> None:
         if event.sender == self.user_id or event.server_timestamp < self._joined_at.get(room.room_id, 0):

@@ -22,7 +22,8 @@ class DirectRooms:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def load(self) -> None:
-        self._by_user = await asyncio.to_thread(self.state.items, "dm:")
+        rows = await asyncio.to_thread(self.state.values, "dm:")
+        self._by_user = dict(row.split("\t", 1) for row in rows if "\t" in row)
 
     def room_of(self, user_id: str) -> str | None:
         return self._by_user.get(user_id)
@@ -33,7 +34,7 @@ class DirectRooms:
     async def remember(self, user_id: str, room_id: str) -> None:
         if self._by_user.get(user_id) != room_id:
             self._by_user[user_id] = room_id
-            await asyncio.to_thread(self.state.put, {f"dm:{user_id}": room_id})
+            await asyncio.to_thread(self.state.put, {f"dm:{user_id}": f"{user_id}\t{room_id}"})
 
     async def forget(self, user_id: str, room_id: str) -> None:
         """The room no longer works (the person left it): the next message opens a new one."""

@@ -7,6 +7,7 @@ button of a message it sent before the restart.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -16,17 +17,27 @@ from sqlmodel import col, select
 from storage.db import session_scope
 from storage.tables import KeyValue
 
+KEY_LENGTH = 128  # KeyValue.key
+
 
 class MatrixState:
-    """Keys are namespaced by the bot's user id, so two bots may share one database."""
+    """Keys are namespaced by the bot's user id, so two bots may share one database. A key too long
+    for the column (Matrix ids may be 255 characters) is stored under a digest within its group."""
 
     def __init__(self, engine: Engine, user_id: str) -> None:
         self.engine = engine
         self.prefix = f"matrix:{user_id}:"
 
+    def _key(self, name: str) -> str:
+        full = self.prefix + name
+        if len(full) <= KEY_LENGTH:
+            return full
+        group, _sep, rest = name.partition(":")
+        return f"{self.prefix}{group}:#{hashlib.sha256(rest.encode()).hexdigest()}"[:KEY_LENGTH]
+
     def get(self, key: str) -> str | None:
         with session_scope(self.engine) as session:
-            row = session.get(KeyValue, self.prefix + key)
+            row = session.get(KeyValue, self._key(key))
             return row.value if row else None
 
     def put(self, values: dict[str, str]) -> None:
@@ -34,18 +45,22 @@ class MatrixState:
         now = datetime.now(UTC)
         with session_scope(self.engine) as session:
             for key, value in values.items():
-                row = session.get(KeyValue, self.prefix + key)
+                row = session.get(KeyValue, self._key(key))
                 if row is None:
-                    session.add(KeyValue(key=self.prefix + key, value=value, updated_at=now))
+                    session.add(KeyValue(key=self._key(key), value=value, updated_at=now))
                 else:
                     row.value = value
                     row.updated_at = now
 
     def delete(self, key: str) -> None:
         with session_scope(self.engine) as session:
-            row = session.get(KeyValue, self.prefix + key)
+            row = session.get(KeyValue, self._key(key))
             if row is not None:
                 session.delete(row)
+
+    def values(self, group: str) -> list[str]:
+        """The values of every key of `group` (e.g. "dm:"); callers keep the ids they need in the value."""
+        return list(self.items(group).values())
 
     def items(self, group: str) -> dict[str, str]:
         """Every key starting with `group`, without the prefix and the group."""
