@@ -7,6 +7,7 @@ when it has a reaction, otherwise "type `!cercle …`".
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -15,6 +16,7 @@ from bot.i18n import _
 from bot.messages import Actions, Button, Context, Message, Section
 
 GREY = "#808080"
+MAX_EVENT_BYTES = 60_000  # Matrix refuses events over 64 KiB; leave room for the envelope
 
 
 def normalise_reaction(key: str) -> str:
@@ -98,3 +100,16 @@ def render(message: Message, prefix: str) -> Rendered:
     if joined.endswith("<br>"):
         joined = joined[: -len("<br>")]
     return Rendered("\n".join(plain), joined)
+
+
+def fit(content: dict[str, Any]) -> dict[str, Any]:
+    """Keep an event under the homeserver's size limit: drop the HTML, then shorten the text."""
+    def size(c: dict[str, Any]) -> int:
+        return len(json.dumps(c, ensure_ascii=False).encode())
+
+    if size(content) <= MAX_EVENT_BYTES:
+        return content
+    plain = {"msgtype": content["msgtype"], "body": content["body"]}
+    while size(plain) > MAX_EVENT_BYTES:
+        plain["body"] = plain["body"][: len(plain["body"]) * 3 // 4] + "\n…"
+    return plain

@@ -29,7 +29,12 @@ class DirectRooms:
         return self._by_user.get(user_id)
 
     def is_direct_with(self, room_id: str, user_id: str) -> bool:
-        return self._by_user.get(user_id) == room_id
+        """The person's direct room, and still only the two of them in it (private answers go there)."""
+        return self._by_user.get(user_id) == room_id and self._private(room_id)
+
+    def _private(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is None or room.member_count <= 2
 
     async def remember(self, user_id: str, room_id: str) -> None:
         if self._by_user.get(user_id) != room_id:
@@ -47,8 +52,10 @@ class DirectRooms:
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         async with lock:
             known = self._by_user.get(user_id)
-            if known:
+            if known and self._private(known):
                 return known, False
+            if known:  # someone else was let into it: it is no longer a private place
+                await self.forget(user_id, known)
             try:
                 response = await self.client.room_create(is_direct=True, invite=[user_id],
                                                          preset=RoomPreset.trusted_private_chat)

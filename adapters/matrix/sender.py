@@ -10,7 +10,7 @@ from nio import AsyncClient, ErrorResponse, RoomGetStateEventResponse
 from sqlalchemy.engine import Engine
 
 from adapters.matrix.people import locale_of
-from adapters.matrix.render import reaction_commands, render
+from adapters.matrix.render import fit, reaction_commands, render
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, send_event
@@ -55,7 +55,7 @@ class MatrixSender:
                    relates_to: dict[str, Any] | None = None) -> str:
         """Render in `locale`, send as a notice, and remember which reaction runs which button."""
         with use_locale(locale):
-            content = render(message, self.settings.matrix_prefix).content()
+            content = fit(render(message, self.settings.matrix_prefix).content())
         if relates_to:
             content["m.relates_to"] = relates_to
         event_id = await send_event(self.client, room_id, "m.room.message", content, txn_id)

@@ -203,3 +203,21 @@ async def test_room_aliases_are_resolved_to_room_ids(matrix: MatrixWorld) -> Non
     assert unknown is None
     assert text == f'crisis declare "Outage" --audience {room},#x'
     assert channels == {room: alias}
+
+
+async def test_a_direct_room_someone_else_joins_is_no_longer_used_for_private_answers(matrix: MatrixWorld) -> None:
+    await matrix.start_bot()
+    fred = await matrix.user("fred")
+    george = await matrix.user("george")
+    group = await matrix.room_with_bot(fred)
+    await fred.send(group, "!cercle profile skills before")
+    first = await fred.expect(sender=matrix.bot_id, contains="Your skills: before")
+    await fred.invite(first.room_id, george.user_id)
+    await wait_membership(fred, first.room_id, george.user_id, "join")
+    await asyncio.sleep(0.5)  # the bot's sync sees the new member
+    mark, seen_by_george = fred.mark(), george.mark()
+    await fred.send(group, "!cercle profile skills after")
+    second = await fred.expect(sender=matrix.bot_id, contains="Your skills: after", after=mark)
+    assert second.room_id not in (first.room_id, group)
+    await asyncio.sleep(0.5)
+    assert not [m for m in george.seen[seen_by_george:] if "after" in m.body and m.sender == matrix.bot_id]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from adapters.matrix.inbound import ALIAS, command_text, message_text, thread_root
 from adapters.matrix.render import normalise_reaction, reaction_commands, render
 from bot.i18n import use_locale
@@ -81,3 +83,14 @@ def test_thread_and_alias_detection() -> None:
     assert thread_root({"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}) == "$root"
     assert thread_root({"m.relates_to": {"m.in_reply_to": {"event_id": "$x"}}}) is None
     assert ALIAS.findall('crisis declare "x" --audience #ops:hs,#all:hs C#') == ["#ops:hs", "#all:hs"]
+
+
+def test_huge_messages_are_shortened_to_fit_an_event() -> None:
+    from adapters.matrix.render import MAX_EVENT_BYTES, fit
+
+    huge = Message(summary="s", blocks=(Section(title="Members", lines=tuple(f"person é{i}" for i in range(9000))),))
+    content = fit(render(huge, "!cercle").content())
+    assert len(json.dumps(content, ensure_ascii=False).encode()) <= MAX_EVENT_BYTES
+    assert content["body"].startswith("Members\n• person é0") and content["body"].endswith("…")
+    small = render(Message.text("hi"), "!cercle").content()
+    assert fit(small) == small
