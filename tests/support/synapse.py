@@ -8,6 +8,7 @@ only, SQLite, no federation, a registration shared secret, cheap bcrypt and ever
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -142,6 +143,7 @@ class Synapse:
         output = (self.folder / "stdout.log").open("wb")
         self.process = subprocess.Popen([str(python), "-m", "synapse.app.homeserver", "-c", str(config), "-n"],
                                         cwd=self.folder, stdout=output, stderr=subprocess.STDOUT)
+        atexit.register(self.stop)  # even if the session dies, the homeserver does not outlive it
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
