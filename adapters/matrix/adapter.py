@@ -57,8 +57,7 @@ from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-SYNC_FILTER: dict[str, Any] = {"presence": {"types": []}, "account_data": {"types": []},
-                               "room": {"timeline": {"limit": 100}, "ephemeral": {"types": []}}}
+TIMELINE_LIMIT = 100  # events per room per sync; older ones after a long downtime are fetched page by page
 BACKFILL_PAGES = 10
 TOKEN_SAVE_INTERVAL = 30.0  # seconds: the longest a token of echo-only batches stays unsaved
 
@@ -67,7 +66,7 @@ class MatrixAdapter:
     name = "matrix"
 
     def __init__(self, app: Application, *, sync_timeout_ms: int = 30_000, backoff_base: float = 1.0,
-                 backoff_cap: float = 60.0) -> None:
+                 backoff_cap: float = 60.0, timeline_limit: int = TIMELINE_LIMIT) -> None:
         settings = app.settings
         assert settings.matrix_homeserver and settings.matrix_user_id
         self.app = app
@@ -77,6 +76,9 @@ class MatrixAdapter:
         self.sync_timeout_ms = sync_timeout_ms
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.sync_filter: dict[str, Any] = {"presence": {"types": []}, "account_data": {"types": []},
+                                            "room": {"timeline": {"limit": timeline_limit},
+                                                     "ephemeral": {"types": []}}}
         self.client = AsyncClient(settings.matrix_homeserver, self.user_id, config=client_config())
         self.state = MatrixState(app.engine, self.user_id)
         self.rooms = DirectRooms(self.client, self.state)
@@ -162,7 +164,7 @@ class MatrixAdapter:
         first = self._token is None
         timeout = 0 if (first or not self._primed) else self.sync_timeout_ms
         response = await self.client.sync(timeout=timeout, since=self._token, full_state=not self._primed,
-                                          sync_filter=SYNC_FILTER)
+                                          sync_filter=self.sync_filter)
         if isinstance(response, ErrorResponse):
             if response.status_code == "M_UNKNOWN_TOKEN":
                 self._logged_in = False
@@ -214,13 +216,16 @@ class MatrixAdapter:
         start: str | None = info.timeline.prev_batch
         for _page in range(BACKFILL_PAGES):
             response = await self.client.room_messages(room_id, start=start, end=since,
-                                                       direction=MessageDirection.back, limit=100)
+                                                       direction=MessageDirection.back, limit=TIMELINE_LIMIT)
             if not isinstance(response, RoomMessagesResponse) or not response.chunk:
                 break
             collected.extend(response.chunk)
             if not response.end or response.end == start:
                 break
             start = response.end
+        else:
+            log.warning("Matrix: more than %d events in a room while away; older ones are not answered",
+                        BACKFILL_PAGES * TIMELINE_LIMIT)
         return list(reversed(collected))
 
     async def _note_own_join(self, room_id: str, events: list[Event]) -> None:

@@ -193,3 +193,19 @@ async def test_two_replicas_answer_each_command_once(matrix: MatrixWorld) -> Non
     await asyncio.sleep(1.0)
     for event_id in sent:
         assert len(replies_to(alice, room, matrix.bot_id, event_id)) == 1, event_id
+
+
+async def test_a_long_downtime_is_caught_up_beyond_one_sync_timeline(matrix: MatrixWorld) -> None:
+    small = {"timeline_limit": 3}  # so the catch-up needs the paginated history, as after hours down
+    bot = await matrix.start_bot(adapter_options=small)
+    alice = await matrix.user("alice")
+    room = await matrix.direct_room(alice)
+    await alice.send(room, "help")
+    await alice.expect(room, sender=matrix.bot_id)
+    await bot.stop()
+    sent = [await alice.send(room, f"profile skills step{i}") for i in range(8)]
+    await matrix.start_bot(adapter_options=small)
+    await alice.expect(room, sender=matrix.bot_id, contains="Your skills: step7")
+    await asyncio.sleep(0.5)
+    for event_id in sent:
+        assert len(replies_to(alice, room, matrix.bot_id, event_id)) == 1, event_id

@@ -187,14 +187,16 @@ class MatrixUser:
 class MatrixBot:
     """The Cercle adapter plus a delivery worker, like `cercle run` with Matrix only."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, **adapter_options: Any) -> None:
         self.app = app
+        self.options: dict[str, Any] = {"sync_timeout_ms": 5000, "backoff_base": 0.2, "backoff_cap": 2.0,
+                                        **adapter_options}
         self.adapter: MatrixAdapter | None = None
         self.worker: DeliveryWorker | None = None
         self._worker_task: asyncio.Task[None] | None = None
 
     async def start(self, *, timeout: float = 20.0) -> MatrixAdapter:
-        self.adapter = MatrixAdapter(self.app, sync_timeout_ms=5000, backoff_base=0.2, backoff_cap=2.0)
+        self.adapter = MatrixAdapter(self.app, **self.options)
         await self.adapter.start()
         await asyncio.wait_for(self.adapter.ready.wait(), timeout=timeout)
         self.worker = DeliveryWorker(self.app.engine, {"matrix": self.adapter.sender}, clock=self.app.clock,
@@ -244,10 +246,10 @@ class MatrixWorld:
         self.app = matrix_app(self.settings(**changes), self.engine)
         return self.app
 
-    async def start_bot(self, **changes: Any) -> MatrixBot:
+    async def start_bot(self, *, adapter_options: dict[str, Any] | None = None, **changes: Any) -> MatrixBot:
         """Start the bot (building the app on first use); a second call is a restart on the same database."""
         app = self.app or self.build(**changes)
-        bot = MatrixBot(app)
+        bot = MatrixBot(app, **(adapter_options or {}))
         self.bots.append(bot)
         await bot.start()
         return bot
