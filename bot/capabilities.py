@@ -8,12 +8,13 @@ MODULES = (
     "bot.commands.help",
     "bot.people.commands",
     "bot.communities.commands",
+    "bot.referrals.commands",
 )
 
 
 # Modules adding subcommands to the `cercle` command line (e.g. `cercle export ...`); each defines
 # `register(cli: click.Group) -> None`.
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = ("bot.referrals.export",)
 
 
 def load() -> None:

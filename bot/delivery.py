@@ -23,6 +23,7 @@ from typing import Protocol
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock, SystemClock
@@ -124,6 +125,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Rows to send now: never scheduled (due at once), or scheduled for a moment that has come."""
+    return or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now)
+
+
 class DeliveryWorker:
     """Claims due rows and sends them through the platform's sender."""
 
@@ -152,7 +158,7 @@ class DeliveryWorker:
         now = self.clock.now()
         platforms = list(self.senders)
         with session_scope(self.engine) as session:
-            due = and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now,
+            due = and_(col(OutboxMessage.status) == "pending", _due(now),
                        col(OutboxMessage.platform).in_(platforms),
                        or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now))
             query = select(OutboxMessage).where(due).order_by(col(OutboxMessage.id)).limit(self.batch_size)
@@ -243,7 +249,7 @@ class DeliveryWorker:
         now = self.clock.now()
         with session_scope(self.engine) as session:
             rows = session.exec(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now,
+                OutboxMessage.status == "pending", _due(now),
                 col(OutboxMessage.platform).in_(list(self.senders))))
             return int(rows.one())
 

@@ -147,7 +147,7 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
             raise SettingsError("CERCLE_DATABASE_URL", f"'{url}' is not a database URL") from None
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise SettingsError("CERCLE_DATABASE_URL", "only sqlite:/// and postgresql+psycopg:// are supported")
-        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
             if not url.startswith(("postgresql://", "postgres://")):
                 raise SettingsError("CERCLE_DATABASE_URL", "use the psycopg driver: postgresql+psycopg://...")
             url = "postgresql+psycopg://" + url.split("://", 1)[1]

@@ -20,7 +20,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so threads can share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
                                poolclass=NullPool if parsed.database in (None, "", ":memory:") else None)
 
         @event.listens_for(engine, "connect")
@@ -40,7 +40,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # hide_parameters: a database error logged by the router never carries confidential values
+    # (nomination arguments, HR notes, anonymous questions) in its SQL parameters.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from bot.clock import FrozenClock
 from bot.settings import Settings, parse_account_spec
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.migrate import upgrade
 from tests.support.chat import Chat
 from tests.support.databases import (
     PostgresDatabase,

@@ -63,7 +63,8 @@ def _join_commas(tokens: list[Token]) -> list[Token]:
         if (out and not tok.is_option and not out[-1].is_option
                 and ((not out[-1].quoted and out[-1].text.endswith(","))
                      or (not tok.quoted and tok.text.startswith(",")))):
-            out[-1] = Token(out[-1].text + " " + tok.text)
+            glue = "" if tok.text.startswith(",") and out[-1].quoted else " "
+            out[-1] = Token(out[-1].text + glue + tok.text)
         else:
             out.append(tok)
     return out

@@ -42,6 +42,7 @@ class Outcome:
 
     reply: Reply | None
     command: str = ""
+    internal_error: bool = False  # an unexpected exception (logged with a reference), not a user error
 
 
 class Router:
@@ -84,7 +85,7 @@ class Router:
             with use_locale(request.actor.locale if request.actor.locale in ("en", "fr") else self.settings.locale):
                 return Outcome(Reply.error(_("Something went wrong on our side and nothing was changed. "
                                              "Please try again; if it persists, give this reference to "
-                                             "an administrator: {ref}.", ref=ref)))
+                                             "an administrator: {ref}.", ref=ref)), internal_error=True)
         finally:
             metrics.observe_command(name, outcome, time.perf_counter() - started)
 
@@ -132,8 +133,8 @@ class Router:
                 kwargs = command.bind(tokens[used:], env)
                 reply = command.handler(ctx, **kwargs)
         except UserError as exc:
-            return Outcome(Reply.error(exc.message, self.usage_line(command) if exc.show_usage else ""),
-                           command.name)
+            # The contract (design §4.1): what was wrong, and the usage line, to the caller only.
+            return Outcome(Reply.error(exc.message, self.usage_line(command)), command.name)
         return Outcome(reply, command.name)
 
     def usage_line(self, command: Command) -> str:

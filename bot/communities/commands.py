@@ -35,6 +35,8 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
         blocks.append(Context(_("Archived on {date}: read-only.", date=community.archived_at.date().isoformat())))
     elif not service.is_member(ctx.session, community.id, ctx.person_id):
         blocks.append(Actions((Button(_("Join"), f"community join {community.slug}", style="primary"),)))
+    elif service.is_manager(ctx.session, community.id, ctx.person_id):
+        blocks.append(Actions((archive_button(community.slug),)))
     return tuple(blocks)
 
 
@@ -61,7 +63,8 @@ def list_communities(ctx: Ctx, topic: str | None) -> Reply:
         if wanted:
             return Reply.private(_("No community has the topic '{topic}'.", topic=wanted))
         return Reply.private(_("There is no community yet. Create one: community create <slug> \"<name>\""))
-    lines = tuple(f"{c.slug} — {c.name} ({ngettext('{n} member', '{n} members', n)})" for c, n in rows)
+    lines = tuple(_("{slug} — {name} ({members})", slug=c.slug, name=c.name,
+                    members=ngettext("{n} member", "{n} members", n)) for c, n in rows)
     title = _("Communities with the topic '{topic}'", topic=wanted) if wanted else _("Communities")
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),
                                                 Context(_("community info <slug> for details.")))))
@@ -80,10 +83,14 @@ def members(ctx: Ctx, slug: str) -> Reply:
     community = service.get(ctx.session, slug, include_archived=True)
     assert community.id is not None
     rows = service.members(ctx.session, community.id)
-    lines = tuple(f"{p.display_name}{' — ' + _('manager') if m.is_manager else ''}"
-                  f"{' (' + p.site + ')' if p.site else ''}" for p, m in rows)
+    lines = tuple(_member_line(p.display_name, m.is_manager, p.site) for p, m in rows)
     title = _("Members of {name}: {n}", name=community.name, n=len(rows))
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
+
+
+def _member_line(name: str, manager: bool, site: str | None) -> str:
+    line = _("{name} — manager", name=name) if manager else name
+    return f"{line} ({site})" if site else line
 
 
 @command("community join", usage=N_("community join <slug>"), summary=N_("Join a community."),

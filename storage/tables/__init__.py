@@ -21,9 +21,17 @@ from storage.tables.core import (
     ProcessedEvent,
     RoleGrant,
 )
+from storage.tables.referrals import (
+    Nomination,
+    NominationEvent,
+    NominationReminder,
+    Position,
+    PositionSkill,
+)
 
 __all__ = [
     "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
-    "CommunityTopic", "KeyValue", "LinkCode", "Membership", "OutboxMessage", "Person", "PersonSkill",
+    "CommunityTopic", "KeyValue", "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder",
+    "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

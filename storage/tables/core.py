@@ -113,7 +113,7 @@ class OutboxMessage(SQLModel, table=True):
     body: str = Field(sa_type=Text)  # Message.to_json()
     status: str = Field(default="pending", max_length=12)  # pending, sent, failed
     attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: due at once
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     platform_message_id: str | None = Field(default=None, max_length=255, index=True)

@@ -1,0 +1,57 @@
+"""The command reference in Markdown, generated from the registry (README's "Commands" section).
+
+`python -m bot.commands.reference --update-readme` rewrites the section; a test checks it is current.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot import capabilities
+from bot.commands.registry import REGISTRY
+from bot.i18n import use_locale
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+START, END = "<!-- section:commands -->\n", "<!-- /section:commands -->"
+
+
+def markdown() -> str:
+    capabilities.load()
+    lines = ["## Commands", "",
+             "Slack: `/cercle <command>`; Matrix: `!cercle <command>` (or a message that mentions the bot "
+             "first); console: `<command>`. `help [command]` shows the same in your language.", ""]
+    with use_locale("en"):
+        for group_id, title in REGISTRY.groups.items():
+            commands = [c for c in REGISTRY.commands.values() if c.group == group_id]
+            if not commands:
+                continue
+            lines += [f"### {title}", "", "| command | what it does |", "| --- | --- |"]
+            lines += [f"| `{_cell(c.usage)}` | {_cell(c.summary)} |" for c in commands]
+            lines.append("")
+        words = sorted(REGISTRY.aliases.items())
+        lines.append("French words accepted for command words: "
+                     + ", ".join(f"`{alias}` ({canonical})" for alias, canonical in words if alias != "?") + ".")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def current_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index(START) + len(START):text.index(END)]
+
+
+def update_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(START) + len(START)
+    README.write_text(text[:start] + markdown() + text[text.index(END):], encoding="utf-8")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--update-readme"]:
+        update_readme()
+    else:
+        sys.stdout.write(markdown())

@@ -1,0 +1,1 @@
+"""Talent-referral nominations: positions, confidential nominations, consent, HR workflow."""

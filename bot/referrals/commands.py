@@ -1,0 +1,357 @@
+"""Commands: position, nominate, nomination.
+
+Every reply here is private (the default `Reply` visibility), and nothing about a nomination is
+ever posted to a channel: only the position announcement is, and it names no one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+import bot.referrals.jobs  # noqa: F401  (registers the periodic jobs)
+from bot import identity
+from bot.commands.context import Ctx
+from bot.commands.grammar import UserRef
+from bot.commands.registry import (
+    CSV,
+    REGISTRY,
+    TEXT,
+    USER,
+    WHEN,
+    WORD,
+    Arg,
+    Opt,
+    choice_type,
+    code_type,
+    command,
+    normalise_tag,
+)
+from bot.communities.service import channels, communities_with_topics
+from bot.errors import UsageError
+from bot.i18n import N_, _, ngettext
+from bot.messages import Actions, Block, Button, Context, Field, Message, Reply, Section
+from bot.permissions import Role
+from bot.referrals import messaging, service
+from bot.referrals.messaging import PositionInfo
+from bot.referrals.service import nomination_code, position_code
+from storage.tables import Nomination, Position
+
+REGISTRY.group("position", N_("Talent referrals"))
+
+POSITION = code_type("P")
+NOMINATION = code_type("N")
+CONSENT = choice_type("yes", "no", aliases={"oui": "yes", "non": "no", "y": "yes", "n": "no", "o": "yes"})
+
+
+def position_info(session: Session, position: Position) -> PositionInfo:
+    assert position.id is not None
+    return PositionInfo(id=position.id, title=position.title, site=position.site, team=position.team,
+                        description=position.description, skills=tuple(service.skills_of(session, position.id)),
+                        closes_at=position.closes_at)
+
+
+def _private_hint(ctx: Ctx) -> tuple[Block, ...]:
+    """Typed in a shared channel: the reply is private, but say where such commands belong."""
+    if ctx.in_direct:
+        return ()
+    return (Context(_("Only you can see this answer. Nominations are confidential: send these commands to "
+                      "Cercle in a private conversation.")),)
+
+
+def _reply(ctx: Ctx, summary: str, *blocks: Block) -> Reply:
+    return Reply(Message(summary=summary, blocks=(*blocks, *_private_hint(ctx))))
+
+
+def _text(ctx: Ctx, text: str) -> Reply:
+    return _reply(ctx, text, Section(text=text))
+
+
+def _age(now: datetime, then: datetime) -> str:
+    days = max(0, (now - then).days)
+    return ngettext("{n} day", "{n} days", days)
+
+
+# -- positions -------------------------------------------------------------------------------------
+@command("position open",
+         usage=N_('position open "<title>" --site "<site>" [--team "<team>"] [--skills a,b] [--closes <date>] '
+                  '[--description "<text>"]'),
+         summary=N_("HR: open an internal position; it is announced in the communities of its skills."),
+         args=[Arg("title", TEXT, label=N_('"<title>"'))],
+         options=[Opt("site", TEXT), Opt("team", TEXT), Opt("skills", CSV), Opt("closes", WHEN),
+                  Opt("description", TEXT)])
+def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skills: list[str] | None,
+                  closes: datetime | None, description: str | None) -> Reply:
+    ctx.require_role(Role.HR)
+    if not site:
+        raise UsageError(_("Say where the position is with --site \"<site>\"."))
+    position = service.open_position(ctx.session, title=title, site=site, team=team or "",
+                                     description=description or "", skills=skills or [], closes_at=closes,
+                                     opener_id=ctx.person_id, now=ctx.now())
+    info = position_info(ctx.session, position)
+    ctx.audit("position.open", f"position:{position.id}")
+    posted: set[int] = set()
+    for community in communities_with_topics(ctx.session, list(info.skills)):
+        assert community.id is not None
+        for channel in channels(ctx.session, community.id):
+            if channel.id in posted:
+                continue
+            posted.add(channel.id or 0)
+            ctx.post_to_channel(channel, lambda: messaging.announcement(info), subject=f"position:{position.id}")
+    text = _("Position {code} opened: {title}.", code=info.code, title=info.title)
+    where = (ngettext("Announced in {n} community channel.", "Announced in {n} community channels.", len(posted))
+             if posted else _("No community has one of its skills as a topic: it was not announced in a channel."))
+    return Reply(Message(summary=text, blocks=(Section(text=text, fields=messaging.position_fields(info)),
+                                               Context(where))))
+
+
+@command("position list", usage=N_("position list [--skill s] [--site s]"),
+         summary=N_("The open internal positions."), options=[Opt("skill", TEXT), Opt("site", TEXT)])
+def position_list(ctx: Ctx, skill: str | None, site: str | None) -> Reply:
+    wanted = normalise_tag(skill) if skill else None
+    rows = service.open_positions(ctx.session, ctx.now(), skill=wanted, site=site)
+    if not rows:
+        if wanted or site:
+            return Reply.private(_("No open position matches."))
+        return Reply.private(_("There is no open position at the moment."))
+    lines = []
+    for position in rows:
+        info = position_info(ctx.session, position)
+        extra = [", ".join(info.skills)] if info.skills else []
+        if info.closes_at:
+            extra.append(_("closes {date}", date=info.closes_at.date().isoformat()))
+        lines.append(info.headline() + (f" ({'; '.join(extra)})" if extra else ""))
+    title = _("Open positions")
+    return Reply(Message(summary=title, blocks=(
+        Section(title=title, lines=tuple(lines)),
+        Context(_("Know someone for one? In private: nominate <P-code> @person \"why them\"")))))
+
+
+@command("position close", usage=N_("position close <P-code>"), summary=N_("HR: stop taking nominations."),
+         args=[Arg("position", POSITION, label=N_("<P-code>"))])
+def position_close(ctx: Ctx, position: int) -> Reply:
+    ctx.require_role(Role.HR)
+    row = service.get_position(ctx.session, position)
+    service.close_position(ctx.session, row, ctx.now())
+    ctx.audit("position.close", f"position:{row.id}")
+    return Reply.private(_("Position {code} is closed: it takes no more nominations. Nominations already made "
+                           "stay in the queue.", code=position_code(row.id)))
+
+
+# -- nominations -----------------------------------------------------------------------------------
+def _tell_hr(ctx: Ctx, position: Position, build: messaging.MessageBuilder, subject: str) -> None:
+    for person_id in service.hr_recipients(ctx.session, position):
+        if person_id != ctx.person_id:
+            ctx.tell_person(person_id, build, subject=subject)
+
+
+@command("nominate", usage=N_('nominate <P-code> @user "<why>"'),
+         summary=N_("Put someone forward for a position; they are asked in private first."),
+         args=[Arg("position", POSITION, label=N_("<P-code>")), Arg("user", USER, label=N_("@person")),
+               Arg("why", TEXT, label=N_('"<why>"'))], group="position")
+def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
+    row = service.get_position(ctx.session, position)
+    nominee = ctx.person_of(user)
+    assert nominee.id is not None
+    nomination = service.nominate(ctx.session, position=row, nominator_id=ctx.person_id, nominee_id=nominee.id,
+                                  argument=why, now=ctx.now())
+    subject = f"nomination:{nomination.id}"
+    ctx.audit("nomination.create", subject, position=row.id, state=nomination.state)
+    info = position_info(ctx.session, row)
+    code, nominator, argument = nomination_code(nomination.id), ctx.person.display_name, nomination.argument
+    ctx.tell_person(nominee.id, lambda: messaging.consent_request(code, info, nominator, argument), subject=subject)
+    text = _("Thank you! Nomination {code}: we have asked {name}, in private, whether they agree to be put forward "
+             "for {position}. You will hear about each step; HR will know who they are only if they agree.",
+             code=code, name=nominee.display_name, position=info.headline())
+    return _text(ctx, text)
+
+
+def _nomination_line(ctx: Ctx, nomination: Nomination, position: Position, v: service.Viewer, *,
+                     role: str) -> str:
+    code = nomination_code(nomination.id)
+    state = service.public_state(nomination, v)
+    age = _age(ctx.now(), nomination.updated_at)
+    if role == "made":
+        return _("{code} — {name} for {position} — {state} (for {age})", code=code,
+                 name=ctx.name_of(nomination.nominee_id), position=position_info(ctx.session, position).headline(),
+                 state=state, age=age)
+    if role == "about":
+        return _("{code} — you, for {position} — {state} (for {age})", code=code,
+                 position=position_info(ctx.session, position).headline(), state=state, age=age)
+    who = ctx.name_of(nomination.nominee_id) if service.hr_may_identify(nomination) else \
+        _("a nominee, awaiting consent")
+    return _("{code} — {who}, nominated by {nominator} — {state} (for {age})", code=code, who=who,
+             nominator=ctx.name_of(nomination.nominator_id), state=state, age=age)
+
+
+@command("nomination list", usage=N_("nomination list"),
+         summary=N_("Your nominations (made by you, about you); for HR, the queue."), group="position")
+def nomination_list(ctx: Ctx) -> Reply:
+    made, about = service.own_nominations(ctx.session, ctx.person_id)
+    hr = service.is_hr(ctx.session, ctx.settings, ctx.person_id)
+    blocks: list[Block] = []
+    for title, rows, role in ((_("Nominations you made"), made, "made"), (_("Nominations of you"), about, "about")):
+        if rows:
+            lines = []
+            for n in rows:
+                v = service.viewer(ctx.session, ctx.settings, n, ctx.person_id)
+                assert v is not None
+                lines.append(_nomination_line(ctx, n, service.get_position(ctx.session, n.position_id), v, role=role))
+            blocks.append(Section(title=title, lines=tuple(lines)))
+    if hr:
+        queue, total = service.hr_queue(ctx.session)
+        if not queue:
+            blocks.append(Section(title=_("HR queue"), text=_("No nomination in progress.")))
+        hr_view = service.Viewer(is_nominator=False, is_nominee=False, is_hr=True)
+        current: int | None = None
+        lines = []
+        for position, n in queue:
+            if position.id != current:
+                if lines:
+                    blocks.append(Section(title=title, lines=tuple(lines)))
+                current, lines = position.id, []
+                title = _("HR queue — {position}", position=position_info(ctx.session, position).headline())
+            lines.append(_nomination_line(ctx, n, position, hr_view, role="hr"))
+        if lines:
+            blocks.append(Section(title=title, lines=tuple(lines)))
+        if total > len(queue):
+            blocks.append(Context(ngettext("{n} more nomination is not shown: cercle export nominations --csv "
+                                           "lists them all.",
+                                           "{n} more nominations are not shown: cercle export nominations --csv "
+                                           "lists them all.", total - len(queue))))
+    if not blocks:
+        return _text(ctx, _("You have no nomination yet. See the open positions with position list."))
+    blocks.append(Context(_("Details: nomination show <N-code>.")))
+    return _reply(ctx, _("Nominations"), *blocks)
+
+
+@command("nomination show", usage=N_("nomination show <N-code>"), summary=N_("A nomination and its history."),
+         args=[Arg("nomination", NOMINATION, label=N_("<N-code>"))], group="position")
+def nomination_show(ctx: Ctx, nomination: int) -> Reply:
+    row, v = service.visible_nomination(ctx.session, ctx.settings, nomination, ctx.person_id)
+    position = service.get_position(ctx.session, row.position_id)
+    info = position_info(ctx.session, position)
+    code = nomination_code(row.id)
+    identified = v.is_nominator or v.is_nominee or service.hr_may_identify(row)
+    fields = [Field(_("Position"), info.headline()), Field(_("State"), service.public_state(row, v)),
+              Field(_("Nominated by"), ctx.name_of(row.nominator_id)),
+              Field(_("Nominee"), ctx.name_of(row.nominee_id) if identified else _("a nominee, awaiting consent")),
+              Field(_("Since"), _("{date} ({age} in this state)", date=row.created_at.date().isoformat(),
+                                  age=_age(ctx.now(), row.updated_at)))]
+    if identified:
+        fields.append(Field(_("Why"), row.argument))
+    history = []
+    for event in service.events(ctx.session, row.id or 0):
+        if event.to_state == service.AWAITING_CONSENT:
+            continue
+        shown = (v.is_hr and identified) or v.is_nominee or event.to_state != service.DECLINED
+        state = service.state_label(event.to_state) if shown else _("closed")
+        line = f"{event.at.date().isoformat()} — {state}"
+        if event.note and (v.is_hr or event.shared):
+            line += f" — {event.note}"
+        history.append(line)
+    blocks: list[Block] = [Section(title=_("Nomination {code}", code=code), fields=tuple(fields))]
+    if history:
+        blocks.append(Section(title=_("History"), lines=tuple(history)))
+    buttons: list[Button] = []
+    if v.is_nominee and row.state == service.AWAITING_CONSENT:
+        buttons += [Button(_("Yes, put me forward"), f"nomination consent {code} yes", style="primary", reaction="👍"),
+                    Button(_("No, thank you"), f"nomination consent {code} no", reaction="👎")]
+    if v.is_hr:
+        buttons += [Button(service.state_label(s), f"nomination move {code} {s}",
+                           style="danger" if s == service.REJECTED else "default")
+                    for s in service.HR_MOVES.get(row.state, ())]
+    if v.is_nominator and row.state in service.WITHDRAWABLE:
+        buttons.append(Button(_("Withdraw"), f"nomination withdraw {code}", style="danger"))
+    if buttons:
+        blocks.append(Actions(tuple(buttons)))
+    return _reply(ctx, _("Nomination {code}", code=code), *blocks)
+
+
+@command("nomination consent", usage=N_("nomination consent <N-code> yes|no"),
+         summary=N_("Nominees: agree (yes) or not (no) to be put forward."),
+         args=[Arg("nomination", NOMINATION, label=N_("<N-code>")), Arg("answer", CONSENT, label=N_("yes|no"))],
+         group="position")
+def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
+    row, v = service.visible_nomination(ctx.session, ctx.settings, nomination, ctx.person_id)
+    before = row.state
+    after = service.answer_consent(ctx.session, row, v, answer == "yes", ctx.now())
+    subject = f"nomination:{row.id}"
+    ctx.audit("nomination.state", subject, before=before, after=after)
+    position = service.get_position(ctx.session, row.position_id)
+    info, code, nominee = position_info(ctx.session, position), nomination_code(row.id), ctx.person.display_name
+    if after == service.CONSENTED:
+        ctx.tell_person(row.nominator_id, lambda: messaging.nominator_consented(code, info, nominee), subject=subject)
+        _tell_hr(ctx, position, lambda: messaging.hr_consented(code, info, nominee), subject)
+        return _text(ctx, _("Thank you: you are put forward for {position} ({code}). HR will contact you; you "
+                            "will hear about each step.", position=info.headline(), code=code))
+    ctx.tell_person(row.nominator_id, lambda: messaging.nominator_declined(code, info, nominee), subject=subject)
+    return _text(ctx, _("Noted: you are not put forward for {position} ({code}). The person who nominated you "
+                        "is only told that it is closed, and HR is not told who you are.",
+                        position=info.headline(), code=code))
+
+
+@command("nomination withdraw", usage=N_("nomination withdraw <N-code>"),
+         summary=N_("Nominators: withdraw your nomination (before an offer)."),
+         args=[Arg("nomination", NOMINATION, label=N_("<N-code>"))], group="position")
+def nomination_withdraw(ctx: Ctx, nomination: int) -> Reply:
+    row, v = service.visible_nomination(ctx.session, ctx.settings, nomination, ctx.person_id)
+    knew = service.hr_may_identify(row)
+    before = service.withdraw(ctx.session, row, v, ctx.person_id, ctx.now())
+    subject = f"nomination:{row.id}"
+    ctx.audit("nomination.state", subject, before=before, after=service.WITHDRAWN)
+    position = service.get_position(ctx.session, row.position_id)
+    info, code = position_info(ctx.session, position), nomination_code(row.id)
+    if row.nominee_id != ctx.person_id:
+        ctx.tell_person(row.nominee_id, lambda: messaging.withdrawn_to_nominee(code, info), subject=subject)
+    if knew:
+        _tell_hr(ctx, position, lambda: messaging.withdrawn_to_hr(code, info), subject)
+    return _text(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
+
+
+def _state_arg(text: str) -> str:
+    value = text.strip().lower().replace("-", "_")
+    value = service.STATE_ALIASES.get(value, service.STATE_ALIASES.get(text.strip().lower(), value))
+    if value not in service.STATES:
+        raise UsageError(_("'{value}' is not a nomination state. States: {states}.", value=text[:40],
+                           states=", ".join(service.STATES)))
+    return value
+
+
+@command("nomination move", usage=N_('nomination move <N-code> <state> ["<note>"] [--share]'),
+         summary=N_("HR: move a nomination on, to under_review, interview, offered, hired or rejected (the "
+                 "note stays with HR unless --share)."),
+         args=[Arg("nomination", NOMINATION, label=N_("<N-code>")), Arg("state", WORD, label=N_("<state>")),
+               Arg("note", TEXT, optional=True, label=N_('"<note>"'))],
+         options=[Opt("share", flag=True)], group="position")
+def nomination_move(ctx: Ctx, nomination: int, state: str, note: str | None, share: bool) -> Reply:
+    target = _state_arg(state)
+    row, v = service.visible_nomination(ctx.session, ctx.settings, nomination, ctx.person_id)
+    before = service.hr_move(ctx.session, row, v, target, note or "", bool(share and note), ctx.person_id, ctx.now())
+    subject = f"nomination:{row.id}"
+    ctx.audit("nomination.state", subject, before=before, after=target, note=bool(note), shared=bool(share))
+    position = service.get_position(ctx.session, row.position_id)
+    info, code = position_info(ctx.session, position), nomination_code(row.id)
+    shared_note = note if (note and share) else ""
+    for person_id in dict.fromkeys((row.nominator_id, row.nominee_id)):
+        if person_id != ctx.person_id:
+            ctx.tell_person(person_id, lambda: messaging.state_changed(code, info, target, shared_note),
+                            subject=subject)
+    told = _("The nominator and the nominee have been told.")
+    if note:
+        told += " " + (_("Your note was shared with them.") if share else _("Your note stays with HR."))
+    return _text(ctx, _("{code} moved from {before} to {after}.", code=code, before=service.state_label(before),
+                        after=service.state_label(target)) + " " + told)
+
+
+identity.PERSON_MERGE_HOOKS.append(service.merge_hook)
+
+# French command words. Aliases are global: a word must keep one meaning across capabilities
+# (tests/bot/referrals/test_positions.py checks that none of these is taken over by another one).
+FRENCH_WORDS = (("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),
+                ("liste", "list"), ("coopter", "nominate"), ("recommander", "nominate"), ("candidature", "nomination"),
+                ("cooptation", "nomination"), ("afficher", "show"), ("voir", "show"), ("consentir", "consent"),
+                ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move"))
+for word, canonical in FRENCH_WORDS:
+    REGISTRY.alias(word, canonical)

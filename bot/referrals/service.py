@@ -1,0 +1,385 @@
+"""Referral rules: positions, nominations, their states, and who may see what.
+
+Confidentiality is enforced here, not in the adapters: `visible_nomination` answers exactly as
+for an unknown code when the caller is not the nominator, the nominee or HR, and HR sees the
+nominee and the argument only once the nominee has consented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.errors import Forbidden, NotFound, UserError
+from bot.i18n import N_, _
+from bot.permissions import Role, has_role, people_with_role
+from bot.settings import Settings
+from storage.tables import Nomination, NominationEvent, NominationReminder, Position, PositionSkill
+
+# -- states ------------------------------------------------------------------------------------------
+SUBMITTED = "submitted"
+AWAITING_CONSENT = "awaiting_consent"
+CONSENTED = "consented"
+DECLINED = "declined"
+LAPSED = "lapsed"
+UNDER_REVIEW = "under_review"
+INTERVIEW = "interview"
+OFFERED = "offered"
+HIRED = "hired"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+
+STATES = (SUBMITTED, AWAITING_CONSENT, CONSENTED, DECLINED, LAPSED, UNDER_REVIEW, INTERVIEW, OFFERED, HIRED,
+          REJECTED, WITHDRAWN)
+FINAL = frozenset({DECLINED, LAPSED, HIRED, REJECTED, WITHDRAWN})
+
+# What HR may move a nomination to, from each state (design §4.1).
+HR_MOVES: dict[str, tuple[str, ...]] = {
+    CONSENTED: (UNDER_REVIEW, REJECTED),
+    UNDER_REVIEW: (INTERVIEW, REJECTED),
+    INTERVIEW: (OFFERED, REJECTED),
+    OFFERED: (HIRED, REJECTED),
+}
+# The nominator may withdraw before an offer.
+WITHDRAWABLE = frozenset({SUBMITTED, AWAITING_CONSENT, CONSENTED, UNDER_REVIEW, INTERVIEW})
+# States in HR's hands: listed in HR's digest when untouched for STALE_AFTER.
+HR_ACTIVE = tuple(HR_MOVES)
+
+STATE_LABELS: dict[str, str] = {
+    SUBMITTED: N_("submitted"),
+    AWAITING_CONSENT: N_("awaiting consent"),
+    CONSENTED: N_("consented"),
+    DECLINED: N_("declined"),
+    LAPSED: N_("lapsed (no answer)"),
+    UNDER_REVIEW: N_("under review"),
+    INTERVIEW: N_("interview"),
+    OFFERED: N_("offered"),
+    HIRED: N_("hired"),
+    REJECTED: N_("not retained"),
+    WITHDRAWN: N_("withdrawn"),
+}
+# French (and spaced) spellings accepted by `nomination move`.
+STATE_ALIASES = {
+    "under-review": UNDER_REVIEW, "review": UNDER_REVIEW, "examen": UNDER_REVIEW, "etude": UNDER_REVIEW,
+    "étude": UNDER_REVIEW, "entretien": INTERVIEW, "offre": OFFERED, "offert": OFFERED, "hire": HIRED,
+    "embauche": HIRED, "embauché": HIRED, "recrute": HIRED, "recruté": HIRED, "reject": REJECTED,
+    "rejete": REJECTED, "rejeté": REJECTED, "refuse": REJECTED, "refusé": REJECTED, "recrutement": HIRED,
+    "non_retenue": REJECTED, "non_retenu": REJECTED,
+}
+
+# -- timing (documented in the README) ------------------------------------------------------------
+CONSENT_REMINDER_AFTER = timedelta(days=7)  # one reminder to the nominee
+CONSENT_LAPSE_AFTER = timedelta(days=14)  # 7 days after the reminder: the nomination lapses
+STALE_AFTER = timedelta(days=14)  # untouched by HR this long: listed in HR's daily digest
+
+MIN_ARGUMENT_CHARS = 20
+MIN_ARGUMENT_WORDS = 3
+MAX_ARGUMENT_CHARS = 2000
+MAX_NOTE_CHARS = 2000
+QUEUE_LIMIT = 40  # lines of HR's queue in one chat message
+
+
+def state_label(state: str) -> str:
+    return _(STATE_LABELS.get(state, state))
+
+
+def position_code(position_id: int | None) -> str:
+    return f"P{position_id}"
+
+
+def nomination_code(nomination_id: int | None) -> str:
+    return f"N{nomination_id}"
+
+
+# -- roles -----------------------------------------------------------------------------------------
+def is_hr(session: Session, settings: Settings, person_id: int) -> bool:
+    """HR people (and admins) run positions and the nomination queue."""
+    return has_role(session, person_id, settings, Role.HR)
+
+
+def hr_recipients(session: Session, position: Position | None = None) -> list[int]:
+    """Who hears about the HR side: everyone granted hr, and the person who opened the position."""
+    ids = list(dict.fromkeys(people_with_role(session, Role.HR)))
+    if position is not None and position.opened_by is not None and position.opened_by not in ids:
+        ids.append(position.opened_by)
+    return ids
+
+
+# -- positions -------------------------------------------------------------------------------------
+def open_position(session: Session, *, title: str, site: str, team: str, description: str, skills: list[str],
+                  closes_at: datetime | None, opener_id: int, now: datetime) -> Position:
+    if len(title) > 200:
+        raise UserError(_("A position title is at most 200 characters long."))
+    if len(site) > 200 or len(team) > 200:
+        raise UserError(_("A site or team name is at most 200 characters long."))
+    if len(description) > 4000:
+        raise UserError(_("A description is at most 4000 characters long."))
+    if len(skills) > 20:
+        raise UserError(_("At most 20 skills for a position."))
+    position = Position(title=title, site=site, team=team, description=description, closes_at=closes_at,
+                        opened_by=opener_id, opened_at=now)
+    session.add(position)
+    session.flush()
+    assert position.id is not None
+    for skill in skills:
+        session.add(PositionSkill(position_id=position.id, skill=skill))
+    session.flush()
+    return position
+
+
+def skills_of(session: Session, position_id: int) -> list[str]:
+    return sorted(s.skill for s in session.exec(select(PositionSkill).where(PositionSkill.position_id == position_id)))
+
+
+def is_open(position: Position, now: datetime) -> bool:
+    return position.closed_at is None and (position.closes_at is None or position.closes_at > now)
+
+
+def get_position(session: Session, position_id: int) -> Position:
+    position = session.get(Position, position_id)
+    if position is None:
+        raise NotFound(_("There is no position {code}. See position list.", code=position_code(position_id)))
+    return position
+
+
+def open_positions(session: Session, now: datetime, *, skill: str | None = None,
+                   site: str | None = None) -> list[Position]:
+    query = (select(Position).where(col(Position.closed_at).is_(None))
+             .where((col(Position.closes_at).is_(None)) | (col(Position.closes_at) > now))
+             .order_by(col(Position.id)))
+    if skill:
+        query = query.where(col(Position.id).in_(select(PositionSkill.position_id).where(PositionSkill.skill == skill)))
+    rows = list(session.exec(query))
+    if site:
+        wanted = site.strip().casefold()
+        rows = [p for p in rows if p.site.casefold() == wanted]
+    return rows
+
+
+def close_position(session: Session, position: Position, now: datetime) -> None:
+    if position.closed_at is not None:
+        raise UserError(_("The position {code} is already closed.", code=position_code(position.id)))
+    position.closed_at = now
+    session.add(position)
+
+
+# -- nominations -----------------------------------------------------------------------------------
+def check_argument(text: str) -> str:
+    """At least a sentence: MIN_ARGUMENT_CHARS characters and MIN_ARGUMENT_WORDS words."""
+    text = " ".join(text.split())
+    if len(text) < MIN_ARGUMENT_CHARS or len(text.split()) < MIN_ARGUMENT_WORDS:
+        raise UserError(_("Say why in at least a sentence: {chars} characters and {words} words or more, "
+                          "like \"She ran the Lyon migration and trains the team on Kafka.\"",
+                          chars=MIN_ARGUMENT_CHARS, words=MIN_ARGUMENT_WORDS))
+    if len(text) > MAX_ARGUMENT_CHARS:
+        raise UserError(_("The argument is at most {n} characters long.", n=MAX_ARGUMENT_CHARS))
+    return text
+
+
+def nominate(session: Session, *, position: Position, nominator_id: int, nominee_id: int, argument: str,
+             now: datetime) -> Nomination:
+    """Create a nomination, submitted and at once awaiting the nominee's consent (one event records
+    the step); the caller sends the consent request in the same transaction."""
+    if not is_open(position, now):
+        raise UserError(_("The position {code} is closed: it no longer takes nominations.",
+                          code=position_code(position.id)))
+    if nominee_id == nominator_id:
+        raise UserError(_("You cannot nominate yourself. To apply for {code}, contact HR directly: they will "
+                          "be glad to hear from you.", code=position_code(position.id)))
+    argument = check_argument(argument)
+    key = f"{position.id}:{nominee_id}"
+    if session.exec(select(Nomination).where(Nomination.unique_key == key)).first() is not None:
+        raise UserError(_("This person has already been nominated for {code}: there can be only one "
+                          "nomination per person and position.", code=position_code(position.id)))
+    assert position.id is not None
+    nomination = Nomination(position_id=position.id, nominator_id=nominator_id, nominee_id=nominee_id,
+                            unique_key=key, argument=argument, state=AWAITING_CONSENT, created_at=now,
+                            updated_at=now, consent_asked_at=now)
+    try:
+        with session.begin_nested():
+            session.add(nomination)
+            session.flush()
+            assert nomination.id is not None
+            session.add(NominationEvent(nomination_id=nomination.id, at=now, actor_id=nominator_id,
+                                        from_state=SUBMITTED, to_state=AWAITING_CONSENT))
+            session.flush()
+    except IntegrityError:  # the same nomination made at the same moment elsewhere
+        raise UserError(_("This person has already been nominated for {code}: there can be only one "
+                          "nomination per person and position.", code=position_code(position.id))) from None
+    return nomination
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """How a person relates to a nomination, which decides what they see."""
+
+    is_nominator: bool
+    is_nominee: bool
+    is_hr: bool
+
+
+def viewer(session: Session, settings: Settings, nomination: Nomination, person_id: int) -> Viewer | None:
+    """None when the person may not know the nomination exists."""
+    v = Viewer(is_nominator=nomination.nominator_id == person_id,
+               is_nominee=nomination.nominee_id == person_id and nomination.state != SUBMITTED,
+               is_hr=is_hr(session, settings, person_id))
+    return v if (v.is_nominator or v.is_nominee or v.is_hr) else None
+
+
+def unknown_nomination(nomination_id: int) -> NotFound:
+    return NotFound(_("There is no nomination {code} that you can see. See nomination list.",
+                      code=nomination_code(nomination_id)))
+
+
+def visible_nomination(session: Session, settings: Settings, nomination_id: int,
+                       person_id: int) -> tuple[Nomination, Viewer]:
+    """The nomination and the caller's relation to it; the same NotFound for unknown and not allowed."""
+    nomination = session.get(Nomination, nomination_id)
+    if nomination is None:
+        raise unknown_nomination(nomination_id)
+    v = viewer(session, settings, nomination, person_id)
+    if v is None:
+        raise unknown_nomination(nomination_id)
+    return nomination, v
+
+
+def hr_may_identify(nomination: Nomination) -> bool:
+    """HR learns who the nominee is (and reads the argument) only once the nominee has consented."""
+    return nomination.consented_at is not None
+
+
+def public_state(nomination: Nomination, v: Viewer) -> str:
+    """The state as this viewer may see it: a nominator learns a decline only as 'closed'."""
+    if nomination.state == DECLINED and not v.is_nominee and not (v.is_hr and hr_may_identify(nomination)):
+        return _("closed")
+    return state_label(nomination.state)
+
+
+def set_state(session: Session, nomination: Nomination, to_state: str, *, actor_id: int | None, now: datetime,
+              note: str = "", shared: bool = False, expected: str | None = None) -> str:
+    """Move the nomination, recording the event. `expected`: only if it is still in that state (a
+    conditional update, so two replicas or two clicks cannot both move it). Returns the old state."""
+    before = expected or nomination.state
+    assert nomination.id is not None
+    moved = session.execute(update(Nomination).where(col(Nomination.id) == nomination.id,
+                                                     col(Nomination.state) == before)
+                            .values(state=to_state, updated_at=now))
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(nomination)
+        raise UserError(_("{code} has just changed: it is now {state}. Nothing was done.",
+                          code=nomination_code(nomination.id), state=state_label(nomination.state)))
+    session.refresh(nomination)
+    session.add(NominationEvent(nomination_id=nomination.id, at=now, actor_id=actor_id, from_state=before,
+                                to_state=to_state, note=note, shared=shared))
+    session.flush()
+    return before
+
+
+def answer_consent(session: Session, nomination: Nomination, v: Viewer, yes: bool, now: datetime) -> str:
+    if not v.is_nominee:
+        raise Forbidden(_("Only the person nominated can answer for {code}.", code=nomination_code(nomination.id)))
+    if nomination.state != AWAITING_CONSENT:
+        code, state = nomination_code(nomination.id), state_label(nomination.state)
+        if nomination.state in (WITHDRAWN, LAPSED):
+            raise UserError(_("{code} is {state}: there is nothing to answer any more.", code=code, state=state))
+        raise UserError(_("You have already answered for {code}: it is {state}.", code=code, state=state))
+    target = CONSENTED if yes else DECLINED
+    set_state(session, nomination, target, actor_id=nomination.nominee_id, now=now, expected=AWAITING_CONSENT)
+    if yes:
+        nomination.consented_at = now
+        session.add(nomination)
+        session.flush()
+    return target
+
+
+def hr_move(session: Session, nomination: Nomination, v: Viewer, to_state: str, note: str, shared: bool,
+            actor_id: int, now: datetime) -> str:
+    if not v.is_hr:
+        raise Forbidden(_("Only HR may move a nomination to another state."))
+    if len(note) > MAX_NOTE_CHARS:
+        raise UserError(_("A note is at most {n} characters long.", n=MAX_NOTE_CHARS))
+    allowed = HR_MOVES.get(nomination.state, ())
+    if to_state not in allowed:
+        code = nomination_code(nomination.id)
+        if not allowed:
+            raise UserError(_("{code} is {state}: HR cannot move it from there.", code=code,
+                              state=state_label(nomination.state)))
+        raise UserError(_("{code} is {state}; it can move to: {allowed}.", code=code,
+                          state=state_label(nomination.state), allowed=", ".join(allowed)))
+    return set_state(session, nomination, to_state, actor_id=actor_id, now=now, note=note, shared=shared,
+                     expected=nomination.state)
+
+
+def withdraw(session: Session, nomination: Nomination, v: Viewer, actor_id: int, now: datetime) -> str:
+    code = nomination_code(nomination.id)
+    if not v.is_nominator:
+        raise Forbidden(_("Only the person who made the nomination {code} may withdraw it.", code=code))
+    if nomination.state in FINAL:
+        raise UserError(_("{code} is {state}: it is over, there is nothing to withdraw.", code=code,
+                          state=public_state(nomination, v)))
+    if nomination.state not in WITHDRAWABLE:
+        raise UserError(_("{code} is {state}: it can no longer be withdrawn (only before an offer).", code=code,
+                          state=public_state(nomination, v)))
+    return set_state(session, nomination, WITHDRAWN, actor_id=actor_id, now=now, expected=nomination.state)
+
+
+def events(session: Session, nomination_id: int) -> list[NominationEvent]:
+    return list(session.exec(select(NominationEvent).where(NominationEvent.nomination_id == nomination_id)
+                             .order_by(col(NominationEvent.at), col(NominationEvent.id))))
+
+
+def own_nominations(session: Session, person_id: int) -> tuple[list[Nomination], list[Nomination]]:
+    """(made by the person, about the person from the consent request on)."""
+    made = list(session.exec(select(Nomination).where(Nomination.nominator_id == person_id)
+                             .order_by(col(Nomination.id))))
+    about = list(session.exec(select(Nomination).where(Nomination.nominee_id == person_id,
+                                                       Nomination.state != SUBMITTED)
+                              .order_by(col(Nomination.id))))
+    return made, about
+
+
+def hr_queue(session: Session, limit: int = QUEUE_LIMIT) -> tuple[list[tuple[Position, Nomination]], int]:
+    """The first `limit` open nominations (not final) by position, then state in workflow order, and
+    how many there are in all (a chat message cannot hold hundreds; the CSV export has them all)."""
+    progress = case({state: index for index, state in enumerate(STATES)}, value=col(Nomination.state))
+    query = (select(Position, Nomination).join(Nomination, col(Nomination.position_id) == Position.id)
+             .where(col(Nomination.state).not_in(FINAL)))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Position.id), progress, col(Nomination.id)).limit(limit))
+    return list(rows), int(total)
+
+
+def stale_for_hr(session: Session, now: datetime) -> list[Nomination]:
+    """Nominations in HR's hands untouched for STALE_AFTER."""
+    return list(session.exec(select(Nomination).where(col(Nomination.state).in_(HR_ACTIVE),
+                                                      Nomination.updated_at <= now - STALE_AFTER)
+                             .order_by(col(Nomination.updated_at))))
+
+
+def consent_due(session: Session, now: datetime, reminder_round: int, after_reminder: timedelta) -> list[int]:
+    """Nominations awaiting consent for which a reminder or the lapse may be due, in one query: asked
+    CONSENT_REMINDER_AFTER ago or more, and not reminded yet or reminded `after_reminder` ago or more."""
+    reminder = aliased(NominationReminder)
+    query = (select(Nomination.id)
+             .outerjoin(reminder, (col(reminder.nomination_id) == Nomination.id) & (reminder.round == reminder_round))
+             .where(Nomination.state == AWAITING_CONSENT,
+                    col(Nomination.consent_asked_at) <= now - CONSENT_REMINDER_AFTER,
+                    col(reminder.id).is_(None) | (col(reminder.at) <= now - after_reminder))
+             .order_by(col(Nomination.id)))
+    return [i for i in session.exec(query) if i is not None]
+
+
+# -- merging two persons --------------------------------------------------------------------------
+def merge_hook(session: Session, keep_id: int, drop_id: int) -> None:
+    """Before the generic move of person columns: keep one-nomination-per-(position, person) true.
+    A conflicting nomination of the dropped person stays, without the uniqueness key."""
+    kept = {n.position_id for n in session.exec(select(Nomination).where(Nomination.nominee_id == keep_id))}
+    for nomination in session.exec(select(Nomination).where(Nomination.nominee_id == drop_id)):
+        nomination.unique_key = None if nomination.position_id in kept else f"{nomination.position_id}:{keep_id}"
+        session.add(nomination)
+    session.flush()

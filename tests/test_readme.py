@@ -1,0 +1,7 @@
+"""The README documents every command (its Commands section is generated from the registry)."""
+
+from bot.commands.reference import current_section, markdown
+
+
+def test_readme_lists_every_command() -> None:
+    assert current_section() == markdown(), "run: python -m bot.commands.reference --update-readme"
