@@ -111,7 +111,12 @@ async def test_errors_are_answered_privately_and_in_french(matrix: MatrixWorld) 
     # French from then on, including the adapter's own words (button hints).
     mark = bob.mark()
     await bob.send(general, "!cercle language fr")
-    await bob.expect(where=lambda s: s.sender == matrix.bot_id and s.room_id == error.room_id, after=mark)
+    await bob.expect(error.room_id, sender=matrix.bot_id, contains="Désormais, Cercle vous parle en français",
+                     after=mark)
+    mark = bob.mark()
+    await bob.send(general, "!cercle communauté rejoindre nulle-part")
+    await bob.expect(error.room_id, sender=matrix.bot_id, contains="Il n'y a pas de communauté « nulle-part »",
+                     after=mark)
     await alice.send(general, '!cercle community create jardin "Jardin partagé"')
     mark = bob.mark()
     await bob.send(general, "!cercle community info jardin")
