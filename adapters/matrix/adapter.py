@@ -45,7 +45,7 @@ from adapters.matrix.render import normalise_reaction, reaction_commands
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sender import MatrixSender
 from adapters.matrix.state import MatrixState
-from adapters.matrix.transport import NETWORK_ERRORS, client_config
+from adapters.matrix.transport import NETWORK_ERRORS, client_config, retry_after
 from bot.app import Application
 from bot.delivery import DeliveryError, Sender
 from bot.events import Actor, Place, Request, UserInfo
@@ -142,7 +142,7 @@ class MatrixAdapter:
                 raise
             except (_SyncFailed, LoginFailed, *NETWORK_ERRORS) as exc:
                 self._failed(str(exc) or type(exc).__name__)
-                await self._pause(delay)
+                await self._pause(max(delay, getattr(exc, "retry_after", 0.0)))
                 delay = min(self.backoff_cap, delay * 2)
             except Exception:
                 log.exception("Matrix sync loop error")
@@ -168,7 +168,8 @@ class MatrixAdapter:
         if isinstance(response, ErrorResponse):
             if response.status_code == "M_UNKNOWN_TOKEN":
                 self._logged_in = False
-            raise _SyncFailed(f"sync refused: {response.status_code}")
+            wait = retry_after(response) if response.status_code == "M_LIMIT_EXCEEDED" else 0.0
+            raise _SyncFailed(f"sync refused: {response.status_code}", retry_after=wait)
         assert isinstance(response, SyncResponse)
         self.connected, self.detail = True, "connected"
         self._handling = True
@@ -377,4 +378,9 @@ class MatrixAdapter:
 
 
 class _SyncFailed(Exception):
-    """The homeserver answered, but not with what the loop needs (refused login, sync error)."""
+    """The homeserver answered, but not with what the loop needs (a sync error); `retry_after` when it
+    asked the bot to slow down."""
+
+    def __init__(self, reason: str, *, retry_after: float = 0.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomSendResponse
 
+from bot import metrics
 from bot.delivery import DeliveryError
 
 MAX_RETRY_AFTER = 300.0
@@ -30,10 +31,16 @@ def client_config() -> AsyncClientConfig:
 def delivery_error(response: ErrorResponse, what: str) -> DeliveryError:
     code = str(response.status_code or "")
     if code == "M_LIMIT_EXCEEDED" or code == "429":
-        wait = (getattr(response, "retry_after_ms", None) or 5000) / 1000
-        return DeliveryError(f"{what}: rate limited", retry_after=min(MAX_RETRY_AFTER, max(0.1, wait)))
+        metrics.RATE_LIMITED.labels("matrix").inc()
+        return DeliveryError(f"{what}: rate limited", retry_after=retry_after(response))
     reason = f"{what}: {code} {response.message or ''}".strip()
     return DeliveryError(reason, permanent=code in PERMANENT_CODES)
+
+
+def retry_after(response: ErrorResponse) -> float:
+    """The homeserver's wait in seconds (5 s when it gave none), bounded."""
+    wait = (getattr(response, "retry_after_ms", None) or 5000) / 1000
+    return min(MAX_RETRY_AFTER, max(0.1, wait))
 
 
 async def send_event(client: AsyncClient, room_id: str, event_type: str, content: dict[str, Any],

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from nio import AsyncClient
+from prometheus_client import REGISTRY
 
 from adapters.matrix.transport import client_config, send_event
 from bot.delivery import DeliveryError
@@ -48,7 +49,12 @@ async def test_a_sent_event_returns_its_id_and_uses_the_transaction_id(client: A
     assert await send_event(client, "!room:hs", "m.room.message", {"body": "x"}, "cercle-out-7") == "$ev-cercle-out-7"
 
 
+def _rate_limited() -> float:
+    return REGISTRY.get_sample_value("cercle_rate_limited_total", {"platform": "matrix"}) or 0.0
+
+
 async def test_rate_limit_is_retry_after_without_sleeping(client: AsyncClient) -> None:
+    counted = _rate_limited()
     started = time.monotonic()
     with pytest.raises(DeliveryError) as error:
         await send_event(client, "!busy:hs", "m.room.message", {"body": "x"}, "t1")
@@ -57,6 +63,7 @@ async def test_rate_limit_is_retry_after_without_sleeping(client: AsyncClient) -
     with pytest.raises(DeliveryError) as bounded:
         await send_event(client, "!slow:hs", "m.room.message", {"body": "x"}, "t2")
     assert bounded.value.retry_after == 300.0
+    assert _rate_limited() == counted + 2  # visible on /metrics
 
 
 async def test_forbidden_is_permanent_and_server_errors_are_retried(client: AsyncClient) -> None:
