@@ -20,6 +20,7 @@ from bot.messages import Message
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+NOT_READY_RETRY = 5.0  # seconds: the adapter logs in right after start
 
 
 class MatrixSender:
@@ -34,6 +35,8 @@ class MatrixSender:
         self.rooms = rooms
 
     async def send(self, item: Outgoing) -> str:
+        if not self.client.access_token:
+            raise DeliveryError("Matrix: not logged in yet", retry_after=NOT_READY_RETRY)
         if item.target_kind == "dm":
             room_id, _created = await self.rooms.ensure(item.target_id)
             locale = await asyncio.to_thread(locale_of, self.engine, self.settings, item.target_id)
