@@ -9,6 +9,9 @@ MODULES = (
     "bot.people.commands",
     "bot.communities.commands",
     "bot.referrals.commands",
+    "bot.consultations.commands",
+    "bot.digests.commands",
+    "bot.referrals.digest",
 )
 
 

@@ -27,6 +27,8 @@ from storage.tables import (
 )
 
 ACTIVITY_WINDOW = timedelta(days=90)
+# Words other capabilities use after their command word (`idea upvote I3`): not valid as slugs.
+RESERVED_SLUGS: set[str] = set()
 
 
 # -- lookups ---------------------------------------------------------------------------------------
@@ -147,6 +149,8 @@ def create(session: Session, *, slug: str, name: str, purpose: str, topic_list: 
         raise UserError(_("A community name is at most 200 characters long."))
     if len(purpose) > 2000:
         raise UserError(_("A purpose is at most 2000 characters long."))
+    if slug in RESERVED_SLUGS:
+        raise UserError(_("'{slug}' is a command word and cannot name a community. Choose another slug.", slug=slug))
     if session.exec(select(Community).where(Community.slug == slug)).first() is not None:
         raise UserError(_("The slug '{slug}' is taken. Choose another one.", slug=slug))
     community = Community(slug=slug, name=name, purpose=purpose, created_by=creator_id, created_at=now)

@@ -9,6 +9,7 @@ from storage.tables.communities import (
     Resource,
     ResourceTag,
 )
+from storage.tables.consultations import Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
 from storage.tables.core import (
     Account,
     AuditEntry,
@@ -21,6 +22,7 @@ from storage.tables.core import (
     ProcessedEvent,
     RoleGrant,
 )
+from storage.tables.digests import DigestRun, DigestSchedule
 from storage.tables.referrals import (
     Nomination,
     NominationEvent,
@@ -31,7 +33,8 @@ from storage.tables.referrals import (
 
 __all__ = [
     "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
-    "CommunityTopic", "KeyValue", "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder",
+    "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "DigestRun", "DigestSchedule",
+    "Idea", "IdeaUpvote", "KeyValue", "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder",
     "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

@@ -1,0 +1,232 @@
+"""Commands: consult open/results/close/answer, vote, idea, idea upvote, idea answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.commands.context import Ctx, send_to_channel
+from bot.commands.registry import (
+    INT,
+    REGISTRY,
+    SLUG,
+    TEXT,
+    WHEN,
+    Arg,
+    Opt,
+    choice_type,
+    code_type,
+    command,
+)
+from bot.communities import service as communities
+from bot.consultations import jobs as _jobs  # noqa: F401  (registers the closing job)
+from bot.consultations import messaging, service
+from bot.errors import UserError
+from bot.i18n import N_, _, ngettext
+from bot.messages import Context, Message, Reply, Section
+from bot.settings import Settings
+from storage.tables import Community
+
+REGISTRY.group("consult", N_("Consultations and ideas"))
+
+V_CODE = code_type("V")
+I_CODE = code_type("I")
+STATUS = choice_type(*service.IDEA_STATUSES, aliases={
+    "acceptée": "accepted", "acceptee": "accepted", "accepté": "accepted", "accepte": "accepted",
+    "étude": "under-study", "etude": "under-study", "à-l'étude": "under-study", "a-l-etude": "under-study",
+    "à-l-étude": "under-study", "en-cours": "under-study", "under_study": "under-study",
+    "refusée": "declined", "refusee": "declined", "refusé": "declined", "refuse": "declined",
+    "rejetée": "declined", "rejetee": "declined"})
+
+
+def _writable(community: Community) -> None:
+    if community.archived_at is not None:
+        raise UserError(_("The community '{slug}' is archived: it is read-only.", slug=community.slug))
+
+
+def post_results(session: Session, settings: Settings, tally: service.Tally) -> None:
+    """Post the final results to every linked channel, once per channel."""
+    assert tally.community.id is not None
+    for channel in communities.channels(session, tally.community.id):
+        send_to_channel(session, settings, channel, lambda: messaging.results(tally, final=True),
+                        subject=f"consultation:{tally.consultation.id}",
+                        dedupe_key=f"consultation:{tally.consultation.id}:results:{channel.id}")
+
+
+def close_and_post(session: Session, settings: Settings, number: int, now: datetime) -> bool:
+    """Close a consultation and post its results; False when it was already closed."""
+    consultation, community = service.get(session, number)
+    if not service.close(session, consultation, now):
+        return False
+    post_results(session, settings, service.tally(session, consultation, community))
+    return True
+
+
+# -- consultations ---------------------------------------------------------------------------------
+@command("consult open",
+         usage=N_('consult open <slug> "<question>" "<option>" "<option>"... [--closes <2d|2026-12-01>] '
+                  '[--anonymous] [--hidden]'),
+         summary=N_("Managers: ask the members of a community to vote (2 to 10 options)."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("question", TEXT, label=N_("question")),
+               Arg("options", TEXT, many=True, minimum=2, maximum=10, label=N_("options"))],
+         options=[Opt("closes", WHEN), Opt("anonymous", flag=True), Opt("hidden", flag=True)])
+def consult_open(ctx: Ctx, slug: str, question: str, options: list[str], closes: datetime | None,
+                 anonymous: bool, hidden: bool) -> Reply:
+    community = communities.get_active(ctx.session, slug)
+    communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    assert community.id is not None
+    channels = communities.channels(ctx.session, community.id)
+    if not channels:
+        raise UserError(_("Link a channel to {name} first (community link {slug} in that channel): the "
+                          "consultation is posted there.", name=community.name, slug=slug))
+    consultation = service.open_consultation(ctx.session, community, ctx.person_id, question, options, closes,
+                                             anonymous, hidden, ctx.now())
+    assert consultation.id is not None
+    ctx.audit("consultation.open", f"consultation:{consultation.id}", community=community.id,
+              anonymous=anonymous, hidden=hidden)
+    opts = service.options(ctx.session, consultation.id)
+    who = ctx.person.display_name
+    for channel in channels:
+        ctx.post_to_channel(channel, lambda: messaging.opened(consultation, community, opts, who),
+                            subject=f"consultation:{consultation.id}")
+    return Reply.private(ngettext("Consultation V{code} opened and posted in {n} channel.",
+                                  "Consultation V{code} opened and posted in {n} channels.", len(channels),
+                                  code=consultation.id))
+
+
+@command("vote", usage=N_("vote <V-code> <option number>"), summary=N_("Vote in a consultation."),
+         args=[Arg("code", V_CODE, label=N_("V-code")), Arg("number", INT, label=N_("option number"))],
+         group="consult")
+def vote(ctx: Ctx, code: int, number: int) -> Reply:
+    consultation, community = service.get(ctx.session, code)
+    _writable(community)
+    option, changed = service.vote(ctx.session, consultation, community, ctx.person_id, number, ctx.now())
+    if consultation.anonymous:
+        ctx.audit("consultation.vote", f"consultation:{code}")  # who took part, never the choice
+        return Reply.private(_("Your anonymous vote in V{n} is counted. Nobody can see what you chose.", n=code))
+    ctx.audit("consultation.vote", f"consultation:{code}", option=number, changed=changed)
+    if changed:
+        return Reply.private(_("Your vote in V{n} is now: {number}. {label}.", n=code, number=number,
+                               label=option.label))
+    return Reply.private(_("Your vote in V{n} is counted: {number}. {label}. You may change it until it "
+                           "closes.", n=code, number=number, label=option.label))
+
+
+@command("consult results", usage=N_("consult results <V-code>"),
+         summary=N_("The results of a consultation (live, unless hidden until closing)."),
+         args=[Arg("code", V_CODE, label=N_("V-code"))])
+def consult_results(ctx: Ctx, code: int) -> Reply:
+    consultation, community = service.get(ctx.session, code)
+    tally = service.tally(ctx.session, consultation, community)
+    still_open = service.is_open(consultation, ctx.now())
+    if still_open and consultation.hidden:
+        text = _("The results of V{n} are shown when it closes.", n=code) + " " + \
+            ngettext("{n} vote so far.", "{n} votes so far.", tally.total)
+        return Reply.private(text)
+    message = messaging.results(tally, final=not still_open)
+    mine = None if consultation.anonymous else service.my_vote(ctx.session, consultation, ctx.person_id)
+    if mine is not None:
+        message = Message(message.summary, (*message.blocks, Context(_("Your vote: {number}.", number=mine))))
+    return Reply(message)
+
+
+@command("consult close", usage=N_("consult close <V-code>"),
+         summary=N_("Managers: close a consultation now and post its results."),
+         args=[Arg("code", V_CODE, label=N_("V-code"))])
+def consult_close(ctx: Ctx, code: int) -> Reply:
+    _consultation, community = service.get(ctx.session, code)
+    communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    if not close_and_post(ctx.session, ctx.settings, code, ctx.now()):
+        raise UserError(_("V{n} is already closed.", n=code))
+    ctx.audit("consultation.close", f"consultation:{code}")
+    return Reply.private(_("V{n} is closed; its results are posted in the community's channels. Give your "
+                           "decision with consult answer V{n} \"<decision>\".", n=code))
+
+
+@command("consult answer", usage=N_('consult answer <V-code> "<decision>"'),
+         summary=N_("Managers: give the decision that follows a consultation, in public."),
+         args=[Arg("code", V_CODE, label=N_("V-code")), Arg("decision", TEXT, label=N_("decision"))])
+def consult_answer(ctx: Ctx, code: int, decision: str) -> Reply:
+    consultation, community = service.get(ctx.session, code)
+    communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    service.answer(ctx.session, consultation, community, ctx.person_id, decision, ctx.now())
+    ctx.audit("consultation.answer", f"consultation:{code}")
+    tally = service.tally(ctx.session, consultation, community)
+    who = ctx.person.display_name
+    assert community.id is not None
+    for channel in communities.channels(ctx.session, community.id):
+        ctx.post_to_channel(channel, lambda: messaging.decision(tally, who), subject=f"consultation:{code}",
+                            dedupe_key=f"consultation:{code}:decision:{channel.id}")
+    return Reply.private(_("Your decision on V{n} is posted in the community's channels.", n=code))
+
+
+# -- ideas -----------------------------------------------------------------------------------------
+@command("idea", usage=N_('idea <slug> "<text>"'), summary=N_("Propose an idea to a community."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("text", TEXT, label=N_("text"))], group="consult")
+def idea(ctx: Ctx, slug: str, text: str) -> Reply:
+    community = communities.get_active(ctx.session, slug)
+    proposed = service.propose(ctx.session, community, ctx.person_id, text, ctx.now())
+    assert community.id is not None and proposed.id is not None
+    ctx.audit("idea.propose", f"idea:{proposed.id}", community=community.id)
+    who = ctx.person.display_name
+    for channel in communities.channels(ctx.session, community.id):
+        ctx.post_to_channel(channel, lambda: messaging.idea_proposed(proposed, community, who),
+                            subject=f"idea:{proposed.id}")
+    return Reply.private(_("Your idea I{n} is proposed to {name}. Members can upvote it with idea upvote I{n}.",
+                           n=proposed.id, name=community.name))
+
+
+# `idea upvote I3` and `idea answer I3` are matched before `idea <slug>`: those words cannot be slugs.
+communities.RESERVED_SLUGS.update({"upvote", "answer", "list", "soutenir", "repondre", "liste"})
+
+
+@command("idea upvote", usage=N_("idea upvote <I-code>"), summary=N_("Support an idea (once; not your own)."),
+         args=[Arg("code", I_CODE, label=N_("I-code"))], group="consult")
+def idea_upvote(ctx: Ctx, code: int) -> Reply:
+    found, community = service.get_idea(ctx.session, code)
+    _writable(community)
+    count = service.upvote(ctx.session, found, community, ctx.person_id, ctx.now())
+    ctx.audit("idea.upvote", f"idea:{code}")
+    return Reply.private(ngettext("You support I{code}. It has {n} upvote.", "You support I{code}. It has {n} upvotes.",
+                                  count, code=code))
+
+
+@command("idea answer", usage=N_('idea answer <I-code> "<text>" [--status accepted|under-study|declined]'),
+         summary=N_("Managers: answer an idea in public, with a status."),
+         args=[Arg("code", I_CODE, label=N_("I-code")), Arg("text", TEXT, label=N_("text"))],
+         options=[Opt("status", STATUS)], group="consult")
+def idea_answer(ctx: Ctx, code: int, text: str, status: str | None) -> Reply:
+    found, community = service.get_idea(ctx.session, code)
+    _writable(community)
+    communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    service.answer_idea(ctx.session, found, community, ctx.person_id, text, status or "under-study", ctx.now())
+    ctx.audit("idea.answer", f"idea:{code}", status=found.status)
+    who = ctx.person.display_name
+    assert community.id is not None
+    for channel in communities.channels(ctx.session, community.id):
+        ctx.post_to_channel(channel, lambda: messaging.idea_answered(found, community, who), subject=f"idea:{code}")
+    return Reply.private(_("Your answer to I{n} ({status}) is posted in the community's channels.", n=code,
+                           status=messaging.status_label(found.status)))
+
+
+@command("idea list", usage=N_("idea list <slug>"), summary=N_("The ideas of a community, most supported first."),
+         args=[Arg("slug", SLUG, label=N_("slug"))], group="consult")
+def idea_list(ctx: Ctx, slug: str) -> Reply:
+    community = communities.get(ctx.session, slug, include_archived=True)
+    assert community.id is not None
+    rows = service.ideas(ctx.session, community.id)
+    if not rows:
+        return Reply.private(_("No idea in {name} yet. Propose one: idea {slug} \"<text>\"", name=community.name,
+                               slug=slug))
+    lines = tuple(f"I{i.id} — {i.text} ({ngettext('{n} upvote', '{n} upvotes', i.upvotes)}, "
+                  f"{messaging.status_label(i.status)})" for i in rows)
+    title = _("Ideas of {name}", name=community.name)
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
+
+
+for word, canonical in (("consulter", "consult"), ("consultation", "consult"), ("ouvrir", "open"),
+                        ("voter", "vote"), ("résultats", "results"), ("resultats", "results"),
+                        ("clore", "close"), ("fermer", "close"), ("répondre", "answer"), ("repondre", "answer"),
+                        ("idée", "idea"), ("idee", "idea"), ("soutenir", "upvote"), ("liste", "list")):
+    REGISTRY.alias(word, canonical)

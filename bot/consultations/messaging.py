@@ -1,0 +1,75 @@
+"""Messages of consultations and ideas, built in the recipient's language when called."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.consultations.service import Tally, result_lines, status_label
+from bot.i18n import _, ngettext
+from bot.messages import Actions, Button, Context, Message, Section
+from storage.tables import Community, Consultation, ConsultationOption, Idea
+
+KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
+UPVOTE_REACTION = "👍"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def opened(consultation: Consultation, community: Community, options: list[ConsultationOption],
+           who: str) -> Message:
+    """The post in the community's channels: the question and a button (or reaction) per option."""
+    n = consultation.id
+    title = _("Consultation V{n} in {name}: {question}", n=n, name=community.name, question=consultation.question)
+    hints = [_("{who} asks the members of {name}. Vote with vote V{n} <number>.", who=who, name=community.name, n=n)]
+    if consultation.closes_at is not None:
+        hints.append(_("Closes on {when}.", when=_when(consultation.closes_at)))
+    if consultation.anonymous:
+        hints.append(_("Anonymous: nobody can see who voted what, and a vote cannot be changed."))
+    if consultation.hidden:
+        hints.append(_("Results are shown when it closes."))
+    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], f"vote V{n} {o.number}",
+                           reaction=KEYCAPS[o.number - 1]) for o in options)
+    return Message(summary=title, blocks=(Section(title=title, lines=tuple(f"{o.number}. {o.label}" for o in options)),
+                                          Actions(buttons), Context(" ".join(hints))))
+
+
+def results(t: Tally, *, final: bool) -> Message:
+    c = t.consultation
+    if final:
+        title = _("Results of V{n} in {name}: {question}", n=c.id, name=t.community.name, question=c.question)
+    else:
+        title = _("Results so far of V{n} in {name}: {question}", n=c.id, name=t.community.name,
+                  question=c.question)
+    blocks: list = [Section(title=title, lines=result_lines(t.options))]
+    blocks.append(Context(ngettext("{n} vote in all.", "{n} votes in all.", t.total)))
+    if c.decision:
+        blocks.append(Section(text=_("Decision: {decision}", decision=c.decision)))
+    return Message(summary=title, blocks=tuple(blocks))
+
+
+def decision(t: Tally, who: str) -> Message:
+    c = t.consultation
+    title = _("Decision on V{n} in {name}: {question}", n=c.id, name=t.community.name, question=c.question)
+    return Message(summary=title, blocks=(
+        Section(title=title, text=_("{who} answers: {decision}", who=who, decision=c.decision or "")),
+        Section(lines=result_lines(t.options)),
+        Context(_("This answers the consultation V{n}.", n=c.id))))
+
+
+def idea_proposed(idea: Idea, community: Community, who: str) -> Message:
+    title = _("New idea I{n} in {name}", n=idea.id, name=community.name)
+    return Message(summary=title, blocks=(
+        Section(title=title, text=_("{who} proposes: {text}", who=who, text=idea.text)),
+        Actions((Button(_("Upvote"), f"idea upvote I{idea.id}", style="primary", reaction=UPVOTE_REACTION),)),
+        Context(_("Upvote with idea upvote I{n}.", n=idea.id))))
+
+
+def idea_answered(idea: Idea, community: Community, who: str) -> Message:
+    title = _("Answer to idea I{n} in {name}: {status}", n=idea.id, name=community.name,
+              status=status_label(idea.status))
+    return Message(summary=title, blocks=(
+        Section(title=title, lines=(idea.text,)),
+        Section(text=_("{who} answers: {answer}", who=who, answer=idea.answer or "")),
+        Context(ngettext("{n} upvote", "{n} upvotes", idea.upvotes))))

@@ -1,0 +1,1 @@
+"""Scheduled digests: what happened in a community, posted to its channels on its schedule."""
