@@ -122,6 +122,7 @@ class MatrixAdapter:
     # -- login -------------------------------------------------------------------------------------
     async def _login(self) -> None:
         self.bot_name = await login(self.client, self.settings, self.state)
+        self.matrix_sender.txn_prefix = await asyncio.to_thread(self.state.transaction_prefix)
         await self.rooms.load()
         rows = await asyncio.to_thread(self.state.values, "joined:")
         self._joined_at = {room: int(ts) for room, ts in (row.split("\t", 1) for row in rows if "\t" in row)}

@@ -33,9 +33,10 @@ class MatrixSender:
         self.settings = settings
         self.state = state
         self.rooms = rooms
+        self.txn_prefix = ""  # set at login (MatrixState.transaction_prefix)
 
     async def send(self, item: Outgoing) -> str:
-        if not self.client.access_token:
+        if not self.client.access_token or not self.txn_prefix:
             raise DeliveryError("Matrix: not logged in yet", retry_after=NOT_READY_RETRY)
         if item.target_kind == "dm":
             room_id, _created = await self.rooms.ensure(item.target_id)
@@ -43,7 +44,7 @@ class MatrixSender:
         else:
             room_id, locale = item.target_id, self.settings.locale
         try:
-            event_id = await self.post(room_id, item.message, locale, txn_id=f"cercle-out-{item.id}")
+            event_id = await self.post(room_id, item.message, locale, txn_id=f"cercle-out-{self.txn_prefix}-{item.id}")
         except DeliveryError as exc:
             if item.target_kind == "dm" and exc.permanent:
                 # The person left their direct room: open a new one on the next attempt.

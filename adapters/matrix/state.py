@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -70,6 +71,16 @@ class MatrixState:
             return {row.key[len(start):]: row.value for row in rows}
 
     # -- typed helpers ----------------------------------------------------------------------------
+    def transaction_prefix(self) -> str:
+        """Outbox ids restart with a new database while the device (an access token in the settings) may
+        stay; the homeserver would take `cercle-out-1` for a resend and drop it. A per-database word
+        keeps transaction ids unique, and stable across restarts."""
+        existing = self.get("txn_prefix")
+        if existing:
+            return existing
+        self.put({"txn_prefix": secrets.token_hex(4)})
+        return self.get("txn_prefix") or ""
+
     def buttons(self, event_id: str) -> dict[str, str]:
         raw = self.get(f"buttons:{event_id}")
         return dict(json.loads(raw)) if raw else {}

@@ -27,3 +27,8 @@ def test_buttons_are_remembered_per_event(engine: Engine) -> None:
     state.remember_buttons("$event", {"✅": "crisis ack C1"})
     assert state.buttons("$event") == {"✅": "crisis ack C1"}
     assert state.buttons("$other") == {}
+
+
+def test_the_transaction_prefix_is_stable_per_database(engine: Engine) -> None:
+    first = MatrixState(engine, "@cercle:hs").transaction_prefix()
+    assert first and MatrixState(engine, "@cercle:hs").transaction_prefix() == first
