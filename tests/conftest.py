@@ -121,3 +121,31 @@ async def slack_socket(settings: Settings, clock: FrozenClock, engine: Engine): 
 
     async with running_slack(settings, clock, engine, socket_mode=True) as harness:
         yield harness
+
+
+# -- Matrix: a real Synapse for the whole session, fresh accounts per test --------------------------
+from collections.abc import AsyncIterator  # noqa: E402
+
+from tests.support.matrix import MatrixWorld  # noqa: E402
+from tests.support.synapse import Synapse, SynapseUnavailable  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """The homeserver (installed into .cache/synapse-venv when missing); with CI=true, failing to start fails."""
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    try:
+        server.start()
+    except SynapseUnavailable as exc:
+        if in_ci():
+            pytest.fail(f"Synapse could not start: {exc}", pytrace=False)
+        pytest.skip(f"Synapse could not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def matrix(synapse: Synapse, engine: Engine, settings: Settings) -> AsyncIterator[MatrixWorld]:
+    world = MatrixWorld(synapse, engine, settings)
+    yield world
+    await world.close()

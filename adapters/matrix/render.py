@@ -1,0 +1,115 @@
+"""The neutral message model as a Matrix `m.notice`: an HTML `formatted_body` and a plain `body`.
+
+Everything in a `Message` is plain text, so every piece is escaped here: user input can never
+inject markup or pills. Matrix has no buttons: each button becomes a hint, "react with ✅ to …"
+when it has a reaction, otherwise "type `!cercle …`".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from bot.i18n import _
+from bot.messages import Actions, Button, Context, Message, Section
+
+GREY = "#808080"
+MAX_EVENT_BYTES = 60_000  # Matrix refuses events over 64 KiB; leave room for the envelope
+
+
+def normalise_reaction(key: str) -> str:
+    """Clients differ on the emoji variation selector (✅ vs ✅︎/✅️): compare without it."""
+    return key.replace("\ufe0f", "").replace("\ufe0e", "").strip()
+
+
+def reaction_commands(message: Message) -> dict[str, str]:
+    """Normalised reaction key -> the command its button runs."""
+    return {normalise_reaction(b.reaction): b.command for b in message.buttons() if b.reaction and b.command}
+
+
+def _form_command(button: Button) -> str:
+    """A form's command template with each field shown as a placeholder to type."""
+    assert button.form is not None
+    placeholders = {f.name: f'"<{f.label}>"' for f in button.form.fields}
+    try:
+        return button.form.command.format(**placeholders)
+    except (KeyError, IndexError, ValueError):
+        return button.form.command
+
+
+def _hint(button: Button, prefix: str) -> tuple[str, str] | None:
+    """(plain, html) of one button's hint, or None when it does nothing on Matrix."""
+    if button.reaction and button.command:
+        plain = _("React with {emoji} to: {label}", emoji=button.reaction, label=button.label)
+        return plain, escape(plain)
+    command = button.command or (_form_command(button) if button.form else "")
+    if not command:
+        return None
+    typed = f"{prefix} {command}"
+    plain = _("Type {command} to: {label}", command=f"`{typed}`", label=button.label)
+    marker = "\u0000"
+    html = escape(_("Type {command} to: {label}", command=marker, label=button.label))
+    return plain, html.replace(marker, f"<code>{escape(typed)}</code>")
+
+
+def _lines(text: str) -> str:
+    return "<br>".join(escape(line) for line in text.split("\n"))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    plain: str
+    html: str
+
+    def content(self, msgtype: str = "m.notice") -> dict[str, Any]:
+        return {"msgtype": msgtype, "body": self.plain, "format": "org.matrix.custom.html",
+                "formatted_body": self.html}
+
+
+def render(message: Message, prefix: str) -> Rendered:
+    """Render in the current language (the caller sets it for the hints)."""
+    plain: list[str] = []
+    html: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, Section):
+            if block.title:
+                plain.append(block.title)
+                html.append(f"<b>{escape(block.title)}</b>")
+            if block.text:
+                plain.append(block.text)
+                html.append(_lines(block.text))
+            for f in block.fields:
+                plain.append(f"{f.label}: {f.value}")
+                html.append(f"<b>{escape(f.label)}</b>: {_lines(f.value)}")
+            if block.lines:
+                plain.extend(f"• {line}" for line in block.lines)
+                html.append("<ul>" + "".join(f"<li>{_lines(line)}</li>" for line in block.lines) + "</ul>")
+        elif isinstance(block, Context):
+            plain.append(block.text)
+            html.append(f'<font color="{GREY}" data-mx-color="{GREY}"><sub>{_lines(block.text)}</sub></font>')
+        elif isinstance(block, Actions):
+            hints = [h for h in (_hint(b, prefix) for b in block.buttons) if h]
+            if hints:
+                plain.extend(f"→ {p}" for p, _h in hints)
+                html.append("<ul>" + "".join(f"<li>{h}</li>" for _p, h in hints) + "</ul>")
+    if not plain:
+        plain, html = [message.summary], [_lines(message.summary)]
+    joined = "".join(part if part.startswith("<ul>") else part + "<br>" for part in html)
+    if joined.endswith("<br>"):
+        joined = joined[: -len("<br>")]
+    return Rendered("\n".join(plain), joined)
+
+
+def fit(content: dict[str, Any]) -> dict[str, Any]:
+    """Keep an event under the homeserver's size limit: drop the HTML, then shorten the text."""
+    def size(c: dict[str, Any]) -> int:
+        return len(json.dumps(c, ensure_ascii=False).encode())
+
+    if size(content) <= MAX_EVENT_BYTES:
+        return content
+    plain = {"msgtype": content["msgtype"], "body": content["body"]}
+    while size(plain) > MAX_EVENT_BYTES:
+        plain["body"] = plain["body"][: len(plain["body"]) * 3 // 4] + "\n…"
+    return plain

@@ -1,0 +1,57 @@
+"""Sending to the homeserver, with its answers mapped onto the outbox's retry rules.
+
+A 429 becomes `DeliveryError(retry_after=...)` (bounded), a refusal that retrying cannot fix
+(M_FORBIDDEN, unknown room) a permanent one, a network failure a plain retryable one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import ClientError
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomSendResponse
+
+from bot import metrics
+from bot.delivery import DeliveryError
+
+MAX_RETRY_AFTER = 300.0
+PERMANENT_CODES = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE",
+                   "M_INVALID_PARAM"}
+NETWORK_ERRORS = (ClientError, asyncio.TimeoutError, TimeoutError, OSError)
+
+
+def client_config() -> AsyncClientConfig:
+    """No silent sleeping on 429 and no endless retries inside matrix-nio: the outbox and the sync loop
+    decide when to retry, and /healthz sees the failure."""
+    return AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, store_sync_tokens=False,
+                             encryption_enabled=False)
+
+
+def delivery_error(response: ErrorResponse, what: str) -> DeliveryError:
+    code = str(response.status_code or "")
+    if code == "M_LIMIT_EXCEEDED" or code == "429":
+        metrics.RATE_LIMITED.labels("matrix").inc()
+        return DeliveryError(f"{what}: rate limited", retry_after=retry_after(response))
+    reason = f"{what}: {code} {response.message or ''}".strip()
+    return DeliveryError(reason, permanent=code in PERMANENT_CODES)
+
+
+def retry_after(response: ErrorResponse) -> float:
+    """The homeserver's wait in seconds (5 s when it gave none), bounded."""
+    wait = (getattr(response, "retry_after_ms", None) or 5000) / 1000
+    return min(MAX_RETRY_AFTER, max(0.1, wait))
+
+
+async def send_event(client: AsyncClient, room_id: str, event_type: str, content: dict[str, Any],
+                     txn_id: str) -> str:
+    """Send one event; the transaction id makes a resend after a crash a no-op on the homeserver."""
+    try:
+        response = await client.room_send(room_id, event_type, content, tx_id=txn_id)
+    except NETWORK_ERRORS as exc:
+        raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}") from None
+    if isinstance(response, RoomSendResponse):
+        return str(response.event_id)
+    if isinstance(response, ErrorResponse):
+        raise delivery_error(response, "send")
+    raise DeliveryError(f"send: unexpected answer {type(response).__name__}")
