@@ -19,8 +19,10 @@ class PlatformAdapter(Protocol):
     """What `cercle run` needs of a chat platform.
 
     An adapter may also define `async start_leader_duties()` and `async stop_leader_duties()`: work
-    that exactly one replica must do (the Matrix sync loop). They are called after `start()`, when
-    this replica becomes the leader, and when it stops being the leader (or shuts down).
+    that exactly one replica must do (the Matrix sync loop). Under `serve()`, `stop_leader_duties()` is
+    called once before `start()` (so an adapter that does its duties by default, when used alone, starts
+    as a follower), then `start_leader_duties()` when this replica becomes the leader, and
+    `stop_leader_duties()` when it stops being the leader (or shuts down).
     """
 
     name: str
@@ -58,6 +60,7 @@ class SupervisedAdapter:
         """Try to start once, before the service announces it runs (so Slack's routes exist when it says so).
         A failure is recorded and retried by the supervising task (`launch`)."""
         try:
+            await self._as_follower()
             await asyncio.wait_for(self.adapter.start(), timeout=timeout)
         except Exception as exc:  # TimeoutError included
             self._failed(exc, self.first_delay)
@@ -79,8 +82,13 @@ class SupervisedAdapter:
         self.leader = leader
         self._changed.set()
 
+    async def _as_follower(self) -> None:
+        if self.has_duties and not self.duties:
+            await self.adapter.stop_leader_duties()  # type: ignore[attr-defined]
+
     async def _reconcile(self) -> None:
         if not self.started:
+            await self._as_follower()
             await self.adapter.start()
             self.started = True
             log.info("platform %s started", self.name)
@@ -120,8 +128,6 @@ class SupervisedAdapter:
         ok, detail = await self.adapter.health()
         if self.error:
             ok, detail = False, f"{detail}; leader duties failed ({self.error}), retrying"
-        elif self.duties:
-            detail = f"{detail}; leader duties running"
         metrics.PLATFORM_UP.labels(self.name).set(1 if ok else 0)
         return ok, detail
 

@@ -98,6 +98,11 @@ class MatrixAdapter:
         self._joined_at: dict[str, int] = {}
         self._aliases: dict[str, str] = {}
         self._handling = False
+        # The sync loop is a leader duty (bot/supervision.py): set while this replica may sync. Alone (tests,
+        # one process) the adapter syncs from `start`; `serve()` clears it first and sets it on election.
+        self._leading = asyncio.Event()
+        self._leading.set()
+        self._reload = False  # after following: the token and joined rooms moved on in the database
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -119,6 +124,43 @@ class MatrixAdapter:
     async def health(self) -> tuple[bool, str]:
         return self.connected, self.detail
 
+    # -- leadership (several replicas: only the leader syncs; every replica logs in and sends) -----------
+    async def start_leader_duties(self) -> None:
+        self._leading.set()
+
+    async def stop_leader_duties(self) -> None:
+        """Stop syncing: a long-poll in flight is cancelled (nothing is half handled), the loop then waits."""
+        if not self._leading.is_set():
+            return
+        self._leading.clear()
+        self._reload = True
+        task = self._task
+        if task is not None and not task.done() and not self._handling and not self._stop.is_set():
+            task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+            self._task = asyncio.create_task(self._run(), name="matrix-sync")
+
+    async def _follow(self) -> None:
+        """A follower stays logged in (it sends) and waits for the leadership before syncing."""
+        if self._leading.is_set():
+            return
+        self.connected, self.detail = True, "logged in; another replica syncs"
+        leading = asyncio.ensure_future(self._leading.wait())
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            leading.cancel()
+            stopping.cancel()
+        if self._reload and self._leading.is_set():  # the former leader moved the token on, joined rooms
+            self._reload = False
+            await self.rooms.load()
+            rows = await asyncio.to_thread(self.state.values, "joined:")
+            self._joined_at = {room: int(ts) for room, ts in (r.split("\t", 1) for r in rows if "\t" in r)}
+            self._token = await asyncio.to_thread(self.state.get, "sync_token")
+            self._primed = False
+
     # -- login -------------------------------------------------------------------------------------
     async def _login(self) -> None:
         self.bot_name = await login(self.client, self.settings, self.state)
@@ -137,6 +179,9 @@ class MatrixAdapter:
             try:
                 if not self._logged_in:
                     await self._login()
+                await self._follow()
+                if self._stop.is_set():
+                    break
                 await self._sync_once()
                 delay = self.backoff_base
             except asyncio.CancelledError:

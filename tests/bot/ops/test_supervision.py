@@ -24,22 +24,22 @@ async def test_duties_follow_leadership_and_failures_are_retried() -> None:
     supervised.launch()
     await eventually(lambda: adapter.running)
     assert await supervised.health() == (True, "connected")
-    assert adapter.duty_changes == []  # a follower does not sync
+    assert adapter.duty_changes == ["stop"]  # started as a follower: it does not sync
 
     supervised.set_leader(True)
     await eventually(lambda: adapter.duty_attempts == 1)
     ok, detail = await supervised.health()
     assert not ok and "leader duties failed (TimeoutError)" in detail
     await eventually(lambda: adapter.duties_running)
-    assert await supervised.health() == (True, "connected; leader duties running")
+    assert await supervised.health() == (True, "connected")
 
     supervised.set_leader(False)  # demoted: the next leader syncs instead
     await eventually(lambda: not adapter.duties_running)
-    assert adapter.running and adapter.duty_changes == ["start", "stop"]
+    assert adapter.running and adapter.duty_changes == ["stop", "start", "stop"]
     supervised.set_leader(True)
     await eventually(lambda: adapter.duties_running)
     await supervised.stop()
-    assert adapter.duty_changes == ["start", "stop", "start", "stop"] and not adapter.running
+    assert adapter.duty_changes == ["stop", "start", "stop", "start", "stop"] and not adapter.running
 
 
 async def test_platform_without_duties_just_runs() -> None:
