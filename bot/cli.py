@@ -7,10 +7,14 @@ import getpass
 import logging
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import Application
 
 
 def _settings() -> Settings:
@@ -101,7 +105,7 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
-def _build(settings: Settings):  # type: ignore[no-untyped-def]
+def _build(settings: Settings) -> Application:
     from bot.app import build
 
     try:

@@ -51,7 +51,9 @@ from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+# A platform outage of up to about 2¾ hours is ridden out (backoff 1 s, 2 s, 4 s... then every 5 minutes);
+# 429s do not count. Past that the row is marked failed and shows as such in status figures.
+MAX_ATTEMPTS = 40
 LEASE = timedelta(seconds=60)
 SEND_TIMEOUT = 20.0  # seconds; a send never outlives its lease
 

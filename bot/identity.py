@@ -67,9 +67,11 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
         return account
     if info:
         if info.display_name and info.display_name != account.display_name:
+            previous = account.display_name
             account.display_name = info.display_name
             owner = session.get(Person, account.person_id)
-            if owner and (not owner.display_name or owner.display_name == account.user_id):
+            # A person's name follows the platform's unless it came from elsewhere (another account).
+            if owner and owner.display_name in ("", account.user_id, previous):
                 owner.display_name = info.display_name
         loc = platform_locale(info.locale)
         if loc and loc != account.platform_locale:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -137,7 +138,7 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
         merged.update(os.environ)
         env = merged
 
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
 
     url = _read(env, "CERCLE_DATABASE_URL")
     if url:
@@ -239,4 +240,4 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
     if servers:
         kwargs["matrix_allowed_servers"] = tuple(s.strip() for s in servers.split(",") if s.strip())
 
-    return Settings(**kwargs)  # type: ignore[arg-type]
+    return Settings(**kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import select
 
@@ -59,21 +60,21 @@ class Chat:
         return Request(actor=Actor(platform, workspace, user, user, locale), place=place, text=text,
                        event_key=event_key, users=users or {})
 
-    def say(self, text: str, **kwargs: object) -> Reply:
-        reply = self.app.router.handle(self.request(text, **kwargs))  # type: ignore[arg-type]
+    def say(self, text: str, **kwargs: Any) -> Reply:
+        reply = self.app.router.handle(self.request(text, **kwargs))
         assert reply is not None, "the router gave no reply (a duplicate event?)"
         return reply
 
-    def text(self, text: str, **kwargs: object) -> str:
+    def text(self, text: str, **kwargs: Any) -> str:
         return self.say(text, **kwargs).message.plain_text()
 
-    def ok(self, text: str, **kwargs: object) -> str:
+    def ok(self, text: str, **kwargs: Any) -> str:
         """Say something that must succeed; returns the reply text."""
         reply = self.say(text, **kwargs)
         assert not reply.is_error, f"{text!r} failed: {reply.message.plain_text()}"
         return reply.message.plain_text()
 
-    def error(self, text: str, **kwargs: object) -> str:
+    def error(self, text: str, **kwargs: Any) -> str:
         """Say something that must be refused; returns the error text."""
         reply = self.say(text, **kwargs)
         assert reply.is_error, f"{text!r} should have failed but answered: {reply.message.plain_text()}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
+from bot.app import build
+from bot.clock import FrozenClock
+from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Account, ConsultationOption, ConsultationVoter, Person
 from tests.support.chat import Chat
@@ -62,13 +65,17 @@ def test_anonymous_vote_is_final_and_managers_see_totals_only(town: Chat) -> Non
             == [0, 1]
 
 
-def test_postgres_row_versions_do_not_tell_which_option_a_voter_chose(town: Chat, backend: str) -> None:
-    """On PostgreSQL every row shows the transaction that wrote it (xmin): a vote rewrites all options."""
-    town.ok('consult open garden "Trust the board?" "Yes" "No" "Unsure" --anonymous', user="alice")
-    town.ok("vote V1 2", user="bob")
-    if backend != "postgres":
-        pytest.skip("SQLite rows carry no id of the transaction that wrote them")
-    with town.app.engine.connect() as conn:
+def test_postgres_row_versions_do_not_tell_which_option_a_voter_chose(postgres_engine: Engine) -> None:
+    """On PostgreSQL every row shows the transaction that wrote it (xmin): a vote rewrites all options.
+    (SQLite rows carry no such id, so this question only exists on PostgreSQL.)"""
+    settings = Settings(database_url=postgres_engine.url.render_as_string(hide_password=False))
+    chat = Chat(build(settings, clock=FrozenClock(), migrate=False, engine=postgres_engine))
+    chat.ok('community create garden "Garden"', user="alice")
+    chat.ok("community link garden", user="alice", channel="garden-room")
+    chat.ok("community join garden", user="bob")
+    chat.ok('consult open garden "Trust the board?" "Yes" "No" "Unsure" --anonymous', user="alice")
+    chat.ok("vote V1 2", user="bob")
+    with postgres_engine.connect() as conn:
         voter_tx = conn.execute(text("SELECT xmin::text FROM consultationvoter")).scalar_one()
         option_tx = {str(r[0]) for r in conn.execute(text("SELECT xmin::text FROM consultationoption"))}
     assert option_tx == {voter_tx}  # all three options were written by the vote: no one stands out

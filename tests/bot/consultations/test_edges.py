@@ -18,12 +18,12 @@ def test_linking_two_accounts_keeps_one_vote_and_one_upvote(town: Chat) -> None:
     town.ok('idea garden "Compost"', user="carol")
     town.ok("vote V1 1", user="bob")
     town.ok("idea upvote I1", user="bob")
-    town.ok("community join garden", **MATRIX)  # type: ignore[arg-type]
-    town.ok("vote V1 2", **MATRIX)  # type: ignore[arg-type]
-    town.ok("idea upvote I1", **MATRIX)  # type: ignore[arg-type]
+    town.ok("community join garden", **MATRIX)
+    town.ok("vote V1 2", **MATRIX)
+    town.ok("idea upvote I1", **MATRIX)
     code = re.search(r"link code is (\S+)\.", town.ok("profile link", user="bob"))
     assert code is not None
-    town.ok(f"profile link {code.group(1)}", **MATRIX)  # type: ignore[arg-type]
+    town.ok(f"profile link {code.group(1)}", **MATRIX)
     with session_scope(town.app.engine) as session:
         assert len(session.exec(select(ConsultationVoter)).all()) == 1
         assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] \
@@ -31,7 +31,7 @@ def test_linking_two_accounts_keeps_one_vote_and_one_upvote(town: Chat) -> None:
         assert len(session.exec(select(IdeaUpvote)).all()) == 1
         idea = session.get(Idea, 1)
         assert idea is not None and idea.upvotes == 1
-    assert "Your vote: 1." in town.ok("consult results V1", **MATRIX)  # type: ignore[arg-type]
+    assert "Your vote: 1." in town.ok("consult results V1", **MATRIX)
 
 
 def test_archived_community_is_read_only(town: Chat) -> None:

@@ -95,15 +95,15 @@ def test_acknowledgements_count_once_per_person_and_status_shows_figures(chat: C
 def test_two_accounts_of_one_person_acknowledge_once(chat: Chat) -> None:
     setup_people(chat)
     matrix = {"platform": "matrix", "workspace": "example.org", "user": "@bob:example.org"}
-    chat.ok("help", channel="!room:example.org", **matrix)  # type: ignore[arg-type]
+    chat.ok("help", channel="!room:example.org", **matrix)
     cid = declare(chat, audience="all")
     before = chat.ok(f"crisis status C{cid}", user="dave")
     total = int(re.search(r"(\d+) people in", before).group(1))  # type: ignore[union-attr]
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     chat.ok(f"crisis ack C{cid}", user="bob")
-    chat.ok(f"crisis ack C{cid}", channel="!room:example.org", **matrix)  # type: ignore[arg-type]
+    chat.ok(f"crisis ack C{cid}", channel="!room:example.org", **matrix)
     code = re.search(r"link code is (\w+)", chat.ok("profile link", user="bob", direct=True)).group(1)  # type: ignore[union-attr]
-    chat.ok(f"profile link {code}", channel="!dm:example.org", direct=True, **matrix)  # type: ignore[arg-type]
+    chat.ok(f"profile link {code}", channel="!dm:example.org", direct=True, **matrix)
     after = chat.ok(f"crisis status C{cid}", user="dave")
     assert f"Acknowledged by 1 of {total - 1}" in after
     with session_scope(chat.app.engine) as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -93,3 +94,15 @@ def test_link_codes_expire_and_must_cross_platforms(chat: Chat, clock: FrozenClo
                                    workspace="example.org")
     assert "does not exist" in chat.error("profile link ZZZZZZZZ", user="@a:example.org", platform="matrix",
                                           workspace="example.org")
+
+
+
+def test_a_renamed_person_is_shown_with_the_new_name(chat: Chat) -> None:
+    def show_as(name: str) -> str:
+        request = chat.request("profile show", user="U1", platform="slack", workspace="T1")
+        reply = chat.app.router.handle(replace(request, actor=replace(request.actor, display_name=name)))
+        assert reply is not None
+        return reply.message.plain_text()
+
+    assert show_as("Camille Martin").startswith("Camille Martin")
+    assert show_as("Camille Dupont").startswith("Camille Dupont")
