@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TextIO
 
 MASK = "***"
 _PATTERNS = (
@@ -98,12 +99,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def make_handler(stream: object = None, *, json_lines: bool | None = None) -> logging.Handler:
+def make_handler(stream: TextIO | None = None, *, json_lines: bool | None = None) -> logging.Handler:
     """A stream handler with the redacting filter; JSON lines unless the stream is a terminal."""
     out = stream or sys.stderr
-    handler = logging.StreamHandler(out)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(out)
     if json_lines is None:
-        json_lines = not (hasattr(out, "isatty") and out.isatty())
+        json_lines = not out.isatty()
     handler.setFormatter(JsonFormatter() if json_lines
                          else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())

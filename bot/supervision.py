@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Protocol
 
@@ -52,6 +53,10 @@ class SupervisedAdapter:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
+    def _duty(self, name: str) -> Callable[[], Awaitable[None]]:
+        duty: Callable[[], Awaitable[None]] = getattr(self.adapter, name)
+        return duty
+
     @property
     def has_duties(self) -> bool:
         return callable(getattr(self.adapter, "start_leader_duties", None))
@@ -84,7 +89,7 @@ class SupervisedAdapter:
 
     async def _as_follower(self) -> None:
         if self.has_duties and not self.duties:
-            await self.adapter.stop_leader_duties()  # type: ignore[attr-defined]
+            await self._duty("stop_leader_duties")()
 
     async def _reconcile(self) -> None:
         if not self.started:
@@ -94,12 +99,12 @@ class SupervisedAdapter:
             log.info("platform %s started", self.name)
         want = self.leader and self.has_duties
         if want and not self.duties:
-            await self.adapter.start_leader_duties()  # type: ignore[attr-defined]
+            await self._duty("start_leader_duties")()
             self.duties = True
             log.info("platform %s: leader duties started", self.name)
         elif not want and self.duties:
             self.duties = False
-            await self.adapter.stop_leader_duties()  # type: ignore[attr-defined]
+            await self._duty("stop_leader_duties")()
             log.info("platform %s: leader duties stopped", self.name)
 
     async def _run(self) -> None:
@@ -141,7 +146,7 @@ class SupervisedAdapter:
         if self.duties:
             self.duties = False
             with suppress(Exception):
-                await self.adapter.stop_leader_duties()  # type: ignore[attr-defined]
+                await self._duty("stop_leader_duties")()
         if self.started:
             self.started = False
             with suppress(Exception):

@@ -147,7 +147,7 @@ def bench_process_takeover(database_url: str, rounds: int = 5, interval: float =
                 os.kill(leader.pid, signal.SIGKILL)
                 started = time.monotonic()
                 leader.proc.wait(10)
-                wait(lambda f=follower: f.role() == "leader", 30, "the takeover")  # type: ignore[misc]
+                wait(follower.leads, 30, "the takeover")
                 worst = max(worst, time.monotonic() - started)
                 leader.stop()
                 live = [follower, Replica(Path(folder), database_url)]

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- section:benchmarks -->", "<!-- /section:benchmarks -->"
@@ -52,7 +53,7 @@ def discover(package: str) -> list[str]:
     pkg = importlib.import_module(package)
     found = []
     for m in pkgutil.iter_modules(pkg.__path__):
-        path = Path(m.module_finder.path) / f"{m.name}.py"  # type: ignore[union-attr]
+        path = Path(str(getattr(m.module_finder, "path", ""))) / f"{m.name}.py"
         if not m.ispkg and path.is_file() and is_benchmark(path):
             found.append(f"{package}.{m.name}")
     return sorted(found)
@@ -72,7 +73,7 @@ def run_module(module: str, results: Path, timeout: float) -> Run:
     return Run(module, proc.returncode == 0, time.monotonic() - started, "" if proc.returncode == 0 else tail)
 
 
-def load_results(results: Path) -> list[dict]:  # type: ignore[type-arg]
+def load_results(results: Path) -> list[dict[str, Any]]:
     found = []
     for path in sorted(results.glob("*.json")):
         try:
@@ -97,7 +98,7 @@ def _number(value: object) -> str:
     return f"{value:.4g}"
 
 
-def table(results: list[dict]) -> str:  # type: ignore[type-arg]
+def table(results: list[dict[str, Any]]) -> str:
     rows = ["| benchmark | figure | value | baseline | ratio | target | met |",
             "| --- | --- | ---: | ---: | ---: | --- | :---: |"]
     for result in results:
@@ -109,7 +110,7 @@ def table(results: list[dict]) -> str:  # type: ignore[type-arg]
     return "\n".join(rows)
 
 
-def report(results: list[dict], runs: list[Run]) -> str:  # type: ignore[type-arg]
+def report(results: list[dict[str, Any]], runs: list[Run]) -> str:
     lines = ["# Benchmark report", "",
              f"Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `python -m tests.bench.run_all`; "
              "each figure is measured next to a baseline run in the same process.", "", table(results), ""]
@@ -121,7 +122,7 @@ def report(results: list[dict], runs: list[Run]) -> str:  # type: ignore[type-ar
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, results: list[dict]) -> None:  # type: ignore[type-arg]
+def update_readme(readme: Path, results: list[dict[str, Any]]) -> None:
     text = readme.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme}: no {BEGIN} … {END} markers")

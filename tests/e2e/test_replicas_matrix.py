@@ -8,7 +8,9 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -22,7 +24,7 @@ from tests.support.synapse import Synapse
 pytestmark = pytest.mark.synapse
 
 
-def healthz(port: int) -> dict[str, object]:
+def healthz(port: int) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
             return dict(json.loads(resp.read()))
@@ -31,7 +33,7 @@ def healthz(port: int) -> dict[str, object]:
 
 
 def check(port: int, name: str) -> str:
-    return str(healthz(port)["checks"][name]["detail"])  # type: ignore[index]
+    return str(healthz(port)["checks"][name]["detail"])
 
 
 async def acheck(port: int, name: str) -> str:
@@ -39,7 +41,7 @@ async def acheck(port: int, name: str) -> str:
     return await asyncio.to_thread(check, port, name)
 
 
-async def until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate: Callable[[], object], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not await asyncio.to_thread(predicate):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

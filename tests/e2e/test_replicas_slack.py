@@ -11,7 +11,9 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -57,7 +59,7 @@ class CercleRun:
     def events_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
-    async def health(self, session: aiohttp.ClientSession) -> dict:  # type: ignore[type-arg]
+    async def health(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
             return dict(json.loads(await response.text()))
 
@@ -84,7 +86,7 @@ def answers(fake: FakeSlack, trigger: str) -> list[str]:
     return [block_text(c.params["blocks"]) for c in fake.responses if c.method == f"response:{trigger}"]
 
 
-async def eventually(predicate, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
+async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
     started = time.monotonic()
     while not await predicate():
         assert time.monotonic() - started < timeout, f"timed out waiting for {what}"

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parents[2]
 
@@ -44,7 +45,7 @@ class Replica:
         self.log.flush()
         return Path(self.log.name).read_text(errors="replace")
 
-    def health(self) -> dict:  # type: ignore[type-arg]
+    def health(self) -> dict[str, Any]:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as resp:
                 return dict(json.load(resp))
@@ -53,6 +54,9 @@ class Replica:
 
     def role(self) -> str:
         return str(self.health()["checks"]["leadership"]["detail"]).split(" ")[0]
+
+    def leads(self) -> bool:
+        return self.role() == "leader"
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,8 +24,7 @@ class MemoryAdapter:
         self.running = False
         self.duties_running = False
         self.duty_changes: list[str] = []
-        if not with_duties:
-            self.start_leader_duties = None  # type: ignore[assignment]
+        self.with_duties = with_duties
 
     async def start(self) -> None:
         self.start_calls += 1
@@ -46,6 +46,12 @@ class MemoryAdapter:
         self.duties_running = False
         self.duty_changes.append("stop")
 
+    def __getattribute__(self, name: str) -> Any:
+        """Without duties, the adapter has no leader-duty methods at all (as a Slack adapter has none)."""
+        if name in ("start_leader_duties", "stop_leader_duties") and not object.__getattribute__(self, "with_duties"):
+            raise AttributeError(name)
+        return object.__getattribute__(self, name)
+
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
     started = time.monotonic()
@@ -55,7 +61,7 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> fl
     return time.monotonic() - started
 
 
-async def get_json(port: int, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+async def get_json(port: int, path: str) -> tuple[int, dict[str, Any]]:
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as resp:
         return resp.status, await resp.json()
 
