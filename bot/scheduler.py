@@ -65,6 +65,9 @@ async def run_job(name: str, func: JobFunc, ctx: JobContext) -> None:
     try:
         await asyncio.to_thread(func, ctx)
         metrics.SCHEDULER_RUNS.labels(name, "ok").inc()
+    except asyncio.CancelledError:  # shutting down (a leader stepping down, the console ending): not an error
+        metrics.SCHEDULER_RUNS.labels(name, "interrupted").inc()
+        log.info("scheduled job %s interrupted by shutdown (its transaction commits or rolls back whole)", name)
     except Exception:
         metrics.SCHEDULER_RUNS.labels(name, "error").inc()
         log.exception("scheduled job %s failed", name)
