@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import func, select
@@ -96,7 +97,7 @@ def pending(engine: Any) -> int:
 def raw_run(fake: RemoteFake, channels: int, people: int, *, retry_429: bool) -> dict[str, Any]:
     """The baseline: the sender's calls (conversations.open for people, post, pin) with the raw client,
     256 at a time, no outbox."""
-    handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=50)] if retry_429 else []
+    handlers: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=50)] if retry_429 else []
 
     async def go() -> float:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import FrozenClock
 from bot.delivery import Outgoing
@@ -18,7 +18,7 @@ from tests.support.slack import ADMIN, ALICE, BOB, SlackHarness, block_text
 
 def _rows(slack: SlackHarness) -> list[OutboxMessage]:
     with session_scope(slack.app.engine) as session:
-        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
 
 
 async def _share_in_linked_channel(slack: SlackHarness) -> None:

@@ -77,10 +77,10 @@ async def test_posts_are_never_retried_inside_slack_sdk_and_end_in_doubt(fake: F
 
 
 async def test_a_timeout_is_in_doubt() -> None:
-    fake = FakeSlack(latency=1.0)
+    fake = FakeSlack(latency=2.0)
     await fake.start()
     try:
-        sender = SlackSender(AsyncWebClient(token="xoxb-t", base_url=fake.api_url, timeout=0.2))
+        sender = SlackSender(AsyncWebClient(token="xoxb-t", base_url=fake.api_url, timeout=1))
         with pytest.raises(DeliveryError) as slow:
             await sender.send(_item(11))
         assert slow.value.uncertain
