@@ -71,6 +71,7 @@ class Outgoing:
     attempts: int
     subject: str
     in_doubt: bool = False  # an earlier attempt may have reached the platform: look for it before posting
+    created_at: datetime | None = None  # when the row was written: no attempt can be older (bounds a lookup)
 
     @property
     def idempotency_key(self) -> str:
@@ -312,7 +313,8 @@ class DeliveryWorker:
                 row.claimed_until = now + self.lease
                 row.attempts += 1
                 items.append(Outgoing(row.id or 0, row.platform, row.workspace, row.target_kind, row.target_id,
-                                      Message.from_json(row.body), row.attempts, row.subject, in_doubt))
+                                      Message.from_json(row.body), row.attempts, row.subject, in_doubt,
+                                      row.created_at))
             return items
 
     def record(self, results: list[_Result]) -> None:

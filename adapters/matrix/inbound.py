@@ -8,6 +8,7 @@ first mention of the bot. In a direct room with the bot the prefix is optional.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -58,7 +59,7 @@ def html_to_text(html: str) -> str:
     return "".join(parser.parts)
 
 
-def message_text(content: dict[str, object]) -> str:
+def message_text(content: Mapping[str, object]) -> str:
     """The text of a message event as the user meant it: pills as ids, no reply fallback."""
     formatted = content.get("formatted_body")
     if content.get("format") == "org.matrix.custom.html" and isinstance(formatted, str):

@@ -1,7 +1,9 @@
 """Sending to the homeserver, with its answers mapped onto the outbox's retry rules.
 
 A 429 becomes `DeliveryError(retry_after=...)` (bounded), a refusal that retrying cannot fix
-(M_FORBIDDEN, unknown room) a permanent one, a network failure a plain retryable one.
+(M_FORBIDDEN, unknown room) a permanent one. A send that ended without a clear answer (timeout,
+lost connection, 5xx) is `uncertain`: the outbox records it in doubt. The resend is safe anyway,
+as it reuses the transaction id, which the homeserver deduplicates.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ def delivery_error(response: ErrorResponse, what: str) -> DeliveryError:
     if code == "M_LIMIT_EXCEEDED" or code == "429":
         metrics.RATE_LIMITED.labels("matrix").inc()
         return DeliveryError(f"{what}: rate limited", retry_after=retry_after(response))
-    reason = f"{what}: {code} {response.message or ''}".strip()
+    status = getattr(getattr(response, "transport_response", None), "status", None) or 0
+    reason = f"{what}: {code or f'HTTP {status}'} {response.message or ''}".strip()
+    if status >= 500:
+        return DeliveryError(reason, uncertain=True)
     return DeliveryError(reason, permanent=code in PERMANENT_CODES)
 
 
@@ -49,7 +54,7 @@ async def send_event(client: AsyncClient, room_id: str, event_type: str, content
     try:
         response = await client.room_send(room_id, event_type, content, tx_id=txn_id)
     except NETWORK_ERRORS as exc:
-        raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}") from None
+        raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}", uncertain=True) from None
     if isinstance(response, RoomSendResponse):
         return str(response.event_id)
     if isinstance(response, ErrorResponse):

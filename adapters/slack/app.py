@@ -34,10 +34,10 @@ CONNECT_WAIT = 10.0  # seconds `start` waits for Socket Mode before going on (th
 PING_INTERVAL = 10.0  # Socket Mode heartbeat, and the pause between connection attempts
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
+def make_client(token: str, base_url: str, *, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """A Web API client that retries connection errors and 5xx answers a little (not 429s: the
-    outbox reschedules those with Slack's Retry-After)."""
-    return AsyncWebClient(token=token, base_url=base_url, timeout=10,
+    outbox reschedules those with Slack's Retry-After). The outbox posts without these retries."""
+    return AsyncWebClient(token=token, base_url=base_url, timeout=10, session=session,
                           retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
                                           AsyncServerErrorRetryHandler(max_retry_count=2)])
 

@@ -2,12 +2,14 @@
 
     .venv/bin/python -m tests.bench.bench_broadcast [--channels 1000] [--people 10000] [--rate 250]
 
-A local fake of Slack's Web API enforces one message per second per channel and a workspace-wide
-budget (`--rate` messages per second), answering 429 with Retry-After beyond them. We measure
-messages per second through the outbox (enqueue, claim, pace, send, record), the share of the rate
-the limits allow, duplicates and losses; then the same with the limits off. The baseline, in the
-same process, sends the same number of posts straight with the raw slack_sdk client (no outbox;
-slack_sdk's own 429 retry handler where limits apply). Writes tests/bench/results/broadcast.json.
+The project's fake of Slack's Web API (`tests/fakes/slack_api.py`, in a process of its own) enforces
+one message per second per channel and a workspace-wide budget (`--rate` messages per second),
+answering 429 with Retry-After beyond them. We measure messages per second through the outbox and
+the real Slack sender (enqueue, claim, pace, conversations.open for people, chat.postMessage with the
+idempotency key in message metadata, record), the share of the rate the limits allow, duplicates
+and losses (counted by metadata key in the fake's history); then the same with the limits off. The
+baseline, in the same process, makes the same calls straight with the raw slack_sdk client (no
+outbox; slack_sdk's own 429 retry handler where limits apply). Writes tests/bench/results/broadcast.json.
 """
 
 from __future__ import annotations
@@ -21,18 +23,24 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import func, select
 
+from adapters.slack.app import make_client
+from adapters.slack.rendering import render
+from adapters.slack.sender import METADATA_TYPE, SlackSender
 from bot.delivery import DeliveryWorker, RateLimit, enqueue
 from bot.messages import Message
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.tables import OutboxMessage
-from tests.support.slack_web import RemoteFake, SlackLikeSender, fake_process
+from tests.fakes.slack_serve import RemoteFake, fake_process
 
 RESULTS = Path(__file__).parent / "results"
+MESSAGE = Message(summary="Crisis C1: the Lyon site closes on Friday.", pin=True,
+                  blocks=Message.text("The Lyon site closes on Friday. Buses will be provided.").blocks)
 
 
 def targets(channels: int, people: int) -> list[tuple[str, str]]:
@@ -44,16 +52,15 @@ def outbox_run(fake: RemoteFake, channels: int, people: int, limits: dict[str, R
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{folder}/bench.db")
         upgrade(engine)
-        message = Message(summary="Crisis C1: the Lyon site closes on Friday.", pin=True,
-                          blocks=Message.text("The Lyon site closes on Friday. Buses will be provided.").blocks)
         with session_scope(engine) as session:
             for kind, target in targets(channels, people):
                 enqueue(session, platform="slack", workspace="T1", target_kind=kind, target_id=target,
-                        message=message, subject="crisis:1:ann:1")
+                        message=MESSAGE, subject="crisis:1:ann:1")
         total = channels + people
 
         async def deliver() -> float:
-            sender = SlackLikeSender(fake.url)
+            http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))  # keep-alive
+            sender = SlackSender(make_client("xoxb-bench", fake.api_url, session=http))
             worker = DeliveryWorker(engine, {"slack": sender}, limits=limits, concurrency=256, batch_size=256,
                                     poll_interval=0.05)
             start = time.perf_counter()
@@ -67,14 +74,14 @@ def outbox_run(fake: RemoteFake, channels: int, people: int, limits: dict[str, R
             elapsed = time.perf_counter() - start
             worker.stop()
             await task
-            await sender.close()
+            await http.close()
             return elapsed
 
         elapsed = asyncio.run(deliver())
         with session_scope(engine) as session:
             ids = {f"cercle-outbox-{i}" for i in session.exec(select(OutboxMessage.id))}
         engine.dispose()
-    posts = fake.posts
+    posts = fake.posts_by_key()
     duplicates = sum(n - 1 for n in posts.values() if n > 1)
     losses = len(ids - set(posts))
     return {"rate": total / elapsed, "seconds": elapsed, "duplicates": duplicates, "losses": losses,
@@ -88,21 +95,27 @@ def pending(engine: Any) -> int:
 
 
 def raw_run(fake: RemoteFake, channels: int, people: int, *, retry_429: bool) -> dict[str, Any]:
-    """The baseline: the same posts with the raw client, 256 at a time, no outbox."""
-    handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=50)] if retry_429 else []
+    """The baseline: the sender's calls (conversations.open for people, post, pin) with the raw client,
+    256 at a time, no outbox."""
+    handlers: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=50)] if retry_429 else []
 
     async def go() -> float:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
-        client = AsyncWebClient(token="xoxb-bench", base_url=fake.url, retry_handlers=handlers, session=session)
-        queue = [(i, t) for i, (_, t) in enumerate(targets(channels, people))]
+        client = AsyncWebClient(token="xoxb-bench", base_url=fake.api_url, retry_handlers=handlers,
+                                session=session)
+        queue = list(enumerate(targets(channels, people)))
+        rendered = render(MESSAGE)
         start = time.perf_counter()
 
         async def lane() -> None:
             while queue:
-                i, target = queue.pop()
-                channel = target  # a user id posts in the app's conversation with them
-                await client.chat_postMessage(channel=channel, text="The Lyon site closes on Friday.",
-                                              metadata={"event_type": "bench", "event_payload": {"key": f"raw-{i}"}})
+                i, (kind, channel) = queue.pop()
+                if kind == "dm":
+                    channel = str((await client.conversations_open(users=channel))["channel"]["id"])
+                response = await client.chat_postMessage(
+                    channel=channel, text=rendered.text, blocks=rendered.blocks, unfurl_links=False,
+                    metadata={"event_type": METADATA_TYPE, "event_payload": {"key": f"raw-{i}"}})
+                await client.pins_add(channel=channel, timestamp=response["ts"])
 
         await asyncio.gather(*(lane() for _ in range(256)))
         elapsed = time.perf_counter() - start
@@ -111,7 +124,7 @@ def raw_run(fake: RemoteFake, channels: int, people: int, *, retry_429: bool) ->
 
     elapsed = asyncio.run(go())
     total = channels + people
-    posts = fake.posts
+    posts = fake.posts_by_key()
     return {"rate": total / elapsed, "seconds": elapsed, "duplicates": sum(n - 1 for n in posts.values() if n > 1),
             "losses": total - len(posts), "rate_limited": fake.rate_limited}
 
@@ -132,9 +145,9 @@ def main() -> None:
 
     runs: dict[str, dict[str, Any]] = {}
     for name, options, run in (
-        ("limited", {"per_channel": 1.0, "per_second": args.rate},
+        ("limited", {"rate_per_channel": 1.0, "channel_burst": 2.0, "workspace_rate": args.rate},
          lambda f: outbox_run(f, args.channels, args.people, limits)),
-        ("limited-raw", {"per_channel": 1.0, "per_second": args.rate},
+        ("limited-raw", {"rate_per_channel": 1.0, "channel_burst": 2.0, "workspace_rate": args.rate},
          lambda f: raw_run(f, args.channels, args.people, retry_429=True)),
         ("unlimited", {}, lambda f: outbox_run(f, args.channels, args.people, {})),
         ("unlimited-raw", {}, lambda f: raw_run(f, args.channels, args.people, retry_429=False)),

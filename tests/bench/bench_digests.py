@@ -15,11 +15,11 @@ import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -134,10 +134,10 @@ def seed(engine: Engine, communities: int, activity: int, people: int) -> int:
         cursor = raw.cursor()
         if is_postgres(engine):
             for table, cols in columns.items():
-                with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                     for row in rows[table]:
                         copy.write_row(row)
-            with cursor.copy("COPY communityactivity (community_id, person_id, kind, at) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy("COPY communityactivity (community_id, person_id, kind, at) FROM STDIN") as copy:
                 for row in activity_rows():
                     copy.write_row(row)
             for table in (*columns, "communityactivity"):
@@ -151,7 +151,7 @@ def seed(engine: Engine, communities: int, activity: int, people: int) -> int:
                 marks = ", ".join("?" for _ in cols.split(","))
                 cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[table])
             cursor.executemany("INSERT INTO communityactivity (community_id, person_id, kind, at) VALUES (?, ?, ?, ?)",
-                               activity_rows())
+                               cast("Sequence[Sequence[Any]]", activity_rows()))  # sqlite3 streams any iterable
             cursor.execute("ANALYZE")
         raw.commit()
     finally:
@@ -168,7 +168,7 @@ def build_all(engine: Engine) -> int:
     in batches as `bot.digests.jobs.run_due` does."""
     built = 0
     with Session(engine) as session:
-        ids = list(session.exec(select(Community.id).order_by(Community.id)))
+        ids = list(session.exec(select(Community.id).order_by(col(Community.id))))
         for i in range(0, len(ids), BATCH):
             batch = list(session.exec(select(Community).where(col(Community.id).in_(ids[i:i + BATCH]))))
             for digest in service.build_many(session, batch, START, END).values():
@@ -213,7 +213,7 @@ def run_backend(name: str, engine: Engine, communities: int, activity: int, peop
     large_q = queries_for(engine, counter, [1])
     batch_q = queries_for(engine, counter, list(range(1, min(BATCH, communities) + 1)))
     per_digest_ms = 1000 * run["seconds"] / communities
-    figures = [
+    figures: list[dict[str, Any]] = [
         {"figure": f"{name}: build {communities:,} digests (s)", "value": round(run["seconds"], 2),
          "baseline": round(base["seconds"], 2), "target": TIME_TARGET_S},
         {"figure": f"{name}: peak RSS of the process while building (MB)", "value": round(run["peak_mb"], 1),

@@ -43,8 +43,8 @@ class EchoBot:
 
     async def start(self) -> None:
         await self.client.sync(timeout=0)  # history is not answered
-        self.client.add_event_callback(self._on_message, RoomMessageText)  # type: ignore[arg-type]
-        self.client.add_event_callback(self._on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+        self.client.add_event_callback(self._on_message, RoomMessageText)
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.task = asyncio.create_task(self.client.sync_forever(timeout=30_000))
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:

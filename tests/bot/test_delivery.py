@@ -1,4 +1,5 @@
-"""The outbox delivers every row exactly once: across kill -9, lease expiry, two workers, 429s and 500s."""
+"""The outbox delivers every row exactly once: across kill -9, lease expiry, two workers, 429s and 500s,
+through the real Slack sender and the fake Slack Web API."""
 
 from __future__ import annotations
 
@@ -15,15 +16,22 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
+from adapters.slack.app import make_client
+from adapters.slack.sender import SlackSender
 from bot import metrics
 from bot.clock import FrozenClock
 from bot.delivery import DeliveryWorker, Outgoing, RateLimit, enqueue
 from bot.messages import Message
 from storage.db import session_scope
 from storage.tables import OutboxMessage
-from tests.support.slack_web import FakeSlackWeb, SlackLikeSender, running_fake
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_serve import running_fake
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def slack_sender(fake: FakeSlack) -> SlackSender:
+    return SlackSender(make_client("xoxb-test", fake.api_url))
 
 
 def broadcast(engine: Engine, n: int, *, at: datetime | None = None, prefix: str = "C") -> None:
@@ -61,7 +69,7 @@ def start_worker(database_url: str, api_url: str) -> subprocess.Popen[bytes]:
 def test_kill_9_mid_broadcast_then_restart_delivers_each_row_exactly_once(engine: Engine, database_url: str) -> None:
     broadcast(engine, 1000)
     with running_fake(latency=0.003) as fake:
-        first = start_worker(database_url, fake.url)
+        first = start_worker(database_url, fake.api_url)
         try:
             wait_for(lambda: fake.total_posts >= 300, 60, "300 posts")
         finally:
@@ -73,16 +81,17 @@ def test_kill_9_mid_broadcast_then_restart_delivers_each_row_exactly_once(engine
             unresolved = session.exec(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_not(None))).one()  # type: ignore[union-attr]
         assert unresolved > 0, "nothing was in flight at the kill"
-        second = start_worker(database_url, fake.url)
+        second = start_worker(database_url, fake.api_url)
         try:
             wait_for(lambda: statuses(engine).get("sent", 0) == 1000, 120, "every row sent")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(10)
         assert statuses(engine) == {"sent": 1000}
-        assert set(fake.posts) == keys(engine)
-        assert [k for k, n in fake.posts.items() if n != 1] == []
-        assert fake.calls["conversations.history"] > 0  # rows in doubt were checked, not blindly re-posted
+        posts = fake.posts_by_key()
+        assert set(posts) == keys(engine)
+        assert [k for k, n in posts.items() if n != 1] == []
+        assert fake.calls_to("conversations.history")  # rows in doubt were checked, not blindly re-posted
     with session_scope(engine) as session:
         assert session.exec(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.platform_message_id.is_(None))).one() == 0  # type: ignore[union-attr]
@@ -92,8 +101,9 @@ def test_a_lease_that_runs_out_after_the_platform_accepted_does_not_duplicate(en
     clock = FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     broadcast(engine, 10, at=clock.now())
 
-    async def go(fake: FakeSlackWeb) -> None:
-        sender = SlackLikeSender(await fake.start())
+    async def go(fake: FakeSlack) -> None:
+        await fake.start()
+        sender = slack_sender(fake)
         dead = DeliveryWorker(engine, {"slack": sender}, clock=clock, worker_id="dead")
         items = await asyncio.to_thread(dead.claim, 10)
         assert len(items) == 10 and not any(i.in_doubt for i in items)
@@ -103,13 +113,13 @@ def test_a_lease_that_runs_out_after_the_platform_accepted_does_not_duplicate(en
         alive = DeliveryWorker(engine, {"slack": sender}, clock=clock, worker_id="alive")
         assert await alive.run_once() == 10
         await asyncio.to_thread(dead.record_sent, items[0], "zombie")  # a late answer of the dead one is ignored
-        await sender.close()
         await fake.stop()
 
-    fake = FakeSlackWeb()
+    fake = FakeSlack()
     asyncio.run(go(fake))
     assert statuses(engine) == {"sent": 10}
-    assert sorted(fake.posts.values()) == [1] * 10
+    assert sorted(fake.posts_by_key().values()) == [1] * 10
+    assert len(fake.calls_to("conversations.history")) == 10  # all ten were in doubt, and looked for
     with session_scope(engine) as session:
         assert "zombie" not in set(session.exec(select(OutboxMessage.platform_message_id)))
 
@@ -118,9 +128,9 @@ def test_a_lease_that_runs_out_after_the_platform_accepted_does_not_duplicate(en
 def test_two_workers_on_postgres_share_the_rows_without_duplicates(postgres_engine: Engine) -> None:
     broadcast(postgres_engine, 400)
 
-    async def go(fake: FakeSlackWeb) -> None:
-        url = await fake.start()
-        workers = [DeliveryWorker(postgres_engine, {"slack": SlackLikeSender(url)}, worker_id=f"w{i}",
+    async def go(fake: FakeSlack) -> None:
+        await fake.start()
+        workers = [DeliveryWorker(postgres_engine, {"slack": slack_sender(fake)}, worker_id=f"w{i}",
                                   batch_size=20, concurrency=16, poll_interval=0.05) for i in range(2)]
         tasks = [asyncio.create_task(w.run()) for w in workers]
         deadline = time.monotonic() + 60
@@ -132,10 +142,11 @@ def test_two_workers_on_postgres_share_the_rows_without_duplicates(postgres_engi
         await asyncio.gather(*tasks)
         await fake.stop()
 
-    fake = FakeSlackWeb(latency=0.002)
+    fake = FakeSlack(latency=0.002)
     asyncio.run(go(fake))
     assert statuses(postgres_engine) == {"sent": 400}
-    assert set(fake.posts) == keys(postgres_engine) and set(fake.posts.values()) == {1}
+    posts = fake.posts_by_key()
+    assert set(posts) == keys(postgres_engine) and set(posts.values()) == {1}
     with session_scope(postgres_engine) as session:
         by_worker = dict(session.exec(select(OutboxMessage.claimed_by, func.count())
                                       .group_by(OutboxMessage.claimed_by)).all())
@@ -148,8 +159,9 @@ def test_429_and_500_are_retried_and_every_row_is_delivered_once(engine: Engine)
     sent_before = metrics.DELIVERIES.labels("slack", "sent")._value.get()
     retried_before = metrics.DELIVERIES.labels("slack", "retry")._value.get()
 
-    async def go(fake: FakeSlackWeb) -> None:
-        worker = DeliveryWorker(engine, {"slack": SlackLikeSender(await fake.start())}, poll_interval=0.05)
+    async def go(fake: FakeSlack) -> None:
+        await fake.start()
+        worker = DeliveryWorker(engine, {"slack": slack_sender(fake)}, poll_interval=0.05)
         depth, oldest = await asyncio.to_thread(worker.backlog)  # what the outbox gauges show
         assert depth == 6 and oldest is not None
         task = asyncio.create_task(worker.run())
@@ -163,11 +175,15 @@ def test_429_and_500_are_retried_and_every_row_is_delivered_once(engine: Engine)
         assert await asyncio.to_thread(worker.backlog) == (0, None)
         await fake.stop()
 
-    fake = FakeSlackWeb(failures=["429", "500", "500-posted", "429", "500-posted"])
+    fake = FakeSlack()
+    for kind in ("429", "500", "500-posted", "429", "drop-posted"):
+        fake.fail_next("chat.postMessage", kind)
     asyncio.run(go(fake))
     assert statuses(engine) == {"sent": 6}
-    assert set(fake.posts) == keys(engine) and set(fake.posts.values()) == {1}
-    assert fake.calls["chat.postMessage"] >= 6 + 3  # the failed calls were really retried
+    posts = fake.posts_by_key()
+    assert set(posts) == keys(engine) and set(posts.values()) == {1}
+    assert len(fake.calls_to("chat.postMessage")) >= 6 + 3  # the failed calls were really retried
+    assert len(fake.calls_to("conversations.history")) >= 3  # the uncertain ones were looked for first
     assert metrics.RATE_LIMITED.labels("slack")._value.get() - limited_before == 2
     assert metrics.DELIVERIES.labels("slack", "sent")._value.get() - sent_before == 6
     assert metrics.DELIVERIES.labels("slack", "retry")._value.get() - retried_before == 5
@@ -182,14 +198,15 @@ def test_pacing_per_channel_keeps_other_channels_flowing(engine: Engine) -> None
     broadcast(engine, 20, prefix="X")
     done: dict[str, float] = {}
 
-    class Timed(SlackLikeSender):
+    class Timed(SlackSender):
         async def send(self, item: Outgoing) -> str:
             result = await super().send(item)
             done[item.idempotency_key + ":" + item.target_id] = time.monotonic()
             return result
 
-    async def go(fake: FakeSlackWeb) -> float:
-        worker = DeliveryWorker(engine, {"slack": Timed(await fake.start())}, poll_interval=0.05,
+    async def go(fake: FakeSlack) -> float:
+        await fake.start()
+        worker = DeliveryWorker(engine, {"slack": Timed(make_client("xoxb-test", fake.api_url))}, poll_interval=0.05,
                                 limits={"slack": RateLimit(per_target=1.0, per_second=200)})
         start = time.monotonic()
         task = asyncio.create_task(worker.run())
@@ -200,7 +217,7 @@ def test_pacing_per_channel_keeps_other_channels_flowing(engine: Engine) -> None
         await fake.stop()
         return start
 
-    fake = FakeSlackWeb(per_channel=1.0)
+    fake = FakeSlack(rate_per_channel=1.0, channel_burst=2.0)
     start = asyncio.run(go(fake))
     assert fake.rate_limited == 0
     same = sorted(t for k, t in done.items() if k.endswith("C00000"))

@@ -1,8 +1,10 @@
 """A local fake of Slack's Web API, `response_url`s and the Socket Mode endpoint (aiohttp, port 0).
 
-It records every call with its parameters, answers like Slack (`ok`, `error`, `ts`...), and can
-inject failures (429 with Retry-After, 500, a dropped connection) and enforce rate limits per
-channel and per workspace, so delivery and broadcast code meet Slack's behaviour on loopback:
+It records every call with its parameters, answers like Slack (`ok`, `error`, `ts`...), keeps each
+conversation's history with message metadata (`conversations.history`, `include_all_metadata`), can
+inject failures (429 with Retry-After, 500, a dropped connection, or either of the last two after the
+message was posted) and enforce rate limits per channel and per workspace, so delivery and broadcast
+code meet Slack's behaviour on loopback, including the lost answers that make a retry a duplicate:
 
     fake = FakeSlack(rate_per_channel=1.0, workspace_rate=50.0)
     await fake.start()
@@ -17,7 +19,7 @@ import itertools
 import json
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,7 +44,7 @@ class Call:
 
 @dataclass
 class Failure:
-    kind: str  # "429", "500", "drop", or a Slack error code such as "channel_not_found"
+    kind: str  # "429", "500", "drop", "500-posted", "drop-posted", or a Slack error code ("channel_not_found")
     retry_after: float = 1.0
 
 
@@ -71,7 +73,7 @@ class FakeSlack:
 
     def __init__(self, *, users: dict[str, tuple[str, str]] | None = None, rate_per_channel: float | None = None,
                  workspace_rate: float | None = None, channel_burst: float = 1.0,
-                 workspace_burst: float | None = None) -> None:
+                 workspace_burst: float | None = None, latency: float = 0.0) -> None:
         self.users = dict(users or {})
         self.calls: list[Call] = []
         self.responses: list[Call] = []  # posts to response_url
@@ -85,6 +87,8 @@ class FakeSlack:
                                   if workspace_rate else None)
         self.channel_burst = channel_burst
         self.rate_limited = 0
+        self.history: dict[str, list[dict[str, Any]]] = defaultdict(list)  # channel -> messages, oldest first
+        self.latency = latency  # seconds each Web API answer takes
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -102,6 +106,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/_stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -123,7 +128,8 @@ class FakeSlack:
 
     # -- failure injection ------------------------------------------------------------------------
     def fail_next(self, method: str, kind: str, *, times: int = 1, retry_after: float = 1.0) -> None:
-        """The next `times` calls of `method` fail: "429" (with Retry-After), "500", "drop", or an error code."""
+        """The next `times` calls of `method` fail: "429" (with Retry-After), "500", "drop", an error code, or
+        (chat.postMessage) "500-posted" / "drop-posted": the message is posted, then the answer is lost."""
         self.failures[method].extend(Failure(kind, retry_after) for _ in range(times))
 
     # -- what was called ----------------------------------------------------------------------------
@@ -131,9 +137,23 @@ class FakeSlack:
         return [c for c in self.calls if c.method == method]
 
     def posted(self, channel: str | None = None) -> list[Call]:
-        """Successful chat.postMessage calls (to `channel` if given)."""
+        """chat.postMessage calls that posted a message (to `channel` if given), even when the answer was lost."""
         return [c for c in self.calls if c.method == "chat.postMessage" and c.answer.get("ok")
                 and (channel is None or c.params.get("channel") == channel)]
+
+    def posts_by_key(self) -> Counter[str]:
+        """How many messages carry each outbox idempotency key (message metadata): 1 each, or a duplicate."""
+        return Counter(str(((m.get("metadata") or {}).get("event_payload") or {}).get("key", ""))
+                       for messages in list(self.history.values()) for m in list(messages))
+
+    @property
+    def total_posts(self) -> int:
+        return sum(len(messages) for messages in list(self.history.values()))
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """What was received, for a fake in another process (`tests/fakes/slack_serve.py`)."""
+        return web.json_response({"posts": dict(self.posts_by_key()), "rate_limited": self.rate_limited,
+                                  "calls": dict(Counter(c.method for c in self.calls))})
 
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
         """Wait until `predicate()` is true (checked after every request the fake receives)."""
@@ -155,7 +175,7 @@ class FakeSlack:
                 params.update(json.loads(raw))
             else:
                 params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        for key in ("blocks", "view"):
+        for key in ("blocks", "view", "metadata"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params
@@ -167,9 +187,19 @@ class FakeSlack:
         call = Call(method, params, token)
         self.calls.append(call)
         self.changed.set()
+        if self.latency:
+            await asyncio.sleep(self.latency)
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
+            if failure.kind in ("500-posted", "drop-posted"):
+                call.answer = self._answer(method, params, token)  # posted; the client never learns it
+                self.changed.set()
+                if failure.kind == "500-posted":
+                    return web.Response(status=500, text="internal error")
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)
             if failure.kind == "429":
                 self.rate_limited += 1
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
@@ -229,8 +259,14 @@ class FakeSlack:
             channel = str(params.get("channel", ""))
             if channel in self.channel_errors:
                 return {"ok": False, "error": self.channel_errors[channel]}
-            return {"ok": True, "channel": channel, "ts": self._next_ts(),
-                    "message": {"text": params.get("text"), "blocks": params.get("blocks")}}
+            message = {"type": "message", "ts": self._next_ts(), "text": params.get("text"),
+                       "blocks": params.get("blocks"), "bot_id": BOT_ID}
+            if isinstance(params.get("metadata"), dict):
+                message["metadata"] = params["metadata"]
+            self.history[channel].append(message)
+            return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+        if method == "conversations.history":
+            return self._history(params)
         if method == "chat.postEphemeral":
             channel = str(params.get("channel", ""))
             if channel in self.channel_errors:
@@ -248,6 +284,22 @@ class FakeSlack:
             view["id"] = f"V{next(self._views):06d}"
             return {"ok": True, "view": view}
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, after `oldest`, `limit` a page (cursor: an offset); metadata only when asked for."""
+        channel = str(params.get("channel", ""))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        oldest = float(params.get("oldest") or 0)
+        messages = [m for m in reversed(self.history.get(channel, [])) if float(m["ts"]) > oldest]
+        start = int(params.get("cursor") or 0)
+        limit = min(999, int(params.get("limit") or 100))
+        page = messages[start:start + limit]
+        if params.get("include_all_metadata") not in (True, "true", "1", 1):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(messages)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"

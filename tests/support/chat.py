@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import Application
 from bot.delivery import DeliveryWorker, Outgoing
@@ -83,12 +83,12 @@ class Chat:
     def pending(self) -> list[OutboxMessage]:
         with session_scope(self.app.engine) as session:
             return list(session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")
-                                     .order_by(OutboxMessage.id)))
+                                     .order_by(col(OutboxMessage.id))))
 
     def deliver(self) -> list[Sent]:
         """Deliver every due outbox row; returns what was sent, in order."""
         before = {p: len(s.sent) for p, s in self.senders.items()}
-        worker = DeliveryWorker(self.app.engine, dict(self.senders), clock=self.app.clock)  # type: ignore[arg-type]
+        worker = DeliveryWorker(self.app.engine, dict(self.senders), clock=self.app.clock)
 
         async def go() -> None:
             while await worker.run_once():

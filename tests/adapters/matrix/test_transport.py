@@ -59,7 +59,7 @@ async def test_rate_limit_is_retry_after_without_sleeping(client: AsyncClient) -
     with pytest.raises(DeliveryError) as error:
         await send_event(client, "!busy:hs", "m.room.message", {"body": "x"}, "t1")
     assert time.monotonic() - started < 1.0  # matrix-nio did not sleep on the 429 itself
-    assert error.value.retry_after == 1.5 and not error.value.permanent
+    assert error.value.retry_after == 1.5 and not error.value.permanent and not error.value.uncertain
     with pytest.raises(DeliveryError) as bounded:
         await send_event(client, "!slow:hs", "m.room.message", {"body": "x"}, "t2")
     assert bounded.value.retry_after == 300.0
@@ -73,6 +73,7 @@ async def test_forbidden_is_permanent_and_server_errors_are_retried(client: Asyn
     with pytest.raises(DeliveryError) as broken:
         await send_event(client, "!broken:hs", "m.room.message", {"body": "x"}, "t4")
     assert not broken.value.permanent and broken.value.retry_after is None
+    assert broken.value.uncertain and not forbidden.value.uncertain  # a 5xx may have posted it
 
 
 async def test_an_unreachable_homeserver_is_a_retryable_failure() -> None:
@@ -82,5 +83,6 @@ async def test_an_unreachable_homeserver_is_a_retryable_failure() -> None:
         with pytest.raises(DeliveryError) as error:
             await send_event(nio_client, "!room:hs", "m.room.message", {"body": "x"}, "t5")
         assert not error.value.permanent and "unreachable" in error.value.reason
+        assert error.value.uncertain
     finally:
         await nio_client.close()

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from bot.app import build
 from bot.clock import FrozenClock
@@ -32,7 +32,7 @@ def test_no_query_path_from_an_anonymous_vote_to_a_person(town: Chat) -> None:
     with session_scope(town.app.engine) as session:
         people = {p.display_name: p.id for p in session.exec(select(Person))}
         options = {o.number: o.id for o in session.exec(select(ConsultationOption))}
-        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] \
+        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] \
             == [1, 0, 2]
         voters = list(session.exec(select(ConsultationVoter)))
         assert {v.person_id for v in voters} == {people["bob"], people["carol"], people["alice"]}
@@ -61,7 +61,7 @@ def test_anonymous_vote_is_final_and_managers_see_totals_only(town: Chat) -> Non
     text = town.ok("consult results V1", user="alice")
     assert "2. No — 1 vote (100 %)" in text and "bob" not in text and "Your vote" not in text
     with session_scope(town.app.engine) as session:
-        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] \
+        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] \
             == [0, 1]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import FrozenClock
 from bot.consultations.jobs import close_due
@@ -18,7 +18,7 @@ def _counts(chat: Chat, number: int) -> list[int]:
     with session_scope(chat.app.engine) as session:
         return [o.votes for o in session.exec(select(ConsultationOption)
                                               .where(ConsultationOption.consultation_id == number)
-                                              .order_by(ConsultationOption.number))]
+                                              .order_by(col(ConsultationOption.number)))]
 
 
 def test_open_posts_question_with_a_button_per_option(town: Chat) -> None:

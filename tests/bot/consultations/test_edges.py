@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.db import session_scope
 from storage.tables import ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
@@ -26,7 +26,7 @@ def test_linking_two_accounts_keeps_one_vote_and_one_upvote(town: Chat) -> None:
     town.ok(f"profile link {code.group(1)}", **MATRIX)
     with session_scope(town.app.engine) as session:
         assert len(session.exec(select(ConsultationVoter)).all()) == 1
-        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] \
+        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] \
             == [1, 0]
         assert len(session.exec(select(IdeaUpvote)).all()) == 1
         idea = session.get(Idea, 1)
@@ -50,5 +50,5 @@ def test_a_retried_vote_event_counts_once(town: Chat) -> None:
     town.ok("vote V1 1", user="bob", event_key="evt-1")
     assert town.app.router.handle(town.request("vote V1 1", user="bob", event_key="evt-1")) is None
     with session_scope(town.app.engine) as session:
-        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] \
+        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] \
             == [1, 0]

@@ -160,10 +160,10 @@ def test_a_round_partly_done_by_another_replica_reminds_only_the_others(chat: Ch
         assert crisis is not None
         # our replica read the round before that reminder was written: it still counts alice as to do
         orig = jobs._reminded
-        jobs._reminded = lambda session, round_id: set()  # type: ignore[assignment]
+        jobs._reminded = lambda session, round_id: set()
         try:
             result = jobs.send_round(s, chat.app.settings, crisis, announcement, round_row, clock.now())
         finally:
-            jobs._reminded = orig  # type: ignore[assignment]
+            jobs._reminded = orig
     assert result.sent == 1
     assert reminded(chat) == ["bob"]

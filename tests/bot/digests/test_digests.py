@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -133,8 +133,11 @@ def start_scheduler_once(chat: Chat) -> None:
     async def go() -> None:
         done = asyncio.Event()
         scheduler = build_scheduler(chat.app.job_context())
-        scheduler.add_listener(lambda event: event.job_id == jobs.CATCH_UP_JOB and done.set(),
-                               EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        def on_job(event: JobExecutionEvent) -> None:
+            if event.job_id == jobs.CATCH_UP_JOB:
+                done.set()
+
+        scheduler.add_listener(on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         scheduler.start()
         try:
             await asyncio.wait_for(done.wait(), timeout=20)
@@ -225,7 +228,7 @@ def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: Froz
         town.ok("community join orchard", user=f"member{i:02d}")
     town.ok('idea garden "Only in the garden"', user="bob")
     with session_scope(town.app.engine) as session:
-        batch = list(session.exec(select(Community).order_by(Community.id)))
+        batch = list(session.exec(select(Community).order_by(col(Community.id))))
         start, end = START - timedelta(days=1), START + timedelta(hours=1)
         digests = service.build_many(session, batch, start, end)
         garden, orchard = digests[batch[0].id or 0], digests[batch[1].id or 0]

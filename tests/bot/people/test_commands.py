@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.clock import FrozenClock
 from storage.tables import Account, Membership, Person
@@ -75,7 +75,7 @@ def test_link_two_accounts_into_one_person(chat: Chat, engine: Engine) -> None:
                    workspace="example.org")
     assert "your accounts are now one person" in done
     with Session(engine) as session:
-        accounts = list(session.exec(select(Account).where(Account.user_id.in_(["alice", "@alice:example.org"]))))
+        accounts = list(session.exec(select(Account).where(col(Account.user_id).in_(["alice", "@alice:example.org"]))))
         assert len({a.person_id for a in accounts}) == 1
         person_id = accounts[0].person_id
         assert len(list(session.exec(select(Membership).where(Membership.person_id == person_id)))) == 1
