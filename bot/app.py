@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -100,7 +101,7 @@ class LeaderDuties:
 
 
 async def serve(app: Application, *, stop: asyncio.Event | None = None,
-                adapters: list[PlatformAdapter] | None = None, http: HttpServer | None = None,
+                adapters: Sequence[PlatformAdapter] | None = None, http: HttpServer | None = None,
                 leadership_interval: float = 2.0, gauges_interval: float = 15.0, adapter_retry: float = 1.0,
                 ) -> None:
     """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;

@@ -27,7 +27,9 @@ class PlatformAdapter(Protocol):
     """
 
     name: str
-    sender: Sender
+
+    @property
+    def sender(self) -> Sender: ...
 
     async def start(self) -> None: ...
 

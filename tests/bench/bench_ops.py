@@ -47,7 +47,7 @@ def log_cost(handler: logging.Handler) -> float:
     return (time.perf_counter() - started) / RECORDS * 1e6
 
 
-class Discard(io.TextIOBase):
+class Discard(io.StringIO):
     """A stream that keeps nothing, so only formatting and filtering are measured."""
 
     def write(self, text: str) -> int:

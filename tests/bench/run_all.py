@@ -86,13 +86,15 @@ def load_results(results: Path) -> list[dict[str, Any]]:
 
 
 def _target(value: object) -> str:
-    """Targets are text ("≤ 20 ms") or, for some benchmarks, the highest acceptable ratio."""
+    """Targets are text ("≤ 20 ms", "ratio ≤ 2") or a bare number whose sense the benchmark defines."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"ratio ≤ {value:g}"
+        return f"{value:g}"
     return str(value if value is not None else "")
 
 
 def _number(value: object) -> str:
+    if value is None:
+        return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return f"{value:.4g}"
