@@ -7,11 +7,12 @@ import getpass
 import logging
 import re
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -53,13 +54,14 @@ def run() -> None:
     from bot.app import run_console, serve
 
     settings = _settings()
-    app = _build(settings)
     if settings.slack_enabled or settings.matrix_enabled:
-        asyncio.run(serve(app))
+        asyncio.run(serve(_build(settings)))
     else:
         click.echo("No Slack or Matrix settings found: starting the console. Type help, or :as <name>.",
                    err=True)
-        asyncio.run(run_console(app, user=_default_user(), channel="general"))
+        user = _default_user()
+        settings = _console_admin(settings, user)
+        asyncio.run(run_console(_build(settings), user=user, channel="general"))
 
 
 @main.command()
@@ -76,8 +78,17 @@ def console(user: str | None, channel: str) -> None:
     chan = channel.lstrip("#")
     if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", chan):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
-    app = _build(settings)
+    app = _build(_console_admin(settings, name))
     asyncio.run(run_console(app, user=name, channel=chan))
+
+
+def _console_admin(settings: Settings, user: str) -> Settings:
+    """With no CERCLE_ADMINS, whoever starts the console administers it (they hold the database anyway),
+    so a first try can grant roles; on Slack and Matrix admins always come from CERCLE_ADMINS."""
+    if settings.admins:
+        return settings
+    click.echo(f"No CERCLE_ADMINS: console user '{user}' is an administrator in this console.", err=True)
+    return replace(settings, admins=(AccountSpec("console", CONSOLE_WORKSPACE, user),))
 
 
 @main.group()

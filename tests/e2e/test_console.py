@@ -105,3 +105,14 @@ def test_console_controls_are_explained(tmp_path: Path) -> None:
 def test_console_options_are_validated(tmp_path: Path, flag: list[str]) -> None:
     result = run_cercle(["console", *flag], "", f"sqlite:///{tmp_path}/c.db", tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_without_admins_the_console_starter_administers_the_console(tmp_path: Path) -> None:
+    script = "role grant @hannah hr\n:as bob\nrole grant @zoe hr\n"
+    result = run_cercle(["console", "--user", "lea"], script, f"sqlite:///{tmp_path}/c.db", tmp_path)
+    assert "hannah now has the hr role." in result.stdout
+    assert "Only people with the admin role may do this." in result.stdout  # bob is not
+    assert "console user 'lea' is an administrator" in result.stderr
+    configured = run_cercle(["console", "--user", "lea"], "role grant @zoe hr\n", f"sqlite:///{tmp_path}/c.db",
+                            tmp_path, CERCLE_ADMINS="console:root")
+    assert "Only people with the admin role may do this." in configured.stdout

@@ -1,0 +1,1 @@
+"""Cercle's core: knows nothing of Slack or Matrix (see HACKING.md)."""

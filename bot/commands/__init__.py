@@ -1,0 +1,1 @@
+"""Grammar, parsing, the command registry, the router and help."""
