@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from adapters.slack.app import make_client
 from adapters.slack.sender import SlackSender
@@ -79,7 +79,7 @@ def test_kill_9_mid_broadcast_then_restart_delivers_each_row_exactly_once(engine
         assert posted_at_kill < 1000, "the worker finished before it could be killed"
         with session_scope(engine) as session:
             unresolved = session.exec(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_not(None))).one()  # type: ignore[union-attr]
+                OutboxMessage.status == "pending", col(OutboxMessage.claimed_until).is_not(None))).one()
         assert unresolved > 0, "nothing was in flight at the kill"
         second = start_worker(database_url, fake.api_url)
         try:
@@ -94,7 +94,7 @@ def test_kill_9_mid_broadcast_then_restart_delivers_each_row_exactly_once(engine
         assert fake.calls_to("conversations.history")  # rows in doubt were checked, not blindly re-posted
     with session_scope(engine) as session:
         assert session.exec(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.platform_message_id.is_(None))).one() == 0  # type: ignore[union-attr]
+            col(OutboxMessage.platform_message_id).is_(None))).one() == 0
 
 
 def test_a_lease_that_runs_out_after_the_platform_accepted_does_not_duplicate(engine: Engine) -> None:

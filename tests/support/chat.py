@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +100,10 @@ class Chat:
         for p, s in self.senders.items():
             out.extend(s.sent[before[p]:])
         return out
+
+
+def found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in a reply; fails the test, with the reply, when it is not there."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not in {text!r}"
+    return match.group(1)

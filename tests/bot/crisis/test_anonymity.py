@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ from bot.clock import FrozenClock
 from storage.db import session_scope
 from storage.tables import Account, CrisisQuestion, OutboxMessage
 from tests.bot.crisis.test_crisis import declare, setup_people
-from tests.support.chat import Chat
+from tests.support.chat import Chat, found
 
 PERSON_COLUMNS = {"person_id", "asker_id", "actor_person_id", "answered_by", "author_id", "account_id"}
 
@@ -47,7 +46,7 @@ def test_anonymous_question_is_linked_to_nobody(chat: Chat, clock: FrozenClock,
 
     text = chat.ok(f'crisis ask C{cid} "Is my job at risk? (secret-marker)" --anonymous', user="bob", direct=True,
                    event_key="evt-anon-1")
-    qid = int(re.search(r"Q(\d+)", text).group(1))  # type: ignore[union-attr]
+    qid = int(found(r"Q(\d+)", text))
     assert "Keep the code" in text
 
     after = snapshot(chat)

@@ -10,7 +10,7 @@ from bot.delivery import DeliveryError, Outgoing
 from bot.messages import Actions
 from storage.db import session_scope
 from storage.tables import Crisis, CrisisAck, OutboxMessage, Person
-from tests.support.chat import Chat
+from tests.support.chat import Chat, found
 
 
 def setup_people(chat: Chat) -> None:
@@ -98,11 +98,11 @@ def test_two_accounts_of_one_person_acknowledge_once(chat: Chat) -> None:
     chat.ok("help", channel="!room:example.org", **matrix)
     cid = declare(chat, audience="all")
     before = chat.ok(f"crisis status C{cid}", user="dave")
-    total = int(re.search(r"(\d+) people in", before).group(1))  # type: ignore[union-attr]
+    total = int(found(r"(\d+) people in", before))
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     chat.ok(f"crisis ack C{cid}", user="bob")
     chat.ok(f"crisis ack C{cid}", channel="!room:example.org", **matrix)
-    code = re.search(r"link code is (\w+)", chat.ok("profile link", user="bob", direct=True)).group(1)  # type: ignore[union-attr]
+    code = found(r"link code is (\w+)", chat.ok("profile link", user="bob", direct=True))
     chat.ok(f"profile link {code}", channel="!dm:example.org", direct=True, **matrix)
     after = chat.ok(f"crisis status C{cid}", user="dave")
     assert f"Acknowledged by 1 of {total - 1}" in after
@@ -117,7 +117,7 @@ def test_named_question_answered_in_public_and_asker_told_privately(chat: Chat) 
     chat.deliver()
     assert "Only the people" in chat.error(f'crisis ask C{cid} "And us?"', user="eve")
     text = chat.ok(f'crisis ask C{cid} "Will we be relocated?"', user="bob")
-    qid = int(re.search(r"Q(\d+)", text).group(1))  # type: ignore[union-attr]
+    qid = int(found(r"Q(\d+)", text))
     assert chat.deliver() == []  # nothing public until answered
     listing = chat.ok(f"crisis questions C{cid}", user="dave")
     assert f"Q{qid} [to answer] (bob): Will we be relocated?" in listing
@@ -137,7 +137,7 @@ def test_close_posts_a_closing_message_and_makes_the_crisis_read_only(chat: Chat
     cid = declare(chat)
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     text = chat.ok(f'crisis ask C{cid} "Q?"', user="bob")
-    qid = int(re.search(r"Q(\d+)", text).group(1))  # type: ignore[union-attr]
+    qid = int(found(r"Q(\d+)", text))
     chat.deliver()
     chat.ok(f"crisis close C{cid}", user="dave")
     sent = chat.deliver()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from click.testing import CliRunner
 from sqlmodel import func, select
@@ -12,7 +11,7 @@ from bot.cli import main
 from storage.db import session_scope
 from storage.tables import AuditEntry, OutboxMessage
 from tests.bot.crisis.test_crisis import declare, setup_people
-from tests.support.chat import Chat
+from tests.support.chat import Chat, found
 
 # admin: configured admin; dave: the crisis's communicator; olga: communicator role, not of this crisis;
 # bob: member of the audience; eve: outside the audience.
@@ -34,7 +33,7 @@ def fresh(chat: Chat) -> int:
 def check(chat: Chat, command: str, allowed: set[str], refusal: str) -> None:
     for user in ROLES:
         cid = fresh(chat)
-        qid = int(re.search(r"Q(\d+)", chat.ok(f'crisis ask C{cid} "Q?"', user="bob")).group(1))  # type: ignore[union-attr]
+        qid = int(found(r"Q(\d+)", chat.ok(f'crisis ask C{cid} "Q?"', user="bob")))
         line = command.format(cid=cid, qid=qid)
         if user in allowed:
             chat.ok(line, user=user)
@@ -83,7 +82,7 @@ def test_export_timeline(chat: Chat, database_url: str) -> None:
     setup_people(chat)
     cid = fresh(chat)
     chat.ok(f"crisis ack C{cid}", user="bob")
-    q1 = re.search(r"Q(\d+)", chat.ok(f'crisis ask C{cid} "Named?"', user="bob")).group(1)  # type: ignore[union-attr]
+    q1 = found(r"Q(\d+)", chat.ok(f'crisis ask C{cid} "Named?"', user="bob"))
     chat.ok(f'crisis ask C{cid} "Secret?" --anonymous', user="alice", direct=True)
     chat.ok(f'crisis answer Q{q1} "Yes."', user="dave")
     chat.deliver()
