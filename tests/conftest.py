@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from tests.support.databases import (
     truncate_all,
     wanted_backends,
 )
+from tests.support.slack import SlackHarness
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +107,7 @@ def chat(app: Application) -> Chat:
 
 
 @pytest.fixture
-async def slack(settings: Settings, clock: FrozenClock, engine: Engine):  # type: ignore[no-untyped-def]
+async def slack(settings: Settings, clock: FrozenClock, engine: Engine) -> AsyncIterator[SlackHarness]:
     """Cercle running for Slack over HTTP against a fake Slack (tests/support/slack.py)."""
     from tests.support.slack import running_slack
 
@@ -115,7 +116,7 @@ async def slack(settings: Settings, clock: FrozenClock, engine: Engine):  # type
 
 
 @pytest.fixture
-async def slack_socket(settings: Settings, clock: FrozenClock, engine: Engine):  # type: ignore[no-untyped-def]
+async def slack_socket(settings: Settings, clock: FrozenClock, engine: Engine) -> AsyncIterator[SlackHarness]:
     """Cercle running for Slack in Socket Mode against a fake Slack."""
     from tests.support.slack import running_slack
 
@@ -124,7 +125,6 @@ async def slack_socket(settings: Settings, clock: FrozenClock, engine: Engine): 
 
 
 # -- Matrix: a real Synapse for the whole session, fresh accounts per test --------------------------
-from collections.abc import AsyncIterator  # noqa: E402
 
 from tests.support.matrix import MatrixWorld  # noqa: E402
 from tests.support.synapse import Synapse, SynapseUnavailable  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.referrals import service
 from storage.db import session_scope
@@ -29,7 +29,7 @@ def test_merging_two_nominated_accounts_keeps_both_nominations(chat: Chat) -> No
     assert "one person" in chat.ok(f"profile link {code}", user="@bob:example.org", **MATRIX)
     with session_scope(chat.app.engine) as session:
         person_id = session.exec(select(Account).where(Account.user_id == "bob")).one().person_id
-        rows = list(session.exec(select(Nomination).order_by(Nomination.id)))  # type: ignore[arg-type]
+        rows = list(session.exec(select(Nomination).order_by(col(Nomination.id))))
     assert [n.nominee_id for n in rows] == [person_id, person_id]
     assert [n.unique_key for n in rows] == [f"1:{person_id}", None]
     # the merged person answers both, and a third nomination for P1 is still refused
@@ -66,7 +66,7 @@ def test_consent_and_withdraw_at_once_leave_one_outcome(chat: Chat) -> None:
     with session_scope(chat.app.engine) as session:
         final = session.exec(select(Nomination)).one().state
         history = [(e.from_state, e.to_state) for e in session.exec(select(NominationEvent)
-                                                                      .order_by(NominationEvent.id))]  # type: ignore[arg-type]
+                                                                      .order_by(col(NominationEvent.id)))]
     # every success is one recorded step of a consistent chain; a refused one left no trace
     succeeded = sum(not r.is_error for r in results)
     assert len(history) == 1 + succeeded
