@@ -75,7 +75,8 @@ def platform_adapters(app: Application, http: HttpServer) -> list[PlatformAdapte
 def secret_values(settings: Settings) -> list[str | None]:
     """The settings' secrets, which the log redactor removes wherever they would appear."""
     return [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-            settings.matrix_password, settings.matrix_access_token, make_url(settings.database_url).password]
+            settings.matrix_password, settings.matrix_access_token, make_url(settings.database_url).password,
+            *settings.secret_keys]
 
 
 class LeaderDuties:

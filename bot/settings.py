@@ -94,10 +94,11 @@ class Settings:
     matrix_access_token: str | None = field(default=None, repr=False)
     matrix_prefix: str = "!cercle"
     matrix_allowed_servers: tuple[str, ...] = ()
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)  # CERCLE_SECRET_KEY, newest first
 
     def __repr__(self) -> str:  # secrets never reach logs
         hidden = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "matrix_password",
-                  "matrix_access_token", "database_url"}
+                  "matrix_access_token", "database_url", "secret_keys"}
         parts = []
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
@@ -239,5 +240,14 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
     servers = _read(env, "CERCLE_MATRIX_ALLOWED_SERVERS")
     if servers:
         kwargs["matrix_allowed_servers"] = tuple(s.strip() for s in servers.split(",") if s.strip())
+
+    secret = _read(env, "CERCLE_SECRET_KEY")
+    if secret:
+        from bot.secret_box import check_key_setting
+
+        try:
+            kwargs["secret_keys"] = check_key_setting(secret)
+        except ValueError as exc:
+            raise SettingsError("CERCLE_SECRET_KEY", str(exc)) from None
 
     return Settings(**kwargs)
