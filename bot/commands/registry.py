@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands.grammar import ChannelRef, Token, UserRef, parse_channel, parse_user
 from bot.errors import UsageError
-from bot.i18n import _
+from bot.i18n import _, fold, typed_word
+from bot.settings import SUPPORTED_LOCALES
 
 if TYPE_CHECKING:
     from bot.messages import Reply
@@ -38,10 +39,12 @@ class ConvertEnv:
 
 @dataclass(frozen=True)
 class ArgType:
-    """How to read one argument: a name for messages and a converter raising UsageError."""
+    """How to read one argument: a name for messages and a converter raising UsageError.
+    `choices`: the fixed words it takes, if any (in English; shown with `typed_word`)."""
 
     name: str
     convert: Converter
+    choices: tuple[str, ...] = ()
 
 
 def _word(token: Token, env: ConvertEnv) -> str:
@@ -115,18 +118,34 @@ def code_type(prefix: str) -> ArgType:
     return ArgType(f"{prefix}-code", convert)
 
 
-def choice_type(*choices: str, aliases: dict[str, str] | None = None) -> ArgType:
-    """One of a fixed set of words (aliases map other spellings, e.g. French, to them)."""
+def choice_type(*choices: str, kind: str, aliases: dict[str, str] | None = None,
+                refusal: str = "") -> ArgType:
+    """One of a fixed set of words, of a `kind` ("role", "nomination state"). Each is also accepted as
+    the catalogs translate it (`typed_word(choice, kind)`: `entretien` for `interview`); `aliases` map
+    other spellings; accents and case do not matter. A refusal lists the choices in the reader's
+    language (`refusal`, marked with N_, may say it better: it gets `{value}` and `{choices}`)."""
+    accepted: dict[str, str] = {}
+
+    def table() -> dict[str, str]:
+        if not accepted:
+            for choice in choices:
+                for locale in SUPPORTED_LOCALES:
+                    accepted.setdefault(fold(typed_word(choice, kind, locale)), choice)
+            for alias, canonical in (aliases or {}).items():
+                accepted.setdefault(fold(alias), canonical)
+            for choice in choices:
+                accepted[fold(choice)] = choice
+        return accepted
 
     def convert(token: Token, env: ConvertEnv) -> str:
-        value = token.text.strip().lower()
-        value = (aliases or {}).get(value, value)
-        if value not in choices:
-            raise UsageError(_("'{value}' is not one of: {choices}.", value=token.text[:40],
-                               choices=", ".join(choices)))
+        value = table().get(fold(token.text))
+        if value is None:
+            shown = ", ".join(typed_word(c, kind) for c in choices)
+            raise UsageError(_(refusal, value=token.text[:40], choices=shown) if refusal else
+                             _("'{value}' is not one of: {choices}.", value=token.text[:40], choices=shown))
         return value
 
-    return ArgType("choice", convert)
+    return ArgType(kind, convert, tuple(choices))
 
 
 _DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d|j|w|s)$")
@@ -190,11 +209,16 @@ class Arg:
 
 @dataclass(frozen=True)
 class Opt:
-    """An option `--name value`, or a flag `--name` when `flag=True`."""
+    """An option `--name value`, or a flag `--name` when `flag=True`. `aliases`: its names in other
+    languages (`--thèmes` for `--topics`); accents and case do not matter."""
 
     name: str
     type: ArgType = TEXT
     flag: bool = False
+    aliases: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 Handler = Callable[..., "Reply"]
@@ -218,23 +242,24 @@ class Command:
         """Turn the tokens after the command words into handler keyword arguments."""
         values: dict[str, Any] = {}
         positional: list[Token] = []
-        known = {o.name: o for o in self.options}
+        known = {fold(n): o for o in self.options for n in o.names()}
         i = 0
         while i < len(tokens):
             tok = tokens[i]
             if tok.is_option:
-                name = tok.text[2:].lower()
-                opt = known.get(name)
+                typed = tok.text[2:].lower()
+                opt = known.get(fold(typed))
                 if opt is None:
-                    raise UsageError(_("Unknown option --{name}.", name=name[:40]))
+                    raise UsageError(_("Unknown option --{name}.", name=typed[:40]))
+                name = opt.name
                 if name in values:
-                    raise UsageError(_("The option --{name} is given twice.", name=name))
+                    raise UsageError(_("The option --{name} is given twice.", name=typed))
                 if opt.flag:
                     values[name] = True
                     i += 1
                     continue
                 if i + 1 >= len(tokens) or tokens[i + 1].is_option:
-                    raise UsageError(_("The option --{name} needs a value.", name=name))
+                    raise UsageError(_("The option --{name} needs a value.", name=typed))
                 values[name] = opt.type.convert(tokens[i + 1], env)
                 i += 2
                 continue
@@ -275,6 +300,7 @@ class Registry:
         self.commands: dict[tuple[str, ...], Command] = {}
         self.aliases: dict[str, str] = {}
         self.groups: dict[str, str] = {}  # group id -> translatable title
+        self._folded: dict[str, str] = {}  # alias without accents -> canonical
 
     def add(self, cmd: Command) -> None:
         if cmd.path in self.commands:
@@ -282,22 +308,28 @@ class Registry:
         self.commands[cmd.path] = cmd
 
     def alias(self, word: str, canonical: str) -> None:
-        """Accept `word` (e.g. French) wherever the command word `canonical` is expected."""
+        """Accept `word` (e.g. French) wherever the command word `canonical` is expected; accents and
+        case do not matter (`communaute` = `communauté`)."""
         self.aliases[word.lower()] = canonical
+        self._folded[fold(word)] = canonical
 
     def group(self, group_id: str, title: str) -> None:
         self.groups[group_id] = title
 
     def lookup(self, words: list[str]) -> tuple[Command | None, int]:
         """The command named by the first words (longest match), and how many words it used."""
-        canonical = [self.aliases.get(w.lower(), w.lower()) for w in words[:3]]
+        canonical = [self.canonical(w) for w in words[:3]]
         for length in (3, 2, 1):
             if len(canonical) >= length and tuple(canonical[:length]) in self.commands:
                 return self.commands[tuple(canonical[:length])], length
         return None, 0
 
+    def canonical(self, word: str) -> str:
+        """The command word `word` stands for (itself when it is not an alias)."""
+        return self.aliases.get(word.lower()) or self._folded.get(fold(word), word.lower())
+
     def with_prefix(self, word: str) -> list[Command]:
-        word = self.aliases.get(word.lower(), word.lower())
+        word = self.canonical(word)
         return [c for c in self.commands.values() if c.path[0] == word]
 
     def names(self) -> Iterable[str]:

@@ -43,7 +43,7 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
 @command("community create", usage=N_('community create <slug> "<name>" [--purpose "<text>"] [--topics a,b]'),
          summary=N_("Create a community; you become its manager."),
          args=[Arg("slug", SLUG, label=N_("slug")), Arg("name", TEXT, label=N_("name"))],
-         options=[Opt("purpose", TEXT), Opt("topics", CSV)])
+         options=[Opt("purpose", TEXT, aliases=("but", "objectif")), Opt("topics", CSV, aliases=("thèmes",))])
 def create(ctx: Ctx, slug: str, name: str, purpose: str | None, topics: list[str] | None) -> Reply:
     community = service.create(ctx.session, slug=slug, name=name, purpose=purpose or "", topic_list=topics or [],
                                creator_id=ctx.person_id, now=ctx.now())
@@ -55,7 +55,7 @@ def create(ctx: Ctx, slug: str, name: str, purpose: str | None, topics: list[str
 
 
 @command("community list", usage=N_("community list [--topic t]"), summary=N_("List the communities."),
-         options=[Opt("topic", TEXT)])
+         options=[Opt("topic", TEXT, aliases=("thème",))])
 def list_communities(ctx: Ctx, topic: str | None) -> Reply:
     wanted = normalise_tag(topic) if topic else None
     rows = service.list_active(ctx.session, wanted)
@@ -224,7 +224,7 @@ def whoknows(ctx: Ctx, skill: str) -> Reply:
          summary=N_("Share a resource with a community."),
          args=[Arg("slug", SLUG, label=N_("slug")), Arg("url", WORD, label=N_("url")),
                Arg("title", TEXT, label=N_("title"))],
-         options=[Opt("tags", CSV)], group="whoknows")
+         options=[Opt("tags", CSV, aliases=("étiquettes",))], group="whoknows")
 def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> Reply:
     community = service.get_active(ctx.session, slug)
     service.require_member(ctx.session, community, ctx.person_id)
@@ -245,7 +245,7 @@ def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> 
 
 
 @command("resources", usage=N_("resources <slug> [--tag t]"), summary=N_("The resources shared in a community."),
-         args=[Arg("slug", SLUG, label=N_("slug"))], options=[Opt("tag", TEXT)], group="whoknows")
+         args=[Arg("slug", SLUG, label=N_("slug"))], options=[Opt("tag", TEXT, aliases=("étiquette",))], group="whoknows")
 def resources(ctx: Ctx, slug: str, tag: str | None) -> Reply:
     community = service.get(ctx.session, slug, include_archived=True)
     assert community.id is not None

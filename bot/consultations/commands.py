@@ -32,12 +32,9 @@ REGISTRY.group("consult", N_("Consultations and ideas"))
 
 V_CODE = code_type("V")
 I_CODE = code_type("I")
-STATUS = choice_type(*service.IDEA_STATUSES, aliases={
-    "acceptée": "accepted", "acceptee": "accepted", "accepté": "accepted", "accepte": "accepted",
-    "étude": "under-study", "etude": "under-study", "à-l'étude": "under-study", "a-l-etude": "under-study",
-    "à-l-étude": "under-study", "en-cours": "under-study", "under_study": "under-study",
-    "refusée": "declined", "refusee": "declined", "refusé": "declined", "refuse": "declined",
-    "rejetée": "declined", "rejetee": "declined"})
+STATUS = choice_type(*service.IDEA_STATUSES, kind="idea status", aliases={
+    "accepté": "accepted", "à-l'étude": "under-study", "à-l-étude": "under-study", "en-cours": "under-study",
+    "à-l’étude": "under-study", "refusé": "declined", "rejetée": "declined"})
 
 
 def _writable(community: Community) -> None:
@@ -70,7 +67,8 @@ def close_and_post(session: Session, settings: Settings, number: int, now: datet
          summary=N_("Managers: ask the members of a community to vote (2 to 10 options)."),
          args=[Arg("slug", SLUG, label=N_("slug")), Arg("question", TEXT, label=N_("question")),
                Arg("options", TEXT, many=True, minimum=2, maximum=10, label=N_("options"))],
-         options=[Opt("closes", WHEN), Opt("anonymous", flag=True), Opt("hidden", flag=True)])
+         options=[Opt("closes", WHEN, aliases=("clôture", "ferme")), Opt("anonymous", flag=True, aliases=("anonyme",)),
+                  Opt("hidden", flag=True, aliases=("masqué", "caché"))])
 def consult_open(ctx: Ctx, slug: str, question: str, options: list[str], closes: datetime | None,
                  anonymous: bool, hidden: bool) -> Reply:
     community = communities.get_active(ctx.session, slug)
@@ -195,7 +193,7 @@ def idea_upvote(ctx: Ctx, code: int) -> Reply:
 @command("idea answer", usage=N_('idea answer <I-code> "<text>" [--status accepted|under-study|declined]'),
          summary=N_("Managers: answer an idea in public, with a status."),
          args=[Arg("code", I_CODE, label=N_("I-code")), Arg("text", TEXT, label=N_("text"))],
-         options=[Opt("status", STATUS)], group="consult")
+         options=[Opt("status", STATUS, aliases=("statut",))], group="consult")
 def idea_answer(ctx: Ctx, code: int, text: str, status: str | None) -> Reply:
     found, community = service.get_idea(ctx.session, code)
     _writable(community)

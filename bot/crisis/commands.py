@@ -89,7 +89,8 @@ def _remind_minutes(ctx: Ctx, when: datetime | None) -> int:
                   '[--remind-after 4h]'),
          summary=N_("Admins and communicators: declare a crisis and who it reaches (nothing is sent yet)."),
          args=[Arg("title", TEXT, label=N_("title"))],
-         options=[Opt("audience", TEXT), Opt("communicators", TEXT), Opt("remind-after", WHEN)])
+         options=[Opt("audience", TEXT, aliases=("public",)), Opt("communicators", TEXT, aliases=("communicants",)),
+                  Opt("remind-after", WHEN, aliases=("relance", "relancer-après"))])
 def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | None,
             remind_after: datetime | None) -> Reply:
     ctx.require_role(Role.COMMUNICATOR)
@@ -148,7 +149,7 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
 @command("crisis ask", usage=N_('crisis ask <C-code> "<question>" [--anonymous]'),
          summary=N_("Ask the communicators a question; with --anonymous nobody can know it was you."),
          args=[Arg("crisis", CRISIS, label=N_("C-code")), Arg("question", TEXT, label=N_("question"))],
-         options=[Opt("anonymous", flag=True)])
+         options=[Opt("anonymous", flag=True, aliases=("anonyme",))])
 def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
     row = service.get_open(ctx.session, crisis)
     if not service.in_audience(ctx.session, crisis, ctx.person_id) and not service.is_communicator(

@@ -15,7 +15,7 @@ REGISTRY.group("digest", N_("Digests"))
 
 @command("digest schedule", usage=N_('digest schedule <slug> "<cron>" [--tz Europe/Paris]'),
          summary=N_("Managers: when the community's digest is posted (default: Mondays at 9:00)."),
-         args=[Arg("slug", SLUG, label=N_("slug")), Arg("cron", TEXT, label=N_("cron"))], options=[Opt("tz", TEXT)])
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("cron", TEXT, label=N_("cron"))], options=[Opt("tz", TEXT, aliases=("fuseau",))])
 def schedule(ctx: Ctx, slug: str, cron: str, tz: str | None) -> Reply:
     community = communities.get_active(ctx.session, slug)
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)

@@ -3,7 +3,12 @@
 Strings are extracted with Babel from `bot/` and `adapters/`; each capability package has a
 catalog (domain) of its own, so capabilities are translated independently:
 `bot/<package>/...` → `<package>.po`, `adapters/<platform>/...` → `adapter_<platform>.po`,
-everything else in `bot/` → `core.po`.
+everything else in `bot/` → `core.po`. The fixed values commands take (states, statuses, yes/no)
+are added from the registry, in the context "typed <kind>", to the catalog of the command's package.
+
+`check` reports untranslated strings, placeholders that differ, and what `bot.i18n.checks` finds:
+typography, English command words or options in a translation, commands named in words that do not
+run them, translated strings inside f-strings (never extracted).
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import LOCALES_DIR
+from bot.i18n import LOCALES_DIR, TYPED, checks
+from bot.i18n.vocabulary import Vocabulary, registry_view, typed_kinds
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = ("fr",)
 CORE_PACKAGES = {"commands", "i18n"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+KEYWORDS = {**DEFAULT_KEYWORDS, "NP_": ((1, "c"), 2)}
 
 
 def domain_of(path: str) -> str:
@@ -41,11 +48,18 @@ def extract() -> dict[str, Catalog]:
     catalogs: dict[str, Catalog] = defaultdict(lambda: Catalog(project="cercle", charset="utf-8"))
     for top in ("bot", "adapters"):
         method_map = [("**.py", "python")]
-        for filename, lineno, message, comments, _context in extract_from_dir(ROOT / top, method_map):
+        for filename, lineno, message, comments, _context in extract_from_dir(ROOT / top, method_map,
+                                                                               keywords=KEYWORDS):
             rel = f"{top}/{filename}"
             if "/tool.py" in rel:
                 continue
-            catalogs[domain_of(rel)].add(message, locations=[(rel, lineno)], auto_comments=comments)
+            catalogs[domain_of(rel)].add(message, locations=[(rel, lineno)], auto_comments=comments,
+                                         context=_context)
+    for kind in typed_kinds(registry_view()):
+        rel = kind.module.replace(".", "/") + ".py"
+        for word in kind.words:
+            catalogs[domain_of(rel)].add(word, context=TYPED.format(kind=kind.kind), locations=[(rel, 0)],
+                                         auto_comments=[f"A {kind.kind} as people type it: one word."])
     return dict(catalogs)
 
 
@@ -74,8 +88,12 @@ def update() -> None:
 
 
 def problems() -> list[str]:
-    """Strings with no French translation, or whose placeholders differ from the English."""
-    found: list[str] = []
+    """Strings with no French translation, whose placeholders differ from the English, or that
+    `bot.i18n.checks` finds wrong."""
+    found: list[str] = checks.fstring_problems(ROOT, ("bot", "adapters"))
+    view = registry_view()
+    found += checks.registry_problems(view, TRANSLATED)
+    vocabularies = {locale: Vocabulary.of(view, locale) for locale in TRANSLATED}
     for domain, template in extract().items():
         for locale in TRANSLATED:
             path = _po_path(locale, domain)
@@ -87,7 +105,7 @@ def problems() -> list[str]:
             for message in template:
                 if not message.id:
                     continue
-                translated = catalog.get(message.id)
+                translated = catalog.get(message.id, context=message.context)
                 ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
                 strings = (translated.string if translated else None)
                 values = strings if isinstance(strings, tuple | list) else (strings,)
@@ -99,6 +117,7 @@ def problems() -> list[str]:
                     have = set(_PLACEHOLDER.findall(value or ""))
                     if have - wanted or (wanted - {"n"}) - have:
                         found.append(f"{locale}/{domain}.po: placeholders differ: {ids[0]!r} -> {value!r}")
+                found += checks.catalog_problems([translated], locale, domain, vocabularies[locale])
     return found
 
 

@@ -15,8 +15,8 @@ from bot.settings import SUPPORTED_LOCALES
 
 REGISTRY.group("profile", N_("Profiles and roles"))
 
-ROLE = choice_type(*GRANTABLE, aliases={"rh": "hr", "communicant": "communicator", "communicante": "communicator"})
-LANG = choice_type(*SUPPORTED_LOCALES, aliases={"english": "en", "anglais": "en", "french": "fr",
+ROLE = choice_type(*GRANTABLE, kind="role", aliases={"communicante": "communicator"})
+LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en", "anglais": "en", "french": "fr",
                                                 "français": "fr", "francais": "fr"})
 
 

@@ -20,7 +20,6 @@ from bot.commands.registry import (
     TEXT,
     USER,
     WHEN,
-    WORD,
     Arg,
     Opt,
     choice_type,
@@ -42,7 +41,9 @@ REGISTRY.group("position", N_("Talent referrals"))
 
 POSITION = code_type("P")
 NOMINATION = code_type("N")
-CONSENT = choice_type("yes", "no", aliases={"oui": "yes", "non": "no", "y": "yes", "n": "no", "o": "yes"})
+CONSENT = choice_type("yes", "no", kind="answer", aliases={"y": "yes", "n": "no", "o": "yes"})
+STATE = choice_type(*service.STATES, kind="nomination state", aliases=service.STATE_ALIASES,
+                    refusal=N_("'{value}' is not a nomination state. States: {choices}."))
 
 
 def position_info(session: Session, position: Position) -> PositionInfo:
@@ -79,7 +80,8 @@ def _age(now: datetime, then: datetime) -> str:
                   '[--description "<text>"]'),
          summary=N_("HR: open an internal position; it is announced in the communities of its skills."),
          args=[Arg("title", TEXT, label=N_('"<title>"'))],
-         options=[Opt("site", TEXT), Opt("team", TEXT), Opt("skills", CSV), Opt("closes", WHEN),
+         options=[Opt("site", TEXT), Opt("team", TEXT, aliases=("équipe",)),
+                  Opt("skills", CSV, aliases=("compétences",)), Opt("closes", WHEN, aliases=("clôture", "ferme")),
                   Opt("description", TEXT)])
 def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skills: list[str] | None,
                   closes: datetime | None, description: str | None) -> Reply:
@@ -107,7 +109,7 @@ def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skil
 
 
 @command("position list", usage=N_("position list [--skill s] [--site s]"),
-         summary=N_("The open internal positions."), options=[Opt("skill", TEXT), Opt("site", TEXT)])
+         summary=N_("The open internal positions."), options=[Opt("skill", TEXT, aliases=("compétence",)), Opt("site", TEXT)])
 def position_list(ctx: Ctx, skill: str | None, site: str | None) -> Reply:
     wanted = normalise_tag(skill) if skill else None
     rows = service.open_positions(ctx.session, ctx.now(), skill=wanted, site=site)
@@ -310,23 +312,14 @@ def nomination_withdraw(ctx: Ctx, nomination: int) -> Reply:
     return _text(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
 
 
-def _state_arg(text: str) -> str:
-    value = text.strip().lower().replace("-", "_")
-    value = service.STATE_ALIASES.get(value, service.STATE_ALIASES.get(text.strip().lower(), value))
-    if value not in service.STATES:
-        raise UsageError(_("'{value}' is not a nomination state. States: {states}.", value=text[:40],
-                           states=", ".join(service.STATES)))
-    return value
-
-
 @command("nomination move", usage=N_('nomination move <N-code> <state> ["<note>"] [--share]'),
          summary=N_("HR: move a nomination on, to under_review, interview, offered, hired or rejected (the "
                  "note stays with HR unless --share)."),
-         args=[Arg("nomination", NOMINATION, label=N_("<N-code>")), Arg("state", WORD, label=N_("<state>")),
+         args=[Arg("nomination", NOMINATION, label=N_("<N-code>")), Arg("state", STATE, label=N_("<state>")),
                Arg("note", TEXT, optional=True, label=N_('"<note>"'))],
-         options=[Opt("share", flag=True)], group="position")
+         options=[Opt("share", flag=True, aliases=("partager",))], group="position")
 def nomination_move(ctx: Ctx, nomination: int, state: str, note: str | None, share: bool) -> Reply:
-    target = _state_arg(state)
+    target = state
     row, v = service.visible_nomination(ctx.session, ctx.settings, nomination, ctx.person_id)
     before = service.hr_move(ctx.session, row, v, target, note or "", bool(share and note), ctx.person_id, ctx.now())
     subject = f"nomination:{row.id}"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.errors import Forbidden, NotFound, UserError
-from bot.i18n import N_, _
+from bot.i18n import N_, _, typed_word
 from bot.permissions import Role, has_role, people_with_role
 from bot.settings import Settings
 from storage.tables import Nomination, NominationEvent, NominationReminder, Position, PositionSkill
@@ -86,6 +86,11 @@ QUEUE_LIMIT = 40  # lines of HR's queue in one chat message
 
 def state_label(state: str) -> str:
     return _(STATE_LABELS.get(state, state))
+
+
+def typed_state(state: str) -> str:
+    """The state as HR types it in their language (`entretien`)."""
+    return typed_word(state, "nomination state")
 
 
 def position_code(position_id: int | None) -> str:
@@ -310,7 +315,7 @@ def hr_move(session: Session, nomination: Nomination, v: Viewer, to_state: str, 
             raise UserError(_("{code} is {state}: HR cannot move it from there.", code=code,
                               state=state_label(nomination.state)))
         raise UserError(_("{code} is {state}; it can move to: {allowed}.", code=code,
-                          state=state_label(nomination.state), allowed=", ".join(allowed)))
+                          state=state_label(nomination.state), allowed=", ".join(typed_state(s) for s in allowed)))
     return set_state(session, nomination, to_state, actor_id=actor_id, now=now, note=note, shared=shared,
                      expected=nomination.state)
 
