@@ -13,9 +13,12 @@ handling as a typed command.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
+
+from bot.i18n import current_locale
+from bot.i18n.typography import colon
 
 
 class Visibility(StrEnum):
@@ -98,11 +101,13 @@ Block = Section | Context | Actions
 
 @dataclass(frozen=True)
 class Message:
-    """What the bot says: a list of blocks plus a plain-text summary for notifications."""
+    """What the bot says: a list of blocks plus a plain-text summary for notifications. `locale`: the
+    language it is written in (the one in use when it is built), for the renderers' typography."""
 
     summary: str
     blocks: tuple[Block, ...] = ()
     pin: bool = False  # pin it where the platform allows (crisis announcements)
+    locale: str = field(default_factory=current_locale)
 
     @staticmethod
     def text(text: str) -> Message:
@@ -121,13 +126,14 @@ class Message:
     def plain_text(self) -> str:
         """The message as plain text: used by the console and as the fallback body elsewhere."""
         out: list[str] = []
+        sep = colon(self.locale)
         for block in self.blocks:
             if isinstance(block, Section):
                 if block.title:
                     out.append(block.title)
                 if block.text:
                     out.append(block.text)
-                out.extend(f"  {f.label}: {f.value}" for f in block.fields)
+                out.extend(f"  {f.label}{sep}{f.value}" for f in block.fields)
                 out.extend(f"  • {line}" for line in block.lines)
             elif isinstance(block, Context):
                 out.extend(f"  {line}" for line in block.text.splitlines())
@@ -162,7 +168,7 @@ class Reply:
 
 def _encode(obj: Any) -> Any:
     if isinstance(obj, Message):
-        return {"summary": obj.summary, "pin": obj.pin,
+        return {"summary": obj.summary, "pin": obj.pin, "locale": obj.locale,
                 "blocks": [{"kind": type(b).__name__, **asdict(b)} for b in obj.blocks]}
     raise TypeError(type(obj))
 
@@ -190,7 +196,8 @@ def _decode_message(d: dict[str, Any]) -> Message:
             blocks.append(Context(text=b["text"]))
         elif kind == "Actions":
             blocks.append(Actions(buttons=tuple(_decode_button(x) for x in b["buttons"])))
-    return Message(summary=d["summary"], blocks=tuple(blocks), pin=d.get("pin", False))
+    return Message(summary=d["summary"], blocks=tuple(blocks), pin=d.get("pin", False),
+                   locale=d.get("locale") or current_locale())
 
 
 __all__ = ["Actions", "Block", "Button", "Confirm", "Context", "Field", "Form", "FormField", "Message",

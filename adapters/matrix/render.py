@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from bot.i18n import _
+from bot.i18n.typography import colon
 from bot.messages import Actions, Button, Context, Message, Section
 
 GREY = "#808080"
@@ -72,6 +73,7 @@ def render(message: Message, prefix: str) -> Rendered:
     """Render in the current language (the caller sets it for the hints)."""
     plain: list[str] = []
     html: list[str] = []
+    sep = colon(message.locale)
     for block in message.blocks:
         if isinstance(block, Section):
             if block.title:
@@ -81,8 +83,8 @@ def render(message: Message, prefix: str) -> Rendered:
                 plain.append(block.text)
                 html.append(_lines(block.text))
             for f in block.fields:
-                plain.append(f"{f.label}: {f.value}")
-                html.append(f"<b>{escape(f.label)}</b>: {_lines(f.value)}")
+                plain.append(f"{f.label}{sep}{f.value}")
+                html.append(f"<b>{escape(f.label)}</b>{escape(sep)}{_lines(f.value)}")
             if block.lines:
                 plain.extend(f"• {line}" for line in block.lines)
                 html.append("<ul>" + "".join(f"<li>{_lines(line)}</li>" for line in block.lines) + "</ul>")

@@ -16,7 +16,7 @@ from bot.commands.grammar import ChannelRef, UserRef
 from bot.delivery import enqueue
 from bot.errors import Forbidden
 from bot.events import Request, UserInfo
-from bot.i18n import _, use_locale
+from bot.i18n import _, typed_word, use_locale
 from bot.messages import Message
 from bot.permissions import Role, has_role
 from bot.settings import Settings
@@ -50,7 +50,7 @@ class Ctx:
     def require_role(self, *roles: Role) -> None:
         """Refuse unless the caller has one of `roles` (admins have all)."""
         if not self.has_role(*roles):
-            names = ", ".join(r.value for r in roles) or Role.ADMIN.value
+            names = ", ".join(typed_word(r.value, "role") for r in roles or (Role.ADMIN,))
             raise Forbidden(_("Only people with the {roles} role may do this.", roles=names))
 
     @property
@@ -87,13 +87,13 @@ class Ctx:
 
     def post_to_channel(self, channel: Channel, build: Callable[[], Message], *, subject: str = "",
                         dedupe_key: str | None = None) -> None:
-        """Queue a message to a channel, built in the workspace's default language."""
+        """Queue a message to a channel, built in the workspace's default language and time zone."""
         send_to_channel(self.session, self.settings, channel, build, subject=subject, dedupe_key=dedupe_key,
                         now=self.now())
 
     def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
                     dedupe_key: str | None = None) -> bool:
-        """Queue a private message to a person, built in their language. False if unreachable."""
+        """Queue a private message to a person, built in their language and time zone. False if unreachable."""
         return send_to_person(self.session, self.settings, person_id, build, subject=subject,
                               dedupe_key=dedupe_key, now=self.now())
 
@@ -102,7 +102,7 @@ def send_to_channel(session: Session, settings: Settings, channel: Channel, buil
                     subject: str = "", dedupe_key: str | None = None, now: datetime | None = None) -> None:
     """Queue a message to a channel (used by commands and by scheduled jobs alike). `now`: the
     injected clock's time, so a row is due by that clock (tests run on a frozen one)."""
-    with use_locale(settings.locale):
+    with use_locale(settings.locale, zone=settings.timezone):
         message = build()
     enqueue(session, platform=channel.platform, workspace=channel.workspace, target_kind="channel",
             target_id=channel.channel_id, message=message, subject=subject, dedupe_key=dedupe_key, not_before=now)
@@ -115,7 +115,8 @@ def send_to_person(session: Session, settings: Settings, person_id: int, build: 
     account = identity.preferred_account(session, person_id)
     if person is None or account is None:
         return False
-    with use_locale(identity.person_locale(session, person, settings.locale)):
+    with use_locale(identity.person_locale(session, person, settings.locale),
+                    zone=person.timezone or settings.timezone):
         message = build()
     enqueue(session, platform=account.platform, workspace=account.workspace, target_kind="dm",
             target_id=account.user_id, message=message, person_id=person_id, subject=subject,

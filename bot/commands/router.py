@@ -104,7 +104,7 @@ class Router:
                 session.flush()
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
                       settings=self.settings, clock=self.clock, locale=locale, services=self.services)
-            with use_locale(locale):
+            with use_locale(locale, zone=person.timezone or self.settings.timezone):
                 return self._dispatch(ctx, session)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:

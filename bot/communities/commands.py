@@ -10,6 +10,7 @@ from bot.commands.registry import CSV, REGISTRY, SLUG, TEXT, USER, WORD, Arg, Op
 from bot.communities import service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
+from bot.i18n.formats import day
 from bot.messages import Actions, Button, Confirm, Context, Field, Form, FormField, Message, Reply, Section, Visibility
 from storage.tables import Community
 
@@ -32,9 +33,9 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
     )
     blocks: list = [Section(title=f"{community.name} ({community.slug})", fields=fields)]
     if community.archived_at is not None:
-        blocks.append(Context(_("Archived on {date}: read-only.", date=community.archived_at.date().isoformat())))
+        blocks.append(Context(_("Archived on {date}: read-only.", date=day(community.archived_at))))
     elif not service.is_member(ctx.session, community.id, ctx.person_id):
-        blocks.append(Actions((Button(_("Join"), f"community join {community.slug}", style="primary"),)))
+        blocks.append(Actions((Button(_("Join"), _("community join {slug}", slug=community.slug), style="primary"),)))
     elif service.is_manager(ctx.session, community.id, ctx.person_id):
         blocks.append(Actions((archive_button(community.slug),)))
     return tuple(blocks)
@@ -75,7 +76,7 @@ def list_communities(ctx: Ctx, topic: str | None) -> Reply:
 def create_button() -> Button:
     """Opens the `community create` form where the platform has forms (a Slack modal)."""
     form = Form(title=_("New community"), submit=_("Create"),
-                command="community create {slug} {name} --purpose {purpose} --topics {topics}",
+                command=_("community create {slug} {name} --purpose {purpose} --topics {topics}"),
                 fields=(FormField("slug", _("Short name (slug)"), placeholder=_("lowercase, like data-science")),
                         FormField("name", _("Name")),
                         FormField("purpose", _("Purpose"), multiline=True, optional=True),
@@ -191,7 +192,7 @@ def archive(ctx: Ctx, slug: str) -> Reply:
 
 def archive_button(slug: str) -> Button:
     """A destructive button, with its confirmation dialog."""
-    return Button(_("Archive"), f"community archive {slug}", style="danger",
+    return Button(_("Archive"), _("community archive {slug}", slug=slug), style="danger",
                   confirm=Confirm(_("Archive {slug}?", slug=slug),
                                   _("The community becomes read-only for everyone."), _("Archive"), _("Cancel")))
 
@@ -245,7 +246,8 @@ def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> 
 
 
 @command("resources", usage=N_("resources <slug> [--tag t]"), summary=N_("The resources shared in a community."),
-         args=[Arg("slug", SLUG, label=N_("slug"))], options=[Opt("tag", TEXT, aliases=("étiquette",))], group="whoknows")
+         args=[Arg("slug", SLUG, label=N_("slug"))], options=[Opt("tag", TEXT, aliases=("étiquette",))],
+         group="whoknows")
 def resources(ctx: Ctx, slug: str, tag: str | None) -> Reply:
     community = service.get(ctx.session, slug, include_archived=True)
     assert community.id is not None

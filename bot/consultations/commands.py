@@ -217,8 +217,8 @@ def idea_list(ctx: Ctx, slug: str) -> Reply:
     if not rows:
         return Reply.private(_("No idea in {name} yet. Propose one: idea {slug} \"<text>\"", name=community.name,
                                slug=slug))
-    lines = tuple(f"I{i.id} — {i.text} ({ngettext('{n} upvote', '{n} upvotes', i.upvotes)}, "
-                  f"{messaging.status_label(i.status)})" for i in rows)
+    lines = tuple(f"I{i.id} — {i.text} ({service.upvotes(i.upvotes)}, {messaging.status_label(i.status)})"
+                  for i in rows)
     title = _("Ideas of {name}", name=community.name)
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from bot.consultations.service import Tally, result_lines, status_label
+from bot.consultations.service import Tally, result_lines, status_label, upvotes
 from bot.i18n import _, ngettext
+from bot.i18n.formats import moment
 from bot.messages import Actions, Button, Context, Message, Section
 from storage.tables import Community, Consultation, ConsultationOption, Idea
 
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 UPVOTE_REACTION = "👍"
-
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def opened(consultation: Consultation, community: Community, options: list[ConsultationOption],
@@ -24,12 +19,12 @@ def opened(consultation: Consultation, community: Community, options: list[Consu
     title = _("Consultation V{n} in {name}: {question}", n=n, name=community.name, question=consultation.question)
     hints = [_("{who} asks the members of {name}. Vote with vote V{n} <number>.", who=who, name=community.name, n=n)]
     if consultation.closes_at is not None:
-        hints.append(_("Closes on {when}.", when=_when(consultation.closes_at)))
+        hints.append(_("Closes on {when}.", when=moment(consultation.closes_at)))
     if consultation.anonymous:
         hints.append(_("Anonymous: nobody can see who voted what, and a vote cannot be changed."))
     if consultation.hidden:
         hints.append(_("Results are shown when it closes."))
-    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], f"vote V{n} {o.number}",
+    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], _("vote V{n} {number}", n=n, number=o.number),
                            reaction=KEYCAPS[o.number - 1]) for o in options)
     return Message(summary=title, blocks=(Section(title=title, lines=tuple(f"{o.number}. {o.label}" for o in options)),
                                           Actions(buttons), Context(" ".join(hints))))
@@ -62,7 +57,7 @@ def idea_proposed(idea: Idea, community: Community, who: str) -> Message:
     title = _("New idea I{n} in {name}", n=idea.id, name=community.name)
     return Message(summary=title, blocks=(
         Section(title=title, text=_("{who} proposes: {text}", who=who, text=idea.text)),
-        Actions((Button(_("Upvote"), f"idea upvote I{idea.id}", style="primary", reaction=UPVOTE_REACTION),)),
+        Actions((Button(_("Upvote"), _("idea upvote I{n}", n=idea.id), style="primary", reaction=UPVOTE_REACTION),)),
         Context(_("Upvote with idea upvote I{n}.", n=idea.id))))
 
 
@@ -72,4 +67,4 @@ def idea_answered(idea: Idea, community: Community, who: str) -> Message:
     return Message(summary=title, blocks=(
         Section(title=title, lines=(idea.text,)),
         Section(text=_("{who} answers: {answer}", who=who, answer=idea.answer or "")),
-        Context(ngettext("{n} upvote", "{n} upvotes", idea.upvotes))))
+        Context(upvotes(idea.upvotes))))

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.communities import service as communities
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _, ngettext
+from bot.i18n.formats import percent
 from storage.tables import Community, Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
@@ -248,6 +249,10 @@ def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
 
 
 # -- shown by other capabilities (digests) -----------------------------------------------------------
+def upvotes(n: int) -> str:
+    return ngettext("{n} upvote", "{n} upvotes", n)
+
+
 def status_label(status: str) -> str:
     # Capitalised: their own catalog entries (referrals translate a lowercase "declined" differently).
     return {"open": _("Open"), "accepted": _("Accepted"), "under-study": _("Under study"),
@@ -258,6 +263,7 @@ def result_lines(options: list[ConsultationOption]) -> tuple[str, ...]:
     total = sum(o.votes for o in options)
     lines = []
     for o in options:
-        share = round(100 * o.votes / total) if total else 0
-        lines.append(f"{o.number}. {o.label} — {ngettext('{n} vote', '{n} votes', o.votes)} ({share} %)")
+        votes = ngettext("{n} vote", "{n} votes", o.votes)
+        share = percent(100 * o.votes / total if total else 0)
+        lines.append(f"{o.number}. {o.label} — {votes} ({share})")
     return tuple(lines)

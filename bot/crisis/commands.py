@@ -15,6 +15,7 @@ from bot.commands.registry import REGISTRY, TEXT, WHEN, Arg, Opt, code_type, com
 from bot.crisis import jobs, messaging, service
 from bot.errors import UsageError, UserError
 from bot.i18n import N_, _, ngettext
+from bot.i18n.formats import moment
 from bot.messages import Context, Field, Message, Reply, Section
 from bot.permissions import Role
 from storage.tables import AuditEntry, Channel
@@ -105,7 +106,7 @@ def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | Non
                        if p in ("slack", "matrix") else 9)
     people = ngettext("{n} person", "{n} people", len(resolved.person_ids))
     chans = ngettext("{n} channel", "{n} channels", len(resolved.channels))
-    text = _("Crisis C{id} «{title}» declared. Its announcements will reach {people} in {channels} on "
+    text = _("Crisis C{id} “{title}” declared. Its announcements will reach {people} in {channels} on "
              "{platforms}. Nothing has been sent yet.", id=crisis.id, title=title, people=people, channels=chans,
              platforms=messaging.platforms_phrase(platforms))
     names = ", ".join(ctx.name_of(p) for p in service.communicator_ids(ctx.session, crisis.id or 0))
@@ -186,7 +187,7 @@ def list_questions(ctx: Ctx, crisis: int) -> Reply:
     for q in rows[:LIST_LIMIT]:
         who = _("anonymous") if q.anonymous else ctx.name_of(q.asker_id)
         state = _("answered") if q.answer is not None else _("to answer")
-        lines.append(f"Q{q.id} [{state}] ({who}): {q.text[:200]}")
+        lines.append(_("Q{qid} [{state}] ({who}): {text}", qid=q.id, state=state, who=who, text=q.text[:200]))
     title = _("Questions about C{id}: {n}", id=crisis, n=len(rows))
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=tuple(lines)),
                                                 Context(_('Answer in public: crisis answer <Q-code> "<text>"')))))
@@ -241,9 +242,9 @@ def status(ctx: Ctx, crisis: int) -> Reply:
         lines += [_("{community}: {acked} of {total}", community=c.slug, acked=a, total=t)
                   for c, a, t in fig.by_community]
         not_sent = [d for d in fig.deliveries if d.status != "sent"]
-        lines += [f"{d.channel.name or d.channel.channel_id} ({d.channel.platform}): {_(DELIVERY_STATES[d.status])}"
-                  for d in not_sent[:LIST_LIMIT]]
-        blocks.append(Section(title=f"{name} — {fig.announcement.at:%Y-%m-%d %H:%M} UTC", lines=tuple(lines)))
+        lines += [_("{channel} ({platform}): {state}", channel=d.channel.name or d.channel.channel_id,
+                    platform=d.channel.platform, state=_(DELIVERY_STATES[d.status])) for d in not_sent[:LIST_LIMIT]]
+        blocks.append(Section(title=f"{name} — {moment(fig.announcement.at)}", lines=tuple(lines)))
     if communicator and all_figures:
         missing = all_figures[-1].not_acked
         if missing:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.crisis import service
 from bot.errors import UserError
 from bot.i18n import _, ngettext, use_locale
+from bot.i18n.formats import moment
 from storage.db import session_scope
 from storage.tables import Person
 
@@ -52,20 +54,24 @@ def timeline(engine: Engine, crisis_id: int) -> dict[str, Any]:
                 "announcements": anns, "questions": qs}
 
 
+def _at(text: str | None) -> str:
+    return moment(datetime.fromisoformat(text)) if text else "-"
+
+
 def markdown(data: dict[str, Any]) -> str:
-    """The timeline as Markdown, in the current language."""
+    """The timeline as Markdown, in the current language and time zone."""
     audience = data["audience"]
     out = [f"# {data['code']} — {data['title']}", "",
            "- " + _("Status: {status}", status=_("closed") if data["status"] == "closed" else _("open")),
-           "- " + _("Declared: {at} by {who}", at=data["declared_at"], who=data["declared_by"]),
-           "- " + _("Closed: {at}", at=data["closed_at"] or "-"),
+           "- " + _("Declared: {at} by {who}", at=_at(data["declared_at"]), who=data["declared_by"]),
+           "- " + _("Closed: {at}", at=_at(data["closed_at"])),
            "- " + _("Audience: {declared} — {people} in {channels}", declared=audience["declared"],
                     people=ngettext("{n} person", "{n} people", audience["people"]),
                     channels=ngettext("{n} channel", "{n} channels", audience["channels"])),
            "", "## " + _("Announcements"), ""]
     for a in data["announcements"]:
         label = _("Announcement") if a["number"] == 1 else _("Update {n}", n=a["number"] - 1)
-        out += [f"### {label} — {a['at']} ({a['author']})", "", a["text"], "",
+        out += [f"### {label} — {_at(a['at'])} ({a['author']})", "", a["text"], "",
                 _("Delivered to {sent} of {channels} channels ({failed} failed); acknowledged by {acked} of {total} "
                   "({percent}%).", sent=a["delivered"], channels=a["channels"], failed=a["failed"],
                   acked=a["acknowledged"], total=a["audience"], percent=a["percent"]), ""]
@@ -74,9 +80,10 @@ def markdown(data: dict[str, Any]) -> str:
     out += ["", "## " + _("Questions"), ""]
     for q in data["questions"]:
         who = _("anonymous") if q["anonymous"] else _("named")
-        out += [f"### {q['code']} ({who}, {q['asked_at']})", "", q["text"], ""]
+        out += [f"### {q['code']} ({who}, {_at(q['asked_at'])})", "", q["text"], ""]
         if q["answer"]:
-            out += ["**" + _("Answer") + f"** ({q['answered_by']}, {q['answered_at']}): {q['answer']}", ""]
+            out += ["**" + _("Answer") + "** " + _("({who}, {at}): {answer}", who=q["answered_by"],
+                                                    at=_at(q["answered_at"]), answer=q["answer"]), ""]
         else:
             out += ["_" + _("Not answered.") + "_", ""]
     return "\n".join(out).rstrip() + "\n"
@@ -109,5 +116,5 @@ def register(cli: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2))
             return
-        with use_locale(app.settings.locale):
+        with use_locale(app.settings.locale, zone=app.settings.timezone):
             click.echo(markdown(data), nl=False)

@@ -113,18 +113,18 @@ def _remind_all(session: Session, settings: Settings, crisis: Crisis, announceme
                 accounts: dict[int, list[Account]], now: datetime) -> int:
     crisis_id = crisis.id or 0
     session.execute(insert(CrisisReminder), [{"round_id": rnd.id, "person_id": p, "at": now} for p in due])
-    messages: dict[str, Message] = {}
+    messages: dict[tuple[str, str], Message] = {}
     outbound = []
     for person_id in due:
         account = _preferred(accounts.get(person_id, []))
         person = people.get(person_id)
         if account is None or person is None:
             continue
-        locale = _locale(person, accounts[person_id], settings.locale)
-        if locale not in messages:
-            with use_locale(locale):
-                messages[locale] = messaging.reminder(crisis, announcement)
-        outbound.append(Outbound(account.platform, account.workspace, "dm", account.user_id, messages[locale],
+        reader = (_locale(person, accounts[person_id], settings.locale), person.timezone or settings.timezone)
+        if reader not in messages:
+            with use_locale(*reader):
+                messages[reader] = messaging.reminder(crisis, announcement)
+        outbound.append(Outbound(account.platform, account.workspace, "dm", account.user_id, messages[reader],
                                  person_id, service.subject(crisis_id, "remind", announcement.number, rnd.round,
                                                             person_id)))
     enqueue_many(session, outbound, subject=service.subject(crisis_id, "remind", announcement.number), now=now)

@@ -18,13 +18,17 @@ def platforms_phrase(platforms: list[str]) -> str:
     return _("{first} and {last}", first=", ".join(shown[:-1]), last=shown[-1])
 
 
+def ack_command(crisis: Crisis) -> str:
+    return _("crisis ack C{id}", id=crisis.id)
+
+
 def ask_buttons(crisis_id: int) -> tuple[Button, ...]:
     field = (FormField("question", _("Your question"), multiline=True),)
     return (
         Button(_("Ask a question"), form=Form(_("Ask a question about C{id}", id=crisis_id), _("Send"), field,
-                                              f"crisis ask C{crisis_id} {{question}}")),
+                                              _("crisis ask C{id} {{question}}", id=crisis_id))),
         Button(_("Ask anonymously"), form=Form(_("Ask anonymously about C{id}", id=crisis_id), _("Send"), field,
-                                               f"crisis ask C{crisis_id} {{question}} --anonymous")),
+                                               _("crisis ask C{id} {{question}} --anonymous", id=crisis_id))),
     )
 
 
@@ -33,9 +37,9 @@ def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str) -> Messag
         title = _("Crisis C{id}: {title}", id=crisis.id, title=crisis.title)
     else:
         title = _("Crisis C{id}: {title} — update {n}", id=crisis.id, title=crisis.title, n=row.number - 1)
-    buttons = (Button(_("Acknowledge"), f"crisis ack C{crisis.id}", style="primary", reaction=ACK_REACTION),
+    buttons = (Button(_("Acknowledge"), ack_command(crisis), style="primary", reaction=ACK_REACTION),
                *ask_buttons(crisis.id or 0))
-    return Message(summary=f"{title}: {row.text}"[:300], pin=True, blocks=(
+    return Message(summary=_("{title}: {text}", title=title, text=row.text)[:300], pin=True, blocks=(
         Section(title=title, text=row.text),
         Context(_("From {who}. Please acknowledge that you have read it: crisis ack C{id} (or react with {emoji}). "
                   "Questions: crisis ask C{id} \"<question>\" [--anonymous].", who=author, id=crisis.id,
@@ -63,7 +67,7 @@ def reminder(crisis: Crisis, row: CrisisAnnouncement) -> Message:
              id=crisis.id, title=crisis.title)
     return Message(summary=_("Reminder: please read the announcement of C{id}.", id=crisis.id), blocks=(
         Section(text=text), Section(text=row.text),
-        Actions((Button(_("Acknowledge"), f"crisis ack C{crisis.id}", style="primary", reaction=ACK_REACTION),)),
+        Actions((Button(_("Acknowledge"), ack_command(crisis), style="primary", reaction=ACK_REACTION),)),
     ))
 
 

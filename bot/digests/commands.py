@@ -8,6 +8,7 @@ from bot.communities import service as communities
 from bot.digests import jobs, messaging, service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
+from bot.i18n.formats import moment
 from bot.messages import Reply
 
 REGISTRY.group("digest", N_("Digests"))
@@ -15,7 +16,8 @@ REGISTRY.group("digest", N_("Digests"))
 
 @command("digest schedule", usage=N_('digest schedule <slug> "<cron>" [--tz Europe/Paris]'),
          summary=N_("Managers: when the community's digest is posted (default: Mondays at 9:00)."),
-         args=[Arg("slug", SLUG, label=N_("slug")), Arg("cron", TEXT, label=N_("cron"))], options=[Opt("tz", TEXT, aliases=("fuseau",))])
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("cron", TEXT, label=N_("cron"))],
+         options=[Opt("tz", TEXT, aliases=("fuseau",))])
 def schedule(ctx: Ctx, slug: str, cron: str, tz: str | None) -> Reply:
     community = communities.get_active(ctx.session, slug)
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
@@ -27,7 +29,7 @@ def schedule(ctx: Ctx, slug: str, cron: str, tz: str | None) -> Reply:
     ctx.audit("digest.schedule", f"community:{community.id}", cron=cron, tz=zone)
     jobs.schedule_changed(community.id, cron, zone)
     nxt = service.trigger(cron, zone).get_next_fire_time(None, ctx.now())
-    when = nxt.strftime("%Y-%m-%d %H:%M %Z") if nxt else "?"
+    when = moment(nxt) if nxt else "?"
     return Reply.private(_("The digest of {name} is now posted on \"{cron}\" ({tz}). Next one: {when}.",
                            name=community.name, cron=cron, tz=zone, when=when))
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.consultations.service import result_lines, status_label
+from bot.consultations.service import result_lines, status_label, upvotes
 from bot.digests.providers import PROVIDERS
 from bot.digests.service import ConsultationSummary, Digest
 from bot.i18n import _, ngettext
+from bot.i18n.formats import day
 from bot.messages import Context, Field, Message, Section
 
 
@@ -44,7 +45,7 @@ def _consultation_line(s: ConsultationSummary, closed: bool) -> list[str]:
 
 def render(d: Digest) -> Message:
     name = d.community.name
-    period = f"{d.start.date().isoformat()} → {d.end.date().isoformat()}"
+    period = f"{day(d.start)} → {day(d.end)}"
     if d.empty:
         text = _("Quiet period in {name} ({period}): nothing new. Share a resource, propose an idea or ask a "
                  "question to get things going.", name=name, period=period)
@@ -66,7 +67,7 @@ def render(d: Digest) -> Message:
         blocks.append(Section(title=_("Closed consultations"), lines=tuple(lines)))
     if d.new_ideas:
         blocks.append(Section(title=_("New ideas (support one with idea upvote I<n>)"), lines=tuple(
-            f"I{i.id} — {i.text} ({ngettext('{n} upvote', '{n} upvotes', i.upvotes)})" for i in d.new_ideas)))
+            f"I{i.id} — {i.text} ({upvotes(i.upvotes)})" for i in d.new_ideas)))
     if d.answered_ideas:
         blocks.append(Section(title=_("Answered ideas"), lines=tuple(
             f"I{i.id} — {i.text} — " + _("{status}: {answer}", status=status_label(i.status), answer=i.answer or "")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from bot import identity
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
-from bot.commands.registry import CSV, REGISTRY, TEXT, USER, Arg, choice_type, command
+from bot.commands.registry import CSV, REGISTRY, TEXT, USER, WORD, Arg, choice_type, command
 from bot.errors import UserError
-from bot.i18n import N_, _, use_locale
+from bot.i18n import N_, _, typed_word, use_locale
+from bot.i18n.formats import moment, zone_name
 from bot.messages import Context, Field, Message, Reply, Section
 from bot.people import service
 from bot.permissions import GRANTABLE, Role, is_configured_admin, roles_of
@@ -47,11 +48,12 @@ def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
     assert person.id is not None
     skills = service.skills_of(ctx.session, person.id)
     memberships = service.communities_of(ctx.session, person.id)
-    roles = sorted(r.value for r in roles_of(ctx.session, person.id, ctx.settings))
+    roles = sorted(typed_word(r.value, "role") for r in roles_of(ctx.session, person.id, ctx.settings))
     communities = ", ".join(f"{c.slug}{' ★' if manager else ''}" for c, manager in memberships)
     fields = (
         Field(_("Skills"), ", ".join(skills) or _("none yet")),
         Field(_("Site"), person.site or _("not set")),
+        Field(_("Time zone"), person.timezone or _("{zone} (the default)", zone=ctx.settings.timezone)),
         Field(_("Communities"), communities or _("none yet")),
         Field(_("Roles"), ", ".join(roles) or _("member")),
     )
@@ -60,6 +62,20 @@ def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
         accounts = ", ".join(f"{a.platform}:{a.user_id}" for a in service.accounts_of(ctx.session, person.id))
         blocks.append(Context(_("Your accounts: {accounts}. ★ = community manager.", accounts=accounts)))
     return Reply(Message(summary=person.display_name, blocks=tuple(blocks)))
+
+
+@command("profile timezone", usage=N_("profile timezone <Zone>"),
+         summary=N_("Set your time zone (like Europe/Paris): Cercle shows you times in it."),
+         args=[Arg("zone", WORD, label=N_("<Zone>"))])
+def profile_timezone(ctx: Ctx, zone: str) -> Reply:
+    name = zone_name(zone)
+    if name is None:
+        raise UserError(_("'{value}' is not a time zone. Give its name, like Europe/Paris, America/New_York or "
+                          "UTC.", value=zone[:60]))
+    ctx.person.timezone = name
+    ctx.audit("profile.timezone", f"person:{ctx.person_id}", timezone=name)
+    with use_locale(ctx.locale, zone=name):
+        return Reply.private(_("Your time zone: {zone}. It is {now} there now.", zone=name, now=moment(ctx.now())))
 
 
 @command("profile link", usage=N_("profile link [<code>]"),
@@ -98,12 +114,14 @@ def role_grant(ctx: Ctx, user: UserRef, role: str) -> Reply:
     person = ctx.person_of(user)
     assert person.id is not None
     if not service.grant(ctx.session, person.id, Role(role), ctx.person_id):
-        return Reply.private(_("{name} already has the {role} role.", name=person.display_name, role=role))
+        return Reply.private(_("{name} already has the {role} role.", name=person.display_name,
+                               role=typed_word(role, "role")))
     ctx.audit("role.grant", f"person:{person.id}", role=role)
     ctx.tell_person(person.id, lambda: Message.text(_("{who} gave you the {role} role in Cercle.",
-                                                        who=ctx.person.display_name, role=role)),
+                                                        who=ctx.person.display_name, role=typed_word(role, "role"))),
                     subject=f"role:{person.id}")
-    return Reply.private(_("{name} now has the {role} role.", name=person.display_name, role=role))
+    return Reply.private(_("{name} now has the {role} role.", name=person.display_name,
+                           role=typed_word(role, "role")))
 
 
 @command("role revoke", usage=N_("role revoke @user <role>"), summary=N_("Take a role back (admins only)."),
@@ -116,15 +134,17 @@ def role_revoke(ctx: Ctx, user: UserRef, role: str) -> Reply:
         raise UserError(_("{name} is an administrator through CERCLE_ADMINS; change that setting instead.",
                           name=person.display_name))
     if not service.revoke(ctx.session, person.id, Role(role)):
-        raise UserError(_("{name} does not have the {role} role.", name=person.display_name, role=role))
+        raise UserError(_("{name} does not have the {role} role.", name=person.display_name,
+                          role=typed_word(role, "role")))
     ctx.audit("role.revoke", f"person:{person.id}", role=role)
-    return Reply.private(_("{name} no longer has the {role} role.", name=person.display_name, role=role))
+    return Reply.private(_("{name} no longer has the {role} role.", name=person.display_name,
+                           role=typed_word(role, "role")))
 
 
 @command("role list", usage=N_("role list"), summary=N_("Who holds which role."), group="profile")
 def role_list(ctx: Ctx) -> Reply:
     holders = service.role_holders(ctx.session)
-    lines = [f"{role}: {person.display_name}" for person, role in holders]
+    lines = [_("{role}: {name}", role=typed_word(role, "role"), name=person.display_name) for person, role in holders]
     configured = [str(a) for a in ctx.settings.admins]
     if configured:
         lines.append(_("admin (CERCLE_ADMINS): {accounts}", accounts=", ".join(configured)))
@@ -144,5 +164,6 @@ def language(ctx: Ctx, language: str) -> Reply:
 
 for word, canonical in (("profil", "profile"), ("compétences", "skills"), ("competences", "skills"),
                         ("afficher", "show"), ("voir", "show"), ("lier", "link"), ("rôle", "role"),
-                        ("donner", "grant"), ("retirer", "revoke"), ("liste", "list"), ("langue", "language")):
+                        ("donner", "grant"), ("retirer", "revoke"), ("liste", "list"), ("langue", "language"),
+                        ("fuseau", "timezone"), ("fuseau-horaire", "timezone")):
     REGISTRY.alias(word, canonical)

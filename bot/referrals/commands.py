@@ -30,6 +30,7 @@ from bot.commands.registry import (
 from bot.communities.service import channels, communities_with_topics
 from bot.errors import UsageError
 from bot.i18n import N_, _, ngettext
+from bot.i18n.formats import day
 from bot.messages import Actions, Block, Button, Context, Field, Message, Reply, Section
 from bot.permissions import Role
 from bot.referrals import messaging, service
@@ -109,7 +110,8 @@ def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skil
 
 
 @command("position list", usage=N_("position list [--skill s] [--site s]"),
-         summary=N_("The open internal positions."), options=[Opt("skill", TEXT, aliases=("compétence",)), Opt("site", TEXT)])
+         summary=N_("The open internal positions."),
+         options=[Opt("skill", TEXT, aliases=("compétence",)), Opt("site", TEXT)])
 def position_list(ctx: Ctx, skill: str | None, site: str | None) -> Reply:
     wanted = normalise_tag(skill) if skill else None
     rows = service.open_positions(ctx.session, ctx.now(), skill=wanted, site=site)
@@ -122,8 +124,8 @@ def position_list(ctx: Ctx, skill: str | None, site: str | None) -> Reply:
         info = position_info(ctx.session, position)
         extra = [", ".join(info.skills)] if info.skills else []
         if info.closes_at:
-            extra.append(_("closes {date}", date=info.closes_at.date().isoformat()))
-        lines.append(info.headline() + (f" ({'; '.join(extra)})" if extra else ""))
+            extra.append(_("closes {date}", date=day(info.closes_at)))
+        lines.append(info.headline() + (f" ({' — '.join(extra)})" if extra else ""))
     title = _("Open positions")
     return Reply(Message(summary=title, blocks=(
         Section(title=title, lines=tuple(lines)),
@@ -239,7 +241,7 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
     fields = [Field(_("Position"), info.headline()), Field(_("State"), service.public_state(row, v)),
               Field(_("Nominated by"), ctx.name_of(row.nominator_id)),
               Field(_("Nominee"), ctx.name_of(row.nominee_id) if identified else _("a nominee, awaiting consent")),
-              Field(_("Since"), _("{date} ({age} in this state)", date=row.created_at.date().isoformat(),
+              Field(_("Since"), _("{date} ({age} in this state)", date=day(row.created_at),
                                   age=_age(ctx.now(), row.updated_at)))]
     if identified:
         fields.append(Field(_("Why"), row.argument))
@@ -249,7 +251,7 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
             continue
         shown = (v.is_hr and identified) or v.is_nominee or event.to_state != service.DECLINED
         state = service.state_label(event.to_state) if shown else _("closed")
-        line = f"{event.at.date().isoformat()} — {state}"
+        line = f"{day(event.at)} — {state}"
         if event.note and (v.is_hr or event.shared):
             line += f" — {event.note}"
         history.append(line)
@@ -258,14 +260,13 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
         blocks.append(Section(title=_("History"), lines=tuple(history)))
     buttons: list[Button] = []
     if v.is_nominee and row.state == service.AWAITING_CONSENT:
-        buttons += [Button(_("Yes, put me forward"), f"nomination consent {code} yes", style="primary", reaction="👍"),
-                    Button(_("No, thank you"), f"nomination consent {code} no", reaction="👎")]
+        buttons += messaging.consent_buttons(code)
     if v.is_hr:
-        buttons += [Button(service.state_label(s), f"nomination move {code} {s}",
+        buttons += [Button(service.state_label(s), messaging.move_command(code, s),
                            style="danger" if s == service.REJECTED else "default")
                     for s in service.HR_MOVES.get(row.state, ())]
     if v.is_nominator and row.state in service.WITHDRAWABLE:
-        buttons.append(Button(_("Withdraw"), f"nomination withdraw {code}", style="danger"))
+        buttons.append(Button(_("Withdraw"), _("nomination withdraw {code}", code=code), style="danger"))
     if buttons:
         blocks.append(Actions(tuple(buttons)))
     return _reply(ctx, _("Nomination {code}", code=code), *blocks)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.i18n import _, ngettext
+from bot.i18n import _, ngettext, typed_word
+from bot.i18n.formats import day
 from bot.messages import Actions, Button, Context, Field, Form, FormField, Message, Section
-from bot.referrals.service import position_code, state_label
+from bot.referrals.service import UNDER_REVIEW, position_code, state_label, typed_state
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,29 @@ def position_fields(p: PositionInfo) -> tuple[Field, ...]:
     if p.team:
         fields.append(Field(_("Team"), p.team))
     fields.append(Field(_("Skills"), ", ".join(p.skills) or _("none listed")))
-    fields.append(Field(_("Closes"), p.closes_at.date().isoformat() if p.closes_at else _("when filled")))
+    fields.append(Field(_("Closes"), day(p.closes_at) if p.closes_at else _("when filled")))
     if p.description:
         fields.append(Field(_("Description"), p.description))
     return tuple(fields)
+
+
+def consent_buttons(code: str) -> tuple[Button, ...]:
+    """Yes and No, as the nominee types them in their language."""
+    return (Button(_("Yes, put me forward"), _("nomination consent {code} {answer}", code=code,
+                                               answer=typed_word("yes", "answer")), style="primary", reaction="👍"),
+            Button(_("No, thank you"), _("nomination consent {code} {answer}", code=code,
+                                         answer=typed_word("no", "answer")), reaction="👎"))
+
+
+def move_command(code: str, state: str) -> str:
+    return _("nomination move {code} {state}", code=code, state=typed_state(state))
 
 
 def nominate_button(p: PositionInfo) -> Button:
     form = Form(title=_("Nominate for {code}", code=p.code), submit=_("Nominate"),
                 fields=(FormField("person", _("Who? (mention the person)"), kind="user"),
                         FormField("why", _("Why them? (at least a sentence)"), multiline=True)),
-                command=f"nominate {p.code} {{person}} {{why}}")
+                command=_("nominate {code} {{person}} {{why}}", code=p.code))
     return Button(_("Nominate someone"), style="primary", form=form)
 
 
@@ -76,8 +89,7 @@ def consent_request(code: str, p: PositionInfo, nominator: str, argument: str, *
                   "HR will know who you are only if you say yes.", who=nominator, position=p.headline())
     return Message(summary=intro, blocks=(
         Section(text=intro, fields=(*position_fields(p), Field(_("Why you"), argument))),
-        Actions((Button(_("Yes, put me forward"), f"nomination consent {code} yes", style="primary", reaction="👍"),
-                 Button(_("No, thank you"), f"nomination consent {code} no", reaction="👎"))),
+        Actions(consent_buttons(code)),
         Context(_("Nomination {code}. Answer with nomination consent {code} yes or no.", code=code))))
 
 
@@ -109,8 +121,8 @@ def hr_consented(code: str, p: PositionInfo, nominee: str) -> Message:
                              position=p.headline()),
                    blocks=(Section(text=_("{name} consented to the nomination {code} for {position}.", name=nominee,
                                           code=code, position=p.headline())),
-                           Actions((Button(_("Show"), f"nomination show {code}"),
-                                    Button(_("Start the review"), f"nomination move {code} under_review",
+                           Actions((Button(_("Show"), _("nomination show {code}", code=code)),
+                                    Button(_("Start the review"), move_command(code, UNDER_REVIEW),
                                            style="primary"))),))
 
 
