@@ -15,7 +15,7 @@ from bot.commands.registry import REGISTRY, TEXT, WHEN, Arg, Opt, code_type, com
 from bot.crisis import jobs, messaging, service
 from bot.errors import UsageError, UserError
 from bot.i18n import N_, _, ngettext
-from bot.i18n.formats import moment
+from bot.i18n.formats import moment, percent
 from bot.messages import Context, Field, Message, Reply, Section
 from bot.permissions import Role
 from storage.tables import AuditEntry, Channel
@@ -237,8 +237,8 @@ def status(ctx: Ctx, crisis: int) -> Reply:
                                                                           n=fig.announcement.number - 1)
         lines = [_("Channels: {sent} delivered, {pending} waiting, {failed} failed.", sent=counts["sent"],
                    pending=counts["pending"] + counts["missing"], failed=counts["failed"]),
-                 _("Acknowledged by {acked} of {total} ({percent}%).", acked=fig.acked, total=fig.audience,
-                   percent=fig.percent)]
+                 _("Acknowledged by {acked} of {total} ({percent}).", acked=fig.acked, total=fig.audience,
+                   percent=percent(fig.percent))]
         lines += [_("{community}: {acked} of {total}", community=c.slug, acked=a, total=t)
                   for c, a, t in fig.by_community]
         not_sent = [d for d in fig.deliveries if d.status != "sent"]

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.crisis import service
 from bot.errors import UserError
 from bot.i18n import _, ngettext, use_locale
-from bot.i18n.formats import moment
+from bot.i18n.formats import moment, percent
 from storage.db import session_scope
 from storage.tables import Person
 
@@ -72,9 +72,9 @@ def markdown(data: dict[str, Any]) -> str:
     for a in data["announcements"]:
         label = _("Announcement") if a["number"] == 1 else _("Update {n}", n=a["number"] - 1)
         out += [f"### {label} — {_at(a['at'])} ({a['author']})", "", a["text"], "",
-                _("Delivered to {sent} of {channels} channels ({failed} failed); acknowledged by {acked} of {total} "
-                  "({percent}%).", sent=a["delivered"], channels=a["channels"], failed=a["failed"],
-                  acked=a["acknowledged"], total=a["audience"], percent=a["percent"]), ""]
+                _("Delivered to {sent} of {channels} ({failed} failed); acknowledged by {acked} of {total} "
+                  "({percent}).", sent=a["delivered"], channels=ngettext("{n} channel", "{n} channels", a["channels"]),
+                  failed=a["failed"], acked=a["acknowledged"], total=a["audience"], percent=percent(a["percent"])), ""]
         out += ["- " + _("{community}: {acked} of {total}", community=c["community"], acked=c["acknowledged"],
                          total=c["members"]) for c in a["by_community"]]
     out += ["", "## " + _("Questions"), ""]

@@ -8,7 +8,7 @@ from bot.consultations.service import result_lines, status_label, upvotes
 from bot.digests.providers import PROVIDERS
 from bot.digests.service import ConsultationSummary, Digest
 from bot.i18n import _, ngettext
-from bot.i18n.formats import day
+from bot.i18n.formats import day, percent
 from bot.messages import Context, Field, Message, Section
 
 
@@ -25,9 +25,9 @@ def trend(now: int, before: int) -> str:
     if before == 0:
         return _("new activity") if now else _("no change")
     diff = now - before
-    percent = round(100 * diff / before)
     sign = "+" if diff >= 0 else ""
-    return _("{sign}{diff} ({sign}{percent} %) vs the previous period", sign=sign, diff=diff, percent=percent)
+    return _("{sign}{diff} ({sign}{percent}) vs the previous period", sign=sign, diff=diff,
+             percent=percent(100 * diff / before))
 
 
 def _consultation_line(s: ConsultationSummary, closed: bool) -> list[str]:

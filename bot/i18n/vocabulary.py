@@ -30,7 +30,7 @@ SHARED_WORDS: dict[str, frozenset[str]] = {
                      "description", "audience", "admin", "en", "fr", "options", "note", "consultation", "close"}),
 }
 _WORD = re.compile(r"(?<![\w-])(--)?([^\W\d][\w'’-]*)", re.UNICODE)
-_PLACEHOLDER = re.compile(r"^(?:<.*|\{.*|@.*|#.*|\".*|«.*)$")
+_PLACEHOLDER = re.compile(r"^(?:[A-Za-z]?<.*|\{.*|@.*|#.*|\".*|«.*)$")
 _CODE = re.compile(r"^[A-Za-z]\d+$")
 SAMPLE_SLUG = "jardin"  # what a {slug} placeholder is rendered as, in checks
 _ENV = ConvertEnv("console", "local", datetime(2026, 1, 1, tzinfo=UTC), "UTC")

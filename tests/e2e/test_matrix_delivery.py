@@ -244,5 +244,5 @@ async def test_voting_in_a_consultation_with_numbered_reactions(matrix: MatrixWo
     mark = bob.mark()
     await bob.send(general, "!cercle consult results V1")
     results = await bob.expect(sender=matrix.bot_id, contains="Results so far of V1", after=mark)
-    assert "2. Sushi — 1 vote (100 %)" in results.body
-    assert "1. Pizza — 0 votes (0 %)" in results.body
+    assert "2. Sushi — 1 vote (100%)" in results.body
+    assert "1. Pizza — 0 votes (0%)" in results.body

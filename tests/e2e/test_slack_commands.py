@@ -45,7 +45,7 @@ async def test_community_commands_end_to_end(slack: SlackHarness) -> None:
 async def test_french_user_gets_french_replies(slack: SlackHarness) -> None:
     """Bérénice's Slack locale is fr-FR and she has not chosen a language: Cercle answers in French."""
     reply = await slack.command("profile skills python, sql", user=BOB)
-    assert "Vos compétences : python, sql." in block_text(reply.params["blocks"])
+    assert "Vos compétences\u202f: python, sql." in block_text(reply.params["blocks"])
     help_reply = await slack.command("aide", user=BOB)
     assert "Commandes de Cercle" in block_text(help_reply.params["blocks"])
     english = await slack.command("language en", user=BOB)

@@ -27,6 +27,6 @@ async def test_members_vote_with_buttons_and_anonymous_votes_stay_private(slack:
         assert reply.params["response_type"] == "ephemeral"
     results = await slack.command("consult results V1", user=ADMIN)
     text = block_text(results.params["blocks"])
-    assert "1. Arabica — 1 vote (50 %)" in text and "2. Robusta — 1 vote (50 %)" in text
+    assert "1. Arabica — 1 vote (50%)" in text and "2. Robusta — 1 vote (50%)" in text
     shared = json.dumps([c.params for c in slack.fake.posted("CCAFE")], ensure_ascii=False)
     assert "Alice" not in shared and "Bérénice" not in shared  # nobody's vote is shown in the channel

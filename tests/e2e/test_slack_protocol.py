@@ -115,7 +115,7 @@ async def test_direct_messages_to_the_bot_are_commands(slack: SlackHarness) -> N
     await slack.event({"type": "message", "channel_type": "im", "user": BOB, "text": "profile site \"Lyon\"",
                        "channel": "DBOB", "ts": "1700000000.000400"})
     (posted,) = slack.fake.posted("DBOB")
-    assert "Votre site : Lyon." in block_text(posted.params["blocks"])
+    assert "Votre site\u202f: Lyon." in block_text(posted.params["blocks"])
     # The bot's own messages and edits in the conversation are not commands.
     await slack.event({"type": "message", "channel_type": "im", "bot_id": "BBOT", "user": BOT_USER_ID,
                        "text": "help", "channel": "DBOB", "ts": "1700000000.000500"})
@@ -171,7 +171,7 @@ async def test_mistakes_get_a_specific_private_answer(slack: SlackHarness) -> No
     unknown = await slack.command("comunity list", user=ALICE)
     assert "Did you mean 'community'?" in block_text(unknown.params["blocks"])
     french = await slack.command("communauté rejoindre inconnue", user=BOB)
-    assert "Il n'y a pas de communauté « inconnue »" in block_text(french.params["blocks"])
+    assert "Il n'y a pas de communauté «\u202finconnue\u202f»" in block_text(french.params["blocks"])
     assert french.params["response_type"] == "ephemeral"
 
 

@@ -46,8 +46,8 @@ def test_buttons_become_reaction_and_typing_hints() -> None:
 def test_hints_follow_the_language() -> None:
     with use_locale("fr"):
         out = render(_message(), "!cercle")
-    assert "Réagissez avec ✅ pour : Acknowledge" in out.plain
-    assert "Tapez `!cercle crisis status C1` pour : Status" in out.plain
+    assert "Réagissez avec ✅ pour\u202f: Acknowledge" in out.plain
+    assert "Tapez `!cercle crisis status C1` pour\u202f: Status" in out.plain
 
 
 def test_reaction_keys_ignore_the_variation_selector() -> None:

@@ -11,6 +11,7 @@ def test_quotes_group_words_in_every_style() -> None:
     assert texts('share ds https://x.org "A guide"') == ["share", "ds", "https://x.org", "A guide"]
     assert texts("idea ds “Plus de café”") == ["idea", "ds", "Plus de café"]
     assert texts("idea ds « Plus de thé »") == ["idea", "ds", "Plus de thé"]
+    assert texts("idea ds «\u202fPlus de thé\u202f»") == ["idea", "ds", "Plus de thé"]
 
 
 def test_unclosed_quote_is_a_clear_error() -> None:

@@ -59,7 +59,7 @@ def test_anonymous_vote_is_final_and_managers_see_totals_only(town: Chat) -> Non
     assert "Nobody can see what you chose" in town.ok("vote V1 2", user="bob")
     assert "Anonymous votes are final" in town.error("vote V1 1", user="bob")
     text = town.ok("consult results V1", user="alice")
-    assert "2. No — 1 vote (100 %)" in text and "bob" not in text and "Your vote" not in text
+    assert "2. No — 1 vote (100%)" in text and "bob" not in text and "Your vote" not in text
     with session_scope(town.app.engine) as session:
         assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] \
             == [0, 1]

@@ -170,10 +170,10 @@ def test_french_aliases_and_replies(chat: Chat) -> None:
     chat.ok("language fr", user="dave")
     chat.ok("language fr", user="bob")
     text = chat.ok('crise déclarer "Fermeture" --audience ops', user="dave")
-    assert "Crise C1 « Fermeture » déclarée" in text and "atteindront 2 personnes dans 2 canaux" in text
+    assert "Crise C1 «\u202fFermeture\u202f» déclarée" in text and "atteindront 2 personnes dans 2 canaux" in text
     assert "Annonce de C1 en file d'envoi vers 2 canaux" in chat.ok('crise annoncer C1 "Lisez-moi."', user="dave")
     assert "accusé de réception de C1 est enregistré" in chat.ok("crise lu C1", user="bob")
-    assert "Accusé de réception par 1 sur 2 (50 %)" in chat.ok("crise état C1", user="dave")
+    assert "Accusé de réception par 1 sur 2 (50\u00a0%)" in chat.ok("crise état C1", user="dave")
     assert "lecture seule" not in chat.ok("crise relancer C1", user="dave")
     assert "Seuls les communicants de C1" in chat.error('crise annoncer C1 "x"', user="bob")
 

@@ -43,7 +43,7 @@ def test_preview_shows_the_digest_privately_to_managers(town: Chat, clock: Froze
     assert "Digest of Garden" in text
     assert "Welcome to 3 new members" in text and "bob" in text
     assert "Soil basics — https://example.org/soil" in text
-    assert "V1 — Where do we meet?" in text and "2. Paris — 1 vote (100 %)" in text
+    assert "V1 — Where do we meet?" in text and "2. Paris — 1 vote (100%)" in text
     assert "V2 — Budget? — results when it closes, 0 votes so far" in text
     assert "I2 — Night watering (0 upvotes)" in text
     assert "I1 — A seed swap every spring — Accepted: Yes, in March." in text
@@ -62,9 +62,9 @@ def test_digest_in_french(town: Chat, clock: FrozenClock) -> None:
     assert "Bienvenue à 3 nouveaux membres" in text
     assert "Nouvelles ressources" in text
     assert "Consultations ouvertes" in text
-    assert "Idées ayant reçu une réponse" in text and "Acceptée : Yes, in March." in text
-    assert "Membres actifs: 3 — nouvelle activité" in text
-    assert "Délai médian de première réponse: 2 heures" in text
+    assert "Idées ayant reçu une réponse" in text and "Acceptée\u202f: Yes, in March." in text
+    assert "Membres actifs\u202f: 3 — nouvelle activité" in text
+    assert "Délai médian de première réponse\u202f: 2 heures" in text
 
 
 def test_empty_period_posts_a_short_line(town: Chat, clock: FrozenClock) -> None:
@@ -104,7 +104,7 @@ def test_scheduled_run_posts_once_per_period(town: Chat, clock: FrozenClock) -> 
     assert jobs.run_due(ctx) == 1
     assert jobs.run_due(ctx) == 0
     sent = town.deliver()
-    assert len(sent) == 1 and "Digest of Garden — 2030-01-07 → 2030-01-14" in sent[0].text
+    assert len(sent) == 1 and "Digest of Garden — Jan 7, 2030 → Jan 14, 2030" in sent[0].text
     with session_scope(town.app.engine) as session:
         run = session.exec(select(DigestRun)).one()
         assert run.period_end == START.replace(day=14, hour=8) and run.channels == 1
@@ -114,7 +114,7 @@ def test_custom_schedule_and_live_job(town: Chat, clock: FrozenClock) -> None:
     scheduler = build_scheduler(town.app.job_context())
     assert scheduler.get_job("digest:default") is not None
     reply = town.ok('digest schedule garden "30 17 * * 5" --tz Europe/Paris', user="alice")
-    assert "Next one: 2030-01-11 17:30 CET" in reply
+    assert "Next one: Jan 11, 2030, 5:30\u202fPM (Paris)" in reply
     job = scheduler.get_job("digest:1")
     assert job is not None and "day_of_week='fri'" in str(job.trigger) and "hour='17'" in str(job.trigger)
     ctx = town.app.job_context()
@@ -152,7 +152,7 @@ def test_catch_up_after_downtime_posts_once(town: Chat, clock: FrozenClock) -> N
     clock.advance(timedelta(weeks=3))  # the bot was down: three Monday digests were missed
     start_scheduler_once(town)  # start: rebuild the jobs and catch up
     sent = town.deliver()
-    assert len(sent) == 1 and "2030-01-21 → 2030-01-28" in sent[0].text
+    assert len(sent) == 1 and "Jan 21, 2030 → Jan 28, 2030" in sent[0].text
     start_scheduler_once(town)  # a second start (or replica) catches nothing up again
     assert town.deliver() == []
     with session_scope(town.app.engine) as session:

@@ -257,7 +257,7 @@ def test_french_speakers_get_french_with_french_words(opened: Chat) -> None:
     chat.ok("language fr", user="marc")
     chat.deliver()
     reply = chat.ok(f'coopter P1 @bob "{WHY}"', user="marc", direct=True)
-    assert "Merci ! Cooptation N1 : nous avons demandé à bob, en privé" in reply
+    assert "Merci\u202f! Cooptation N1\u202f: nous avons demandé à bob, en privé" in reply
     [request] = [s for s in chat.deliver() if s.target_id == "bob"]
     assert "marc vous a coopté·e pour le poste interne P1" in request.text
     assert [b.label for b in request.message.buttons()] == ["Oui, proposez-moi", "Non, merci"]
