@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.consultations.service import result_lines, status_label, upvotes
 from bot.digests.providers import PROVIDERS
 from bot.digests.service import ConsultationSummary, Digest
 from bot.i18n import _, ngettext
-from bot.i18n.formats import day, percent
+from bot.i18n.formats import day, duration, percent
 from bot.messages import Context, Field, Message, Section
-
-
-def duration(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    if hours < 1:
-        return ngettext("{n} minute", "{n} minutes", max(1, round(hours * 60)))
-    if hours < 48:
-        return ngettext("{n} hour", "{n} hours", round(hours))
-    return ngettext("{n} day", "{n} days", round(hours / 24))
 
 
 def trend(now: int, before: int) -> str:

@@ -64,7 +64,7 @@ def test_digest_in_french(town: Chat, clock: FrozenClock) -> None:
     assert "Consultations ouvertes" in text
     assert "Idées ayant reçu une réponse" in text and "Acceptée\u202f: Yes, in March." in text
     assert "Membres actifs\u202f: 3 — nouvelle activité" in text
-    assert "Délai médian de première réponse\u202f: 2 heures" in text
+    assert "Délai médian de première réponse\u202f: 2\u00a0heures" in text
 
 
 def test_empty_period_posts_a_short_line(town: Chat, clock: FrozenClock) -> None:
