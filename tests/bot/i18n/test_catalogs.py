@@ -1,0 +1,154 @@
+"""English and French are complete; every French message, rendered, speaks French commands with French
+typography; help speaks both; the checks behind `python -m bot.i18n.tool check` catch what they claim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Message as PoMessage
+from babel.messages.pofile import read_po
+
+from bot.commands.registry import REGISTRY, Arg, Command, Opt, Registry, choice_type
+from bot.i18n import LOCALES_DIR, _, catalog, checks, tool, typography, use_locale
+from bot.i18n.vocabulary import RegistryView, Vocabulary, registry_view
+from bot.messages import Reply
+from tests.support.chat import Chat
+
+
+@pytest.fixture(scope="module")
+def french() -> Vocabulary:
+    return Vocabulary.of(registry_view(), "fr")
+
+
+def french_messages() -> list[tuple[str, PoMessage]]:
+    found = []
+    for po in sorted((LOCALES_DIR / "fr" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as handle:
+            found += [(po.stem, m) for m in read_po(handle, locale="fr") if m.id]
+    return found
+
+
+def test_every_string_has_a_french_translation_and_the_tool_finds_nothing() -> None:
+    assert tool.problems() == []
+
+
+def test_every_french_message_rendered_has_french_commands_and_typography(french: Vocabulary) -> None:
+    """Each message with sample values in its placeholders (each plural form with a number that selects
+    it): no English command word, option or value; a no-break space before : ; ? ! and inside « »."""
+    messages = french_messages()
+    assert len(messages) > 500
+    wrong = []
+    for domain, message in messages:
+        for _english, text in checks.rendered(message):
+            wrong += [(domain, text, w) for w in french.english_in(text)]
+            wrong += [(domain, text, p) for p in typography.problems(text, "fr")]
+    assert wrong == []
+
+
+def test_english_sources_use_english_quotes() -> None:
+    wrong = [(m.id, p) for _d, m in french_messages() for english, _t in checks.rendered(m)
+             for p in typography.problems(english, "en")]
+    assert wrong == []
+
+
+def test_the_english_words_come_from_the_registry() -> None:
+    """A command added tomorrow is checked at once: its words and options, and its values once translated
+    (a value typed the same in French, like `admin`, is French too; an untranslated one is reported by the
+    tool as untranslated)."""
+    registry = Registry()
+    size = choice_type("tiny", "huge", kind="widget size")
+    registry.add(Command(("frobnicate", "widget"), lambda ctx, **kw: Reply.private("ok"), "frobnicate widget",
+                         "Frobnicate.", (Arg("size", size),), (Opt("colour", aliases=("couleur",)),)))
+    view = RegistryView(tuple(registry.commands.values()), registry.lookup, dict(registry.aliases))
+    vocabulary = Vocabulary.of(view, "fr")
+    assert vocabulary.english_in("Tapez frobnicate widget huge --colour bleu") == [
+        "frobnicate", "widget", "--colour"]
+    assert size.choices == ("tiny", "huge")
+    assert vocabulary.english_in("Tapez --couleur bleu") == []
+
+
+def test_shared_words_are_flagged_only_where_they_name_a_command(french: Vocabulary) -> None:
+    assert french.english_in("Votre vote dans V3 est compté.") == []
+    assert french.english_in("Votez avec vote V3 2.") == ["vote V3"]
+    assert french.english_in("Votez avec voter V3 2. La consultation est close.") == []
+
+
+def _message(english: str, french: str) -> PoMessage:
+    return PoMessage(english, french)
+
+
+@pytest.mark.parametrize(("english", "translated", "problem"), [
+    ("Upvote with idea upvote I{n}.", "Soutenez-la avec idea upvote I{n}.", "'idea'"),
+    ("Join: community join {slug}", "Rejoindre\u202f: communauté join {slug}", "'join'"),
+    ("Skills: {skills}", "Compétences: {skills}", "no space before ':'"),
+    ("Skills: {skills}", "Compétences : {skills}", "a plain space before ':'"),
+    ("Really?", "Vraiment ?", "a plain space before '?'"),
+    ("No community '{slug}'.", "Pas de communauté « {slug} ».", "no no-break space after «"),
+    ("Crisis “{title}”", "Crise “{title}”", "“ ” quotes in French"),
+    ("Crisis «{title}»", "Crise «\u202f{title}\u202f»", "English: « » quotes in English"),
+    ("Upvote with idea upvote I{n}.", "Soutenez-la avec idée souten I{n}.",
+     "does not name the command 'idea upvote'"),
+    ("community create {slug} --topics {t}", "communauté créer {slug} --sujets {t}", "has no option --sujets"),
+    ("Vote with vote V{n} <number>.", "Votez avec vote V{n} <numéro>.", "'vote V1'"),
+    ("Give --closes 2d.", "Donnez --closes 2j.", "'--closes'"),
+    ("States: interview", "États\u202f: interview", "'interview'"),
+])
+def test_the_checks_catch_english_words_and_typography(french: Vocabulary, english: str, translated: str,
+                                                       problem: str) -> None:
+    found = checks.message_problems(_message(english, translated), "fr", french)
+    assert any(problem in p for p in found), found
+
+
+def test_good_french_passes_the_checks(french: Vocabulary) -> None:
+    good = _message("Upvote with idea upvote I{n}: {title}?",
+                    "Soutenez-la avec idée soutenir I{n}\u202f: «\u202f{title}\u202f»\u00a0?")
+    assert checks.message_problems(good, "fr", french) == []
+
+
+def test_translated_strings_inside_f_strings_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text('def f(n):\n    return f"x {ngettext(\'{n} a\', \'{n} b\', n)}"\n')
+    assert checks.fstring_problems(tmp_path, ("pkg",)) == [
+        "pkg/mod.py:2: ngettext() inside an f-string is not extracted; call it outside the f-string"]
+
+
+def test_french_catalog_is_loaded() -> None:
+    assert catalog("fr")
+    with use_locale("fr"):
+        assert _("Cercle commands") == "Commandes de Cercle"
+    with use_locale("en"):
+        assert _("Cercle commands") == "Cercle commands"
+
+
+def test_help_lists_every_command_in_english_and_french(chat: Chat) -> None:
+    english = chat.ok("help", user="alice")
+    chat.ok("language fr", user="bob")
+    french = chat.ok("aide", user="bob")
+    for cmd in REGISTRY.commands.values():
+        assert cmd.usage in english, cmd.name
+        with use_locale("fr"):
+            assert _(cmd.usage) in french, cmd.name
+            assert _(cmd.summary) in french, cmd.name
+    assert "Commandes de Cercle" in french and "Cercle commands" in english
+
+
+@pytest.mark.parametrize(("topic", "shown"), [
+    ("consultation", "consultation ouvrir <identifiant> \"<question>\" \"<option>\" \"<option>\"... "
+                     "[--clôture <2j|2026-12-01>] [--anonyme] [--masqué]"),
+    ("idée répondre", "idée répondre <code I> \"<texte>\" [--statut acceptée|étude|refusée]"),
+    ("synthèse", "synthèse planifier <identifiant> \"<cron>\" [--fuseau Europe/Paris]"),
+    ("voter", "voter <code V> <numéro d’option>"),
+])
+def test_help_for_consultations_ideas_and_digests_speaks_french(chat: Chat, french: Vocabulary, topic: str,
+                                                                 shown: str) -> None:
+    chat.ok("langue fr", user="bob")
+    text = chat.ok(f"aide {topic}", user="bob")
+    assert shown in text
+    assert french.english_in(text) == []
+
+
+def test_help_on_one_command_and_unknown_one(chat: Chat) -> None:
+    assert "Join a community." in chat.ok("help community join")
+    assert "Also: communaute, communauté" in chat.ok("help community")
+    assert "There is no command 'frobnicate'" in chat.error("help frobnicate")
