@@ -90,6 +90,20 @@ def test_night_in_the_persons_time_zone_waits_for_the_morning(chat: Chat, clock:
     assert "bob" in reminded(chat)
 
 
+def test_the_zone_people_set_themselves_decides_their_night(chat: Chat, clock: FrozenClock) -> None:
+    setup_people(chat)
+    chat.ok("profil fuseau asia/tokyo", user="bob")
+    cid = declare(chat)
+    chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
+    chat.deliver()
+    clock.set(datetime(2026, 11, 23, 13, 0, tzinfo=UTC))  # 14:00 in Paris (alice: the default), 22:00 in Tokyo
+    run_job(chat)
+    assert reminded(chat) == ["alice"]
+    chat.ok("profile timezone Europe/Paris", user="bob")  # bob is back in Paris: his afternoon
+    run_job(chat)
+    assert reminded(chat) == ["bob"]
+
+
 def test_weekends_wait_for_monday(chat: Chat, clock: FrozenClock) -> None:
     clock.set(datetime(2026, 11, 27, 14, 0, tzinfo=UTC))  # Friday 15:00 in Paris
     setup_people(chat)
