@@ -16,7 +16,7 @@ def _aliases_of(word: str) -> list[str]:
 
 
 @command("help", usage=N_("help [command]"), summary=N_("List every command, or explain one."),
-         args=[Arg("topic", many=True, minimum=0, maximum=3)])
+         args=[Arg("topic", many=True, minimum=0, maximum=3, label=N_("<command>"))])
 def help_command(ctx: Ctx, topic: list[str]) -> Reply:
     if topic:
         return _help_on(topic)

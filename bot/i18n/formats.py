@@ -49,7 +49,7 @@ def moment(when: datetime, zone: str | None = None) -> str:
     """A date and time: "Nov 30, 2026, 9:00 AM (Paris)", "30 nov. 2026, 09:00 (Paris)"."""
     shown = local(when, zone)
     locale = current_locale()
-    pattern = get_datetime_format("medium", locale=locale).replace("'", "")
+    pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
     text = pattern.replace("{1}", format_date(shown, "medium", locale=locale)) \
                   .replace("{0}", format_time(shown, "short", locale=locale))
     return f"{text} ({zone_label(zone)})"

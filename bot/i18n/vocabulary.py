@@ -20,7 +20,7 @@ from bot.errors import UsageError
 from bot.i18n import fold, typed_word, use_locale
 
 if TYPE_CHECKING:
-    from bot.commands.registry import Command
+    from bot.commands.registry import Arg, Command, Opt
 
 # English command words that are also everyday words of a language: flagged there only where they
 # name a command (`vote V3`), not in prose ("votre vote"). Same-word commands (`communauté info`,
@@ -62,11 +62,15 @@ class TypedKind:
     module: str
 
 
+def _inputs(cmd: Command) -> list[Arg | Opt]:
+    return [*cmd.args, *cmd.options]
+
+
 def typed_kinds(view: RegistryView) -> list[TypedKind]:
     """Every kind of fixed value the commands take, once."""
     seen: dict[str, TypedKind] = {}
     for cmd in view.commands:
-        for item in (*cmd.args, *cmd.options):
+        for item in _inputs(cmd):
             if item.type.choices and item.type.name not in seen:
                 seen[item.type.name] = TypedKind(item.type.name, item.type.choices, cmd.handler.__module__)
     return list(seen.values())
@@ -186,8 +190,7 @@ def typed_problems(view: RegistryView, locales: Iterable[str]) -> list[str]:
     """A translated fixed value must be one word that the command accepts as that value."""
     found: list[str] = []
     kinds = {k.kind: k for k in typed_kinds(view)}
-    types = {item.type.name: item.type for cmd in view.commands for item in (*cmd.args, *cmd.options)
-             if item.type.choices}
+    types = {item.type.name: item.type for cmd in view.commands for item in _inputs(cmd) if item.type.choices}
     for locale in locales:
         for kind in kinds.values():
             for word in kind.words:

@@ -42,7 +42,7 @@ def profile_site(ctx: Ctx, site: str) -> Reply:
 
 
 @command("profile show", usage=N_("profile show [@user]"), summary=N_("Show your profile or someone's."),
-         args=[Arg("user", USER, optional=True)])
+         args=[Arg("user", USER, optional=True, label=N_("@person"))])
 def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
     person = ctx.person_of(user) if user else ctx.person
     assert person.id is not None
@@ -81,7 +81,7 @@ def profile_timezone(ctx: Ctx, zone: str) -> Reply:
 @command("profile link", usage=N_("profile link [<code>]"),
          summary=N_("Without a code: get a one-time code. With it, on your other platform: join the two "
                     "accounts."),
-         args=[Arg("code", optional=True)])
+         args=[Arg("code", optional=True, label=N_("<code>"))])
 def profile_link(ctx: Ctx, code: str | None) -> Reply:
     if code is None:
         new = identity.new_link_code(ctx.session, ctx.account, ctx.now())

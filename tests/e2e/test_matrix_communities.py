@@ -115,8 +115,8 @@ async def test_errors_are_answered_privately_and_in_french(matrix: MatrixWorld) 
                      after=mark)
     mark = bob.mark()
     await bob.send(general, "!cercle communauté rejoindre nulle-part")
-    await bob.expect(error.room_id, sender=matrix.bot_id, contains="Il n'y a pas de communauté «\u202fnulle-part\u202f»",
-                     after=mark)
+    await bob.expect(error.room_id, sender=matrix.bot_id,
+                     contains="Il n'y a pas de communauté «\u202fnulle-part\u202f»", after=mark)
     await alice.send(general, '!cercle community create jardin "Jardin partagé"')
     mark = bob.mark()
     await bob.send(general, "!cercle community info jardin")
