@@ -15,7 +15,15 @@ from pathlib import Path
 from babel.messages.catalog import Message
 
 from bot.i18n import fold, typography
-from bot.i18n.vocabulary import SAMPLE_SLUG, RegistryView, Vocabulary, commands_named, typed_problems, usage_problems
+from bot.i18n.vocabulary import (
+    SAMPLE_SLUG,
+    RegistryView,
+    Vocabulary,
+    clash_problems,
+    commands_named,
+    typed_problems,
+    usage_problems,
+)
 
 _NUMERIC = {"n", "id", "qid", "number", "count", "total", "acked", "sent", "pending", "failed", "waiting",
             "asked", "answered", "percent", "max", "diff", "members", "code"}
@@ -97,7 +105,7 @@ def catalog_problems(messages: Iterable[Message], locale: str, domain: str, voca
 
 def registry_problems(view: RegistryView, locales: Iterable[str]) -> list[str]:
     locales = list(locales)
-    found = typed_problems(view, locales)
+    found = clash_problems(view) + typed_problems(view, locales)
     for locale in ("en", *locales):
         found += usage_problems(view, locale)
     return found

@@ -186,6 +186,20 @@ def usage_problems(view: RegistryView, locale: str) -> list[str]:
     return found
 
 
+def clash_problems(view: RegistryView) -> list[str]:
+    """Two names for one thing are fine; one name for two things is not: an option name (in any
+    language) given twice in a command, or a command word taken over by another one's alias."""
+    found = []
+    for cmd in view.commands:
+        names = [fold(n) for o in cmd.options for n in o.names()]
+        found += [f"'{cmd.name}' has two options named --{n}" for n in sorted({n for n in names if names.count(n) > 1})]
+    folded = {fold(alias): canonical for alias, canonical in view.aliases.items()}
+    for word in sorted({w for cmd in view.commands for w in cmd.path}):
+        if folded.get(fold(word), word) != word:
+            found.append(f"the command word '{word}' is also an alias of '{folded[fold(word)]}'")
+    return found
+
+
 def typed_problems(view: RegistryView, locales: Iterable[str]) -> list[str]:
     """A translated fixed value must be one word that the command accepts as that value."""
     found: list[str] = []

@@ -68,6 +68,22 @@ def test_the_english_words_come_from_the_registry() -> None:
     assert vocabulary.english_in("Tapez --couleur bleu") == []
 
 
+def test_registry_checks_find_clashes_and_wrong_usages() -> None:
+    registry = Registry()
+    registry.alias("Widgét", "gadget")
+    registry.add(Command(("frobnicate", "widget"), lambda ctx, **kw: Reply.private("ok"),
+                         "frobnicate gadget [--colour c] [--size s]", "Frobnicate.", (),
+                         (Opt("colour", aliases=("thèmes",)), Opt("themes"))))
+    view = RegistryView(tuple(registry.commands.values()), registry.lookup, dict(registry.aliases))
+    assert checks.registry_problems(view, ()) == [
+        "'frobnicate widget' has two options named --themes",
+        "the command word 'widget' is also an alias of 'gadget'",
+        "en: the usage of 'frobnicate widget' does not start with its command words: "
+        "'frobnicate gadget [--colour c] [--size s]'",
+        "en: the usage of 'frobnicate widget' shows an option it does not accept: --size",
+    ]
+
+
 def test_shared_words_are_flagged_only_where_they_name_a_command(french: Vocabulary) -> None:
     assert french.english_in("Votre vote dans V3 est compté.") == []
     assert french.english_in("Votez avec vote V3 2.") == ["vote V3"]
