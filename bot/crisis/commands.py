@@ -227,7 +227,8 @@ def status(ctx: Ctx, crisis: int) -> Reply:
     blocks: list = [Section(title=title, fields=(
         Field(_("Audience"), _("{people} in {channels}", people=ngettext("{n} person", "{n} people", audience),
                                channels=ngettext("{n} channel", "{n} channels", len(chans)))),
-        Field(_("Questions"), _("{asked} asked, {answered} answered", asked=asked, answered=answered))))]
+        Field(_("Questions"), _("{asked}, {answered}", asked=ngettext("{n} asked", "{n} asked", asked),
+                                answered=ngettext("{n} answered", "{n} answered", answered)))))]
     all_figures = service.figures(ctx.session, row)
     if not all_figures:
         blocks.append(Context(_("Nothing announced yet.")))
@@ -235,8 +236,10 @@ def status(ctx: Ctx, crisis: int) -> Reply:
         counts = fig.counts
         name = _("Announcement") if fig.announcement.number == 1 else _("Update {n}",
                                                                           n=fig.announcement.number - 1)
-        lines = [_("Channels: {sent} delivered, {pending} waiting, {failed} failed.", sent=counts["sent"],
-                   pending=counts["pending"] + counts["missing"], failed=counts["failed"]),
+        lines = [_("Channels: {sent}, {pending}, {failed}.",
+                   sent=ngettext("{n} delivered", "{n} delivered", counts["sent"]),
+                   pending=ngettext("{n} waiting", "{n} waiting", counts["pending"] + counts["missing"]),
+                   failed=ngettext("{n} failed", "{n} failed", counts["failed"])),
                  _("Acknowledged by {acked} of {total} ({percent}).", acked=fig.acked, total=fig.audience,
                    percent=percent(fig.percent))]
         lines += [_("{community}: {acked} of {total}", community=c.slug, acked=a, total=t)
@@ -250,7 +253,7 @@ def status(ctx: Ctx, crisis: int) -> Reply:
         if missing:
             names = [ctx.name_of(p) for p in missing[:LIST_LIMIT]]
             more = len(missing) - len(names)
-            text = ", ".join(names) + (" " + _("and {n} more", n=more) if more > 0 else "")
+            text = ", ".join(names) + (" " + ngettext("and {n} more", "and {n} more", more) if more > 0 else "")
             blocks.append(Section(title=_("Not acknowledged yet (communicators only)"), text=text))
     return Reply(Message(summary=title, blocks=tuple(blocks)))
 
@@ -267,8 +270,9 @@ def remind(ctx: Ctx, crisis: int) -> Reply:
         raise UserError(_("C{id} has no announcement yet: there is nothing to remind.", id=crisis))
     result = jobs.start_round(ctx.session, ctx.settings, row, latest, ctx.now())
     ctx.audit("crisis.remind", f"crisis:{crisis}", reminded=result.sent, waiting=result.waiting)
-    return Reply.private(_("Reminders: {sent} sent now, {waiting} waiting for daytime where they are "
-                           "(evenings, nights and weekends wait).", sent=result.sent, waiting=result.waiting))
+    return Reply.private(_("Reminders: {sent}, {waiting} for daytime where they are (evenings, nights and "
+                           "weekends wait).", sent=ngettext("{n} sent now", "{n} sent now", result.sent),
+                           waiting=ngettext("{n} waiting", "{n} waiting", result.waiting)))
 
 
 @command("crisis close", usage=N_("crisis close <C-code>"),

@@ -43,7 +43,7 @@ def render(d: Digest) -> Message:
     blocks: list = [Section(title=title)]
     if d.new_member_count:
         more = d.new_member_count - len(d.new_members)
-        lines = list(d.new_members) + ([_("and {n} more", n=more)] if more > 0 else [])
+        lines = list(d.new_members) + ([ngettext("and {n} more", "and {n} more", more)] if more > 0 else [])
         blocks.append(Section(title=ngettext("Welcome to {n} new member", "Welcome to {n} new members",
                                              d.new_member_count), lines=tuple(lines)))
     if d.resources:

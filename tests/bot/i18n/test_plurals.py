@@ -31,3 +31,19 @@ def test_results_and_totals_agree_in_french(town: Chat) -> None:
     assert "2. Paris — 2 votes (100\u00a0%)" in text and "2 votes au total." in text
     english = town.ok("consult results V1", user="alice")
     assert "1. Lyon — 0 votes (0%)" in english and "2 votes in all." in english
+
+
+def test_crisis_figures_agree_with_their_numbers_in_french(chat: Chat) -> None:
+    from tests.bot.crisis.test_crisis import declare, setup_people
+
+    setup_people(chat)
+    cid = declare(chat)
+    chat.ok(f'crisis announce C{cid} "Lisez-moi."', user="dave")
+    chat.deliver()
+    chat.ok(f'crisis ask C{cid} "Et ensuite ?"', user="bob")
+    chat.ok("langue fr", user="dave")
+    status = chat.ok(f"crise état C{cid}", user="dave")
+    assert "Questions\u202f: 1 posée, 0 avec réponse" in status
+    assert "Canaux\u202f: 2 distribués, 0 en attente, 0 en échec." in status
+    reminders = chat.ok(f"crise relancer C{cid}", user="dave")
+    assert reminders.startswith("Relances\u202f: 2 envoyées maintenant, 0 en attente de la journée")
