@@ -59,7 +59,7 @@ def extract() -> dict[str, Catalog]:
         rel = kind.module.replace(".", "/") + ".py"
         for word in kind.words:
             catalogs[domain_of(rel)].add(word, context=TYPED.format(kind=kind.kind), locations=[(rel, 0)],
-                                         auto_comments=[f"A {kind.kind} as people type it: one word."])
+                                         auto_comments=[f"How people type this {kind.kind}: one word."])
     return dict(catalogs)
 
 
