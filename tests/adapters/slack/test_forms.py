@@ -19,6 +19,13 @@ def test_required_empty_value_stays_an_empty_argument() -> None:
     assert fill_command(STATE, {"slug": "", "name": "x"}) == 'community create "" "x"'
 
 
+def test_french_templates_drop_their_french_options_too() -> None:
+    state = FormState(command="communauté créer {slug} {name} --but {purpose} --thèmes {topics}",
+                      fields=STATE.fields, channel_id="C1", channel_name="general", direct=False)
+    line = fill_command(state, {"slug": "coureurs", "name": "Coureurs", "purpose": "", "topics": "été"})
+    assert line == 'communauté créer "coureurs" "Coureurs" --thèmes "été"'
+
+
 def test_errors_point_at_the_field_they_quote() -> None:
     values = {"slug": "Bad Slug", "name": "Runners"}
     assert field_for_error(STATE, values, "'Bad Slug' is not a valid community slug") == "slug"
