@@ -122,7 +122,7 @@ async def test_errors_are_answered_privately_and_in_french(matrix: MatrixWorld) 
     await bob.send(general, "!cercle community info jardin")
     info = await bob.expect(sender=matrix.bot_id, contains="Jardin partagé", after=mark)
     assert "Tapez `!cercle communauté rejoindre jardin` pour\u202f: Rejoindre" in info.body
-    assert "<code>!cercle community join jardin</code>" in info.html
+    assert "<code>!cercle communauté rejoindre jardin</code>" in info.html
     mark = bob.mark()
     await bob.send(general, "!cercle community info #nulpart:localhost")
     await bob.expect(contains="Il n'y a pas de salon #nulpart:localhost", after=mark)
