@@ -32,6 +32,11 @@ def markdown() -> str:
         words = sorted(REGISTRY.aliases.items())
         lines.append("French words accepted for command words: "
                      + ", ".join(f"`{alias}` ({canonical})" for alias, canonical in words if alias != "?") + ".")
+        options = sorted({(alias, o.name) for c in REGISTRY.commands.values() for o in c.options
+                          for alias in o.aliases})
+        lines += ["", "French option names: "
+                  + ", ".join(f"`--{alias}` (--{name})" for alias, name in options)
+                  + ". Accents and case do not matter in command words, options and fixed values."]
     return "\n".join(lines) + "\n"
 
 

@@ -46,7 +46,7 @@ async def test_a_role_grant_sends_a_direct_message_in_the_recipients_language(sl
     assert opened.params["users"] == BOB
     (posted,) = slack.fake.posted()
     assert posted.params["channel"] == "D" + BOB.lstrip("U")
-    assert "vous a donné le rôle communicator" in block_text(posted.params["blocks"])
+    assert "vous a donné le rôle communicant" in block_text(posted.params["blocks"])
 
 
 async def test_rate_limited_then_delivered_after_retry_after(slack: SlackHarness, clock: FrozenClock) -> None:
