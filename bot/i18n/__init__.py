@@ -133,11 +133,6 @@ def N_(message: str) -> str:
     return message
 
 
-def NP_(context: str, message: str) -> str:
-    """Mark a string with its context for extraction; shown with `pgettext(context, message)`."""
-    return message
-
-
 def fold(text: str) -> str:
     """A typed word compared loosely: lowercase, without accents, `_` as `-` (`Thèmes` = `themes`,
     `under_review` = `under-review`)."""
@@ -148,7 +143,6 @@ def fold(text: str) -> str:
 _ = gettext
 
 __all__ = [
-    "NP_",
     "N_",
     "TYPED",
     "_",

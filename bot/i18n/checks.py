@@ -29,7 +29,7 @@ _NUMERIC = {"n", "id", "qid", "number", "count", "total", "acked", "sent", "pend
             "asked", "answered", "percent", "max", "diff", "members", "code"}
 _WORDS = {"slug": SAMPLE_SLUG}
 _OPTION = re.compile(r"(?<![\w-])--([^\s\]|.,;)\u202f]+)")
-_GETTEXT = {"_", "gettext", "ngettext", "pgettext", "N_", "NP_"}
+_GETTEXT = {"_", "gettext", "ngettext", "pgettext", "N_"}
 
 
 class _Samples(dict[str, object]):

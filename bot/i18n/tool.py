@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import LOCALES_DIR, TYPED, checks
@@ -31,7 +31,6 @@ TRANSLATED = ("fr",)
 CORE_PACKAGES = {"commands", "i18n"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-KEYWORDS = {**DEFAULT_KEYWORDS, "NP_": ((1, "c"), 2)}
 
 
 def domain_of(path: str) -> str:
@@ -48,13 +47,12 @@ def extract() -> dict[str, Catalog]:
     catalogs: dict[str, Catalog] = defaultdict(lambda: Catalog(project="cercle", charset="utf-8"))
     for top in ("bot", "adapters"):
         method_map = [("**.py", "python")]
-        for filename, lineno, message, comments, _context in extract_from_dir(ROOT / top, method_map,
-                                                                               keywords=KEYWORDS):
+        for filename, lineno, message, comments, context in extract_from_dir(ROOT / top, method_map):
             rel = f"{top}/{filename}"
             if "/tool.py" in rel:
                 continue
             catalogs[domain_of(rel)].add(message, locations=[(rel, lineno)], auto_comments=comments,
-                                         context=_context)
+                                         context=context)
     for kind in typed_kinds(registry_view()):
         rel = kind.module.replace(".", "/") + ".py"
         for word in kind.words:

@@ -101,7 +101,7 @@ class Vocabulary:
         return Vocabulary(
             locale=locale,
             words=frozenset((flagged | values) - shared),
-            in_commands=frozenset(w for w in flagged & shared if w in set(view.aliases.values())),
+            in_commands=frozenset(w for w in flagged & shared if w in set(view.aliases.values())),  # `voter`
             options=frozenset(english_options - local_options - shared),
             view=view,
         )
@@ -118,12 +118,17 @@ class Vocabulary:
                 continue
             if word in self.words:
                 found.append(word)
-        for i, token in enumerate(tokens[:-1]):
-            if fold(_bare(token)) not in self.in_commands:
+        words = [_bare(t) for t in tokens]
+        for i in range(len(words)):
+            if not any(fold(w) in self.in_commands for w in words[i:i + 3]):
                 continue
-            cmd, used = self.view.lookup([_bare(token)])
-            if cmd is not None and used == len(cmd.path) == 1 and takes(cmd, _bare(tokens[i + 1])):
-                found.append(f"{_bare(token)} {_bare(tokens[i + 1])}")
+            cmd, used = self.view.lookup(words[i:i + 3])
+            if cmd is None or used != len(cmd.path):
+                continue
+            if used == 1 and not (i + 1 < len(words) and takes(cmd, words[i + 1])):
+                continue
+            shown = " ".join(words[i:i + used] if used > 1 else words[i:i + 2])
+            found += [shown for w in words[i:i + used] if fold(w) in self.in_commands]
         return found
 
 

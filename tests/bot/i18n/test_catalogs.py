@@ -88,6 +88,9 @@ def test_shared_words_are_flagged_only_where_they_name_a_command(french: Vocabul
     assert french.english_in("Votre vote dans V3 est compté.") == []
     assert french.english_in("Votez avec vote V3 2.") == ["vote V3"]
     assert french.english_in("Votez avec voter V3 2. La consultation est close.") == []
+    assert french.english_in("Fermez-la avec consultation close V3.") == ["consultation close"]
+    assert french.english_in("La consultation V3 est close.") == []
+    assert french.english_in("Voir nomination show N3.") == ["show", "nomination show"]
 
 
 def _message(english: str, french: str) -> PoMessage:
