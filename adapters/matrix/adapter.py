@@ -47,10 +47,10 @@ from adapters.matrix.sender import MatrixSender
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, client_config, retry_after
 from bot.app import Application
-from bot.delivery import DeliveryError, Sender
 from bot.events import Actor, Place, Request, UserInfo
 from bot.i18n import _, use_locale
 from bot.messages import Message, Reply
+from bot.outbox import DeliveryError, Sender
 from bot.settings import matrix_workspace
 from storage.db import session_scope
 from storage.tables import OutboxMessage

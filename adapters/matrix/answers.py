@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from adapters.matrix.people import locale_of
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sender import MatrixSender
-from bot.delivery import DeliveryError, enqueue
 from bot.i18n import _, use_locale
 from bot.messages import Message, Reply, Visibility
+from bot.outbox import DeliveryError, enqueue
 from bot.settings import Settings
 from storage.db import session_scope
 

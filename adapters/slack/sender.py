@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.rendering import render
-from bot.delivery import DeliveryError, Outgoing
+from bot.outbox import DeliveryError, Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ def get(session: Session, number: int) -> tuple[Consultation, Community]:
     consultation = session.get(Consultation, number)
     if consultation is None:
         raise NotFound(_("There is no consultation V{n}.", n=number))
-    community = session.get(Community, consultation.community_id)
+    community = communities.by_id(session, consultation.community_id)
     assert community is not None
     return consultation, community
 
@@ -173,7 +173,7 @@ def get_idea(session: Session, number: int) -> tuple[Idea, Community]:
     idea = session.get(Idea, number)
     if idea is None:
         raise NotFound(_("There is no idea I{n}.", n=number))
-    community = session.get(Community, idea.community_id)
+    community = communities.by_id(session, idea.community_id)
     assert community is not None
     return idea, community
 

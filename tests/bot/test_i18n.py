@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.commands.registry import REGISTRY
 from bot.i18n import _, catalog, tool, use_locale
 from tests.support.chat import Chat
 
@@ -23,7 +22,7 @@ def test_help_lists_every_command_in_english_and_french(chat: Chat) -> None:
     english = chat.ok("help", user="alice")
     chat.ok("language fr", user="bob")
     french = chat.ok("aide", user="bob")
-    for cmd in REGISTRY.commands.values():
+    for cmd in chat.app.assembly.registry.commands.values():
         assert cmd.usage in english, cmd.name
         with use_locale("fr"):
             assert _(cmd.usage) in french, cmd.name
