@@ -261,7 +261,7 @@ def test_last_fire_is_at_or_before_now(cron: str) -> None:
 def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: FrozenClock) -> None:
     from bot.communities.digest import CommunityNews
     from bot.consultations.digest import ConsultationNews
-    from bot.digests import messaging, service
+    from bot.digests import messaging
     from storage.tables import Community
 
     town.ok('community create orchard "Orchard"', user="dave")
@@ -277,7 +277,8 @@ def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: Froz
                 for name, d in (("garden", garden), ("orchard", orchard))}
         ideas = {name: next(p for p in d.parts if isinstance(p, ConsultationNews))
                  for name, d in (("garden", garden), ("orchard", orchard))}
-        assert [i.text for i in ideas["garden"].new_ideas] == ["Only in the garden"] and ideas["orchard"].new_ideas == []
+        assert [i.text for i in ideas["garden"].new_ideas] == ["Only in the garden"]
+        assert ideas["orchard"].new_ideas == []
         assert news["orchard"].new_member_count == 13 and len(news["orchard"].new_members) == 10
         text = messaging.render(orchard).plain_text()
         assert "Welcome to 13 new members" in text and "and 3 more" in text
@@ -290,7 +291,6 @@ def test_the_queries_of_a_batch_do_not_grow_with_it(town: Chat, clock: FrozenClo
     the open positions."""
     from bot.communities import CAPABILITY as COMMUNITIES
     from bot.consultations import CAPABILITY as CONSULTATIONS
-    from bot.digests import service
     from storage.tables import Community
 
     seed(town, clock)
