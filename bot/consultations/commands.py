@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.commands.context import Ctx
 from bot.commands.registry import (
@@ -21,7 +22,9 @@ from bot.consultations import messaging, service, usecases
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
-from storage.tables import Community
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 V_CODE = code_type("V")
 I_CODE = code_type("I")

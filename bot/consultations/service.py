@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, update
 from sqlmodel import Session, col, select
@@ -16,7 +17,10 @@ from sqlmodel import Session, col, select
 from bot.communities import service as communities
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _, ngettext
-from storage.tables import Community, Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
+from storage.tables import Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 IDEA_STATUSES = ("accepted", "under-study", "declined")

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,6 @@ from bot.settings import Settings
 from storage.tables import (
     Account,
     Channel,
-    Community,
     Crisis,
     CrisisAck,
     CrisisAnnouncement,
@@ -35,6 +35,9 @@ from storage.tables import (
     CrisisReminder,
     OutboxMessage,
 )
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 MAX_TITLE = 300
 MAX_TEXT = 3000

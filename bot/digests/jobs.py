@@ -20,10 +20,12 @@ from bot.outbox import Outbox
 from bot.scheduler import JobContext, on_start, periodic, run_job
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.tables import Channel, Community, DigestSchedule
+from storage.tables import Channel, DigestSchedule
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
+
+    from storage.tables import Community  # a row the communities service returns
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,12 @@ from bot.digest_sections import DigestBatch, DigestPart, DigestSection
 from bot.errors import UserError
 from bot.i18n import _
 from bot.settings import Settings
-from storage.tables import Community, DigestRun, DigestSchedule
+from storage.tables import DigestRun, DigestSchedule
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
+
+    from storage.tables import Community  # a row the communities service returns
 
 log = logging.getLogger(__name__)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from bot.communities import service as communities
 from bot.permissions import Role
 from bot.settings import Settings
-from storage.tables import Account, Community, Person, PersonSkill, RoleGrant
+from storage.tables import Account, Person, PersonSkill, RoleGrant
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 
 def set_skills(session: Session, person_id: int, skills: list[str]) -> list[str]:

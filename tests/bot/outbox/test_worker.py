@@ -29,7 +29,7 @@ from storage.tables import OutboxMessage
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_serve import running_fake
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def slack_sender(fake: FakeSlack) -> SlackSender:
