@@ -13,4 +13,5 @@ CAPABILITY = Capability(
              ("idée", "idea"), ("idee", "idea"), ("soutenir", "upvote"), ("liste", "list")),
     digest_sections=("bot.consultations.digest:SECTION",),
     merge_rule="bot.consultations.service:merge_persons",
+    export="bot.consultations.personal:personal_data",
 )

@@ -13,5 +13,6 @@ CAPABILITY = Capability(
              ("relancer", "remind"), ("clore", "close"), ("clôturer", "close"),
              ("cloturer", "close")),
     merge_rule="bot.crisis.service:merge_persons",
+    export="bot.crisis.personal:personal_data",
     cli=("bot.crisis.export:register",),
 )

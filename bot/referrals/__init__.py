@@ -14,6 +14,6 @@ CAPABILITY = Capability(
              ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move")),
     digest_sections=("bot.referrals.digest:SECTION",),
     merge_rule="bot.referrals.service:merge_hook",
-    export="bot.referrals.export:personal_data",
+    export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
 )
