@@ -27,7 +27,6 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.app import default_capabilities
 from bot.capability import assemble
 from bot.communities import CAPABILITY as COMMUNITIES
 from bot.consultations import CAPABILITY as CONSULTATIONS
@@ -238,6 +237,8 @@ def run_backend(name: str, engine: Engine, communities: int, activity: int, peop
     print(f"[{name}] digests: {run['seconds']:.2f} s ({per_digest_ms:.2f} ms each), peak RSS {run['peak_mb']:.0f} MB "
           f"(+{run['growth_mb']:.1f}); baseline aggregate: {base['seconds']:.2f} s, peak RSS {base['peak_mb']:.0f} MB "
           f"(+{base['growth_mb']:.1f}); time ratio {figures[0]['ratio']}")
+    from bot.app import default_capabilities  # after the measures: the whole application is heavier to import
+
     every = assemble(default_capabilities()).digest_sections
     every_small = queries_for(engine, counter, [smallest], every)
     every_batch = queries_for(engine, counter, list(range(1, min(BATCH, communities) + 1)), every)
