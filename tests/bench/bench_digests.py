@@ -5,8 +5,8 @@ Prints, per backend, the time and peak memory of building (and rendering) every 
 queries per digest for the smallest and the largest community (it must not grow with size), and the
 same figures for a baseline: one plain SQL aggregate (active members per community) over the same rows.
 The digests hold the sections of the communities and consultations capabilities (members, resources,
-consultations, ideas, health); the query count with every capability's sections (open positions too)
-is printed as well. Writes `tests/bench/results/digests.json`.
+consultations, ideas, health); the query count with the referrals' section too (open positions: every
+section of the default assembly) is printed as well. Writes `tests/bench/results/digests.json`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from bot.consultations import CAPABILITY as CONSULTATIONS
 from bot.digest_sections import DigestSection
 from bot.digests import messaging, service
 from bot.i18n import use_locale
+from bot.referrals import CAPABILITY as REFERRALS
 from storage.db import is_postgres, make_engine
 from storage.migrate import upgrade
 from storage.tables import Community
@@ -237,14 +238,12 @@ def run_backend(name: str, engine: Engine, communities: int, activity: int, peop
     print(f"[{name}] digests: {run['seconds']:.2f} s ({per_digest_ms:.2f} ms each), peak RSS {run['peak_mb']:.0f} MB "
           f"(+{run['growth_mb']:.1f}); baseline aggregate: {base['seconds']:.2f} s, peak RSS {base['peak_mb']:.0f} MB "
           f"(+{base['growth_mb']:.1f}); time ratio {figures[0]['ratio']}")
-    from bot.app import default_capabilities  # after the measures: the whole application is heavier to import
-
-    every = assemble(default_capabilities()).digest_sections
+    every = assemble((COMMUNITIES, CONSULTATIONS, REFERRALS)).digest_sections
     every_small = queries_for(engine, counter, [smallest], every)
     every_batch = queries_for(engine, counter, list(range(1, min(BATCH, communities) + 1)), every)
     print(f"[{name}] queries per digest: smallest community {small_q}, largest {large_q}; "
           f"a batch of {min(BATCH, communities)} digests: {batch_q}")
-    print(f"[{name}] with every capability's sections ({', '.join(s.key for s in every)}): "
+    print(f"[{name}] with every section ({', '.join(s.key for s in every)}): "
           f"{every_small} queries for one digest, {every_batch} for a batch of {min(BATCH, communities)}")
     return figures
 

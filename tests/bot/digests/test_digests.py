@@ -319,7 +319,7 @@ def test_the_queries_of_a_batch_do_not_grow_with_it(town: Chat, clock: FrozenClo
                     figures[name, size] = len(statements)
         finally:
             event.remove(town.app.engine, "before_cursor_execute", count)
-    assert len(batch) == 7
+    assert len(batch) == 7 and [s.key for s in full] == ["communities", "consultations", "positions"]
     assert figures["base", 1] == figures["base", 7] == 10
     assert figures["full", 1] == figures["full", 7] == 12
 
