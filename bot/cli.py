@@ -105,10 +105,14 @@ def db_upgrade() -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
+        newer = upgrade(engine)
     except Exception as exc:
         click.echo(f"cercle: cannot upgrade the database: {type(exc).__name__}: {_first_line(exc)}", err=True)
         sys.exit(1)
+    if newer:
+        click.echo(f"database at revision {', '.join(sorted(newer))}, newer than this release: left as it is",
+                   err=True)
+        return
     click.echo(f"database at revision {', '.join(sorted(current_heads(engine)))}")
 
 

@@ -115,6 +115,9 @@ def fill(url: str) -> dict[str, object]:
     now = datetime.now(UTC).replace(microsecond=0)
     clock = FrozenClock(now - timedelta(days=20))
     d = Driver(url, clock, migrate=True)
+    from adapters.matrix.state import MatrixState
+    from bot.crisis import jobs as crisis_jobs
+    from bot.digests import jobs as digest_jobs
     from bot.referrals import jobs as referral_jobs
 
     # Roles, from admins on every platform.
@@ -152,7 +155,6 @@ def fill(url: str) -> dict[str, object]:
     d.say("bob", 'profile site "Lyon"')
     d.say("carol", "profile skills rust,python")
     d.say("carol", "language fr")
-    d.say("dave", "profile timezone America/New_York")
     d.say("gina", "whoknows python")
 
     # Consultations and ideas: one closed and answered, one open with votes from every platform.
@@ -170,7 +172,7 @@ def fill(url: str) -> dict[str, object]:
     d.say("dave", f"idea upvote {idea}")
     d.say("alice", f'idea answer {idea} "Starting in January."')
     code("I", d.say("gina", 'idea ops "A quiet room in Lyon"'))
-    d.say("alice", "digest schedule ops \"0 9 * * 1\"")
+    d.say("alice", 'digest schedule ops "0 9 * * *" --tz Europe/Paris')
     d.say("alice", "digest now ops")
     sent_before = d.deliver()  # part of the history went out before the upgrade
 
@@ -179,14 +181,15 @@ def fill(url: str) -> dict[str, object]:
     p3 = code("P", d.say("hr", 'position open "Tech writer" --site Nantes', direct=True))
     d.say("hr", f"position close {p3}", direct=True)
     states: dict[str, str] = {"lapsed": lapsed}
-    nominees = {"awaiting_consent": ("bob", "alice"), "consented": ("carol", "alice"),
-                "declined": ("dave", "bob"), "under_review": ("erin", "carol"), "interview": ("frank", "bob"),
-                "offered": ("gina", "carol"), "hired": ("ivan", "dave"), "rejected": ("judy", "dave"),
+    # (nominee, nominator): a mention names someone of the same platform.
+    nominees = {"awaiting_consent": ("bob", "alice"), "consented": ("carol", "malice"),
+                "declined": ("dave", "gina"), "under_review": ("erin", "bob"), "interview": ("frank", "carol"),
+                "offered": ("gina", "dave"), "hired": ("ivan", "frank"), "rejected": ("judy", "dave"),
                 "withdrawn": ("hugo", "bob")}
     for state, (nominee, nominator) in nominees.items():
         position = p2 if state in ("hired", "rejected", "withdrawn") else p1
-        states[state] = code("N", d.say(nominator, f'nominate {position} {mention(nominee)} "Great at {state}."',
-                                        direct=True))
+        why = f"Great at {state.replace('_', ' ')} and mentors the whole team."
+        states[state] = code("N", d.say(nominator, f'nominate {position} {mention(nominee)} "{why}"', direct=True))
     for state, n in states.items():
         if state in ("lapsed", "awaiting_consent"):
             continue
@@ -209,15 +212,21 @@ def fill(url: str) -> dict[str, object]:
     d.say("frank", f"crisis ack {crisis}")
     answered = code("Q", d.say("carol", f'crisis ask {crisis} "Will we be relocated?" --anonymous', direct=True))
     d.say("comm", f'crisis answer {answered} "Yes, to Paris, with support."')
-    code("Q", d.say("dave", f'crisis ask {crisis} "Is parking free?"', direct=True))
+    open_q = code("Q", d.say("dave", f'crisis ask {crisis} "Is parking free?"', direct=True))
     # A second crisis, closed.
     over = code("C", d.say("comm", 'crisis declare "Network outage" --audience ops'))
     d.say("comm", f'crisis announce {over} "The network is back."')
     d.say("comm", f"crisis close {over}")
+    d.say("comm", f"crisis remind {crisis}")
     clock.set(now)
-    return {"version": bot.__file__, "crisis": crisis, "closed_crisis": over, "consultation": open_v,
+    ran = digest_jobs.run_due(d.app.job_context())  # the daily digest of ops, due since 9:00
+    crisis_jobs.reminders_job(d.app.job_context())  # the reminder round asked above
+    # What the Matrix adapter keeps in the database (sync token, device, direct rooms).
+    MatrixState(d.app.engine, "@cercle:example.org").put({"sync_token": "s72594_4483_1934", "device_id": "OLDDEVICE",
+                                                          "dm:@carol:example.org": "!dm-carol:example.org"})
+    return {"version": bot.__file__, "crisis": crisis, "closed_crisis": over, "open_question": open_q, "consultation": open_v,
             "closed_consultation": done, "idea": idea, "positions": [p1, p2, p3], "nominations": states,
-            "sent_before_upgrade": sent_before, "commands": d.counter}
+            "sent_before_upgrade": sent_before, "commands": d.counter, "digests": ran, "people": PEOPLE}
 
 
 def smoke(url: str) -> dict[str, object]:
@@ -225,7 +234,8 @@ def smoke(url: str) -> dict[str, object]:
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     d = Driver(url, clock, migrate=False)
     d.say("alice", "help")
-    d.say("alice", 'community create rolling "Rolling update"')
+    d.say("alice", 'community create rolling "Rolling update"', channel="C0ROLL")
+    d.say("alice", "community link rolling", channel="C0ROLL")
     d.say("bob", "community join rolling")
     d.say("bob", "community list")
     d.say("carol", "profile skills go")
@@ -235,7 +245,8 @@ def smoke(url: str) -> dict[str, object]:
     d.say("bob", f"vote {v} 1")
     d.say("bob", f"consult results {v}")
     p = code("P", d.say("hr", 'position open "Rolling engineer" --site Lyon', direct=True))
-    n = code("N", d.say("alice", f'nominate {p} {mention("judy")} "Knows rolling updates."', direct=True))
+    n = code("N", d.say("dave", f'nominate {p} {mention("judy")} "Judy knows rolling updates by heart."',
+                        direct=True))
     d.say("judy", f"nomination consent {n} yes", direct=True)
     d.say("hr", f"nomination move {n} under_review", direct=True)
     d.say("hr", "nomination list", direct=True)
