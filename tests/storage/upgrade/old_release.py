@@ -224,8 +224,9 @@ def fill(url: str) -> dict[str, object]:
     # What the Matrix adapter keeps in the database (sync token, device, direct rooms).
     MatrixState(d.app.engine, "@cercle:example.org").put({"sync_token": "s72594_4483_1934", "device_id": "OLDDEVICE",
                                                           "dm:@carol:example.org": "!dm-carol:example.org"})
-    return {"version": bot.__file__, "crisis": crisis, "closed_crisis": over, "open_question": open_q, "consultation": open_v,
-            "closed_consultation": done, "idea": idea, "positions": [p1, p2, p3], "nominations": states,
+    return {"version": bot.__file__, "crisis": crisis, "closed_crisis": over, "open_question": open_q,
+            "consultation": open_v, "closed_consultation": done, "idea": idea, "positions": [p1, p2, p3],
+            "nominations": states,
             "sent_before_upgrade": sent_before, "commands": d.counter, "digests": ran, "people": PEOPLE}
 
 
