@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.backup import register as register_backup_commands
 from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -114,6 +115,9 @@ def db_upgrade() -> None:
                    err=True)
         return
     click.echo(f"database at revision {', '.join(sorted(current_heads(engine)))}")
+
+
+register_backup_commands(db)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,11 +30,16 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def unknown_revisions(conn: Connection, cfg: Config) -> set[str]:
+def known_revisions() -> set[str]:
+    """Every revision this code has a migration for."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+
+
+def unknown_revisions(conn: Connection) -> set[str]:
     """The database's revisions that this code has no migration for: a newer release migrated it."""
-    script = ScriptDirectory.from_config(cfg)
-    known = {rev.revision for rev in script.walk_revisions()}
-    return set(MigrationContext.configure(conn).get_current_heads()) - known
+    return set(MigrationContext.configure(conn).get_current_heads()) - known_revisions()
 
 
 def upgrade(engine: Engine) -> set[str]:
@@ -46,7 +51,7 @@ def upgrade(engine: Engine) -> set[str]:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
             conn.commit()
         try:
-            newer = unknown_revisions(conn, cfg)
+            newer = unknown_revisions(conn)
             conn.commit()
             if newer:
                 log.warning("the database is at revision %s, newer than this release: not migrating it",
