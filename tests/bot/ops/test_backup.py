@@ -66,7 +66,7 @@ def live(_sqlite_template: SqliteTemplate, tmp_path: Path) -> str:
 def test_backup_while_the_bot_writes_is_a_consistent_private_copy(live: str, tmp_path: Path) -> None:
     engine = make_engine(live)
     chat = chat_on(live, engine)
-    stop, created = threading.Event(), []
+    stop, created = threading.Event(), list[str]()
 
     def bot_at_work() -> None:
         while not stop.is_set() and len(created) < 2000:
