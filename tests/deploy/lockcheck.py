@@ -62,8 +62,8 @@ def read_lock(path: Path) -> tuple[str, list[Pin]]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)(\[[^\]]*\])?==([^\s;]+)\s*(;\s*([^-][^#]*?))?\s*((--hash=\S+\s*)*)"
-                         r"(#.*)?$", line)
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)(\[[^\]]*\])?==([^\s;]+)\s*"
+                         r"(;\s*([^-][^#]*?))?\s*((--hash=\S+\s*)*)(#.*)?$", line)
         assert match, f"{path.name}: cannot read {line!r}"
         hashes = re.findall(r"--hash=(\S+)", match.group(6) or "")
         pins.append(Pin(canonical(match.group(1)), match.group(3), (match.group(5) or "").strip(), hashes))

@@ -137,8 +137,8 @@ def test_kubernetes_manifests_fit_together() -> None:
     assert docs["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["spec"]["containers"]
-    ports = {p["name"] for p in container["ports"]}
-    paths = {probe: container[probe]["httpGet"]["path"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
+    probes = ("startupProbe", "livenessProbe", "readinessProbe")
+    paths = {probe: container[probe]["httpGet"]["path"] for probe in probes}
     assert paths == {"startupProbe": "/livez", "livenessProbe": "/livez", "readinessProbe": "/readyz"}
     assert all(container[probe]["httpGet"]["port"] == "http" for probe in paths)
     startup = container["startupProbe"]
