@@ -45,10 +45,10 @@ def test_every_requirement_is_pinned_to_an_allowed_version_with_hashes() -> None
         for section in sections:
             for text in wanted[section]:
                 req = Requirement(text)
-                pin = locked.get(canonical(req.name))
-                assert pin is not None, f"{lock} does not pin {req.name} ({section}): run scripts/lock"
-                assert req.specifier.contains(pin.version, prereleases=True), \
-                    f"{lock} pins {pin.name}=={pin.version}, pyproject.toml wants {req}: run scripts/lock"
+                found = locked.get(canonical(req.name))
+                assert found is not None, f"{lock} does not pin {req.name} ({section}): run scripts/lock"
+                assert req.specifier.contains(found.version, prereleases=True), \
+                    f"{lock} pins {found.name}=={found.version}, pyproject.toml wants {req}: run scripts/lock"
 
 
 def test_the_image_and_the_tests_use_the_same_versions() -> None:
@@ -59,7 +59,7 @@ def test_the_image_and_the_tests_use_the_same_versions() -> None:
 
 def closure(roots: list[str]) -> set[str]:
     """The distributions `roots` need here, following each installed one's metadata (markers and extras)."""
-    env = default_environment()
+    env = {k: str(v) for k, v in default_environment().items()}
     seen: set[tuple[str, frozenset[str]]] = set()
     todo = [Requirement(r) for r in roots]
     while todo:
