@@ -45,7 +45,7 @@ class ReleaseUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Release:
     version: str
-    commit: str  # the full commit hash
+    commit: str  # the full commit hash ("" in a changelog entry that does not name it yet)
 
     @property
     def tag(self) -> str:
@@ -60,9 +60,7 @@ def changelog_releases(text: str | None = None) -> list[Release]:
     for i, heading in enumerate(headings):
         end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
         commit = _COMMIT.search(text, heading.end(), end)
-        if commit is None:
-            raise ReleaseUnavailable(f"CHANGELOG.md: v{heading.group(1)} names no Commit `<40 hex digits>`")
-        out.append(Release(heading.group(1), commit.group(1)))
+        out.append(Release(heading.group(1), commit.group(1) if commit else ""))
     return out
 
 
@@ -86,9 +84,13 @@ def previous_release() -> Release:
     head = git("rev-parse", "HEAD").stdout.strip()
     for listed in changelog_releases():
         tagged = _tag_commit(listed.tag)
-        if tagged and tagged != listed.commit:
+        if tagged and listed.commit and tagged != listed.commit:
             raise ReleaseUnavailable(f"tag {listed.tag} is on {tagged[:12]} but CHANGELOG.md says "
                                      f"{listed.commit[:12]}: one of them is wrong")
+        if not listed.commit:  # the release commit cannot name itself: its tag does until the next commit
+            if not tagged:
+                raise ReleaseUnavailable(f"{listed.tag}: no tag in this clone and no Commit `<hash>` in CHANGELOG.md")
+            listed = Release(listed.version, tagged)
         if not _has_commit(listed.commit):
             raise ReleaseUnavailable(f"{listed.tag} ({listed.commit[:12]}) is not in this clone's history "
                                      "(a shallow clone? `git fetch --unshallow --tags`)")
