@@ -21,7 +21,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, insert, select
+from sqlalchemy import MetaData, Table, UniqueConstraint, func, insert, select
 from sqlalchemy.engine import Engine
 
 from storage.db import make_engine
@@ -48,7 +48,7 @@ def copies(table: Table, rows: list[dict[str, Any]], count: int) -> list[dict[st
     unique = {c.name for c in table.columns if c.unique or (c.primary_key and c.autoincrement is not True
                                                             and c.type.python_type is str)}
     for constraint in table.constraints:
-        if constraint.__class__.__name__ == "UniqueConstraint":
+        if isinstance(constraint, UniqueConstraint):
             unique |= {c.name for c in constraint.columns}
     out = []
     for i in range(count):
