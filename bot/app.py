@@ -94,7 +94,7 @@ def secret_values(settings: Settings) -> list[str | None]:
     """The settings' secrets, which the log redactor removes wherever they would appear."""
     return [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
             settings.matrix_password, settings.matrix_access_token, make_url(settings.database_url).password,
-            *settings.secret_keys]
+            settings.metrics_token, *settings.secret_keys]
 
 
 class LeaderDuties:
@@ -127,7 +127,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
     A platform that fails to start is retried and reported on /healthz; the others keep running."""
     stop = stop or asyncio.Event()
-    http = http or HttpServer(app.engine, app.settings.http_host, app.settings.http_port)
+    http = http or HttpServer.from_settings(app.engine, app.settings)
     supervised = [SupervisedAdapter(a, first_delay=adapter_retry)
                   for a in (platform_adapters(app, http) if adapters is None else adapters)]
     for adapter in supervised:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.backup import register as register_backup_commands
 from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -131,11 +132,18 @@ def db_upgrade() -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
+        newer = upgrade(engine)
     except Exception as exc:
         click.echo(f"cercle: cannot upgrade the database: {type(exc).__name__}: {_first_line(exc)}", err=True)
         sys.exit(1)
+    if newer:
+        click.echo(f"database at revision {', '.join(sorted(newer))}, newer than this release: left as it is",
+                   err=True)
+        return
     click.echo(f"database at revision {', '.join(sorted(current_heads(engine)))}")
+
+
+register_backup_commands(db)
 
 
 def _first_line(exc: BaseException) -> str:
