@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 
 from bot.app import Application, build
 from bot.clock import FrozenClock
-from bot.delivery import DeliveryWorker, Outgoing
+from bot.outbox import DeliveryWorker, Outgoing
 from bot.events import Actor, Place, Request, UserInfo
 from bot.settings import Settings, parse_account_spec
 from storage.db import make_engine
