@@ -58,8 +58,8 @@ __all__ = [
     "CrisisAnnouncement", "CrisisAudience", "CrisisChannel", "CrisisCommunicator", "CrisisQuestion",
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
-    "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser", "Membership",
-    "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
+    "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
     "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
