@@ -60,6 +60,13 @@ class DatabaseCryptoStore(DeviceTrust, OutboundSessions, MatrixStore):
         self.pickle_key = claim.pickle_passphrase
         DeviceTrust.__init__(self)
 
+    # nio's MatrixStore is a dataclass: its generated repr would print the pickle passphrase
+    def __repr__(self) -> str:
+        return f"DatabaseCryptoStore({self.user_id} {self.device_id} generation {self.claim.generation})"
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
     # -- the fence -----------------------------------------------------------------------------------
     @contextmanager
     def writing(self) -> Iterator[DbSession]:
