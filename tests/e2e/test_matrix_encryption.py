@@ -4,14 +4,18 @@ database and survives a kill and a restart (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from nio import RoomSendResponse, ToDeviceMessage, ToDeviceResponse
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
+from tests.support.crypto_bot_process import BotProcess
 from tests.support.matrix import unique
 from tests.support.matrix_e2e import CryptoBot, EncryptedUser
 from tests.support.synapse import MatrixAccount, Synapse
@@ -92,3 +96,122 @@ async def test_the_bot_reads_and_answers_in_encrypted_direct_and_group_rooms(sce
     assert seen.encrypted  # the other member reads the bot's answer too
     assert [body for _room, _event, body in bot.answered] == ["!echo a secret nomination", "!echo hello team"]
     assert bot.undecryptable == [] and bot.problems == []
+
+
+def bot_sessions(user: EncryptedUser, room: str, bot_id: str) -> set[str]:
+    return {h.session_id for h in user.heard if h.room_id == room and h.sender == bot_id}
+
+
+def bot_devices_seen_by(user: EncryptedUser, bot_id: str) -> list[tuple[str, str]]:
+    return [(d.id, d.ed25519) for d in user.client.device_store.active_user_devices(bot_id)]
+
+
+async def test_after_kill_9_a_new_process_goes_on_in_the_same_rooms(scene: Scene, database_url: str) -> None:
+    env = {"CERCLE_DATABASE_URL": database_url, "MATRIX_HOMESERVER": scene.synapse.url,
+           "MATRIX_USER_ID": scene.bot_id, "MATRIX_PASSWORD": scene.bot_account.password, "CERCLE_SECRET_KEY": SECRET}
+    first = BotProcess(env)
+    before = await first.start()
+    try:
+        alice, bob = await scene.person("alice"), await scene.person("bob")
+        direct, group = await scene.rooms(alice, bob)
+        await echo(alice, direct, "before", scene.bot_id)
+        await echo(bob, group, "before in the group", scene.bot_id)
+        devices = bot_devices_seen_by(alice, scene.bot_id)
+        assert devices == [(before["device_id"], before["ed25519"])]
+        # Killed while a message is on its way: whatever it had done, its successor must cope.
+        mark = alice.mark()
+        await alice.send(direct, "!echo during")
+    finally:
+        await first.kill()
+
+    second = BotProcess(env)
+    after = await second.start()
+    try:
+        assert (after["device_id"], after["ed25519"]) == (before["device_id"], before["ed25519"])
+        await alice.expect(direct, contains="echo: during", sender=scene.bot_id, after=mark,
+                           where=lambda heard: heard.encrypted)
+        await echo(alice, direct, "after", scene.bot_id)
+        await echo(bob, group, "after in the group", scene.bot_id)
+        mark = alice.mark()
+        await echo(bob, group, "once more", scene.bot_id)
+        await alice.expect(group, contains="echo: once more", sender=scene.bot_id, after=mark,
+                           where=lambda heard: heard.encrypted)
+        # The successor took up the room's Megolm session: no new key had to be shared with everyone.
+        assert len(bot_sessions(bob, group, scene.bot_id)) == 1
+        # Same single device for the people: nothing new to verify, no second session of the bot.
+        assert bot_devices_seen_by(alice, scene.bot_id) == devices
+        assert bot_devices_seen_by(bob, scene.bot_id) == devices
+        assert "!echo after" in second.answered and "!echo after" not in first.answered
+    finally:
+        await second.kill()
+
+
+async def test_someone_who_left_while_the_bot_was_down_gets_no_key_to_what_follows(scene: Scene) -> None:
+    bot = await scene.bot()
+    alice, bob = await scene.person("alice"), await scene.person("bob")
+    _direct, group = await scene.rooms(alice, bob)
+    await echo(alice, group, "all three of us", scene.bot_id)
+    before = bot_sessions(alice, group, scene.bot_id)
+    await bot.kill()
+    await bob.client.room_leave(group)
+    await until(lambda: bob.user_id not in alice.client.rooms[group].users, "Alice sees Bob leave")
+
+    successor = await scene.bot()
+    await echo(alice, group, "just the two of us", scene.bot_id)
+    after = bot_sessions(alice, group, scene.bot_id) - before
+    assert len(after) == 1, "the saved session was shared with Bob: a new one is needed"
+    assert successor.client is not None
+    bot_key = successor.client.identity_keys["curve25519"]
+    assert bob.client.olm.inbound_group_store.get(group, bot_key, after.pop()) is None
+
+
+async def test_a_direct_room_the_bot_opens_is_readable_by_the_invited_person(scene: Scene) -> None:
+    bot = await scene.bot()
+    alice = await scene.person("alice")
+    room = await bot.open_direct_room(alice.user_id)
+    await bot.say(room, "your nomination was received")  # sent before Alice accepted the invitation
+    heard = await alice.expect(room, contains="your nomination was received", sender=scene.bot_id)
+    assert heard.encrypted
+    await echo(alice, room, "thanks", scene.bot_id)
+
+
+async def test_a_message_whose_room_key_comes_late_is_read_when_it_comes(scene: Scene) -> None:
+    bot = await scene.bot()
+    alice, bob = await scene.person("alice"), await scene.person("bob")
+    direct, _group = await scene.rooms(alice, bob)
+    await echo(alice, direct, "warm up", scene.bot_id)  # Olm sessions both ways exist
+    event_id, session_id, key = await send_without_key(alice, direct, "!echo late key")
+    await until(lambda: event_id in bot.undecryptable, "the bot got the message it cannot read yet")
+    await send_key(alice, direct, session_id, key, scene.bot_id)
+    await alice.expect(direct, contains="echo: late key", sender=scene.bot_id)
+    assert bot.answered[-1][1:] == (event_id, "!echo late key")
+
+
+async def until(predicate: Callable[[], object], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        await asyncio.sleep(0.05)
+
+
+async def send_without_key(user: EncryptedUser, room: str, text: str) -> tuple[str, str, str]:
+    """A message encrypted with a new Megolm session whose key is not sent yet (as when the to-device
+    message is slower than the room event). Returns the event id, the session id and its first key."""
+    olm = user.client.olm
+    olm.create_outbound_group_session(room)
+    session = olm.outbound_group_sessions[room]
+    key_at_start = session.session_key
+    session.shared = True
+    response = await user.client.room_send(room, "m.room.message", {"msgtype": "m.text", "body": text},
+                                           ignore_unverified_devices=True)
+    assert isinstance(response, RoomSendResponse), response
+    return str(response.event_id), session.id, key_at_start
+
+
+async def send_key(user: EncryptedUser, room: str, session_id: str, key: str, bot_id: str) -> None:
+    olm = user.client.olm
+    device = next(iter(olm.device_store.active_user_devices(bot_id)))
+    content = {"algorithm": "m.megolm.v1.aes-sha2", "room_id": room, "session_id": session_id, "session_key": key}
+    payload = olm._olm_encrypt(olm.session_store.get(device.curve25519), device, "m.room_key", content)
+    answer = await user.client.to_device(ToDeviceMessage("m.room.encrypted", bot_id, device.id, payload))
+    assert isinstance(answer, ToDeviceResponse), answer

@@ -53,6 +53,7 @@ class Heard:
     type: str  # m.room.message once decrypted, m.room.encrypted when it could not be
     body: str
     encrypted: bool
+    session_id: str  # the Megolm session it was encrypted with ("" in clear)
     at: float
 
 
@@ -61,7 +62,7 @@ def _heard(room_id: str, event: Event) -> Heard:
     body = str((source.get("content") or {}).get("body", ""))
     kind = "m.room.encrypted" if isinstance(event, MegolmEvent) else str(source.get("type", ""))
     return Heard(room_id, event.sender, event.event_id, kind, body, bool(getattr(event, "decrypted", False)),
-                 time.monotonic())
+                 str(getattr(event, "session_id", "") or ""), time.monotonic())
 
 
 class EncryptedUser:
@@ -167,8 +168,10 @@ class EncryptedUser:
 class CryptoBot:
     """The bot's encrypting client in a sync loop, as the adapter will run it (leader only)."""
 
-    def __init__(self, engine: Engine, settings: Settings, *, sync_timeout_ms: int = 3000) -> None:
+    def __init__(self, engine: Engine, settings: Settings, *, sync_timeout_ms: int = 3000,
+                 on_answer: Callable[[str, str, str], None] | None = None) -> None:
         self.engine = engine
+        self.on_answer = on_answer
         self.settings = settings
         self.sync_timeout_ms = sync_timeout_ms
         self.client: CryptoClient | None = None
@@ -222,6 +225,8 @@ class CryptoBot:
             self.undecryptable.append(event.event_id)
         elif isinstance(event, RoomMessageText) and event.body.startswith("!echo "):
             self.answered.append((room_id, event.event_id, event.body))
+            if self.on_answer is not None:
+                self.on_answer(room_id, event.event_id, event.body)
             await self.say(room_id, "echo: " + event.body.removeprefix("!echo "), reply_to=event.event_id)
 
     async def say(self, room_id: str, text: str, *, reply_to: str | None = None) -> str:
@@ -234,15 +239,10 @@ class CryptoBot:
         return str(response.event_id)
 
     async def open_direct_room(self, user_id: str) -> str:
-        """An encrypted direct room the bot opens with a person, usable once the bot's sync saw it."""
+        """An encrypted direct room the bot opens with a person (usable at once, before they accept)."""
         assert self.client is not None
-        response = await self.client.room_create(is_direct=True, invite=[user_id], initial_state=[ENCRYPTION],
-                                                 preset=RoomPreset.trusted_private_chat)
+        response = await self.client.create_encrypted_room([user_id], direct=True)
         assert isinstance(response, RoomCreateResponse), response
-        deadline = time.monotonic() + 15
-        while response.room_id not in self.client.rooms or not self.client.rooms[response.room_id].encrypted:
-            assert time.monotonic() < deadline, "the bot's sync never saw the room it created"
-            await asyncio.sleep(0.05)
         return str(response.room_id)
 
     async def kill(self) -> None:

@@ -36,6 +36,8 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     Response,
+    RoomCreateResponse,
+    RoomPreset,
     SyncResponse,
 )
 from nio.crypto import Olm, OutboundGroupSession
@@ -47,6 +49,7 @@ from adapters.matrix.e2e.store import DatabaseCryptoStore
 
 log = logging.getLogger(__name__)
 
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 LATE_KEEP = 1000  # undecrypted events kept for a late room key
 LATE_SECONDS = 600.0
 
@@ -188,6 +191,24 @@ class CryptoClient(AsyncClient):
         return found
 
     # -- sending -------------------------------------------------------------------------------------
+    async def create_encrypted_room(self, invite: list[str], *, direct: bool = False, name: str | None = None,
+                                    preset: RoomPreset = RoomPreset.trusted_private_chat) -> Any:
+        """Create an encrypted room and know it at once, with the invited people in it: a message sent before
+        the next sync (or before they accept) is shared with their devices. Without this, nio only learns
+        the room from a sync, which may show it before the invitations: the key would miss the invitees."""
+        response = await self.room_create(invite=invite, is_direct=direct, name=name, preset=preset,
+                                          initial_state=[ENCRYPTION_STATE])
+        if isinstance(response, RoomCreateResponse):
+            room = self.rooms.setdefault(response.room_id, MatrixRoom(response.room_id, self.user_id, True))
+            room.encrypted = True
+            room.add_member(self.user_id, None, None)
+            for user_id in invite:
+                room.add_member(user_id, None, None, invited=True)
+            self.encrypted_rooms.add(response.room_id)
+            if self.crypto_store is not None:
+                self.crypto_store.save_encrypted_rooms({response.room_id})
+        return response
+
     async def room_send(self, room_id: str, message_type: str, content: dict[str, Any], tx_id: str | None = None,
                         ignore_unverified_devices: bool = True) -> Any:
         """nio's, with members and device keys made current first in an encrypted room, and users'
