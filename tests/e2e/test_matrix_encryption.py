@@ -10,11 +10,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 from nio import RoomSendResponse, ToDeviceMessage, ToDeviceResponse
 from sqlalchemy.engine import Engine
 
+from adapters.matrix.e2e.claim import DeviceTakenOver
+from adapters.matrix.e2e.device import open_crypto_client
+from bot.leadership import Leadership, conninfo
+from bot.secret_box import SecretKeyMissing, SecretUnreadable
 from bot.settings import Settings
+from storage.db import make_engine
 from tests.support.crypto_bot_process import BotProcess
 from tests.support.matrix import unique
 from tests.support.matrix_e2e import CryptoBot, EncryptedUser
@@ -215,3 +221,104 @@ async def send_key(user: EncryptedUser, room: str, session_id: str, key: str, bo
     payload = olm._olm_encrypt(olm.session_store.get(device.curve25519), device, "m.room_key", content)
     answer = await user.client.to_device(ToDeviceMessage("m.room.encrypted", bot_id, device.id, payload))
     assert isinstance(answer, ToDeviceResponse), answer
+
+
+class Replica:
+    """One replica: campaigns for the leadership; as leader it builds the bot's encrypting client from the
+    database (the crypto duties are leader-only), as follower it holds none."""
+
+    def __init__(self, scene: Scene, engine: Engine) -> None:
+        self.scene = scene
+        self.engine = engine
+        self.leadership = Leadership(engine, interval=0.3)
+        self.bot: CryptoBot | None = None
+        self.former: list[CryptoBot] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.leadership.run(self._elected, self._demoted))
+
+    async def _elected(self) -> None:
+        self.bot = CryptoBot(self.engine, self.scene.settings)
+        await self.bot.start()
+
+    async def _demoted(self) -> None:
+        if self.bot is not None:
+            await self.bot.kill()
+            self.former.append(self.bot)
+            self.bot = None
+
+    async def stop(self) -> None:
+        self.leadership.stop()
+        if self.task is not None:
+            await self.task
+        for bot in self.former:
+            await bot.stop()
+
+
+@pytest.mark.postgres_only
+async def test_a_new_leader_takes_the_device_over_and_the_old_one_can_no_longer_use_it(
+        synapse: Synapse, postgres_engine: Engine, tmp_path: Path) -> None:
+    url = postgres_engine.url.render_as_string(hide_password=False)
+    scene = Scene(synapse, postgres_engine, Settings(database_url=url), tmp_path)
+    engines = [make_engine(url), make_engine(url)]  # two processes' connection pools
+    first, second = Replica(scene, engines[0]), Replica(scene, engines[1])
+    try:
+        first.start()
+        await until(lambda: first.bot is not None and first.bot.client is not None, "the first replica leads",
+                    timeout=30)
+        second.start()
+        alice, bob = await scene.person("alice"), await scene.person("bob")
+        direct, group = await scene.rooms(alice, bob)
+        await echo(alice, direct, "to the first leader", scene.bot_id)
+        await echo(bob, group, "to the first leader too", scene.bot_id)
+        assert second.bot is None  # a follower holds no crypto client
+        old = first.bot
+        assert old is not None and old.client is not None
+
+        # The leader's database session dies (a crashed pod, a network cut): the other replica takes over.
+        assert first.leadership._conn is not None
+        with psycopg.connect(conninfo(postgres_engine), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first.leadership._conn.info.backend_pid,))
+        await until(lambda: second.bot is not None and second.bot.startup_ms > 0, "the second replica leads",
+                    timeout=30)
+        mark = alice.mark()
+        await echo(alice, direct, "to the new leader", scene.bot_id)
+        await echo(bob, group, "to the new leader too", scene.bot_id)
+        await echo(alice, group, "and once more", scene.bot_id)
+        answers = [h.body for h in alice.heard[mark:] if h.sender == scene.bot_id]
+        assert sorted(answers) == ["echo: and once more", "echo: to the new leader", "echo: to the new leader too"]
+        assert bot_devices_seen_by(alice, scene.bot_id) == bot_devices_seen_by(bob, scene.bot_id)
+        assert len(bot_devices_seen_by(alice, scene.bot_id)) == 1
+
+        # The former leader's client, had it kept running, can neither sync nor send an encrypted message.
+        with pytest.raises(DeviceTakenOver):
+            await old.client.sync(timeout=0)
+        old_room = old.client.rooms[group]
+        old.client.olm.outbound_group_sessions.pop(group, None)
+        old_room.members_synced = True
+        mark = alice.mark()
+        with pytest.raises(DeviceTakenOver):
+            await old.client.room_send(group, "m.room.message", {"msgtype": "m.notice", "body": "from the past"})
+        await echo(alice, group, "still fine", scene.bot_id)
+        assert not [h for h in alice.heard[mark:] if "from the past" in h.body or h.type == "m.room.encrypted"]
+    finally:
+        await second.stop()
+        await first.stop()
+        await scene.close()
+        for engine in engines:
+            engine.dispose()
+
+
+async def test_the_database_without_cercle_secret_key_gives_no_access_to_the_device(scene: Scene) -> None:
+    bot = await scene.bot()
+    alice = await scene.person("alice")
+    room = await alice.create_room([scene.bot_id], direct=True)
+    await alice.sees_members(room, scene.bot_id)
+    await echo(alice, room, "first", scene.bot_id)
+    with pytest.raises(SecretKeyMissing):
+        await open_crypto_client(scene.engine, replace(scene.settings, secret_keys=()))
+    with pytest.raises(SecretUnreadable):
+        await open_crypto_client(scene.engine, replace(scene.settings, secret_keys=("another key " * 4,)))
+    await echo(alice, room, "the device was not taken", scene.bot_id)  # the failed attempts changed nothing
+    assert bot.problems == []
