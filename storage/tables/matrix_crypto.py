@@ -35,6 +35,7 @@ class MatrixCryptoAccount(SQLModel, table=True):
     holder: str = Field(default="", max_length=128)  # who took the device last (host:pid), for operators
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sync_token: str | None = Field(default=None, sa_type=Text)
+    cross_signing: str | None = Field(default=None, sa_type=Text)  # the bot's cross-signing seeds, sealed
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

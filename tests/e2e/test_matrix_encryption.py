@@ -5,17 +5,22 @@ database and survives a kill and a restart (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nio import RoomSendResponse, ToDeviceMessage, ToDeviceResponse
 from sqlalchemy.engine import Engine
 
 from adapters.matrix.e2e.claim import DeviceTakenOver
+from adapters.matrix.e2e.cross_signing import canonical, unb64
 from adapters.matrix.e2e.device import open_crypto_client
 from bot.leadership import Leadership, conninfo
 from bot.secret_box import SecretKeyMissing, SecretUnreadable
@@ -322,3 +327,43 @@ async def test_the_database_without_cercle_secret_key_gives_no_access_to_the_dev
         await open_crypto_client(scene.engine, replace(scene.settings, secret_keys=("another key " * 4,)))
     await echo(alice, room, "the device was not taken", scene.bot_id)  # the failed attempts changed nothing
     assert bot.problems == []
+
+
+def signed_by(obj: dict[str, Any], user_id: str, public: str) -> bool:
+    """Does `obj` carry a valid signature of the ed25519 key `public`? (as a client checks it)"""
+    signature = obj.get("signatures", {}).get(user_id, {}).get(f"ed25519:{public}")
+    if signature is None:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(public)).verify(unb64(signature), canonical(obj))
+    except InvalidSignature:
+        return False
+    return True
+
+
+async def published_identity(user: EncryptedUser, bot_id: str) -> dict[str, Any]:
+    body = json.dumps({"device_keys": {bot_id: []}})
+    response = await user.client.send("POST", "/_matrix/client/v3/keys/query", body,
+                                      headers={"Authorization": f"Bearer {user.client.access_token}"})
+    return dict(await response.json())
+
+
+async def test_the_bot_cross_signs_its_device_once_and_keeps_its_identity(scene: Scene) -> None:
+    bot = await scene.bot()
+    assert bot.client is not None and bot.client.cross_signing == "cross-signed"
+    alice = await scene.person("alice")
+    published = await published_identity(alice, scene.bot_id)
+    master = next(iter(published["master_keys"][scene.bot_id]["keys"].values()))
+    self_signing = published["self_signing_keys"][scene.bot_id]
+    ssk = next(iter(self_signing["keys"].values()))
+    device = published["device_keys"][scene.bot_id][bot.client.device_id]
+    assert signed_by(self_signing, scene.bot_id, master)
+    assert signed_by(device, scene.bot_id, ssk)  # the bot's device is verified by its owner
+    assert not signed_by(device, scene.bot_id, master)
+
+    await bot.kill()
+    again = await scene.bot()  # a restart keeps the identity: nothing for people to re-verify
+    assert again.client is not None and again.client.cross_signing == "cross-signed"
+    later = await published_identity(alice, scene.bot_id)
+    assert next(iter(later["master_keys"][scene.bot_id]["keys"].values())) == master
+    assert later["device_keys"][scene.bot_id][bot.client.device_id]["signatures"] == device["signatures"]

@@ -71,6 +71,7 @@ class CryptoClient(AsyncClient):
         super().__init__(homeserver, user_id, config=config or crypto_config())
         self.engine = engine
         self.claim: DeviceClaim | None = None
+        self.cross_signing = "not cross-signed yet"  # set by open_crypto_client
         self.crypto_store: DatabaseCryptoStore | None = None
         self._tracking: dict[str, bool] = {}  # user id -> outdated, as last saved
         self._resumable: set[str] = set()  # rooms whose saved outbound session was not looked at yet

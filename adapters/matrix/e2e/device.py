@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from adapters.matrix.e2e.claim import claim_device
 from adapters.matrix.e2e.client import CryptoClient, CryptoSetupError
+from adapters.matrix.e2e.cross_signing import ensure_cross_signed
 from adapters.matrix.login import login
 from adapters.matrix.state import MatrixState
 from bot.secret_box import secret_box
@@ -45,11 +46,12 @@ async def open_crypto_client(engine: Engine, settings: Settings, *, device_name:
             if isinstance(uploaded, ErrorResponse):
                 raise CryptoSetupError(f"the homeserver refused the device keys: {uploaded.status_code}")
         await keep_device_name(client, claim.device_name)
+        client.cross_signing = await ensure_cross_signed(client, box, settings.matrix_password)
     except BaseException:
         await client.close()
         raise
-    log.info("Matrix encryption: device %s (%s), fingerprint %s, ready in %.0f ms", client.device_id,
-             claim.device_name, fingerprint(client), (time.monotonic() - started) * 1000)
+    log.info("Matrix encryption: device %s (%s), fingerprint %s, %s, ready in %.0f ms", client.device_id,
+             claim.device_name, fingerprint(client), client.cross_signing, (time.monotonic() - started) * 1000)
     return client
 
 

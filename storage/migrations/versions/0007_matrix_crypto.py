@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('holder', sa.String(length=128), nullable=False),
     sa.Column('claimed_at', sa.DateTime(), nullable=True),
     sa.Column('sync_token', sa.Text(), nullable=True),
+    sa.Column('cross_signing', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id', 'device_id', name='uq_matrix_crypto_account')
