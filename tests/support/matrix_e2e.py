@@ -207,7 +207,9 @@ class CryptoBot:
         assert client is not None and client.crypto_store is not None
         for room_id in response.rooms.invite:
             await client.join(room_id)
-        if not history:
+        if history:
+            client.forget_late()
+        else:
             for room_id, info in response.rooms.join.items():
                 for event in info.timeline.events:
                     await self._on_event(room_id, event)

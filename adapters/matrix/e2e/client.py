@@ -66,6 +66,7 @@ class CryptoSetupError(RuntimeError):
 class CryptoClient(AsyncClient):
     store: Any  # nio's attributes (nio ships no type information)
     olm: Any
+
     def __init__(self, homeserver: str, user_id: str, engine: Engine, *,
                  config: AsyncClientConfig | None = None) -> None:
         super().__init__(homeserver, user_id, config=config or crypto_config())
@@ -135,21 +136,15 @@ class CryptoClient(AsyncClient):
         """After each sync: upload one-time keys, query changed devices, claim keys to mend broken Olm
         sessions, send queued to-device messages. Returns what the homeserver refused (for the health)."""
         problems: list[str] = []
-        steps: list[tuple[str, Any]] = []
         if self.should_upload_keys:
-            steps.append(("keys upload", self.keys_upload()))
+            problems += _refused("keys upload", await self.keys_upload())
         if self.should_query_keys:
-            steps.append(("keys query", self.keys_query()))
+            problems += _refused("keys query", await self.keys_query())
         if self.should_claim_keys:
-            steps.append(("keys claim", self.keys_claim(self.get_users_for_key_claiming())))
-        for name, step in steps:
-            response = await step
-            if isinstance(response, ErrorResponse):
-                problems.append(f"{name}: {response.status_code or response.message}")
+            problems += _refused("keys claim", await self.keys_claim(self.get_users_for_key_claiming()))
         if self.outgoing_to_device_messages:
             for response in await self.send_to_device_messages():
-                if isinstance(response, ErrorResponse):
-                    problems.append(f"to-device: {response.status_code or response.message}")
+                problems += _refused("to-device", response)
         return problems
 
     async def keys_upload(self) -> Any:
@@ -171,6 +166,10 @@ class CryptoClient(AsyncClient):
                     self._late[event.event_id] = (room_id, event, now)
         while len(self._late) > LATE_KEEP:
             self._late.popitem(last=False)
+
+    def forget_late(self) -> None:
+        """Drop the kept events (after a sync whose timeline is history the bot does not answer)."""
+        self._late.clear()
 
     def decrypt_late(self) -> list[tuple[str, Event]]:
         """Events kept undecrypted whose room key has arrived since, decrypted, in arrival order."""
@@ -285,3 +284,8 @@ class CryptoClient(AsyncClient):
             self._resumable.discard(room_id)
             self.crypto_store.save_outbound_group_session(room_id, session)
 
+
+def _refused(what: str, response: Any) -> list[str]:
+    if isinstance(response, ErrorResponse):
+        return [f"{what}: {response.status_code or response.message}"]
+    return []
