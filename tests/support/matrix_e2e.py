@@ -193,6 +193,14 @@ class CryptoBot:
         self.startup_ms = (time.monotonic() - started) * 1000
         self._task = asyncio.create_task(self._loop())
 
+    @property
+    def stopped_by(self) -> BaseException | None:
+        """What ended the sync loop (None while it runs)."""
+        task = self._task
+        if task is None or not task.done() or task.cancelled():
+            return None
+        return task.exception()
+
     async def _loop(self) -> None:
         assert self.client is not None
         while True:
