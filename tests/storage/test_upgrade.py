@@ -31,9 +31,9 @@ from sqlalchemy.engine import Engine
 
 from bot.app import Application, build
 from bot.clock import FrozenClock
+from bot.events import Actor, Place, Request, UserInfo
 from bot.outbox.contract import Outgoing
 from bot.outbox.worker import DeliveryWorker
-from bot.events import Actor, Place, Request, UserInfo
 from bot.settings import Settings, parse_account_spec
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_heads
