@@ -1,4 +1,4 @@
-"""Builds the application: settings, storage, services, adapters, scheduler.
+"""Builds the application: settings, storage, the capabilities' assembly, adapters, scheduler.
 
 This module and `bot.cli` are the composition root: the only places in `bot` that know the
 adapters exist. Everything else in `bot` is platform-neutral.
@@ -9,20 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sqlalchemy.engine import Engine, make_url
 
-from bot import capabilities, logs
+from bot import logs
+from bot.capability import Assembly, Capability, assemble
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Router
-from bot.delivery import PLATFORM_LIMITS, DeliveryWorker
 from bot.http import HttpServer
 from bot.leadership import Leadership
 from bot.monitoring import run_outbox_gauges
+from bot.outbox import Outbox, RateLimit
+from bot.outbox.worker import DeliveryWorker
 from bot.scheduler import JobContext, build_scheduler
 from bot.settings import Settings
 from bot.supervision import PlatformAdapter, SupervisedAdapter
@@ -32,30 +34,46 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 
+# Each platform's pace, for the delivery workers. Slack: about one message per second per channel, and
+# a workspace-wide budget of a few hundred a minute for chat.postMessage. Matrix homeservers say it
+# with 429s, which pause the workspace.
+PLATFORM_LIMITS: dict[str, RateLimit] = {"slack": RateLimit(per_target=1.0, per_second=5.0)}
+
+
+def default_capabilities() -> tuple[Capability, ...]:
+    """What `cercle` runs, in the order help lists it."""
+    from bot import commands, communities, consultations, crisis, digests, people, referrals
+
+    return (commands.CAPABILITY, people.CAPABILITY, communities.CAPABILITY, referrals.CAPABILITY,
+            consultations.CAPABILITY, digests.CAPABILITY, crisis.CAPABILITY)
+
+
 @dataclass
 class Application:
     settings: Settings
     engine: Engine
     router: Router
     clock: Clock
-    services: dict[str, Any] = field(default_factory=dict)
+    assembly: Assembly
+    outbox: Outbox = field(default_factory=Outbox)  # its notifier wakes this application's delivery workers
 
     def job_context(self) -> JobContext:
-        return JobContext(self.engine, self.settings, self.clock)
+        return JobContext(self.engine, self.settings, self.clock, self.assembly, self.outbox)
 
 
-def build(settings: Settings, *, clock: Clock | None = None, migrate: bool = True,
-          engine: Engine | None = None) -> Application:
-    """Everything but the network: engine (migrated), commands, router."""
-    capabilities.load()
+def build(settings: Settings, *, clock: Clock | None = None, migrate: bool = True, engine: Engine | None = None,
+          capabilities: Iterable[Capability] | None = None) -> Application:
+    """Everything but the network: engine (migrated), the assembly of `capabilities` (default: every
+    capability of Cercle), router."""
+    assembly = assemble(default_capabilities() if capabilities is None else capabilities)
     logs.REDACTOR.add_secrets(secret_values(settings))
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
-    services: dict[str, Any] = {}
-    router = Router(engine, settings, clock=clock, services=services)
-    return Application(settings, engine, router, clock, services)
+    outbox = Outbox()
+    router = Router(engine, settings, assembly, clock=clock, outbox=outbox)
+    return Application(settings, engine, router, clock, assembly, outbox)
 
 
 def platform_adapters(app: Application, http: HttpServer) -> list[PlatformAdapter]:
@@ -76,7 +94,7 @@ def secret_values(settings: Settings) -> list[str | None]:
     """The settings' secrets, which the log redactor removes wherever they would appear."""
     return [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
             settings.matrix_password, settings.matrix_access_token, make_url(settings.database_url).password,
-            *settings.secret_keys]
+            settings.metrics_token, *settings.secret_keys]
 
 
 class LeaderDuties:
@@ -104,12 +122,12 @@ class LeaderDuties:
 async def serve(app: Application, *, stop: asyncio.Event | None = None,
                 adapters: Sequence[PlatformAdapter] | None = None, http: HttpServer | None = None,
                 leadership_interval: float = 2.0, gauges_interval: float = 15.0, adapter_retry: float = 1.0,
-                ) -> None:
+                limits: Mapping[str, RateLimit] = PLATFORM_LIMITS) -> None:
     """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
     A platform that fails to start is retried and reported on /healthz; the others keep running."""
     stop = stop or asyncio.Event()
-    http = http or HttpServer(app.engine, app.settings.http_host, app.settings.http_port)
+    http = http or HttpServer.from_settings(app.engine, app.settings)
     supervised = [SupervisedAdapter(a, first_delay=adapter_retry)
                   for a in (platform_adapters(app, http) if adapters is None else adapters)]
     for adapter in supervised:
@@ -118,7 +136,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
     http.add_check("leadership", leadership.health)
     duties = LeaderDuties(app, supervised)
     worker = DeliveryWorker(app.engine, {a.adapter.sender.platform: a.adapter.sender for a in supervised},
-                            clock=app.clock, limits=PLATFORM_LIMITS)
+                            clock=app.clock, limits=limits, notifier=app.outbox.notifier)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):
@@ -156,7 +174,7 @@ async def run_console(app: Application, *, user: str, channel: str, stdin: TextI
     from adapters.console.adapter import ConsoleAdapter, ConsoleSender
 
     out = stdout or sys.stdout
-    worker = DeliveryWorker(app.engine, {"console": ConsoleSender(out)}, clock=app.clock)
+    worker = DeliveryWorker(app.engine, {"console": ConsoleSender(out)}, clock=app.clock, notifier=app.outbox.notifier)
     console = ConsoleAdapter(app.router, worker, user=user, channel=channel, stdin=stdin, stdout=out)
     scheduler = build_scheduler(app.job_context())
     scheduler.start()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.backup import register as register_backup_commands
 from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -41,7 +42,33 @@ def _default_user() -> str:
     return name or "me"
 
 
-@click.group()
+class CercleGroup(click.Group):
+    """The `cercle` group. The capabilities' subcommands (`Capability.cli`) are imported and added only when
+    click looks for a command it does not know yet, or lists them all (help): `cercle run` imports none."""
+
+    _capabilities_added = False
+
+    def _add_capabilities(self) -> None:
+        if not self._capabilities_added:
+            self._capabilities_added = True
+            from bot.app import default_capabilities
+            from bot.capability import resolve
+
+            for capability in default_capabilities():
+                for ref in capability.cli:
+                    resolve(ref)(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands or cmd_name == "export":
+            self._add_capabilities()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_capabilities()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=CercleGroup)
 @click.option("-v", "--verbose", is_flag=True, help="More log lines.")
 def main(verbose: bool) -> None:
     """Cercle: communities, talent referrals and crisis announcements in Slack and Matrix."""
@@ -105,11 +132,18 @@ def db_upgrade() -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
+        newer = upgrade(engine)
     except Exception as exc:
         click.echo(f"cercle: cannot upgrade the database: {type(exc).__name__}: {_first_line(exc)}", err=True)
         sys.exit(1)
+    if newer:
+        click.echo(f"database at revision {', '.join(sorted(newer))}, newer than this release: left as it is",
+                   err=True)
+        return
     click.echo(f"database at revision {', '.join(sorted(current_heads(engine)))}")
+
+
+register_backup_commands(db)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -127,23 +161,37 @@ def _build(settings: Settings) -> Application:
         sys.exit(1)
 
 
-
-
 @main.group()
 def export() -> None:
     """Export data (CSV or JSON) for HR, communicators, or a person's own data."""
 
 
-def _register_capability_commands() -> None:
-    import importlib
+@export.command("person")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+def export_person(account: str, as_json: bool) -> None:
+    """A person's own data: ACCOUNT like console:alice, slack:T1:U1, matrix:@a:hs."""
+    import json
 
-    from bot import capabilities
+    from bot import identity
+    from bot.personal_data import as_text, person_data
+    from bot.settings import parse_account_spec
+    from storage.db import session_scope
+    from storage.tables import Person
 
-    for name in capabilities.CLI_MODULES:
-        importlib.import_module(name).register(main)
-
-
-_register_capability_commands()
+    try:
+        spec = parse_account_spec(account)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="ACCOUNT") from None
+    app = _build(_settings())
+    with session_scope(app.engine) as session:
+        found = identity.find_account(session, spec.platform, spec.workspace, spec.user_id)
+        person = session.get(Person, found.person_id) if found else None
+        if person is None:
+            click.echo(f"cercle: no account {account} is known", err=True)
+            sys.exit(1)
+        data = person_data(session, app.settings, person, app.assembly.exporters)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else as_text(data))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -23,7 +23,6 @@ from storage.tables import (
     AuditEntry,
     Channel,
     LinkCode,
-    Membership,
     Person,
     PersonSkill,
     RoleGrant,
@@ -128,6 +127,12 @@ def person_locale(session: Session, person: Person, default: str) -> str:
     return default
 
 
+def display_name(session: Session, person_id: int | None, missing: str = "?") -> str:
+    """How a person is named in replies and exports (`missing` when there is no such person)."""
+    person = session.get(Person, person_id) if person_id is not None else None
+    return person.display_name if person else missing
+
+
 def preferred_account(session: Session, person_id: int) -> Account | None:
     """Where to reach a person privately: the account they used most recently."""
     accounts = list(session.exec(select(Account).where(Account.person_id == person_id)))
@@ -155,8 +160,10 @@ class LinkProblem(Exception):
         self.reason = reason
 
 
-def redeem_link_code(session: Session, code: str, account: Account, now: datetime) -> Person:
-    """Join `account`'s person into the person of the code's account (single use)."""
+def redeem_link_code(session: Session, code: str, account: Account, now: datetime,
+                     rules: Iterable[MergeRule] = ()) -> Person:
+    """Join `account`'s person into the person of the code's account (single use); `rules`: the
+    capabilities' merge rules (the application's assembly holds them)."""
     row = session.get(LinkCode, code.strip().upper())
     if row is None:
         raise LinkProblem("unknown")
@@ -175,13 +182,19 @@ def redeem_link_code(session: Session, code: str, account: Account, now: datetim
                               .values(used_at=now))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise LinkProblem("used")
-    merge_persons(session, keep_id=origin.person_id, drop_id=account.person_id)
+    merge_persons(session, keep_id=origin.person_id, drop_id=account.person_id, rules=rules)
     person = session.get(Person, origin.person_id)
     assert person is not None
     return person
 
 
-def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
+# A capability's rule for two persons becoming one (`Capability.merge_rule`): called with (session,
+# keep_id, drop_id) before the core moves every person column, it keeps its one-row-per-person rules
+# true (one vote, one acknowledgement, one membership...).
+MergeRule = Callable[[Session, int, int], None]
+
+
+def merge_persons(session: Session, keep_id: int, drop_id: int, rules: Iterable[MergeRule] = ()) -> None:
     """Move everything of person `drop_id` to `keep_id`, without duplicates, then delete it."""
     keep = session.get(Person, keep_id)
     drop = session.get(Person, drop_id)
@@ -190,8 +203,8 @@ def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
     for field_name in ("locale", "site", "timezone"):
         if getattr(keep, field_name) is None and getattr(drop, field_name) is not None:
             setattr(keep, field_name, getattr(drop, field_name))
-    for hook in PERSON_MERGE_HOOKS:  # capabilities first settle their one-row-per-person rules
-        hook(session, keep_id, drop_id)
+    for rule in rules:  # capabilities first settle their one-row-per-person rules
+        rule(session, keep_id, drop_id)
     existing_skills = {s.skill for s in session.exec(select(PersonSkill).where(PersonSkill.person_id == keep_id))}
     for skill in session.exec(select(PersonSkill).where(PersonSkill.person_id == drop_id)):
         if skill.skill in existing_skills:
@@ -200,11 +213,6 @@ def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
     for grant in session.exec(select(RoleGrant).where(RoleGrant.person_id == drop_id)):
         if grant.role in roles:
             session.delete(grant)
-    kept = {m.community_id: m for m in session.exec(select(Membership).where(Membership.person_id == keep_id))}
-    for membership in session.exec(select(Membership).where(Membership.person_id == drop_id)):
-        if membership.community_id in kept:
-            kept[membership.community_id].is_manager |= membership.is_manager
-            session.delete(membership)
     session.flush()
     # Then every column that points at a person moves over, whichever capability owns it.
     for table in SQLModel.metadata.sorted_tables:
@@ -219,7 +227,3 @@ def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
         session.delete(dropped)
     session.flush()
 
-
-# Capabilities that own person-linked rows register a hook here to move them on merge
-# (votes, acknowledgements, nominations...), keeping one row per person where a rule says so.
-PERSON_MERGE_HOOKS: list[Callable[[Session, int, int], None]] = []

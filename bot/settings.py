@@ -83,6 +83,9 @@ class Settings:
     timezone: str = "Europe/Paris"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: /metrics on the main listener (loopback callers or the token only)
+    metrics_token: str | None = field(default=None, repr=False)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -98,7 +101,7 @@ class Settings:
 
     def __repr__(self) -> str:  # secrets never reach logs
         hidden = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "matrix_password",
-                  "matrix_access_token", "database_url", "secret_keys"}
+                  "matrix_access_token", "database_url", "secret_keys", "metrics_token"}
         parts = []
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
@@ -190,6 +193,8 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
             raise SettingsError("CERCLE_HTTP_PORT", f"'{port}' is not a port number")
         kwargs["http_port"] = int(port)
 
+    _read_metrics(env, kwargs)
+
     for name, key in (("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret"),
                       ("SLACK_APP_TOKEN", "slack_app_token"), ("MATRIX_HOMESERVER", "matrix_homeserver"),
                       ("MATRIX_USER_ID", "matrix_user_id"), ("MATRIX_PASSWORD", "matrix_password"),
@@ -251,3 +256,23 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
             raise SettingsError("CERCLE_SECRET_KEY", str(exc)) from None
 
     return Settings(**kwargs)
+
+
+def _read_metrics(env: Mapping[str, str | None], kwargs: dict[str, Any]) -> None:
+    """CERCLE_METRICS_HOST/PORT (a listener of its own for /metrics) and CERCLE_METRICS_TOKEN (a bearer token)."""
+    host = _read(env, "CERCLE_METRICS_HOST")
+    if host:
+        kwargs["metrics_host"] = host
+    port = _read(env, "CERCLE_METRICS_PORT")
+    if port:
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise SettingsError("CERCLE_METRICS_PORT", f"'{port}' is not a port number")
+        if int(port) == kwargs.get("http_port", Settings.http_port):
+            raise SettingsError("CERCLE_METRICS_PORT", "must differ from CERCLE_HTTP_PORT")
+        kwargs["metrics_port"] = int(port)
+    token = _read(env, "CERCLE_METRICS_TOKEN")
+    if token:
+        if len(token) < 24 or any(c.isspace() for c in token):
+            raise SettingsError("CERCLE_METRICS_TOKEN", "use 24 characters or more, no spaces "
+                                                        "(e.g. `openssl rand -hex 24`)")
+        kwargs["metrics_token"] = token

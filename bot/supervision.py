@@ -11,7 +11,7 @@ from contextlib import suppress
 from typing import Protocol
 
 from bot import metrics
-from bot.delivery import Sender
+from bot.outbox import Sender
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ import sys
 from typing import TextIO
 
 from bot.commands.router import Router
-from bot.delivery import DeliveryWorker, Outgoing
 from bot.events import Actor, Place, Request
 from bot.i18n import _, use_locale
 from bot.messages import Reply
+from bot.outbox import Outgoing
+from bot.outbox.worker import DeliveryWorker
 from bot.settings import CONSOLE_WORKSPACE
 
 _NAME = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

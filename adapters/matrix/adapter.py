@@ -35,7 +35,6 @@ from nio import (
     RoomResolveAliasResponse,
     SyncResponse,
 )
-from sqlmodel import col, select
 
 from adapters.matrix.answers import Answers
 from adapters.matrix.inbound import ALIAS, MXID, command_text, message_text, thread_root
@@ -47,13 +46,12 @@ from adapters.matrix.sender import MatrixSender
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, client_config, retry_after
 from bot.app import Application
-from bot.delivery import DeliveryError, Sender
 from bot.events import Actor, Place, Request, UserInfo
 from bot.i18n import _, use_locale
-from bot.messages import Message, Reply
+from bot.messages import Reply
+from bot.outbox import DeliveryError, Sender, sent_message
 from bot.settings import matrix_workspace
 from storage.db import session_scope
-from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +82,7 @@ class MatrixAdapter:
         self.rooms = DirectRooms(self.client, self.state)
         self.matrix_sender = MatrixSender(self.client, app.engine, settings, self.state, self.rooms)
         self.sender: Sender = self.matrix_sender
-        self.answers = Answers(app.engine, settings, self.matrix_sender, self.rooms, self.server)
+        self.answers = Answers(app.engine, settings, self.matrix_sender, self.rooms, self.server, app.outbox)
         self.bot_name = ""
         self.connected = False
         self.detail = "not started"
@@ -418,9 +416,8 @@ class MatrixAdapter:
         if known:
             return known
         with session_scope(self.app.engine) as session:
-            row = session.exec(select(OutboxMessage).where(col(OutboxMessage.platform_message_id) == event_id,
-                                                           OutboxMessage.platform == "matrix")).first()
-            return reaction_commands(Message.from_json(row.body)) if row else {}
+            message = sent_message(session, "matrix", event_id)
+            return reaction_commands(message) if message else {}
 
 
 class _SyncFailed(Exception):

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from adapters.matrix.people import locale_of
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sender import MatrixSender
-from bot.delivery import DeliveryError, enqueue
 from bot.i18n import _, use_locale
 from bot.messages import Message, Reply, Visibility
+from bot.outbox import DeliveryError, Outbox
 from bot.settings import Settings
 from storage.db import session_scope
 
@@ -32,8 +32,9 @@ def relation_to(event_id: str, thread: str | None) -> dict[str, Any]:
 
 class Answers:
     def __init__(self, engine: Engine, settings: Settings, sender: MatrixSender, rooms: DirectRooms,
-                 workspace: str) -> None:
+                 workspace: str, outbox: Outbox) -> None:
         self.engine = engine
+        self.outbox = outbox
         self.settings = settings
         self.sender = sender
         self.rooms = rooms
@@ -94,5 +95,5 @@ class Answers:
 
     def queue(self, kind: str, target: str, message: Message) -> None:
         with session_scope(self.engine) as session:
-            enqueue(session, platform="matrix", workspace=self.workspace, target_kind=kind, target_id=target,
-                    message=message, subject="matrix:reply")
+            self.outbox.enqueue(session, platform="matrix", workspace=self.workspace, target_kind=kind,
+                                target_id=target, message=message, subject="matrix:reply")

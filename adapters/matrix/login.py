@@ -14,15 +14,22 @@ class LoginFailed(Exception):
     """The homeserver refused the credentials (the sync loop retries with backoff and reports it)."""
 
 
+def restore(client: AsyncClient, user_id: str, device: str, token: str) -> None:
+    """nio's `restore_login` without its crypto store loading: with matrix-nio's e2e extra installed it loads
+    a store at once and refuses an empty device id (a token from the settings, whose device whoami tells).
+    The encrypting client loads its own store once the device is claimed (`adapters/matrix/e2e/`)."""
+    client.user_id, client.device_id, client.access_token = user_id, device, token
+
+
 async def login(client: AsyncClient, settings: Settings, state: MatrixState) -> str:
     """Reuse the stored device and token; log in with the password only when they no longer work.
     Returns the bot's display name (its localpart when it has none)."""
-    user_id = client.user_id
+    user_id = client.user_id or client.user
     stored = await asyncio.to_thread(state.items, "session:")
     device = stored.get("device_id", "")
     token = settings.matrix_access_token or stored.get("access_token")
     if token:
-        client.restore_login(user_id, device, token)
+        restore(client, user_id, device, token)
         who = await client.whoami()
         if isinstance(who, WhoamiResponse):
             device = who.device_id or device

@@ -9,7 +9,7 @@ from nio import AsyncClient, ErrorResponse, RoomCreateResponse, RoomPreset
 
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, delivery_error
-from bot.delivery import DeliveryError
+from bot.outbox import DeliveryError
 
 log = logging.getLogger(__name__)
 

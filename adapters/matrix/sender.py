@@ -14,9 +14,9 @@ from adapters.matrix.render import fit, reaction_commands, render
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, send_event
-from bot.delivery import DeliveryError, Outgoing
 from bot.i18n import use_locale
 from bot.messages import Message
+from bot.outbox import DeliveryError, Outgoing
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomSendResponse
 
-from bot import metrics
-from bot.delivery import DeliveryError
+from bot.outbox import DeliveryError
 
 MAX_RETRY_AFTER = 300.0
 PERMANENT_CODES = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE",
@@ -32,8 +31,7 @@ def client_config() -> AsyncClientConfig:
 
 def delivery_error(response: ErrorResponse, what: str) -> DeliveryError:
     code = str(response.status_code or "")
-    if code == "M_LIMIT_EXCEEDED" or code == "429":
-        metrics.RATE_LIMITED.labels("matrix").inc()
+    if code == "M_LIMIT_EXCEEDED" or code == "429":  # counted by the delivery worker, the one owner of the figure
         return DeliveryError(f"{what}: rate limited", retry_after=retry_after(response))
     status = getattr(getattr(response, "transport_response", None), "status", None) or 0
     reason = f"{what}: {code or f'HTTP {status}'} {response.message or ''}".strip()

@@ -23,8 +23,8 @@ from adapters.slack.conversation import NETWORK_ERRORS, Conversation
 from adapters.slack.sender import SlackSender, slack_error
 from adapters.slack.users import UserDirectory
 from bot.app import Application
-from bot.delivery import Sender
 from bot.http import HttpServer
+from bot.outbox import Sender
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The outbox's Slack sender: `chat.postMessage` to channels, `conversations.open` first for people.
 
-Exactly once (see `bot/delivery.py`): each message carries the row's idempotency key in its message
+Exactly once (see `bot/outbox/worker.py`): each message carries the row's idempotency key in its message
 metadata, and a row in doubt is first looked for in the conversation's recent history. A post is
 never retried inside slack_sdk (a 5xx or a lost connection may follow a post that went through);
 such an ending is reported as uncertain, so the next attempt looks before posting. Reads
@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.rendering import render
-from bot.delivery import DeliveryError, Outgoing
+from bot.outbox import DeliveryError, Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from bot import identity
 from bot.clock import Clock
 from bot.commands.grammar import ChannelRef, UserRef
-from bot.delivery import enqueue
 from bot.errors import Forbidden
 from bot.events import Request, UserInfo
-from bot.i18n import _, typed_word, use_locale
+from bot.i18n import _, typed_word
 from bot.messages import Message
+from bot.outbox import Outbox
 from bot.permissions import Role, has_role
 from bot.settings import Settings
 from storage.tables import Account, AuditEntry, Channel, Person
+
+if TYPE_CHECKING:
+    from bot.capability import Assembly
 
 
 @dataclass
@@ -33,7 +36,8 @@ class Ctx:
     settings: Settings
     clock: Clock
     locale: str
-    services: dict[str, Any] = field(default_factory=dict)
+    assembly: Assembly  # what this application runs (its registry, digest sections, merge rules...)
+    outbox: Outbox  # the application's outbox: messages to others go there
 
     # -- who and when ----------------------------------------------------------------------------
     @property
@@ -74,10 +78,7 @@ class Ctx:
         return identity.ensure_channel(self.session, ref.platform, ref.workspace, ref.channel_id, name)
 
     def name_of(self, person_id: int | None) -> str:
-        if person_id is None:
-            return "?"
-        person = self.session.get(Person, person_id)
-        return person.display_name if person else "?"
+        return identity.display_name(self.session, person_id)
 
     # -- effects -------------------------------------------------------------------------------------
     def audit(self, action: str, subject: str = "", **details: Any) -> None:
@@ -88,37 +89,12 @@ class Ctx:
     def post_to_channel(self, channel: Channel, build: Callable[[], Message], *, subject: str = "",
                         dedupe_key: str | None = None) -> None:
         """Queue a message to a channel, built in the workspace's default language and time zone."""
-        send_to_channel(self.session, self.settings, channel, build, subject=subject, dedupe_key=dedupe_key,
-                        now=self.now())
+        self.outbox.send_to_channel(self.session, self.settings, channel, build, subject=subject,
+                                    dedupe_key=dedupe_key, now=self.now())
 
     def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
                     dedupe_key: str | None = None) -> bool:
         """Queue a private message to a person, built in their language and time zone. False if unreachable."""
-        return send_to_person(self.session, self.settings, person_id, build, subject=subject,
-                              dedupe_key=dedupe_key, now=self.now())
+        return self.outbox.send_to_person(self.session, self.settings, person_id, build, subject=subject,
+                                          dedupe_key=dedupe_key, now=self.now())
 
-
-def send_to_channel(session: Session, settings: Settings, channel: Channel, build: Callable[[], Message], *,
-                    subject: str = "", dedupe_key: str | None = None, now: datetime | None = None) -> None:
-    """Queue a message to a channel (used by commands and by scheduled jobs alike). `now`: the
-    injected clock's time, so a row is due by that clock (tests run on a frozen one)."""
-    with use_locale(settings.locale, zone=settings.timezone):
-        message = build()
-    enqueue(session, platform=channel.platform, workspace=channel.workspace, target_kind="channel",
-            target_id=channel.channel_id, message=message, subject=subject, dedupe_key=dedupe_key, not_before=now)
-
-
-def send_to_person(session: Session, settings: Settings, person_id: int, build: Callable[[], Message], *,
-                   subject: str = "", dedupe_key: str | None = None, now: datetime | None = None) -> bool:
-    """Queue a private message to a person on the account they used last, in their language."""
-    person = session.get(Person, person_id)
-    account = identity.preferred_account(session, person_id)
-    if person is None or account is None:
-        return False
-    with use_locale(identity.person_locale(session, person, settings.locale),
-                    zone=person.timezone or settings.timezone):
-        message = build()
-    enqueue(session, platform=account.platform, workspace=account.workspace, target_kind="dm",
-            target_id=account.user_id, message=message, person_id=person_id, subject=subject,
-            dedupe_key=dedupe_key, not_before=now)
-    return True

@@ -1,4 +1,5 @@
-"""The command reference in Markdown, generated from the registry (README's "Commands" section).
+"""The command reference in Markdown, generated from the default assembly's registry (README's "Commands"
+section).
 
 `python -m bot.commands.reference --update-readme` rewrites the section; a test checks it is current.
 """
@@ -8,8 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot import capabilities
-from bot.commands.registry import REGISTRY
+from bot.capability import assemble
 from bot.i18n import use_locale
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -17,22 +17,24 @@ START, END = "<!-- section:commands -->\n", "<!-- /section:commands -->"
 
 
 def markdown() -> str:
-    capabilities.load()
+    from bot.app import default_capabilities
+
+    registry = assemble(default_capabilities()).registry
     lines = ["## Commands", "",
              "Slack: `/cercle <command>`; Matrix: `!cercle <command>` (or a message that mentions the bot "
              "first); console: `<command>`. `help [command]` shows the same in your language.", ""]
     with use_locale("en"):
-        for group_id, title in REGISTRY.groups.items():
-            commands = [c for c in REGISTRY.commands.values() if c.group == group_id]
+        for group_id, title in registry.groups.items():
+            commands = [c for c in registry.commands.values() if c.group == group_id]
             if not commands:
                 continue
             lines += [f"### {title}", "", "| command | what it does |", "| --- | --- |"]
             lines += [f"| `{_cell(c.usage)}` | {_cell(c.summary)} |" for c in commands]
             lines.append("")
-        words = sorted(REGISTRY.aliases.items())
+        words = sorted(registry.aliases.items())
         lines.append("French words accepted for command words: "
                      + ", ".join(f"`{alias}` ({canonical})" for alias, canonical in words if alias != "?") + ".")
-        options = sorted({(alias, o.name) for c in REGISTRY.commands.values() for o in c.options
+        options = sorted({(alias, o.name) for c in registry.commands.values() for o in c.options
                           for alias in o.aliases})
         lines += ["", "French option names: "
                   + ", ".join(f"`--{alias}` (--{name})" for alias, name in options)

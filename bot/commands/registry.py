@@ -4,8 +4,10 @@
              args=[Arg("slug", SLUG)])
     def join(ctx: Ctx, slug: str) -> Reply: ...
 
-The registry binds tokens to the declared arguments (converting and validating them), and
-`help` is generated from it. French aliases of command words live next to the commands.
+The decorator only attaches the declaration to the handler; each application assembles its own
+`Registry` from the capabilities it runs (`bot.capability`). The registry binds tokens to the declared
+arguments (converting and validating them), and `help` is generated from it. French aliases of command
+words are declared by each capability.
 """
 
 from __future__ import annotations
@@ -309,11 +311,19 @@ class Registry:
 
     def alias(self, word: str, canonical: str) -> None:
         """Accept `word` (e.g. French) wherever the command word `canonical` is expected; accents and
-        case do not matter (`communaute` = `communauté`)."""
-        self.aliases[word.lower()] = canonical
+        case do not matter (`communaute` = `communauté`). A word keeps one meaning across capabilities:
+        giving it a second one is an error."""
+        word = word.lower()
+        if self.aliases.get(word, canonical) != canonical:
+            raise ValueError(f"alias {word!r} means both {self.aliases[word]!r} and {canonical!r}")
+        if self._folded.get(fold(word), canonical) != canonical:
+            raise ValueError(f"alias {word!r} means both {self._folded[fold(word)]!r} and {canonical!r}")
+        self.aliases[word] = canonical
         self._folded[fold(word)] = canonical
 
     def group(self, group_id: str, title: str) -> None:
+        if group_id in self.groups:
+            raise ValueError(f"help group declared twice: {group_id}")
         self.groups[group_id] = title
 
     def lookup(self, words: list[str]) -> tuple[Command | None, int]:
@@ -335,27 +345,43 @@ class Registry:
     def names(self) -> Iterable[str]:
         return (c.name for c in self.commands.values())
 
+    def reserved_words(self) -> set[str]:
+        """Words that cannot be the first argument of a one-word command, because a longer command starts
+        with them (`idea upvote I3` is matched before `idea <slug>`): the next words of those longer
+        commands, and every alias of them. A community slug must not be one."""
+        firsts = {c.path[0] for c in self.commands.values() if len(c.path) == 1 and c.args}
+        nexts = {c.path[1] for c in self.commands.values() if len(c.path) > 1 and c.path[0] in firsts}
+        return nexts | {alias for alias, canonical in self.aliases.items() if canonical in nexts}
 
-REGISTRY = Registry()
+
+COMMANDS_ATTRIBUTE = "__cercle_commands__"
 
 
 def command(name: str, *, usage: str, summary: str, args: Iterable[Arg] = (), options: Iterable[Opt] = (),
-            group: str = "", registry: Registry | None = None) -> Callable[[Handler], Handler]:
-    """Register a handler `handler(ctx, **arguments) -> Reply` under the command words `name`."""
+            group: str = "") -> Callable[[Handler], Handler]:
+    """Declare `handler(ctx, **arguments) -> Reply` as the command `name`. Nothing is registered here:
+    the decorator attaches the `Command` to the handler, and the capability listing the handler's module
+    adds it to the registry its application assembles (`bot.capability.assemble`)."""
 
     def decorate(handler: Handler) -> Handler:
-        (registry or REGISTRY).add(Command(tuple(name.split()), handler, usage, summary, tuple(args),
-                                           tuple(options), group or name.split()[0]))
+        declared: list[Command] = [*getattr(handler, COMMANDS_ATTRIBUTE, ()),
+                                   Command(tuple(name.split()), handler, usage, summary, tuple(args), tuple(options),
+                                           group or name.split()[0])]
+        setattr(handler, COMMANDS_ATTRIBUTE, declared)
         return handler
 
     return decorate
+
+
+def commands_of(handler: object) -> list[Command]:
+    """The commands declared on a handler with `@command` (none for anything else)."""
+    return list(getattr(handler, COMMANDS_ATTRIBUTE, ()))
 
 
 __all__ = [
     "CHANNEL",
     "CSV",
     "INT",
-    "REGISTRY",
     "SLUG",
     "TEXT",
     "USER",
@@ -370,5 +396,6 @@ __all__ = [
     "choice_type",
     "code_type",
     "command",
+    "commands_of",
     "normalise_tag",
 ]

@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -22,14 +22,18 @@ from bot import identity, metrics
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Ctx
 from bot.commands.grammar import ParseError, tokenize
-from bot.commands.registry import REGISTRY, Command, ConvertEnv, Registry
+from bot.commands.registry import Command, ConvertEnv
 from bot.errors import UserError
 from bot.events import Request
 from bot.i18n import _, use_locale
 from bot.messages import Reply
+from bot.outbox import Outbox
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Person, ProcessedEvent
+
+if TYPE_CHECKING:
+    from bot.capability import Assembly
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +50,16 @@ class Outcome:
 
 
 class Router:
-    def __init__(self, engine: Engine, settings: Settings, *, registry: Registry | None = None,
-                 clock: Clock | None = None, services: dict[str, Any] | None = None) -> None:
+    """Runs requests against the commands of one assembly; what they queue goes to `outbox`."""
+
+    def __init__(self, engine: Engine, settings: Settings, assembly: Assembly, *, clock: Clock | None = None,
+                 outbox: Outbox | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.registry = registry or REGISTRY
+        self.assembly = assembly
+        self.registry = assembly.registry
         self.clock = clock or SystemClock()
-        self.services = services if services is not None else {}
+        self.outbox = outbox or Outbox()
 
     def handle(self, request: Request) -> Reply | None:
         """Handle one request; None when the event was already handled (a retry or a replay)."""
@@ -103,7 +110,8 @@ class Router:
                 session.add(ProcessedEvent(key=request.event_key, at=now))
                 session.flush()
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
-                      settings=self.settings, clock=self.clock, locale=locale, services=self.services)
+                      settings=self.settings, clock=self.clock, locale=locale, assembly=self.assembly,
+                      outbox=self.outbox)
             with use_locale(locale, zone=person.timezone or self.settings.timezone):
                 return self._dispatch(ctx, session)
 

@@ -1,1 +1,18 @@
 """Communities: purpose, members, managers, who knows what, shared resources."""
+
+from bot.capability import Capability
+from bot.i18n import N_
+
+CAPABILITY = Capability(
+    name="communities",
+    modules=("bot.communities.commands",),
+    groups=(("community", N_("Communities")), ("whoknows", N_("Expertise and resources"))),
+    aliases=(("communauté", "community"), ("communaute", "community"), ("créer", "create"),
+             ("creer", "create"), ("rejoindre", "join"), ("quitter", "leave"), ("membres", "members"),
+             ("délier", "unlink"), ("delier", "unlink"), ("promouvoir", "promote"),
+             ("archiver", "archive"), ("quisait", "whoknows"), ("partager", "share"),
+             ("ressources", "resources")),
+    digest_sections=("bot.communities.digest:SECTION",),
+    merge_rule="bot.communities.service:merge_persons",
+    export="bot.communities.service:personal_data",
+)

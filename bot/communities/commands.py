@@ -6,16 +6,13 @@ import re
 
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
-from bot.commands.registry import CSV, REGISTRY, SLUG, TEXT, USER, WORD, Arg, Opt, command, normalise_tag
+from bot.commands.registry import CSV, SLUG, TEXT, USER, WORD, Arg, Opt, command, normalise_tag
 from bot.communities import service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import day
 from bot.messages import Actions, Button, Confirm, Context, Field, Form, FormField, Message, Reply, Section, Visibility
 from storage.tables import Community
-
-REGISTRY.group("community", N_("Communities"))
-REGISTRY.group("whoknows", N_("Expertise and resources"))
 
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -47,7 +44,7 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
          options=[Opt("purpose", TEXT, aliases=("but", "objectif")), Opt("topics", CSV, aliases=("thèmes",))])
 def create(ctx: Ctx, slug: str, name: str, purpose: str | None, topics: list[str] | None) -> Reply:
     community = service.create(ctx.session, slug=slug, name=name, purpose=purpose or "", topic_list=topics or [],
-                               creator_id=ctx.person_id, now=ctx.now())
+                               creator_id=ctx.person_id, now=ctx.now(), reserved=ctx.assembly.registry.reserved_words())
     ctx.audit("community.create", f"community:{community.id}", slug=slug)
     blocks = (Section(text=_("Community {name} ({slug}) created. You are its manager.", name=name, slug=slug)),
               Context(_("Next: link a channel with community link {slug} from that channel, and invite people "
@@ -260,10 +257,3 @@ def resources(ctx: Ctx, slug: str, tag: str | None) -> Reply:
     title = _("Resources of {name}", name=community.name)
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
 
-
-for word, canonical in (("communauté", "community"), ("communaute", "community"), ("créer", "create"),
-                        ("creer", "create"), ("rejoindre", "join"), ("quitter", "leave"), ("membres", "members"),
-                        ("délier", "unlink"), ("delier", "unlink"), ("promouvoir", "promote"),
-                        ("archiver", "archive"), ("quisait", "whoknows"), ("partager", "share"),
-                        ("ressources", "resources")):
-    REGISTRY.alias(word, canonical)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +29,6 @@ from storage.tables import (
 )
 
 ACTIVITY_WINDOW = timedelta(days=90)
-# Words other capabilities use after their command word (`idea upvote I3`): not valid as slugs.
-RESERVED_SLUGS: set[str] = set()
 
 
 # -- lookups ---------------------------------------------------------------------------------------
@@ -108,6 +108,58 @@ def channels(session: Session, community_id: int) -> list[Channel]:
     return list(rows)
 
 
+def by_id(session: Session, community_id: int) -> Community | None:
+    return session.get(Community, community_id)
+
+
+def by_ids(session: Session, ids: Collection[int]) -> dict[int, Community]:
+    """Communities by id, in one query."""
+    return {c.id: c for c in session.exec(select(Community).where(col(Community.id).in_(list(ids))))
+            if c.id is not None}
+
+
+def channels_many(session: Session, ids: Collection[int]) -> dict[int, list[Channel]]:
+    """The linked channels of many communities, in one query."""
+    out: dict[int, list[Channel]] = {}
+    for cid, channel in session.execute(select(CommunityChannel.community_id, Channel)
+                                        .join(Channel, col(Channel.id) == CommunityChannel.channel_id)
+                                        .where(col(CommunityChannel.community_id).in_(list(ids)))
+                                        .order_by(col(Channel.id))):
+        out.setdefault(cid, []).append(channel)
+    return out
+
+
+def topics_many(session: Session, ids: Collection[int]) -> dict[int, list[str]]:
+    """The topics of many communities (sorted), in one query."""
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    for cid, topic in session.execute(select(CommunityTopic.community_id, CommunityTopic.topic)
+                                      .where(col(CommunityTopic.community_id).in_(list(ids)))
+                                      .order_by(col(CommunityTopic.topic))):
+        out[cid].append(topic)
+    return out
+
+
+def linked_active(session: Session, ids: Collection[int] | None = None) -> list[tuple[int, datetime]]:
+    """(id, created_at) of the active communities with at least one linked channel (those digests are
+    posted to), by id; `ids` to look at those only."""
+    query = (select(Community.id, Community.created_at)
+             .where(col(Community.archived_at).is_(None), col(Community.id).in_(select(CommunityChannel.community_id)))
+             .order_by(col(Community.id)))
+    if ids is not None:
+        query = query.where(col(Community.id).in_(list(ids)))
+    return [(int(cid), created) for cid, created in session.exec(query) if cid is not None]
+
+
+def memberships_of(session: Session, person_id: int, *, include_archived: bool = False,
+                   ) -> list[tuple[Membership, Community]]:
+    """A person's memberships with their communities, by slug."""
+    query = (select(Membership, Community).join(Community, col(Community.id) == Membership.community_id)
+             .where(Membership.person_id == person_id).order_by(Community.slug))
+    if not include_archived:
+        query = query.where(col(Community.archived_at).is_(None))
+    return list(session.exec(query))
+
+
 def communities_for_channel(session: Session, channel_id: int) -> list[Community]:
     rows = session.exec(select(Community).join(CommunityChannel, col(CommunityChannel.community_id) == Community.id)
                         .where(CommunityChannel.channel_id == channel_id, col(Community.archived_at).is_(None)))
@@ -144,12 +196,14 @@ def record_activity(session: Session, community_id: int, person_id: int | None, 
 
 
 def create(session: Session, *, slug: str, name: str, purpose: str, topic_list: list[str], creator_id: int,
-           now: datetime) -> Community:
+           now: datetime, reserved: Collection[str] = ()) -> Community:
+    """`reserved`: command words a slug must not be (`Registry.reserved_words`: `idea upvote` is matched
+    before `idea <slug>`)."""
     if len(name) > 200:
         raise UserError(_("A community name is at most 200 characters long."))
     if len(purpose) > 2000:
         raise UserError(_("A purpose is at most 2000 characters long."))
-    if slug in RESERVED_SLUGS:
+    if slug in reserved:
         raise UserError(_("'{slug}' is a command word and cannot name a community. Choose another slug.", slug=slug))
     if session.exec(select(Community).where(Community.slug == slug)).first() is not None:
         raise UserError(_("The slug '{slug}' is taken. Choose another one.", slug=slug))
@@ -296,3 +350,21 @@ def who_knows(session: Session, skill: str, now: datetime, limit: int = 10) -> l
                       memberships.get(pid, [])) for pid, skills in by_person.items() if pid in people]
     experts.sort(key=lambda e: (not e.exact, -e.activity, e.person.display_name.lower()))
     return experts[:limit]
+
+
+# -- a person's data -------------------------------------------------------------------------------
+def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
+    """Two accounts of one person: one membership per community (a manager of either stays a manager)."""
+    kept = {m.community_id: m for m in session.exec(select(Membership).where(Membership.person_id == keep_id))}
+    for dropped in session.exec(select(Membership).where(Membership.person_id == drop_id)):
+        if dropped.community_id in kept:
+            kept[dropped.community_id].is_manager |= dropped.is_manager
+            session.delete(dropped)
+    session.flush()
+
+
+def personal_data(session: Session, settings: Settings, person_id: int) -> dict[str, Any]:
+    """The communities capability's part of a person's export: their memberships, archived ones included."""
+    return {"communities": [{"slug": c.slug, "name": c.name, "manager": m.is_manager,
+                             "joined_at": m.joined_at.isoformat() if m.joined_at else ""}
+                            for m, c in memberships_of(session, person_id, include_archived=True)]}

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
-from bot.commands.context import Ctx, send_to_channel
+from bot.commands.context import Ctx
 from bot.commands.registry import (
     INT,
-    REGISTRY,
     SLUG,
     TEXT,
     WHEN,
@@ -20,15 +18,13 @@ from bot.commands.registry import (
     command,
 )
 from bot.communities import service as communities
-from bot.consultations import jobs as _jobs  # noqa: F401  (registers the closing job)
-from bot.consultations import messaging, service
+from bot.consultations import messaging, service, usecases
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
-from bot.settings import Settings
-from storage.tables import Community
 
-REGISTRY.group("consult", N_("Consultations and ideas"))
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 V_CODE = code_type("V")
 I_CODE = code_type("I")
@@ -40,24 +36,6 @@ STATUS = choice_type(*service.IDEA_STATUSES, kind="idea status", aliases={
 def _writable(community: Community) -> None:
     if community.archived_at is not None:
         raise UserError(_("The community '{slug}' is archived: it is read-only.", slug=community.slug))
-
-
-def post_results(session: Session, settings: Settings, tally: service.Tally) -> None:
-    """Post the final results to every linked channel, once per channel."""
-    assert tally.community.id is not None
-    for channel in communities.channels(session, tally.community.id):
-        send_to_channel(session, settings, channel, lambda: messaging.results(tally, final=True),
-                        subject=f"consultation:{tally.consultation.id}",
-                        dedupe_key=f"consultation:{tally.consultation.id}:results:{channel.id}")
-
-
-def close_and_post(session: Session, settings: Settings, number: int, now: datetime) -> bool:
-    """Close a consultation and post its results; False when it was already closed."""
-    consultation, community = service.get(session, number)
-    if not service.close(session, consultation, now):
-        return False
-    post_results(session, settings, service.tally(session, consultation, community))
-    return True
 
 
 # -- consultations ---------------------------------------------------------------------------------
@@ -135,7 +113,7 @@ def consult_results(ctx: Ctx, code: int) -> Reply:
 def consult_close(ctx: Ctx, code: int) -> Reply:
     _consultation, community = service.get(ctx.session, code)
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
-    if not close_and_post(ctx.session, ctx.settings, code, ctx.now()):
+    if not usecases.close_and_post(ctx.outbox, ctx.session, ctx.settings, code, ctx.now()):
         raise UserError(_("V{n} is already closed.", n=code))
     ctx.audit("consultation.close", f"consultation:{code}")
     return Reply.private(_("V{n} is closed; its results are posted in the community's channels. Give your "
@@ -173,10 +151,6 @@ def idea(ctx: Ctx, slug: str, text: str) -> Reply:
                             subject=f"idea:{proposed.id}")
     return Reply.private(_("Your idea I{n} is proposed to {name}. Members can upvote it with idea upvote I{n}.",
                            n=proposed.id, name=community.name))
-
-
-# `idea upvote I3` and `idea answer I3` are matched before `idea <slug>`: those words cannot be slugs.
-communities.RESERVED_SLUGS.update({"upvote", "answer", "list", "soutenir", "repondre", "liste"})
 
 
 @command("idea upvote", usage=N_("idea upvote <I-code>"), summary=N_("Support an idea (once; not your own)."),
@@ -222,9 +196,3 @@ def idea_list(ctx: Ctx, slug: str) -> Reply:
     title = _("Ideas of {name}", name=community.name)
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
 
-
-for word, canonical in (("consulter", "consult"), ("consultation", "consult"), ("ouvrir", "open"),
-                        ("voter", "vote"), ("résultats", "results"), ("resultats", "results"),
-                        ("clore", "close"), ("fermer", "close"), ("répondre", "answer"), ("repondre", "answer"),
-                        ("idée", "idea"), ("idee", "idea"), ("soutenir", "upvote"), ("liste", "list")):
-    REGISTRY.alias(word, canonical)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session
-
-from bot.identity import PERSON_MERGE_HOOKS
+from bot.consultations import service, usecases
 from bot.scheduler import JobContext, periodic
 from storage.db import session_scope
 
@@ -16,25 +14,14 @@ log = logging.getLogger(__name__)
 @periodic("consultations.close", 30)
 def close_due(ctx: JobContext) -> int:
     """Close every consultation past its closing time; each in its own transaction. Returns how many."""
-    from bot.consultations import commands, service
-
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         due = service.due_for_closing(session, now)
     closed = 0
     for number in due:
         with session_scope(ctx.engine) as session:
-            if commands.close_and_post(session, ctx.settings, number, now):
+            if usecases.close_and_post(ctx.outbox, session, ctx.settings, number, now):
                 closed += 1
     if closed:
         log.info("closed %d consultation(s)", closed)
     return closed
-
-
-def _merge(session: Session, keep_id: int, drop_id: int) -> None:
-    from bot.consultations import service
-
-    service.merge_persons(session, keep_id, drop_id)
-
-
-PERSON_MERGE_HOOKS.append(_merge)

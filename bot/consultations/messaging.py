@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.consultations.service import Tally, result_lines, status_label, upvotes
 from bot.i18n import _, ngettext
 from bot.i18n.formats import moment
 from bot.messages import Actions, Button, Context, Message, Section
-from storage.tables import Community, Consultation, ConsultationOption, Idea
+from storage.tables import Consultation, ConsultationOption, Idea
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 UPVOTE_REACTION = "👍"

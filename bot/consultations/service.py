@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, update
 from sqlmodel import Session, col, select
@@ -17,7 +18,10 @@ from bot.communities import service as communities
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _, ngettext
 from bot.i18n.formats import percent
-from storage.tables import Community, Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
+from storage.tables import Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 IDEA_STATUSES = ("accepted", "under-study", "declined")
@@ -39,7 +43,7 @@ def get(session: Session, number: int) -> tuple[Consultation, Community]:
     consultation = session.get(Consultation, number)
     if consultation is None:
         raise NotFound(_("There is no consultation V{n}.", n=number))
-    community = session.get(Community, consultation.community_id)
+    community = communities.by_id(session, consultation.community_id)
     assert community is not None
     return consultation, community
 
@@ -174,7 +178,7 @@ def get_idea(session: Session, number: int) -> tuple[Idea, Community]:
     idea = session.get(Idea, number)
     if idea is None:
         raise NotFound(_("There is no idea I{n}.", n=number))
-    community = session.get(Community, idea.community_id)
+    community = communities.by_id(session, idea.community_id)
     assert community is not None
     return idea, community
 

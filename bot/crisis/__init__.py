@@ -1,1 +1,18 @@
 """Crisis announcements: one trusted voice, every channel, acknowledgements, questions (design §1.3)."""
+
+from bot.capability import Capability
+from bot.i18n import N_
+
+CAPABILITY = Capability(
+    name="crisis",
+    modules=("bot.crisis.commands", "bot.crisis.jobs"),
+    groups=(("crisis", N_("Crisis announcements")),),
+    aliases=(("crise", "crisis"), ("déclarer", "declare"), ("declarer", "declare"),
+             ("annoncer", "announce"), ("lu", "ack"), ("poser", "ask"), ("demander", "ask"),
+             ("répondre", "answer"), ("repondre", "answer"), ("état", "status"), ("etat", "status"),
+             ("relancer", "remind"), ("clore", "close"), ("clôturer", "close"),
+             ("cloturer", "close")),
+    merge_rule="bot.crisis.service:merge_persons",
+    export="bot.crisis.personal:personal_data",
+    cli=("bot.crisis.export:register",),
+)

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.commands.context import Ctx
 from bot.commands.grammar import ChannelRef, parse_channel, parse_user
-from bot.commands.registry import REGISTRY, TEXT, WHEN, Arg, Opt, code_type, command
+from bot.commands.registry import TEXT, WHEN, Arg, Opt, code_type, command
 from bot.crisis import jobs, messaging, service
 from bot.errors import UsageError, UserError
 from bot.i18n import N_, _, ngettext
@@ -19,8 +19,6 @@ from bot.i18n.formats import moment, percent
 from bot.messages import Context, Field, Message, Reply, Section
 from bot.permissions import Role
 from storage.tables import AuditEntry, Channel
-
-REGISTRY.group("crisis", N_("Crisis announcements"))
 
 CRISIS = code_type("C")
 QUESTION = code_type("Q")
@@ -269,6 +267,7 @@ def remind(ctx: Ctx, crisis: int) -> Reply:
     if latest is None:
         raise UserError(_("C{id} has no announcement yet: there is nothing to remind.", id=crisis))
     result = jobs.start_round(ctx.session, ctx.settings, row, latest, ctx.now())
+    ctx.outbox.wake_after_commit(ctx.session)
     ctx.audit("crisis.remind", f"crisis:{crisis}", reminded=result.sent, waiting=result.waiting)
     return Reply.private(_("Reminders: {sent}, {waiting} for daytime where they are (evenings, nights and "
                            "weekends wait).", sent=ngettext("{n} sent now", "{n} sent now", result.sent),
@@ -290,10 +289,3 @@ def close(ctx: Ctx, crisis: int) -> Reply:
     return Reply.private(_("C{id} is closed; a closing message goes to its channels. Export its timeline with "
                            "cercle export crisis C{id}.", id=crisis))
 
-
-for word, canonical in (("crise", "crisis"), ("déclarer", "declare"), ("declarer", "declare"),
-                        ("annoncer", "announce"), ("lu", "ack"), ("poser", "ask"), ("demander", "ask"),
-                        ("répondre", "answer"), ("repondre", "answer"), ("état", "status"), ("etat", "status"),
-                        ("relancer", "remind"), ("clore", "close"), ("clôturer", "close"),
-                        ("cloturer", "close")):
-    REGISTRY.alias(word, canonical)

@@ -13,12 +13,12 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine
 
+from bot import identity
 from bot.crisis import service
 from bot.errors import UserError
 from bot.i18n import _, ngettext, use_locale
 from bot.i18n.formats import moment, percent
 from storage.db import session_scope
-from storage.tables import Person
 
 
 def timeline(engine: Engine, crisis_id: int) -> dict[str, Any]:
@@ -27,8 +27,7 @@ def timeline(engine: Engine, crisis_id: int) -> dict[str, Any]:
         crisis = service.get(session, crisis_id)
 
         def name(pid: int | None) -> str:
-            person = session.get(Person, pid) if pid else None
-            return person.display_name if person else ""
+            return identity.display_name(session, pid, missing="")
 
         figures = {f.announcement.id: f for f in service.figures(session, crisis)}
         anns = []

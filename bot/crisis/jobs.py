@@ -19,11 +19,10 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.commands.context import send_to_person
 from bot.crisis import messaging, service
-from bot.delivery import Outbound, enqueue_many
 from bot.i18n import use_locale
 from bot.messages import Message
+from bot.outbox import Outbound, enqueue_many, send_to_person
 from bot.scheduler import JobContext, periodic
 from bot.settings import SUPPORTED_LOCALES, Settings
 from storage.db import session_scope
@@ -190,5 +189,7 @@ def run_reminders(session: Session, settings: Settings, now: datetime) -> int:
 def reminders_job(ctx: JobContext) -> None:
     with session_scope(ctx.engine) as session:
         sent = run_reminders(session, ctx.settings, ctx.clock.now())
+        if sent:
+            ctx.outbox.wake_after_commit(session)
     if sent:
         log.info("crisis reminders queued: %d", sent)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -19,13 +20,11 @@ from sqlmodel import Session, col, select
 from bot.communities import service as communities
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _
-from bot.identity import PERSON_MERGE_HOOKS
 from bot.permissions import Role, has_role
 from bot.settings import Settings
 from storage.tables import (
     Account,
     Channel,
-    Community,
     Crisis,
     CrisisAck,
     CrisisAnnouncement,
@@ -36,6 +35,9 @@ from storage.tables import (
     CrisisReminder,
     OutboxMessage,
 )
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 MAX_TITLE = 300
 MAX_TEXT = 3000
@@ -278,7 +280,7 @@ def figures(session: Session, crisis: Crisis) -> list[AnnouncementFigures]:
     assert crisis.id is not None
     chans = channels(session, crisis.id)
     audience = audience_ids(session, crisis.id)
-    communities_of_crisis = [c for c in (session.get(Community, cid) for cid in community_ids(crisis)) if c]
+    communities_of_crisis = [c for c in (communities.by_id(session, cid) for cid in community_ids(crisis)) if c]
     members = {c.id: set(communities.member_ids(session, c.id or 0)) & audience for c in communities_of_crisis}
     out = []
     for announcement in announcements(session, crisis.id):
@@ -307,7 +309,7 @@ def question_counts(session: Session, crisis_id: int) -> tuple[int, int]:
 
 
 # -- two accounts of one person become one ------------------------------------------------------------
-def _merge(session: Session, keep_id: int, drop_id: int) -> None:
+def merge_persons(session: Session, keep_id: int, drop_id: int) -> None:
     """Keep one acknowledgement, audience row, communicator row and reminder per person."""
     for table, key in ((CrisisAck, "announcement_id"), (CrisisAudience, "crisis_id"),
                        (CrisisCommunicator, "crisis_id"), (CrisisReminder, "round_id")):
@@ -316,6 +318,3 @@ def _merge(session: Session, keep_id: int, drop_id: int) -> None:
             if getattr(row, key) in kept:
                 session.delete(row)
     session.flush()
-
-
-PERSON_MERGE_HOOKS.append(_merge)

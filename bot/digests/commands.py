@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from bot.commands.context import Ctx
-from bot.commands.registry import REGISTRY, SLUG, TEXT, Arg, Opt, command
+from bot.commands.registry import SLUG, TEXT, Arg, Opt, command
 from bot.communities import service as communities
 from bot.digests import jobs, messaging, service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import moment
 from bot.messages import Reply
-
-REGISTRY.group("digest", N_("Digests"))
 
 
 @command("digest schedule", usage=N_('digest schedule <slug> "<cron>" [--tz Europe/Paris]'),
@@ -42,7 +40,7 @@ def preview(ctx: Ctx, slug: str) -> Reply:
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
     assert community.id is not None
     start, end = service.manual_period(ctx.session, ctx.settings, community.id, ctx.now())
-    return Reply(messaging.render(service.build(ctx.session, community, start, end)))
+    return Reply(messaging.render(service.build(ctx.session, community, start, end, ctx.assembly.digest_sections)))
 
 
 @command("digest now", usage=N_("digest now <slug>"),
@@ -56,14 +54,9 @@ def now(ctx: Ctx, slug: str) -> Reply:
         raise UserError(_("No channel is linked to {name}: link one with community link {slug} in it first.",
                           name=community.name, slug=slug))
     start, end = service.manual_period(ctx.session, ctx.settings, community.id, ctx.now())
-    digest = service.build(ctx.session, community, start, end)
-    posted = jobs.post(ctx.session, ctx.settings, digest, communities.channels(ctx.session, community.id))
+    digest = service.build(ctx.session, community, start, end, ctx.assembly.digest_sections)
+    posted = jobs.post(ctx.outbox, ctx.session, ctx.settings, digest, communities.channels(ctx.session, community.id))
     ctx.audit("digest.now", f"community:{community.id}")
     return Reply.private(ngettext("The digest of {name} is posted in {n} channel.",
                                   "The digest of {name} is posted in {n} channels.", posted, name=community.name))
 
-
-for word, canonical in (("synthèse", "digest"), ("synthese", "digest"), ("résumé", "digest"), ("resume", "digest"),
-                        ("planifier", "schedule"),
-                        ("aperçu", "preview"), ("apercu", "preview"), ("maintenant", "now")):
-    REGISTRY.alias(word, canonical)

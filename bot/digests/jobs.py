@@ -10,16 +10,22 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.base import BaseScheduler
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from bot.commands.context import send_to_channel
+from bot.communities import service as communities
 from bot.digests import messaging, service
+from bot.outbox import Outbox
 from bot.scheduler import JobContext, on_start, periodic, run_job
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.tables import Channel, Community, DigestSchedule
+from storage.tables import Channel, DigestSchedule
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from storage.tables import Community  # a row the communities service returns
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +46,13 @@ LIVE = _Live()
 BATCH = 200
 
 
-def post(session: Session, settings: Settings, digest: service.Digest, channels: list[Channel]) -> int:
+def post(outbox: Outbox, session: Session, settings: Settings, digest: service.Digest,
+         channels: list[Channel]) -> int:
     """Queue a digest to every linked channel, once per (community, period end, channel)."""
     cid = digest.community.id
     for channel in channels:
-        send_to_channel(session, settings, channel, lambda: messaging.render(digest), subject=f"digest:{cid}",
-                        dedupe_key=f"digest:{cid}:{digest.end.isoformat()}:{channel.id}")
+        outbox.send_to_channel(session, settings, channel, lambda: messaging.render(digest), subject=f"digest:{cid}",
+                               dedupe_key=f"digest:{cid}:{digest.end.isoformat()}:{channel.id}")
     return len(channels)
 
 
@@ -66,15 +73,16 @@ def run_due(ctx: JobContext, community_ids: list[int] | None = None, default_onl
             if not claimed:
                 continue
             ids = [item.community_id for item, _run in claimed]
-            found = {c.id: c for c in session.exec(select(Community).where(col(Community.id).in_(ids)))}
-            channels = service.channels_many(session, ids)
+            found = communities.by_ids(session, ids)
+            channels = communities.channels_many(session, ids)
             periods: dict[tuple[datetime, datetime], list[Community]] = {}
             for item, _run in claimed:
                 periods.setdefault((item.start, item.end), []).append(found[item.community_id])
+            sections = ctx.assembly.digest_sections
             digests = {cid: d for (start, end), batch in periods.items()
-                       for cid, d in service.build_many(session, batch, start, end).items()}
+                       for cid, d in service.build_many(session, batch, start, end, sections).items()}
             for item, run in claimed:
-                run.channels = post(session, ctx.settings, digests[item.community_id],
+                run.channels = post(ctx.outbox, session, ctx.settings, digests[item.community_id],
                                     channels.get(item.community_id, []))
                 posted += 1
     if posted:

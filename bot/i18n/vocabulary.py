@@ -3,7 +3,7 @@
 English command words, options and fixed values (states, statuses, yes/no) must not appear in a
 French message: the French ones must (`idée soutenir I4`, `--thèmes`, `entretien`). Everything is
 derived from the commands as registered, so a new command, option or value is checked at once.
-`registry_view()` is the one place that knows how to reach the commands.
+`registry_view()` is the one place that knows how to reach the commands (the default assembly's).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot.errors import UsageError
 from bot.i18n import fold, typed_word, use_locale
 
 if TYPE_CHECKING:
-    from bot.commands.registry import Arg, Command, Opt
+    from bot.commands.registry import Arg, Command, Opt, Registry
 
 # English command words that are also everyday words of a language: flagged there only where they
 # name a command (`vote V3`), not in prose ("votre vote"). Same-word commands (`communauté info`,
@@ -45,12 +45,14 @@ class RegistryView:
     aliases: dict[str, str]  # command word alias -> canonical
 
 
-def registry_view() -> RegistryView:
-    from bot import capabilities
-    from bot.commands.registry import REGISTRY
+def registry_view(registry: Registry | None = None) -> RegistryView:
+    """The commands of `registry`, by default those of the default assembly (every capability)."""
+    if registry is None:
+        from bot.app import default_capabilities
+        from bot.capability import assemble
 
-    capabilities.load()
-    return RegistryView(tuple(REGISTRY.commands.values()), REGISTRY.lookup, dict(REGISTRY.aliases))
+        registry = assemble(default_capabilities()).registry
+    return RegistryView(tuple(registry.commands.values()), registry.lookup, dict(registry.aliases))
 
 
 @dataclass(frozen=True)

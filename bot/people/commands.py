@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import identity
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
-from bot.commands.registry import CSV, REGISTRY, TEXT, USER, WORD, Arg, choice_type, command
+from bot.commands.registry import CSV, TEXT, USER, WORD, Arg, choice_type, command
 from bot.errors import UserError
 from bot.i18n import N_, _, typed_word, use_locale
 from bot.i18n.formats import moment, zone_name
@@ -13,8 +13,6 @@ from bot.messages import Context, Field, Message, Reply, Section
 from bot.people import service
 from bot.permissions import GRANTABLE, Role, is_configured_admin, roles_of
 from bot.settings import SUPPORTED_LOCALES
-
-REGISTRY.group("profile", N_("Profiles and roles"))
 
 ROLE = choice_type(*GRANTABLE, kind="role", aliases={"communicante": "communicator"})
 LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en", "anglais": "en", "french": "fr",
@@ -90,7 +88,7 @@ def profile_link(ctx: Ctx, code: str | None) -> Reply:
                                "Cercle from your account on the other platform. Keep it to yourself.",
                                code=new))
     try:
-        person = identity.redeem_link_code(ctx.session, code, ctx.account, ctx.now())
+        person = identity.redeem_link_code(ctx.session, code, ctx.account, ctx.now(), ctx.assembly.merge_rules)
     except identity.LinkProblem as problem:
         reasons = {
             "unknown": _("This link code does not exist. Ask for a new one with profile link."),
@@ -160,10 +158,3 @@ def language(ctx: Ctx, language: str) -> Reply:
     ctx.audit("profile.language", f"person:{ctx.person_id}", language=language)
     with use_locale(language):
         return Reply.private(_("From now on Cercle speaks English to you."))
-
-
-for word, canonical in (("profil", "profile"), ("compétences", "skills"), ("competences", "skills"),
-                        ("afficher", "show"), ("voir", "show"), ("lier", "link"), ("rôle", "role"),
-                        ("donner", "grant"), ("retirer", "revoke"), ("liste", "list"), ("langue", "language"),
-                        ("fuseau", "timezone"), ("fuseau-horaire", "timezone")):
-    REGISTRY.alias(word, canonical)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sqlmodel import Session, col, select
 
+from bot.communities import service as communities
 from bot.permissions import Role
-from storage.tables import Account, Community, Membership, Person, PersonSkill, RoleGrant
+from bot.settings import Settings
+from storage.tables import Account, Person, PersonSkill, RoleGrant
+
+if TYPE_CHECKING:
+    from storage.tables import Community  # a row the communities service returns
 
 
 def set_skills(session: Session, person_id: int, skills: list[str]) -> list[str]:
@@ -25,10 +32,7 @@ def skills_of(session: Session, person_id: int) -> list[str]:
 
 def communities_of(session: Session, person_id: int) -> list[tuple[Community, bool]]:
     """(community, is_manager) for each active community the person belongs to."""
-    rows = session.exec(select(Community, Membership).join(Membership, col(Membership.community_id) == Community.id)
-                        .where(Membership.person_id == person_id, col(Community.archived_at).is_(None))
-                        .order_by(Community.slug))
-    return [(c, m.is_manager) for c, m in rows]
+    return [(c, m.is_manager) for m, c in communities.memberships_of(session, person_id)]
 
 
 def accounts_of(session: Session, person_id: int) -> list[Account]:
@@ -60,3 +64,8 @@ def role_holders(session: Session) -> list[tuple[Person, str]]:
     rows = session.exec(select(Person, RoleGrant).join(RoleGrant, col(RoleGrant.person_id) == Person.id)
                         .order_by(RoleGrant.role, Person.display_name))
     return [(p, g.role) for p, g in rows]
+
+
+def personal_data(session: Session, settings: Settings, person_id: int) -> dict[str, Any]:
+    """The people capability's part of a person's export: their skills."""
+    return {"skills": skills_of(session, person_id)}

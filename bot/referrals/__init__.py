@@ -1,1 +1,19 @@
 """Talent-referral nominations: positions, confidential nominations, consent, HR workflow."""
+
+from bot.capability import Capability
+from bot.i18n import N_
+
+CAPABILITY = Capability(
+    name="referrals",
+    modules=("bot.referrals.commands", "bot.referrals.jobs"),
+    groups=(("position", N_("Talent referrals")),),
+    # French command words. A word keeps one meaning across capabilities (`assemble` refuses otherwise).
+    aliases=(("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),
+             ("liste", "list"), ("coopter", "nominate"), ("recommander", "nominate"), ("candidature", "nomination"),
+             ("cooptation", "nomination"), ("afficher", "show"), ("voir", "show"), ("consentir", "consent"),
+             ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move")),
+    digest_sections=("bot.referrals.digest:SECTION",),
+    merge_rule="bot.referrals.service:merge_hook",
+    export="bot.referrals.personal:personal_data",
+    cli=("bot.referrals.export:register",),
+)

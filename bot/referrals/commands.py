@@ -10,13 +10,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-import bot.referrals.jobs  # noqa: F401  (registers the periodic jobs)
-from bot import identity
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.registry import (
     CSV,
-    REGISTRY,
     TEXT,
     USER,
     WHEN,
@@ -37,8 +34,6 @@ from bot.referrals import messaging, service
 from bot.referrals.messaging import PositionInfo
 from bot.referrals.service import nomination_code, position_code
 from storage.tables import Nomination, Position
-
-REGISTRY.group("position", N_("Talent referrals"))
 
 POSITION = code_type("P")
 NOMINATION = code_type("N")
@@ -249,8 +244,7 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
     for event in service.events(ctx.session, row.id or 0):
         if event.to_state == service.AWAITING_CONSENT:
             continue
-        shown = (v.is_hr and identified) or v.is_nominee or event.to_state != service.DECLINED
-        state = service.state_label(event.to_state) if shown else _("closed")
+        state = service.shown_label(service.shown_state(event.to_state, row, v))
         line = f"{day(event.at)} — {state}"
         if event.note and (v.is_hr or event.shared):
             line += f" — {event.note}"
@@ -338,14 +332,3 @@ def nomination_move(ctx: Ctx, nomination: int, state: str, note: str | None, sha
     return _text(ctx, _("{code} moved from {before} to {after}.", code=code, before=service.state_label(before),
                         after=service.state_label(target)) + " " + told)
 
-
-identity.PERSON_MERGE_HOOKS.append(service.merge_hook)
-
-# French command words. Aliases are global: a word must keep one meaning across capabilities
-# (tests/bot/referrals/test_positions.py checks that none of these is taken over by another one).
-FRENCH_WORDS = (("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),
-                ("liste", "list"), ("coopter", "nominate"), ("recommander", "nominate"), ("candidature", "nomination"),
-                ("cooptation", "nomination"), ("afficher", "show"), ("voir", "show"), ("consentir", "consent"),
-                ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move"))
-for word, canonical in FRENCH_WORDS:
-    REGISTRY.alias(word, canonical)

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.commands.context import send_to_person
+from bot import identity
 from bot.errors import UserError
 from bot.messages import Message
 from bot.referrals import messaging, service
 from bot.scheduler import JobContext, periodic
 from storage.db import session_scope
-from storage.tables import AuditEntry, Nomination, NominationReminder, Person, Position
+from storage.tables import AuditEntry, Nomination, NominationReminder, Position
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,6 @@ def _info(session: Session, nomination: Nomination) -> messaging.PositionInfo:
                                   closes_at=position.closes_at)
 
 
-def _name(session: Session, person_id: int) -> str:
-    person = session.get(Person, person_id)
-    return person.display_name if person else "?"
-
-
 def _step(ctx: JobContext, nomination_id: int) -> str | None:
     """Remind or lapse one nomination, in its own transaction. Returns what was done."""
     now = ctx.clock.now()
@@ -74,10 +69,10 @@ def _step(ctx: JobContext, nomination_id: int) -> str | None:
         if reminder is None:
             if now < asked + service.CONSENT_REMINDER_AFTER or not _claim(session, nomination_id, REMINDER_ROUND, now):
                 return None
-            nominator, argument = _name(session, nomination.nominator_id), nomination.argument
-            send_to_person(session, ctx.settings, nomination.nominee_id,
-                           lambda: messaging.consent_request(code, info, nominator, argument, reminder=True),
-                           subject=subject, dedupe_key=f"referrals:{nomination_id}:reminder")
+            nominator, argument = identity.display_name(session, nomination.nominator_id), nomination.argument
+            ctx.outbox.send_to_person(session, ctx.settings, nomination.nominee_id,
+                                      lambda: messaging.consent_request(code, info, nominator, argument, reminder=True),
+                                      subject=subject, dedupe_key=f"referrals:{nomination_id}:reminder")
             return "reminded"
         if now < max(reminder.at + LAPSE_AFTER_REMINDER, asked + service.CONSENT_LAPSE_AFTER):
             return None
@@ -91,12 +86,13 @@ def _step(ctx: JobContext, nomination_id: int) -> str | None:
         session.add(AuditEntry(at=now, actor_person_id=None, action="nomination.state", subject=subject,
                                details=json.dumps({"after": service.LAPSED, "before": service.AWAITING_CONSENT},
                                                   sort_keys=True)))
-        nominee = _name(session, nomination.nominee_id)
-        send_to_person(session, ctx.settings, nomination.nominator_id,
-                       lambda: messaging.nominator_lapsed(code, info, nominee), subject=subject,
-                       dedupe_key=f"referrals:{nomination_id}:lapsed:nominator")
-        send_to_person(session, ctx.settings, nomination.nominee_id, lambda: messaging.nominee_lapsed(code, info),
-                       subject=subject, dedupe_key=f"referrals:{nomination_id}:lapsed:nominee")
+        nominee = identity.display_name(session, nomination.nominee_id)
+        ctx.outbox.send_to_person(session, ctx.settings, nomination.nominator_id,
+                                  lambda: messaging.nominator_lapsed(code, info, nominee), subject=subject,
+                                  dedupe_key=f"referrals:{nomination_id}:lapsed:nominator")
+        ctx.outbox.send_to_person(session, ctx.settings, nomination.nominee_id,
+                                  lambda: messaging.nominee_lapsed(code, info),
+                                  subject=subject, dedupe_key=f"referrals:{nomination_id}:lapsed:nominee")
         return "lapsed"
 
 
@@ -131,7 +127,7 @@ def hr_digest(ctx: JobContext) -> int:
                 return 0
             rows = [(n, session.get(Position, n.position_id)) for n in stale]
             lines = [(service.nomination_code(n.id), service.position_code(n.position_id), p.title if p else "?",
-                      n.state, _name(session, n.nominee_id), n.updated_at) for n, p in rows]
+                      n.state, identity.display_name(session, n.nominee_id), n.updated_at) for n, p in rows]
             recipients = list(dict.fromkeys(pid for _n, p in rows for pid in service.hr_recipients(session, p)))
             for person_id in recipients:
                 def build() -> Message:
@@ -139,8 +135,8 @@ def hr_digest(ctx: JobContext) -> int:
                         [messaging.digest_line(code, pcode, title, state, nominee, now, updated)
                          for code, pcode, title, state, nominee, updated in lines])
 
-                if send_to_person(session, ctx.settings, person_id, build, subject="referrals:hr-digest",
-                                  dedupe_key=f"referrals:hr-digest:{day}:{person_id}"):
+                if ctx.outbox.send_to_person(session, ctx.settings, person_id, build, subject="referrals:hr-digest",
+                                             dedupe_key=f"referrals:hr-digest:{day}:{person_id}"):
                     sent += 1
     except IntegrityError:  # another replica sent today's digest at the same moment
         return 0

@@ -33,6 +33,7 @@ OFFERED = "offered"
 HIRED = "hired"
 REJECTED = "rejected"
 WITHDRAWN = "withdrawn"
+CLOSED = "closed"  # not a state: how a decline is shown to those who must not learn of it (`shown_state`)
 
 STATES = (SUBMITTED, AWAITING_CONSENT, CONSENTED, DECLINED, LAPSED, UNDER_REVIEW, INTERVIEW, OFFERED, HIRED,
           REJECTED, WITHDRAWN)
@@ -258,11 +259,23 @@ def hr_may_identify(nomination: Nomination) -> bool:
     return nomination.consented_at is not None
 
 
+def shown_state(state: str, nomination: Nomination, v: Viewer) -> str:
+    """THE rule for what a viewer may learn of a state (the current one, or one in the history): a decline
+    is shown as CLOSED to everyone but the nominee (and HR, were HR allowed to identify the nominee), so a
+    nominator never learns that the person they put forward said no. Every reply and export uses this."""
+    if state == DECLINED and not v.is_nominee and not (v.is_hr and hr_may_identify(nomination)):
+        return CLOSED
+    return state
+
+
+def shown_label(state: str) -> str:
+    """A state from `shown_state`, in the current language."""
+    return _("closed") if state == CLOSED else state_label(state)
+
+
 def public_state(nomination: Nomination, v: Viewer) -> str:
-    """The state as this viewer may see it: a nominator learns a decline only as 'closed'."""
-    if nomination.state == DECLINED and not v.is_nominee and not (v.is_hr and hr_may_identify(nomination)):
-        return _("closed")
-    return state_label(nomination.state)
+    """The nomination's state as this viewer may see it, in the current language."""
+    return shown_label(shown_state(nomination.state, nomination, v))
 
 
 def set_state(session: Session, nomination: Nomination, to_state: str, *, actor_id: int | None, now: datetime,

@@ -34,6 +34,16 @@ from storage.tables.crisis import (
     CrisisReminderRound,
 )
 from storage.tables.digests import DigestRun, DigestSchedule
+from storage.tables.matrix_crypto import (
+    MatrixCryptoAccount,
+    MatrixCryptoDevice,
+    MatrixCryptoGroupSession,
+    MatrixCryptoKeyRequest,
+    MatrixCryptoOlmSession,
+    MatrixCryptoOutboundSession,
+    MatrixCryptoRoom,
+    MatrixCryptoTrackedUser,
+)
 from storage.tables.referrals import (
     Nomination,
     NominationEvent,
@@ -47,7 +57,9 @@ __all__ = [
     "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "Crisis", "CrisisAck",
     "CrisisAnnouncement", "CrisisAudience", "CrisisChannel", "CrisisCommunicator", "CrisisQuestion",
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
-    "LinkCode", "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
+    "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
+    "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
     "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

@@ -31,8 +31,9 @@ from sqlmodel import func, select
 from adapters.slack.app import make_client
 from adapters.slack.rendering import render
 from adapters.slack.sender import METADATA_TYPE, SlackSender
-from bot.delivery import DeliveryWorker, RateLimit, enqueue
 from bot.messages import Message
+from bot.outbox import RateLimit, enqueue
+from bot.outbox.worker import DeliveryWorker
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.tables import OutboxMessage

@@ -4,7 +4,9 @@ Run: `python -m tests.bench.bench_digests [--communities N --activity N --backen
 Prints, per backend, the time and peak memory of building (and rendering) every digest, the number of SQL
 queries per digest for the smallest and the largest community (it must not grow with size), and the
 same figures for a baseline: one plain SQL aggregate (active members per community) over the same rows.
-Writes `tests/bench/results/digests.json`.
+The digests hold the sections of the communities and consultations capabilities (members, resources,
+consultations, ideas, health); the query count with the referrals' section too (open positions: every
+section of the default assembly) is printed as well. Writes `tests/bench/results/digests.json`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.capability import assemble
+from bot.communities import CAPABILITY as COMMUNITIES
+from bot.consultations import CAPABILITY as CONSULTATIONS
+from bot.digest_sections import DigestSection
 from bot.digests import messaging, service
 from bot.i18n import use_locale
+from bot.referrals import CAPABILITY as REFERRALS
 from storage.db import is_postgres, make_engine
 from storage.migrate import upgrade
 from storage.tables import Community
@@ -161,6 +168,7 @@ def seed(engine: Engine, communities: int, activity: int, people: int) -> int:
 
 # -- the runs --------------------------------------------------------------------------------------
 BATCH = 500
+SECTIONS: tuple[DigestSection, ...] = assemble((COMMUNITIES, CONSULTATIONS)).digest_sections
 
 
 def build_all(engine: Engine) -> int:
@@ -171,7 +179,7 @@ def build_all(engine: Engine) -> int:
         ids = list(session.exec(select(Community.id).order_by(col(Community.id))))
         for i in range(0, len(ids), BATCH):
             batch = list(session.exec(select(Community).where(col(Community.id).in_(ids[i:i + BATCH]))))
-            for digest in service.build_many(session, batch, START, END).values():
+            for digest in service.build_many(session, batch, START, END, SECTIONS).values():
                 with use_locale("en"):
                     messaging.render(digest)
                 built += 1
@@ -188,12 +196,13 @@ def baseline(engine: Engine) -> int:
     return len(rows)
 
 
-def queries_for(engine: Engine, counter: QueryCounter, community_ids: list[int]) -> int:
+def queries_for(engine: Engine, counter: QueryCounter, community_ids: list[int],
+                sections: Sequence[DigestSection] = SECTIONS) -> int:
     """SQL queries to build the digests of these communities (the community rows are loaded first)."""
     with Session(engine) as session:
         batch = list(session.exec(select(Community).where(col(Community.id).in_(community_ids))))
         before = counter.count
-        service.build_many(session, batch, START, END)
+        service.build_many(session, batch, START, END, sections)
         return counter.count - before
 
 
@@ -229,8 +238,13 @@ def run_backend(name: str, engine: Engine, communities: int, activity: int, peop
     print(f"[{name}] digests: {run['seconds']:.2f} s ({per_digest_ms:.2f} ms each), peak RSS {run['peak_mb']:.0f} MB "
           f"(+{run['growth_mb']:.1f}); baseline aggregate: {base['seconds']:.2f} s, peak RSS {base['peak_mb']:.0f} MB "
           f"(+{base['growth_mb']:.1f}); time ratio {figures[0]['ratio']}")
+    every = assemble((COMMUNITIES, CONSULTATIONS, REFERRALS)).digest_sections
+    every_small = queries_for(engine, counter, [smallest], every)
+    every_batch = queries_for(engine, counter, list(range(1, min(BATCH, communities) + 1)), every)
     print(f"[{name}] queries per digest: smallest community {small_q}, largest {large_q}; "
           f"a batch of {min(BATCH, communities)} digests: {batch_q}")
+    print(f"[{name}] with every section ({', '.join(s.key for s in every)}): "
+          f"{every_small} queries for one digest, {every_batch} for a batch of {min(BATCH, communities)}")
     return figures
 
 

@@ -1,6 +1,7 @@
-"""The deployment files hold together: they parse, name real settings, probe /healthz, run as non-root,
-and the image's HEALTHCHECK command really tells a healthy Cercle from a stopped one.
-(`deploy/check` adds hadolint, yamllint, the Kubernetes schemas and systemd-analyze.)"""
+"""The deployment files hold together: they parse, name real settings, probe /livez and /readyz, run as
+non-root, install only locked, hash-checked packages on a base pinned by digest, list every secret, and the
+image's HEALTHCHECK command really tells a healthy Cercle from a stopped one; the systemd unit rates "OK"
+with systemd-analyze. (`deploy/check` adds hadolint, yamllint and the Kubernetes schemas.)"""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import asyncio
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.http import HttpServer
 from storage.db import make_engine
+from tests.support.databases import in_ci
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -48,14 +53,27 @@ def k8s() -> dict[str, dict[str, Any]]:
     return docs
 
 
-def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
+BASE = re.compile(r"^FROM (python:3\.11-slim-bookworm@sha256:[0-9a-f]{64})( AS \w+)?$")
+
+
+def secret_settings() -> set[str]:
+    """Every setting that holds a secret: credentials, keys, tokens, and the database URL (its password)."""
+    return {n for n in known_settings() if re.search(r"(TOKEN|SECRET|PASSWORD|_KEY)$", n)} | {"CERCLE_DATABASE_URL"}
+
+
+def test_dockerfile_is_multi_stage_slim_pinned_locked_and_non_root() -> None:
     build, final = stages((DEPLOY / "Dockerfile").read_text(encoding="utf-8"))
-    assert build[0].startswith("FROM python:3.11-slim AS ") and final[0] == "FROM python:3.11-slim"
+    bases = [BASE.match(build[0]), BASE.match(final[0])]
+    assert all(bases) and bases[0] and bases[1] and bases[0].group(1) == bases[1].group(1), (build[0], final[0])
+    installs = [i for i in build if "pip install" in i]
+    assert any("--require-hashes" in i and "-r requirements/runtime.lock" in i and "--no-deps" in i for i in installs)
+    assert any("--require-hashes" in i and "-r requirements/build.lock" in i for i in installs)
+    assert all("--require-hashes" in i or "--no-index" in i for i in installs), installs  # nothing else fetched
     assert any(i.startswith("COPY --from=build /opt/cercle /opt/cercle") for i in final)
     assert not any(re.search(r"apt-get|apk add|gcc|build-essential|pip install", i) for i in final[1:])
     users = [i.split()[1] for i in final if i.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("0", "root")
-    assert any(i.startswith("HEALTHCHECK ") and "/healthz" in i for i in final)
+    assert any(i.startswith("HEALTHCHECK ") and "/readyz" in i for i in final)
     assert any(i == 'ENTRYPOINT ["cercle"]' for i in final)
 
 
@@ -119,15 +137,26 @@ def test_kubernetes_manifests_fit_together() -> None:
     assert docs["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["spec"]["containers"]
-    ports = {p["name"] for p in container["ports"]}
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"]["path"] == "/healthz" and container[probe]["httpGet"]["port"] in ports
+    probes = ("startupProbe", "livenessProbe", "readinessProbe")
+    paths = {probe: container[probe]["httpGet"]["path"] for probe in probes}
+    assert paths == {"startupProbe": "/livez", "livenessProbe": "/livez", "readinessProbe": "/readyz"}
+    assert all(container[probe]["httpGet"]["port"] == "http" for probe in paths)
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 60  # a slow start is not a dead process
+    assert "initialDelaySeconds" not in container["livenessProbe"]  # the startup probe holds it back instead
+    config = docs["ConfigMap"]["data"]
+    metrics_port = int(config["CERCLE_METRICS_PORT"])
+    assert {"name": "metrics", "containerPort": metrics_port} in container["ports"]
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(metrics_port)
+    assert [p["targetPort"] for p in docs["Service"]["spec"]["ports"]] == ["http"]  # metrics stay in the cluster
     assert container["args"] == ["run"]
     assert pod["spec"]["initContainers"][0]["args"] == ["db", "upgrade"]
     refs = {e.get("configMapRef", e.get("secretRef", {}))["name"] for e in container["envFrom"]}
     assert refs == {docs["ConfigMap"]["metadata"]["name"], docs["Secret"]["metadata"]["name"]}
     names = set(docs["ConfigMap"]["data"]) | set(docs["Secret"]["stringData"])
     assert names <= known_settings(), names - known_settings()
+    assert secret_settings() <= set(docs["Secret"]["stringData"]), secret_settings() - set(docs["Secret"]["stringData"])
+    assert not secret_settings() & set(docs["ConfigMap"]["data"])
     for resource in docs["Kustomization"]["resources"]:
         assert (DEPLOY / "k8s" / resource).is_file()
 
@@ -140,7 +169,31 @@ def test_systemd_unit_upgrades_then_runs_as_its_own_user() -> None:
     assert unit["Restart"] == "on-failure" and unit["NoNewPrivileges"] == "true"
 
 
-def test_env_example_names_only_real_settings() -> None:
+def test_env_example_names_only_real_settings_and_every_secret() -> None:
     names = {line.split("=", 1)[0] for line in (DEPLOY / "cercle.env.example").read_text().splitlines()
              if line and not line.startswith("#")}
     assert names <= known_settings(), names - known_settings()
+    assert secret_settings() <= names, secret_settings() - names
+
+
+def test_every_setting_is_in_the_readme_settings_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Settings"):readme.index("<!-- /section:settings -->")]
+    missing = {n for n in known_settings() if f"`{n}`" not in table}
+    assert missing == set(), missing
+
+
+def test_systemd_unit_exposure_is_ok_and_the_readme_says_so() -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        message = "systemd-analyze is missing (apt-get install systemd)"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    done = subprocess.run([tool, "security", "--offline=true", str(DEPLOY / "cercle.service")], capture_output=True,
+                          text=True, timeout=60, check=False)
+    match = re.search(r"Overall exposure level for cercle\.service: (\d+\.\d) (\w+)", done.stdout)
+    assert match, done.stdout[-500:] + done.stderr[-500:]
+    score, verdict = float(match.group(1)), match.group(2)
+    assert score <= 2.0 and verdict in ("OK", "SAFE"), (score, verdict)
+    assert f"exposure level {match.group(1)} {verdict}" in (ROOT / "README.md").read_text(encoding="utf-8")

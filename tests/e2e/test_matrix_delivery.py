@@ -9,10 +9,9 @@ import pytest
 from nio import RoomGetStateEventResponse
 from sqlmodel import select
 
-from bot.commands.context import send_to_channel, send_to_person
-from bot.delivery import DeliveryError, Outgoing
 from bot.identity import ensure_channel, find_account
 from bot.messages import Actions, Button, Context, Message, Section
+from bot.outbox import DeliveryError, Outgoing
 from bot.settings import parse_account_spec
 from storage.db import session_scope
 from storage.tables import Membership, OutboxMessage
@@ -66,7 +65,7 @@ def _enqueue_to_room(matrix: MatrixWorld, room: str, message: Message) -> None:
     with session_scope(matrix.engine) as session:
         channel = ensure_channel(session, "matrix", "localhost", room)
         assert matrix.app is not None
-        send_to_channel(session, matrix.app.settings, channel, lambda: message, subject="test")
+        matrix.app.outbox.send_to_channel(session, matrix.app.settings, channel, lambda: message, subject="test")
 
 
 async def test_a_reaction_runs_the_buttons_command_as_the_person_who_reacts(matrix: MatrixWorld) -> None:
@@ -127,8 +126,8 @@ async def test_outbox_to_a_room_and_to_a_person_is_delivered_once(matrix: Matrix
         account = find_account(session, "matrix", "localhost", alice.user_id)
         assert account is not None and matrix.app is not None
         for text in ("First private note", "Second private note"):
-            assert send_to_person(session, matrix.app.settings, account.person_id,
-                                  lambda t=text: Message.text(t))  # type: ignore[misc]
+            assert matrix.app.outbox.send_to_person(session, matrix.app.settings, account.person_id,
+                                                    lambda t=text: Message.text(t))  # type: ignore[misc]
     first = await alice.expect(sender=matrix.bot_id, contains="First private note")
     second = await alice.expect(sender=matrix.bot_id, contains="Second private note")
     assert first.room_id == second.room_id != room

@@ -19,8 +19,8 @@ from sqlmodel import col, select
 
 from bot.app import build
 from bot.clock import SystemClock
-from bot.delivery import enqueue
 from bot.messages import Message
+from bot.outbox import enqueue
 from bot.settings import Settings, parse_account_spec
 from storage.db import session_scope
 from storage.tables import Community, DigestRun, DigestSchedule, OutboxMessage

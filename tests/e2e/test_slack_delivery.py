@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from bot.clock import FrozenClock
-from bot.delivery import Outgoing
 from bot.messages import Message
+from bot.outbox import Outgoing
 from storage.db import session_scope
 from storage.tables import OutboxMessage
 from tests.support.slack import ADMIN, ALICE, BOB, SlackHarness, block_text

@@ -10,9 +10,10 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.app import Application
-from bot.delivery import DeliveryWorker, Outgoing
 from bot.events import Actor, Place, Request, UserInfo
 from bot.messages import Message, Reply
+from bot.outbox import Outgoing
+from bot.outbox.worker import DeliveryWorker
 from bot.settings import CONSOLE_WORKSPACE
 from storage.db import session_scope
 from storage.tables import OutboxMessage

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from adapters.matrix.adapter import MatrixAdapter
 from bot.app import Application, build
 from bot.clock import SystemClock
-from bot.delivery import DeliveryWorker
+from bot.outbox.worker import DeliveryWorker
 from bot.settings import Settings
 from tests.support.synapse import MatrixAccount, Synapse
 
@@ -200,7 +200,7 @@ class MatrixBot:
         await self.adapter.start()
         await asyncio.wait_for(self.adapter.ready.wait(), timeout=timeout)
         self.worker = DeliveryWorker(self.app.engine, {"matrix": self.adapter.sender}, clock=self.app.clock,
-                                     poll_interval=0.2)
+                                     poll_interval=0.2, notifier=self.app.outbox.notifier)
         self._worker_task = asyncio.create_task(self.worker.run())
         return self.adapter
 

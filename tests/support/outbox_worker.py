@@ -13,7 +13,7 @@ import aiohttp
 
 from adapters.slack.app import make_client
 from adapters.slack.sender import SlackSender
-from bot.delivery import DeliveryWorker
+from bot.outbox.worker import DeliveryWorker
 from storage.db import make_engine
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from bot import logs, scheduler
+from bot import logs
 from bot.app import build, serve
-from bot.delivery import Outgoing, enqueue
 from bot.http import HttpServer
 from bot.messages import Message
+from bot.outbox import Outgoing
 from bot.scheduler import JobContext, PeriodicJob
 from bot.settings import load_settings
 from storage.db import session_scope
@@ -66,9 +67,9 @@ def digest_job(folder: Path) -> PeriodicJob:
         period = int(time.time() // DIGEST_PERIOD)
         append(folder / "jobs.log", f"{os.getpid()} {period} {time.time():.3f}")
         with session_scope(ctx.engine) as session:
-            enqueue(session, platform="file", workspace="w", target_kind="channel", target_id="digests",
-                    message=Message.text(f"digest {period}"), subject=f"digest:{period}",
-                    dedupe_key=f"digest:{period}")
+            ctx.outbox.enqueue(session, platform="file", workspace="w", target_kind="channel", target_id="digests",
+                               message=Message.text(f"digest {period}"), subject=f"digest:{period}",
+                               dedupe_key=f"digest:{period}")
 
     return PeriodicJob("e2e-digest", DIGEST_PERIOD / 4, run)
 
@@ -77,7 +78,7 @@ async def main() -> None:
     folder = Path(os.environ["CERCLE_E2E_DIR"])
     settings = load_settings(dotenv_path=None)
     app = build(settings)
-    scheduler.PERIODIC.append(digest_job(folder))
+    app.assembly = replace(app.assembly, jobs=(*app.assembly.jobs, digest_job(folder)))
     http = HttpServer(app.engine, "127.0.0.1", 0)
     adapters = [FileAdapter(folder, "file"), FileAdapter(folder, "console")]
     task = asyncio.create_task(serve(app, adapters=adapters, http=http, gauges_interval=1.0))

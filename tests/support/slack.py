@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from adapters.slack.app import SlackAdapter
 from bot.app import Application, build, platform_adapters
 from bot.clock import Clock
-from bot.delivery import DeliveryWorker
 from bot.http import HttpServer
+from bot.outbox.worker import DeliveryWorker
 from bot.settings import Settings, parse_account_spec
 from tests.fakes.slack_api import TEAM_ID, Call, FakeSlack
 
@@ -213,7 +213,7 @@ async def running_slack(base: Settings, clock: Clock, engine: Engine, *, socket_
     adapter = adapters[0]
     assert isinstance(adapter, SlackAdapter)
     http.add_check(adapter.name, adapter.health)
-    worker = DeliveryWorker(engine, {"slack": adapter.sender}, clock=clock)
+    worker = DeliveryWorker(engine, {"slack": adapter.sender}, clock=clock, notifier=app.outbox.notifier)
     await http.start()
     await adapter.start()
     session = aiohttp.ClientSession()

@@ -9,9 +9,15 @@ import pytest
 from aiohttp import web
 from nio import AsyncClient
 from prometheus_client import REGISTRY
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from adapters.matrix.transport import client_config, send_event
-from bot.delivery import DeliveryError
+from bot.messages import Message
+from bot.outbox import DeliveryError, Outgoing, enqueue
+from bot.outbox.worker import DeliveryWorker
+from storage.db import session_scope
+from storage.tables import OutboxMessage
 
 
 async def _send(request: web.Request) -> web.Response:
@@ -63,7 +69,28 @@ async def test_rate_limit_is_retry_after_without_sleeping(client: AsyncClient) -
     with pytest.raises(DeliveryError) as bounded:
         await send_event(client, "!slow:hs", "m.room.message", {"body": "x"}, "t2")
     assert bounded.value.retry_after == 300.0
-    assert _rate_limited() == counted + 2  # visible on /metrics
+    assert _rate_limited() == counted  # not counted here: the delivery worker owns the figure
+
+
+async def test_a_matrix_429_is_counted_once_by_the_delivery_worker(client: AsyncClient, engine: Engine) -> None:
+    """Through the worker (the path every queued message takes), one 429 is one count on /metrics."""
+
+    class Sender:
+        platform = "matrix"
+
+        async def send(self, item: Outgoing) -> str:
+            return await send_event(client, item.target_id, "m.room.message", {"body": "x"}, item.idempotency_key)
+
+    with session_scope(engine) as session:
+        enqueue(session, platform="matrix", workspace="hs", target_kind="channel", target_id="!busy:hs",
+                message=Message.text("x"))
+    counted = _rate_limited()
+    worker = DeliveryWorker(engine, {"matrix": Sender()})
+    assert await worker.run_once() == 1
+    assert _rate_limited() == counted + 1
+    with session_scope(engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+    assert (row.status, row.attempts) == ("pending", 0)  # retried after Retry-After, not held against the row
 
 
 async def test_forbidden_is_permanent_and_server_errors_are_retried(client: AsyncClient) -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from adapters.slack.app import make_client
 from adapters.slack.sender import SlackSender
-from bot.delivery import DeliveryError, Outgoing
 from bot.messages import Message
+from bot.outbox import DeliveryError, Outgoing
 from tests.fakes.slack_api import FakeSlack
 
 

@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import make_client
 from adapters.slack.sender import LOOKUP_MARGIN, METADATA_TYPE, SlackSender
-from bot.delivery import DeliveryError, Outgoing
 from bot.messages import Message
+from bot.outbox import DeliveryError, Outgoing
 from tests.fakes.slack_api import FakeSlack
 
 

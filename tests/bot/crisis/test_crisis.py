@@ -6,8 +6,8 @@ import re
 
 from sqlmodel import select
 
-from bot.delivery import DeliveryError, Outgoing
 from bot.messages import Actions
+from bot.outbox import DeliveryError, Outgoing
 from storage.db import session_scope
 from storage.tables import Crisis, CrisisAck, OutboxMessage, Person
 from tests.support.chat import Chat, found

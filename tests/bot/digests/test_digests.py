@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from bot.app import build
+from bot.app import build, default_capabilities
+from bot.capability import Capability, assemble
 from bot.clock import FrozenClock
+from bot.digest_sections import DigestBatch, DigestPart
 from bot.digests import jobs, service
+from bot.messages import Block, Field, Section
 from bot.scheduler import build_scheduler
 from bot.settings import Settings, parse_account_spec
 from storage.db import session_scope
@@ -159,20 +164,54 @@ def test_catch_up_after_downtime_posts_once(town: Chat, clock: FrozenClock) -> N
         assert len(session.exec(select(DigestRun)).all()) == 1
 
 
-def test_positions_provider_section(town: Chat, clock: FrozenClock) -> None:
-    seen: list[list[str]] = []
+@dataclass(frozen=True)
+class Lines:
+    """A test capability's part: a titled list of lines."""
 
-    def positions(session: object, topics: dict[int, list[str]], start: object, end: object) -> dict[int, list[str]]:
-        seen.extend(topics.values())
-        return {cid: ["P3 — Python developer, Lyon"] for cid, t in topics.items() if "python" in t}
+    title: str
+    lines: tuple[str, ...]
 
-    service.register_provider("test-section", lambda: "Open positions", positions)
-    try:
-        text = town.ok("digest preview garden", user="alice")
-    finally:
-        service.unregister_provider("test-section")
-    assert seen == [["plants", "python"]]
-    assert "Open positions" in text and "P3 — Python developer, Lyon" in text
+    @property
+    def has_news(self) -> bool:
+        return bool(self.lines)
+
+    def blocks(self) -> list[Block]:
+        return [Section(title=self.title, lines=self.lines)]
+
+    def figures(self) -> list[Field]:
+        return []
+
+
+def test_another_capability_adds_its_section(settings: Settings, clock: FrozenClock, engine: Engine) -> None:
+    """A capability contributes a digest section through its object; it shows after the communities' and
+    consultations' ones, and a section that fails does not stop the digest."""
+    seen: list[DigestBatch] = []
+
+    class Jobs:
+        key, order = "test-jobs", 25
+
+        def gather(self, session: Session, batch: DigestBatch) -> dict[int, DigestPart]:
+            seen.append(batch)
+            return {cid: Lines("Jobs nearby", ("P3 — Python developer, Lyon",)) for cid in batch.community_ids}
+
+    class Broken:
+        key, order = "test-broken", 5
+
+        def gather(self, session: Session, batch: DigestBatch) -> dict[int, DigestPart]:
+            raise RuntimeError("a bug in another capability")
+
+    extra = Capability("test-sections", digest_sections=(Jobs(), Broken()))
+    app = build(settings, clock=clock, migrate=False, engine=engine, capabilities=(*default_capabilities(), extra))
+    town = Chat(app)
+    town.ok('community create garden "Garden" --topics plants,python', user="alice")
+    town.ok('idea garden "A seed swap every spring"', user="alice")
+    text = town.ok("digest preview garden", user="alice")
+    assert [b.community_ids for b in seen] == [(1,)]
+    assert "Jobs nearby" in text and "P3 — Python developer, Lyon" in text
+    assert text.index("New ideas") < text.index("Jobs nearby") < text.index("Health")
+    # The default application has no such section.
+    assert "Jobs nearby" not in Chat(build(settings, clock=clock, migrate=False, engine=engine)).ok(
+        "digest preview garden", user="alice")
 
 
 def test_two_schedulers_on_postgres_post_one_digest(postgres_engine: Engine) -> None:
@@ -220,7 +259,9 @@ def test_last_fire_is_at_or_before_now(cron: str) -> None:
 
 
 def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: FrozenClock) -> None:
-    from bot.digests import messaging, service
+    from bot.communities.digest import CommunityNews
+    from bot.consultations.digest import ConsultationNews
+    from bot.digests import messaging
     from storage.tables import Community
 
     town.ok('community create orchard "Orchard"', user="dave")
@@ -230,13 +271,57 @@ def test_batch_keeps_each_community_apart_and_caps_lists(town: Chat, clock: Froz
     with session_scope(town.app.engine) as session:
         batch = list(session.exec(select(Community).order_by(col(Community.id))))
         start, end = START - timedelta(days=1), START + timedelta(hours=1)
-        digests = service.build_many(session, batch, start, end)
+        digests = service.build_many(session, batch, start, end, town.app.assembly.digest_sections)
         garden, orchard = digests[batch[0].id or 0], digests[batch[1].id or 0]
-        assert [i.text for i in garden.new_ideas] == ["Only in the garden"] and orchard.new_ideas == []
-        assert orchard.new_member_count == 13 and len(orchard.new_members) == 10
+        news = {name: next(p for p in d.parts if isinstance(p, CommunityNews))
+                for name, d in (("garden", garden), ("orchard", orchard))}
+        ideas = {name: next(p for p in d.parts if isinstance(p, ConsultationNews))
+                 for name, d in (("garden", garden), ("orchard", orchard))}
+        assert [i.text for i in ideas["garden"].new_ideas] == ["Only in the garden"]
+        assert ideas["orchard"].new_ideas == []
+        assert news["orchard"].new_member_count == 13 and len(news["orchard"].new_members) == 10
         text = messaging.render(orchard).plain_text()
         assert "Welcome to 13 new members" in text and "and 3 more" in text
-        assert garden.new_member_count == 3
+        assert news["garden"].new_member_count == 3
+
+
+def test_the_queries_of_a_batch_do_not_grow_with_it(town: Chat, clock: FrozenClock) -> None:
+    """Every capability's section answers for a whole batch with a fixed number of queries: ten for the
+    communities' and consultations' sections (the figure of tests/bench/bench_digests.py), two more for
+    the open positions."""
+    from bot.communities import CAPABILITY as COMMUNITIES
+    from bot.consultations import CAPABILITY as CONSULTATIONS
+    from storage.tables import Community
+
+    seed(town, clock)
+    for i in range(6):
+        town.ok(f'community create c{i} "C{i}" --topics python', user=f"owner{i}")
+        town.ok(f'idea c{i} "Idea {i}"', user=f"owner{i}")
+        town.ok(f"share c{i} https://example.org/{i} \"R{i}\"", user=f"owner{i}")
+    town.ok('position open "Dev" --site Lyon --skills python', user="admin", direct=True)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    base = assemble((COMMUNITIES, CONSULTATIONS)).digest_sections
+    full = town.app.assembly.digest_sections
+    start, end = START - timedelta(days=1), START + timedelta(days=1)
+    with session_scope(town.app.engine) as session:
+        batch = list(session.exec(select(Community).order_by(col(Community.id))))
+        event.listen(town.app.engine, "before_cursor_execute", count)
+        try:
+            figures = {}
+            for name, sections in (("base", base), ("full", full)):
+                for size in (1, len(batch)):
+                    statements.clear()
+                    service.build_many(session, batch[:size], start, end, sections)
+                    figures[name, size] = len(statements)
+        finally:
+            event.remove(town.app.engine, "before_cursor_execute", count)
+    assert len(batch) == 7 and [s.key for s in full] == ["communities", "consultations", "positions"]
+    assert figures["base", 1] == figures["base", 7] == 10
+    assert figures["full", 1] == figures["full", 7] == 12
 
 
 def test_digest_commands_on_unknown_communities(town: Chat) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bot.commands.grammar import tokenize
-from bot.commands.registry import REGISTRY, ConvertEnv
+from bot.commands.registry import ConvertEnv
+from bot.communities.commands import archive_button, create_button
 from bot.consultations import messaging as consultations
 from bot.crisis import messaging as crisis
 from bot.i18n import use_locale
@@ -43,16 +44,9 @@ BUILDERS: dict[str, Callable[[], Message]] = {
     "position announcement": lambda: referrals.announcement(POSITION),
     "consent request": lambda: referrals.consent_request("N7", POSITION, "alice", "She knows Kafka well."),
     "hr told of consent": lambda: referrals.hr_consented("N7", POSITION, "bob"),
-    "community buttons": lambda: community_buttons(),
+    "community buttons": lambda: Message("c", (Actions((create_button(), archive_button("garden"))),)),
 }
-
-
-def community_buttons() -> Message:
-    # Imported here: importing a command module registers its help group, and the order of the groups
-    # (help, README) is the order of `capabilities.load()`, which must not depend on test collection.
-    from bot.communities.commands import archive_button, create_button
-
-    return Message("c", (Actions((create_button(), archive_button("garden"))),))
+VIEW = registry_view()
 
 
 def commands_of(message: Message) -> list[str]:
@@ -68,14 +62,14 @@ def _command(button: Button) -> str:
 def bound(line: str) -> tuple[str, dict[str, Any]]:
     tokens = tokenize(line)
     words = [t.text for t in tokens[:3] if not t.quoted and not t.is_option]
-    cmd, used = REGISTRY.lookup(words)
+    cmd, used = VIEW.lookup(words)
     assert cmd is not None, f"{line!r} names no command"
     return cmd.name, cmd.bind(tokens[used:], ENV)
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_french_buttons_run_the_same_command_as_english_ones(name: str) -> None:
-    vocabulary = Vocabulary.of(registry_view(), "fr")
+    vocabulary = Vocabulary.of(VIEW, "fr")
     with use_locale("en"):
         english = commands_of(BUILDERS[name]())
     with use_locale("fr"):

@@ -9,7 +9,7 @@ import pytest
 from babel.messages.catalog import Message as PoMessage
 from babel.messages.pofile import read_po
 
-from bot.commands.registry import REGISTRY, Arg, Command, Opt, Registry, choice_type
+from bot.commands.registry import Arg, Command, Opt, Registry, choice_type
 from bot.i18n import LOCALES_DIR, _, catalog, checks, tool, typography, use_locale
 from bot.i18n.vocabulary import RegistryView, Vocabulary, registry_view
 from bot.messages import Reply
@@ -144,7 +144,7 @@ def test_help_lists_every_command_in_english_and_french(chat: Chat) -> None:
     english = chat.ok("help", user="alice")
     chat.ok("language fr", user="bob")
     french = chat.ok("aide", user="bob")
-    for cmd in REGISTRY.commands.values():
+    for cmd in chat.app.assembly.registry.commands.values():
         assert cmd.usage in english, cmd.name
         with use_locale("fr"):
             assert _(cmd.usage) in french, cmd.name

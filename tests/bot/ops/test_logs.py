@@ -14,9 +14,10 @@ from sqlalchemy.engine import Engine
 from bot import identity
 from bot.app import build
 from bot.clock import FrozenClock
-from bot.delivery import DeliveryError, DeliveryWorker, Outgoing, enqueue
 from bot.logs import MASK, Redactor, make_handler
 from bot.messages import Message
+from bot.outbox import DeliveryError, Outgoing, enqueue
+from bot.outbox.worker import DeliveryWorker
 from bot.settings import Settings, parse_account_spec
 from storage.db import session_scope
 from tests.bot.referrals.helpers import HR_NOTE, WHY
@@ -131,7 +132,7 @@ async def test_a_scenario_logs_no_secret_and_no_private_text(captured: io.String
     lines = [line for line in captured.getvalue().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is a JSON object
     assert any(r["logger"] == "bot.commands.router" and "exception" in r for r in records)
-    assert any(r["logger"] == "bot.delivery" for r in records)
+    assert any(r["logger"] == "bot.outbox.worker" for r in records)
     assert sum(MASK in line for line in lines) >= 5
     output = captured.getvalue()
     for secret in SECRETS:

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from bot.clock import FrozenClock
-from bot.delivery import enqueue
 from bot.messages import Message
 from bot.monitoring import update_outbox_gauges
+from bot.outbox import enqueue
 from storage.db import session_scope
 from storage.tables import OutboxMessage
 

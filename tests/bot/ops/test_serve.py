@@ -4,16 +4,16 @@ the code paths did; a platform that fails to start is retried while the others k
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot import scheduler
 from bot.app import Application, build, serve
 from bot.clock import SystemClock
-from bot.delivery import enqueue
 from bot.http import HttpServer
 from bot.messages import Message
+from bot.outbox import enqueue
 from bot.scheduler import JobContext, PeriodicJob
 from bot.settings import Settings
 from storage.db import make_engine, session_scope
@@ -33,11 +33,11 @@ def live_app(settings: Settings, engine: Engine) -> Application:
     return build(settings, clock=SystemClock(), migrate=False, engine=engine)
 
 
-async def test_health_metrics_and_a_platform_that_starts_late(live_app: Application,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_health_metrics_and_a_platform_that_starts_late(live_app: Application) -> None:
     app, chat = live_app, Chat(live_app)
     runs: list[str] = []
-    monkeypatch.setattr(scheduler, "PERIODIC", [PeriodicJob("ops-test-tick", 0.2, lambda ctx: runs.append("x"))])
+    # Only a fast job of our own (and the start-up hooks): a fresh assembly, no global list to patch.
+    app.assembly = replace(app.assembly, jobs=(PeriodicJob("ops-test-tick", 0.2, lambda ctx: runs.append("x")),))
     good = MemoryAdapter("memgood")
     flaky = MemoryAdapter("memflaky", fail_starts=2)
     http = HttpServer(app.engine, "127.0.0.1", 0)

@@ -8,7 +8,8 @@ import io
 
 from sqlmodel import select
 
-from bot.referrals.export import person_data, write_nominations_csv
+from bot.personal_data import person_data
+from bot.referrals.export import write_nominations_csv
 from storage.db import session_scope
 from storage.tables import Person
 from tests.bot.referrals.helpers import HR_NOTE, WHY, nominate, open_position, setup_hr
@@ -44,8 +45,8 @@ def test_person_export_is_their_own_view(chat: Chat) -> None:
     with session_scope(chat.app.engine) as session:
         people = {p.display_name: p for p in session.exec(select(Person))}
         marc = people["marc"]
-        data = person_data(session, chat.app.settings, marc)
-        bob = person_data(session, chat.app.settings, people["bob"])
+        data = person_data(session, chat.app.settings, marc, chat.app.assembly.exporters)
+        bob = person_data(session, chat.app.settings, people["bob"], chat.app.assembly.exporters)
     assert data["skills"] == ["kafka"]
     made = {n["code"]: n for n in data["nominations_made"]}
     assert made["N1"]["nominee"] == "bob" and made["N2"]["state"] == "closed"  # a decline is only "closed"

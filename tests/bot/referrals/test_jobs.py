@@ -114,9 +114,9 @@ def test_nominations_awaiting_consent_are_not_in_hr_digest(asked: Chat, clock: F
 
 
 def test_jobs_are_registered_with_the_scheduler(app: Application) -> None:
-    from bot.scheduler import PERIODIC, build_scheduler
+    from bot.scheduler import build_scheduler
 
-    names = {job.name: job.func for job in PERIODIC}
+    names = {job.name: job.func for job in app.assembly.jobs}
     assert names["referrals.consent"] is jobs.consent_reminders and names["referrals.hr_digest"] is jobs.hr_digest
     scheduled = {job.id for job in build_scheduler(app.job_context()).get_jobs()}
     assert {"referrals.consent", "referrals.hr_digest"} <= scheduled

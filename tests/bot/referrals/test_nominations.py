@@ -8,9 +8,10 @@ import logging
 import pytest
 from sqlmodel import select
 
+from bot.personal_data import person_data
 from bot.referrals import service
 from storage.db import session_scope
-from storage.tables import AuditEntry, OutboxMessage
+from storage.tables import AuditEntry, OutboxMessage, Person
 from tests.bot.referrals.helpers import (
     HR_NOTE,
     WHY,
@@ -120,6 +121,25 @@ def test_decline_closes_kindly_and_hr_never_learns(opened: Chat) -> None:
     assert "bob" not in hr_view and WHY not in hr_view
     assert "already answered" in chat.error("nomination consent N1 yes", user="bob", direct=True)
     assert nomination(chat).state == service.DECLINED
+
+
+def test_a_decline_is_closed_wherever_a_nominator_looks_even_one_in_hr(opened: Chat) -> None:
+    """One rule (`service.shown_state`): the state, the history and the export all say "closed" to a
+    nominator, here one who is also HR; only the nominee sees "declined"."""
+    chat = opened
+    setup_hr(chat, "harry")
+    nominate(chat, by="harry")
+    chat.ok("nomination consent N1 no", user="bob", direct=True)
+    shown = chat.ok("nomination show N1", user="harry", direct=True)
+    assert "State: closed" in shown and "— closed" in shown and "declined" not in shown
+    assert "declined" not in chat.ok("nomination list", user="harry", direct=True)
+    assert "State: declined" in chat.ok("nomination show N1", user="bob", direct=True)
+    with session_scope(chat.app.engine) as session:
+        harry = next(p for p in session.exec(select(Person)) if p.display_name == "harry")
+        data = person_data(session, chat.app.settings, harry, chat.app.assembly.exporters)
+    [made] = data["nominations_made"]
+    assert made["state"] == "closed" and [h["state"] for h in made["history"]] == ["awaiting_consent", "closed"]
+    assert "declined" not in json.dumps(data)
 
 
 def test_full_hr_workflow_with_notes(consented: Chat) -> None:

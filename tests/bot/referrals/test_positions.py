@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app import Application
 from bot.clock import FrozenClock
 from bot.messages import Visibility
 from storage.tables import Nomination, Position
@@ -91,11 +92,11 @@ def test_replies_are_private(chat: Chat) -> None:
         assert not reply.is_error and reply.visibility is Visibility.PRIVATE
 
 
-def test_french_words_keep_one_meaning(app: object) -> None:
-    from bot.commands.registry import REGISTRY
-    from bot.referrals.commands import FRENCH_WORDS
+def test_french_words_keep_one_meaning(app: Application) -> None:
+    from bot.referrals import CAPABILITY
 
-    assert {word: REGISTRY.aliases[word] for word, _c in FRENCH_WORDS} == dict(FRENCH_WORDS)
+    words = CAPABILITY.aliases
+    assert {word: app.assembly.registry.aliases[word] for word, _c in words} == dict(words)
 
 
 def test_role_revoke_in_french_still_works(chat: Chat) -> None:

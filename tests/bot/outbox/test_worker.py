@@ -21,14 +21,15 @@ from adapters.slack.app import make_client
 from adapters.slack.sender import SlackSender
 from bot import metrics
 from bot.clock import FrozenClock
-from bot.delivery import DeliveryWorker, Outgoing, RateLimit, enqueue
 from bot.messages import Message
+from bot.outbox import Outgoing, RateLimit, enqueue
+from bot.outbox.worker import DeliveryWorker
 from storage.db import session_scope
 from storage.tables import OutboxMessage
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_serve import running_fake
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def slack_sender(fake: FakeSlack) -> SlackSender:

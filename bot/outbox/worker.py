@@ -1,24 +1,19 @@
-"""The outbox: durable, idempotent, rate-limited delivery of outgoing messages (design §2).
+"""The delivery worker: claims due outbox rows and sends them, exactly once across crashes and replicas.
 
-A capability never sends a message itself. It writes one outbox row per (message, target) in
-the transaction of the change that caused it (`enqueue`). Delivery workers claim due rows
-(PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas share the work; SQLite: one worker), hand
-each to the platform's `Sender`, and record the platform's message id. A failed send is
+Workers claim due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas share the work; SQLite: one
+worker), hand each to the platform's `Sender`, and record the platform's message id. A failed send is
 retried with backoff, honouring `Retry-After`.
 
-Exactly once, across crashes and replicas: a claim is a lease. A row whose lease ran out
-without an outcome (the worker died between the platform accepting and the row being marked),
-or whose send ended without a clear answer (timeout, 5xx, lost connection), is handed to the
-next worker with `Outgoing.in_doubt`: the sender must then look for the message it may already
-have posted, by the row's idempotency key (Matrix: the transaction id; Slack: the message
-metadata, looked up in the conversation's history), and return its id instead of posting
-again. A worker never starts a send it could not finish well within its lease.
+Exactly once: a claim is a lease. A row whose lease ran out without an outcome (the worker died between
+the platform accepting and the row being marked), or whose send ended without a clear answer (timeout,
+5xx, lost connection), is handed to the next worker with `Outgoing.in_doubt`: the sender must then look
+for the message it may already have posted, by the row's idempotency key (Matrix: the transaction id;
+Slack: the message metadata, looked up in the conversation's history), and return its id instead of
+posting again. A worker never starts a send it could not finish well within its lease.
 
-Pacing: per platform, at most one message per `RateLimit.per_target` seconds to one channel or
-person, and `RateLimit.per_second` in a workspace; a 429 pauses the whole workspace for its
-Retry-After. Up to `concurrency` rows are in flight at once, at most `per_target_inflight` per
-target (sent one after the other, in order), so one slow or throttled channel never holds the
-others back.
+Up to `concurrency` rows are in flight at once, at most `per_target_inflight` per target (sent one after
+the other, in order), so one slow or throttled channel never holds the others back (pacing: see
+`bot.outbox.pacing`). The worker is the one place that counts deliveries and 429s in the metrics.
 """
 
 from __future__ import annotations
@@ -28,16 +23,15 @@ import logging
 import os
 import random
 import socket
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
@@ -46,6 +40,9 @@ from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.messages import Message
 from bot.monitoring import update_outbox_gauges
+from bot.outbox.contract import DeliveryError, Outgoing, RateLimit, Sender
+from bot.outbox.pacing import Pacer
+from bot.outbox.wakeup import Notifier
 from storage.db import is_postgres, session_scope
 from storage.tables import OutboxMessage
 
@@ -58,184 +55,11 @@ LEASE = timedelta(seconds=60)
 SEND_TIMEOUT = 20.0  # seconds; a send never outlives its lease
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One outbox row as a sender sees it."""
-
-    id: int
-    platform: str
-    workspace: str
-    target_kind: str  # "channel" or "dm"
-    target_id: str
-    message: Message
-    attempts: int
-    subject: str
-    in_doubt: bool = False  # an earlier attempt may have reached the platform: look for it before posting
-    created_at: datetime | None = None  # when the row was written: no attempt can be older (bounds a lookup)
-
-    @property
-    def idempotency_key(self) -> str:
-        """Stable across attempts and workers: Matrix transaction id, Slack message metadata."""
-        return f"cercle-outbox-{self.id}"
-
-
-class DeliveryError(Exception):
-    """A send that did not go through. `retry_after` (seconds) when the platform said when to retry;
-    `permanent` when retrying cannot help (channel gone, bot removed); `uncertain` when the platform
-    may have posted it anyway (timeout, 5xx, lost connection): the next attempt is then in doubt."""
-
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False,
-                 uncertain: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.permanent = permanent
-        self.uncertain = uncertain
-
-
-class Sender(Protocol):
-    """What an adapter offers the delivery worker."""
-
-    platform: str
-
-    async def send(self, item: Outgoing) -> str:
-        """Post the message; return the platform's message id. Raise DeliveryError on failure.
-        When `item.in_doubt`, first look for a message already posted with `item.idempotency_key`."""
-        ...
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A platform's budget: seconds between two messages to one target, messages per second per workspace."""
-
-    per_target: float = 0.0
-    per_second: float = 0.0
-
-
-# Slack: about one message per second per channel, and a workspace-wide budget of a few hundred a
-# minute for chat.postMessage. Matrix homeservers say it with 429s, which pause the workspace.
-PLATFORM_LIMITS: dict[str, RateLimit] = {"slack": RateLimit(per_target=1.0, per_second=5.0)}
-
-
-class Pacer:
-    """Spaces sends per target and per workspace; a 429 pauses a workspace (monotonic time)."""
-
-    def __init__(self, limits: dict[str, RateLimit]) -> None:
-        self.limits = limits
-        self._target_next: dict[tuple[str, str, str, str], float] = {}
-        self._workspace_next: dict[tuple[str, str], float] = {}
-        self._paused: dict[tuple[str, str], float] = {}
-
-    def pause(self, platform: str, workspace: str, seconds: float) -> None:
-        key = (platform, workspace)
-        self._paused[key] = max(self._paused.get(key, 0.0), time.monotonic() + seconds)
-
-    async def acquire(self, item: Outgoing, deadline: float) -> bool:
-        """Reserve this item's turn and wait for it; False (nothing reserved) if the turn would come after
-        `deadline` (monotonic). One reservation per item: no polling, however many items wait."""
-        limit = self.limits.get(item.platform, RateLimit())
-        wkey = (item.platform, item.workspace)
-        tkey = (item.platform, item.workspace, item.target_kind, item.target_id)
-        now = time.monotonic()
-        turn = max(now, self._paused.get(wkey, 0.0), self._target_next.get(tkey, 0.0),
-                   self._workspace_next.get(wkey, 0.0))
-        if turn > deadline:
-            return False
-        if limit.per_target > 0:
-            self._target_next[tkey] = turn + limit.per_target
-        if limit.per_second > 0:
-            self._workspace_next[wkey] = turn + 1 / limit.per_second
-        if turn > now:
-            await asyncio.sleep(turn - now)
-        paused = self._paused.get(wkey, 0.0) - time.monotonic()  # a 429 arrived while this one waited
-        if paused > 0:
-            if time.monotonic() + paused > deadline:
-                return False
-            await asyncio.sleep(paused)
-        return True
-
-
 @dataclass
 class _Result:
     item: Outgoing
     message_id: str | None = None
     error: DeliveryError | None = None
-
-
-def enqueue(session: Session, *, platform: str, workspace: str, target_kind: str, target_id: str,
-            message: Message, person_id: int | None = None, subject: str = "",
-            dedupe_key: str | None = None, not_before: datetime | None = None) -> OutboxMessage | None:
-    """Add a row in the caller's transaction. With `dedupe_key`, a second enqueue of the same key is a
-    no-op (returns None): scheduled work uses it to stay idempotent."""
-    if dedupe_key is not None:
-        existing = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
-        if existing is not None:
-            return None
-    row = OutboxMessage(platform=platform, workspace=workspace, target_kind=target_kind, target_id=target_id,
-                        person_id=person_id, subject=subject, dedupe_key=dedupe_key, body=message.to_json())
-    if not_before is not None:
-        row.next_attempt_at = not_before
-    session.add(row)
-    session.flush()
-    NOTIFIER.notify()
-    return row
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """One message for `enqueue_many`."""
-
-    platform: str
-    workspace: str
-    target_kind: str
-    target_id: str
-    message: Message
-    person_id: int | None = None
-    dedupe_key: str | None = None
-
-
-def enqueue_many(session: Session, items: list[Outbound], *, subject: str, now: datetime) -> int:
-    """Add many rows in one statement (a reminder round to thousands). Unlike `enqueue`, dedupe keys are
-    not looked up first: a key already used raises IntegrityError, so callers run this in a savepoint and
-    fall back to `enqueue` one by one."""
-    if not items:
-        return 0
-    bodies: dict[int, str] = {}
-    rows = [{"created_at": now, "platform": i.platform, "workspace": i.workspace, "target_kind": i.target_kind,
-             "target_id": i.target_id, "person_id": i.person_id, "subject": subject, "dedupe_key": i.dedupe_key,
-             "body": bodies.setdefault(id(i.message), i.message.to_json()), "status": "pending", "attempts": 0,
-             "next_attempt_at": now} for i in items]
-    session.execute(insert(OutboxMessage), rows)
-    NOTIFIER.notify()
-    return len(rows)
-
-
-class _Notifier:
-    """Wakes the workers of this process when a row is written, so delivery does not wait for a poll."""
-
-    def __init__(self) -> None:
-        self._listeners: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def notify(self) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener()
-
-
-NOTIFIER = _Notifier()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -250,13 +74,15 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 
 class DeliveryWorker:
-    """Claims due rows and sends them through the platform's sender, keeping the pipeline full."""
+    """Claims due rows and sends them through the platform's sender, keeping the pipeline full.
+    `limits`: each platform's pace, from the caller; `notifier`: the application's outbox wake-up
+    (`Outbox.notifier`), so rows written by this process go out without waiting for a poll."""
 
     def __init__(self, engine: Engine, senders: dict[str, Sender], *, clock: Clock | None = None,
                  batch_size: int = 50, poll_interval: float = 1.0, concurrency: int = 64,
-                 worker_id: str | None = None, limits: dict[str, RateLimit] | None = None,
+                 worker_id: str | None = None, limits: Mapping[str, RateLimit] | None = None,
                  lease: timedelta = LEASE, send_timeout: float = SEND_TIMEOUT,
-                 per_target_inflight: int = 2) -> None:
+                 per_target_inflight: int = 2, notifier: Notifier | None = None) -> None:
         self.engine = engine
         self.senders = senders
         self.clock = clock or SystemClock()
@@ -268,6 +94,7 @@ class DeliveryWorker:
         self.send_timeout = min(send_timeout, lease.total_seconds() / 3)
         self.per_target_inflight = per_target_inflight
         self.pacer = Pacer(limits or {})
+        self.notifier = notifier
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -418,7 +245,8 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Deliver until stopped: keep up to `concurrency` rows in flight, waking on new rows or polling."""
         self._loop = asyncio.get_running_loop()
-        self._unsubscribe = NOTIFIER.subscribe(self._on_notify)
+        if self.notifier is not None:
+            self._unsubscribe = self.notifier.subscribe(self._on_notify)
         tasks: set[asyncio.Task[None]] = set()
         last_flush = time.monotonic()
         try:

@@ -1,0 +1,135 @@
+"""Capabilities as objects, and the assembly an application runs.
+
+Each capability package declares, in ONE object exported from its `__init__.py` (`CAPABILITY`), what it
+adds to Cercle: the modules holding its `@command` handlers, `@periodic` jobs and `@on_start` hooks, its
+help groups and other-language command words, its digest sections, its rule for merging two persons,
+its part of a person's data export, and its `cercle` subcommands. Importing a module registers nothing:
+`assemble(capabilities)` builds an `Assembly` (the command registry, the jobs and hooks, the digest
+sections, the merge rules, the exporters), and the application (`bot.app.build`) runs what its assembly
+holds. Tests assemble what they need, afresh: there is no global registry to reset.
+
+References to code are written "package.module" (modules) or "package.module:attribute", so that a
+capability's `__init__.py` stays light and its `cercle` subcommands (which import click) are imported by
+`bot/cli.py` only. An object may be given instead of a reference (tests do).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.commands.registry import Registry
+    from bot.digest_sections import DigestSection
+    from bot.identity import MergeRule
+    from bot.personal_data import PersonPart
+    from bot.scheduler import PeriodicJob, StartupHook
+
+CliRegistrar = Callable[[Any], None]  # receives the `cercle` click group and adds its subcommands
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one capability adds to Cercle, declared in one place."""
+
+    name: str
+    # Modules whose `@command` handlers, `@periodic` jobs and `@on_start` hooks belong to it.
+    modules: tuple[str, ...] = ()
+    # Help groups, (id, N_(title)), shown in this order; a command names its group (default: its first word).
+    groups: tuple[tuple[str, str], ...] = ()
+    # Other-language command words, (word, canonical word); a word keeps one meaning across capabilities.
+    aliases: tuple[tuple[str, str], ...] = ()
+    # Its sections of community digests (`bot.digest_sections.DigestSection`).
+    digest_sections: tuple[str | DigestSection, ...] = ()
+    # Run when two persons become one, before the core moves every person column: settles its
+    # one-row-per-person rules (`bot.identity.MergeRule`).
+    merge_rule: str | MergeRule | None = None
+    # Its part of a person's own data (`bot.personal_data.PersonPart`).
+    export: str | PersonPart | None = None
+    # Functions adding its `cercle` subcommands to the click group (imported by `bot/cli.py` only).
+    cli: tuple[str | CliRegistrar, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """Everything an application runs, built from its capabilities."""
+
+    capabilities: tuple[Capability, ...]
+    registry: Registry
+    jobs: tuple[PeriodicJob, ...]
+    startup: tuple[StartupHook, ...]
+    digest_sections: tuple[DigestSection, ...]
+    merge_rules: tuple[MergeRule, ...]
+    exporters: tuple[PersonPart, ...]
+
+    def cli(self) -> list[CliRegistrar]:
+        """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""
+        return [resolve(ref) for cap in self.capabilities for ref in cap.cli]
+
+
+def resolve(ref: Any) -> Any:
+    """The object a reference names ("package.module:attribute"), or the object itself."""
+    if not isinstance(ref, str):
+        return ref
+    module, sep, attribute = ref.partition(":")
+    if not sep or not attribute:
+        raise ValueError(f"not a reference like package.module:attribute: {ref!r}")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _declared(module: ModuleType) -> list[Any]:
+    """The functions defined in `module` itself, in the order they are written (each once)."""
+    seen: set[int] = set()
+    found = []
+    for value in vars(module).values():
+        if callable(value) and getattr(value, "__module__", None) == module.__name__ and id(value) not in seen:
+            seen.add(id(value))
+            found.append(value)
+    return found
+
+
+def assemble(capabilities: Iterable[Capability]) -> Assembly:
+    """Build the registry, jobs, hooks, digest sections, merge rules and exporters of `capabilities`,
+    in their order (which is the order of help). Declaring something twice is an error."""
+    from bot.commands.registry import Registry, commands_of
+    from bot.scheduler import is_startup_hook, periodic_job_of
+
+    caps = tuple(capabilities)
+    names = [c.name for c in caps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a capability is listed twice: {names}")
+    registry = Registry()
+    jobs: dict[str, PeriodicJob] = {}
+    startup: list[StartupHook] = []
+    for cap in caps:
+        for group_id, title in cap.groups:
+            registry.group(group_id, title)
+        for module_name in cap.modules:
+            for value in _declared(importlib.import_module(module_name)):
+                for cmd in commands_of(value):
+                    registry.add(cmd)
+                job = periodic_job_of(value)
+                if job is not None:
+                    if job.name in jobs:
+                        raise ValueError(f"periodic job declared twice: {job.name}")
+                    jobs[job.name] = job
+                if is_startup_hook(value):
+                    startup.append(value)
+        for word, canonical in cap.aliases:
+            registry.alias(word, canonical)
+    sections = sorted((resolve(ref) for cap in caps for ref in cap.digest_sections), key=lambda s: s.order)
+    keys = [s.key for s in sections]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"a digest section is declared twice: {keys}")
+    return Assembly(
+        capabilities=caps,
+        registry=registry,
+        jobs=tuple(jobs.values()),
+        startup=tuple(startup),
+        digest_sections=tuple(sections),
+        merge_rules=tuple(resolve(c.merge_rule) for c in caps if c.merge_rule is not None),
+        exporters=tuple(resolve(c.export) for c in caps if c.export is not None),
+    )
