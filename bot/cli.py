@@ -12,15 +12,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.app import Application
+    from bot.platforms import Platforms
+
+
+def _platforms() -> Platforms:
+    from bot.app import default_platforms
+
+    return default_platforms()
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        return load_settings(platforms=_platforms())
     except SettingsError as exc:
         click.echo(f"cercle: invalid setting {exc}", err=True)
         sys.exit(2)
@@ -54,11 +61,11 @@ def run() -> None:
     from bot.app import run_console, serve
 
     settings = _settings()
-    if settings.slack_enabled or settings.matrix_enabled:
+    if settings.configured():
         asyncio.run(serve(_build(settings)))
     else:
-        click.echo("No Slack or Matrix settings found: starting the console. Type help, or :as <name>.",
-                   err=True)
+        names = " or ".join(p.display_name for p in _platforms() if p.build is not None)
+        click.echo(f"No {names} settings found: starting the console. Type help, or :as <name>.", err=True)
         user = _default_user()
         settings = _console_admin(settings, user)
         asyncio.run(run_console(_build(settings), user=user, channel="general"))
@@ -69,14 +76,15 @@ def run() -> None:
 @click.option("--channel", default="general", help="The channel you type in (default: general).")
 def console(user: str | None, channel: str) -> None:
     """Read commands from standard input (a terminal or a pipe) and print the replies."""
+    from adapters.console.platform import valid_name
     from bot.app import run_console
 
     settings = _settings()
     name = (user or _default_user()).lstrip("@")
-    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", name):
+    if not valid_name(name):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--user")
     chan = channel.lstrip("#")
-    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", chan):
+    if not valid_name(chan):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
     app = _build(_console_admin(settings, name))
     asyncio.run(run_console(app, user=name, channel=chan))
@@ -87,8 +95,10 @@ def _console_admin(settings: Settings, user: str) -> Settings:
     so a first try can grant roles; on Slack and Matrix admins always come from CERCLE_ADMINS."""
     if settings.admins:
         return settings
+    from bot.app import CONSOLE
+
     click.echo(f"No CERCLE_ADMINS: console user '{user}' is an administrator in this console.", err=True)
-    return replace(settings, admins=(AccountSpec("console", CONSOLE_WORKSPACE, user),))
+    return replace(settings, admins=(_platforms().parse_account(f"{CONSOLE}:{user}"),))
 
 
 @main.group()

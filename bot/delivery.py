@@ -106,15 +106,12 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A platform's budget: seconds between two messages to one target, messages per second per workspace."""
+    """A platform's budget: seconds between two messages to one target, messages per second per workspace.
+    Each platform declares its own in its descriptor (`bot.platforms`); the worker gets them from its caller."""
 
     per_target: float = 0.0
     per_second: float = 0.0
 
-
-# Slack: about one message per second per channel, and a workspace-wide budget of a few hundred a
-# minute for chat.postMessage. Matrix homeservers say it with 429s, which pause the workspace.
-PLATFORM_LIMITS: dict[str, RateLimit] = {"slack": RateLimit(per_target=1.0, per_second=5.0)}
 
 
 class Pacer:

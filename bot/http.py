@@ -13,9 +13,10 @@ import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from bot import metrics as metric_registry
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
@@ -67,7 +68,8 @@ class HttpServer:
                             content_type="application/json")
 
     async def metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        body, content_type = metric_registry.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def start(self) -> int:
         self._runner = web.AppRunner(self.app, access_log=None)

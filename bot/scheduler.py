@@ -11,14 +11,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
 from bot import metrics
 from bot.clock import Clock
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ async def run_job(name: str, func: JobFunc, ctx: JobContext) -> None:
 
 
 def build_scheduler(ctx: JobContext) -> AsyncIOScheduler:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only where a scheduler runs: not a quick command
+
     scheduler = AsyncIOScheduler(timezone=ctx.settings.timezone)
     full = JobContext(ctx.engine, ctx.settings, ctx.clock, scheduler)
     for job in PERIODIC:

@@ -19,6 +19,7 @@ from bot.events import Request, UserInfo
 from bot.i18n import _, use_locale
 from bot.messages import Message
 from bot.permissions import Role, has_role
+from bot.platforms import PlatformDescriptor, Platforms
 from bot.settings import Settings
 from storage.tables import Account, AuditEntry, Channel, Person
 
@@ -34,6 +35,7 @@ class Ctx:
     clock: Clock
     locale: str
     services: dict[str, Any] = field(default_factory=dict)
+    platforms: Platforms = field(default_factory=Platforms)  # the platforms the application knows
 
     # -- who and when ----------------------------------------------------------------------------
     @property
@@ -56,6 +58,27 @@ class Ctx:
     @property
     def in_direct(self) -> bool:
         return self.request.place.direct
+
+    @property
+    def in_private(self) -> bool:
+        """Nobody but the caller reads what they typed here (a direct conversation, a Slack slash command
+        or modal, the console's `:dm`): see `Request.private`."""
+        return self.request.private
+
+    @property
+    def platform(self) -> PlatformDescriptor | None:
+        """The descriptor of the caller's platform (None for a platform the application does not know)."""
+        return self.platforms.get(self.request.place.platform)
+
+    def read_user(self, token: str) -> UserRef | None:
+        """A mention written the caller's platform's way; None if `token` is not one."""
+        platform = self.platform
+        return platform.parse_user(token, self.request.place.workspace) if platform else None
+
+    def read_channel(self, token: str) -> ChannelRef | None:
+        """A channel reference written the caller's platform's way; None if `token` is not one."""
+        platform = self.platform
+        return platform.parse_channel(token, self.request.place.workspace) if platform else None
 
     # -- resolving references ---------------------------------------------------------------------
     def account_of(self, ref: UserRef) -> Account:

@@ -11,7 +11,7 @@ import difflib
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -27,6 +27,7 @@ from bot.errors import UserError
 from bot.events import Request
 from bot.i18n import _, use_locale
 from bot.messages import Reply
+from bot.platforms import Platforms
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Person, ProcessedEvent
@@ -43,13 +44,16 @@ class Outcome:
     reply: Reply | None
     command: str = ""
     internal_error: bool = False  # an unexpected exception (logged with a reference), not a user error
+    locale: str = ""  # the language the reply was built in (the caller's): adapters render it in the same
 
 
 class Router:
-    def __init__(self, engine: Engine, settings: Settings, *, registry: Registry | None = None,
-                 clock: Clock | None = None, services: dict[str, Any] | None = None) -> None:
+    def __init__(self, engine: Engine, settings: Settings, *, platforms: Platforms | None = None,
+                 registry: Registry | None = None, clock: Clock | None = None,
+                 services: dict[str, Any] | None = None) -> None:
         self.engine = engine
         self.settings = settings
+        self.platforms = platforms or Platforms()
         self.registry = registry or REGISTRY
         self.clock = clock or SystemClock()
         self.services = services if services is not None else {}
@@ -59,6 +63,8 @@ class Router:
         return self.handle_outcome(request).reply
 
     def handle_outcome(self, request: Request) -> Outcome:
+        # Whether the place is private is the platform's to say, never the adapter's.
+        request = replace(request, private=self.platforms.is_private(request))
         started = time.perf_counter()
         name, outcome = "unknown", "error"
         try:
@@ -82,10 +88,11 @@ class Router:
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("request failed (ref %s, platform %s)", ref, request.place.platform)
-            with use_locale(request.actor.locale if request.actor.locale in ("en", "fr") else self.settings.locale):
+            with use_locale(identity.platform_locale(request.actor.locale) or self.settings.locale) as locale:
                 return Outcome(Reply.error(_("Something went wrong on our side and nothing was changed. "
                                              "Please try again; if it persists, give this reference to "
-                                             "an administrator: {ref}.", ref=ref)), internal_error=True)
+                                             "an administrator: {ref}.", ref=ref)), internal_error=True,
+                               locale=locale)
         finally:
             metrics.observe_command(name, outcome, time.perf_counter() - started)
 
@@ -103,9 +110,10 @@ class Router:
                 session.add(ProcessedEvent(key=request.event_key, at=now))
                 session.flush()
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
-                      settings=self.settings, clock=self.clock, locale=locale, services=self.services)
+                      settings=self.settings, clock=self.clock, locale=locale, services=self.services,
+                      platforms=self.platforms)
             with use_locale(locale):
-                return self._dispatch(ctx, session)
+                return replace(self._dispatch(ctx, session), locale=locale)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
         text = ctx.request.text.strip()
@@ -126,8 +134,7 @@ class Router:
         command, used = self.registry.lookup(words)
         if command is None:
             return Outcome(self._unknown(tokens[0].text))
-        env = ConvertEnv(ctx.request.place.platform, ctx.request.place.workspace, ctx.now(),
-                         self.settings.timezone)
+        env = ConvertEnv(ctx.platform, ctx.request.place.workspace, ctx.now(), self.settings.timezone)
         try:
             with session.begin_nested():
                 kwargs = command.bind(tokens[used:], env)

@@ -10,8 +10,8 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.base import BaseScheduler
 from sqlmodel import Session, col, select
 
 from bot.commands.context import send_to_channel
@@ -20,6 +20,9 @@ from bot.scheduler import JobContext, on_start, periodic, run_job
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Channel, Community, DigestSchedule
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,9 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import and_, case, distinct, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +51,9 @@ from storage.tables import (
     Resource,
 )
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
 log = logging.getLogger(__name__)
 
 # Other capabilities add digest sections through the service (e.g. referrals' open positions):
@@ -77,6 +79,8 @@ def crontab(cron: str, zone: ZoneInfo) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
     minute, hour, day, month, weekday = fields
+    from apscheduler.triggers.cron import CronTrigger  # only a digest schedule needs APScheduler
+
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_field(weekday),
                        timezone=zone)
 

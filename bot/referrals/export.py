@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from bot import identity
 from bot.permissions import roles_of
 from bot.referrals import service
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.tables import Account, Community, Membership, Nomination, Person, PersonSkill, Position
 
 CSV_COLUMNS = ("nomination", "position", "position_title", "site", "team", "state", "nominator", "nominee",
@@ -153,11 +153,11 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
     def export_person(account: str, as_json: bool) -> None:
         """A person's own data: ACCOUNT like console:alice, slack:T1:U1, matrix:@a:hs."""
-        from bot.cli import _build, _settings
+        from bot.cli import _build, _platforms, _settings
         from storage.db import session_scope
 
         try:
-            spec = parse_account_spec(account)
+            spec = _platforms().parse_account(account)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="ACCOUNT") from None
         settings = _settings()

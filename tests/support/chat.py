@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from adapters.console.platform import WORKSPACE as CONSOLE_WORKSPACE
 from bot.app import Application
 from bot.delivery import DeliveryWorker, Outgoing
 from bot.events import Actor, Place, Request, UserInfo
 from bot.messages import Message, Reply
-from bot.settings import CONSOLE_WORKSPACE
 from storage.db import session_scope
 from storage.tables import OutboxMessage
 

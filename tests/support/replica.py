@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bot import logs, scheduler
-from bot.app import build, serve
+from bot.app import build, default_platforms, serve
 from bot.delivery import Outgoing, enqueue
 from bot.http import HttpServer
 from bot.messages import Message
@@ -75,7 +75,7 @@ def digest_job(folder: Path) -> PeriodicJob:
 
 async def main() -> None:
     folder = Path(os.environ["CERCLE_E2E_DIR"])
-    settings = load_settings(dotenv_path=None)
+    settings = load_settings(dotenv_path=None, platforms=default_platforms())
     app = build(settings)
     scheduler.PERIODIC.append(digest_job(folder))
     http = HttpServer(app.engine, "127.0.0.1", 0)

@@ -11,11 +11,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.app import build
+from bot.app import build, default_platforms
 from bot.clock import FrozenClock
 from bot.digests import jobs, service
 from bot.scheduler import build_scheduler
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import DigestRun, DigestSchedule, OutboxMessage
 from tests.bot.digests.conftest import START
@@ -178,7 +178,7 @@ def test_positions_provider_section(town: Chat, clock: FrozenClock) -> None:
 def test_two_schedulers_on_postgres_post_one_digest(postgres_engine: Engine) -> None:
     clock = FrozenClock(START)
     settings = Settings(database_url=str(postgres_engine.url.render_as_string(hide_password=False)),
-                        admins=(parse_account_spec("console:admin"),))
+                        admins=(default_platforms().parse_account("console:admin"),))
     app = build(settings, clock=clock, migrate=False, engine=postgres_engine)
     chat = Chat(app)
     slugs = [f"garden-{i}" for i in range(5)]
