@@ -65,6 +65,7 @@ class PlatformDescriptor:
     pacing: RateLimit = field(default_factory=RateLimit)  # the outbox's budget for this platform
     channel_marks: tuple[str, ...] = ("#",)  # how a channel reference starts ("<#", "!")
     channel_refs_are_ids: bool = True  # a reference names a channel the platform issued (False: a free name)
+    command_hint: str = ""  # how a person types a command there, for the README: "Slack: `/cercle <command>`"
     # Refuse an anonymous question typed where others read it. Only some platforms do until every
     # confidential command is refused outside private places (issue 12).
     anonymous_only_in_private: bool = False

@@ -62,5 +62,6 @@ PLATFORM = PlatformDescriptor(
     name=NAME, display_name=N_("the console"), parse_user=parse_user, parse_channel=parse_channel,
     parse_account=parse_account, account_form="console:<name>", read_settings=read_settings,
     private_origins=frozenset(), channel_marks=("#",),
+    command_hint="console: `<command>`",
     channel_refs_are_ids=False,  # `#name` is any name: only a channel Cercle knows may be an audience
 )

@@ -91,5 +91,6 @@ PLATFORM = PlatformDescriptor(
     parse_account=parse_account, account_form="matrix:@user:server", read_settings=read_settings, build=build,
     private_origins=frozenset(),  # only a direct room with the bot: everything in a room is read by its members
     channel_marks=("!", "#"),
+    command_hint="Matrix: `!cercle <command>` (or a message that mentions the bot first)",
     anonymous_only_in_private=True,
 )

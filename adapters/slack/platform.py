@@ -105,4 +105,5 @@ PLATFORM = PlatformDescriptor(
     # About one message per second per channel, and a workspace budget of a few hundred a minute.
     pacing=RateLimit(per_target=1.0, per_second=5.0),
     channel_marks=("<#",),
+    command_hint="Slack: `/cercle <command>`",
 )

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import capabilities
 from bot.commands.registry import REGISTRY
 from bot.i18n import use_locale
 
+if TYPE_CHECKING:
+    from bot.platforms import Platforms
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- section:commands -->\n", "<!-- /section:commands -->"
 
 
-def markdown() -> str:
+def markdown(platforms: Platforms) -> str:
     capabilities.load()
-    lines = ["## Commands", "",
-             "Slack: `/cercle <command>`; Matrix: `!cercle <command>` (or a message that mentions the bot "
-             "first); console: `<command>`. `help [command]` shows the same in your language.", ""]
+    typed = "; ".join(p.command_hint for p in platforms if p.command_hint)
+    lines = ["## Commands", "", f"{typed}. `help [command]` shows the same in your language.", ""]
     with use_locale("en"):
         for group_id, title in REGISTRY.groups.items():
             commands = [c for c in REGISTRY.commands.values() if c.group == group_id]
@@ -44,14 +47,16 @@ def current_section() -> str:
     return text[text.index(START) + len(START):text.index(END)]
 
 
-def update_readme() -> None:
+def update_readme(platforms: Platforms) -> None:
     text = README.read_text(encoding="utf-8")
     start = text.index(START) + len(START)
-    README.write_text(text[:start] + markdown() + text[text.index(END):], encoding="utf-8")
+    README.write_text(text[:start] + markdown(platforms) + text[text.index(END):], encoding="utf-8")
 
 
 if __name__ == "__main__":
+    from bot.app import default_platforms  # the composition root knows the platforms
+
     if sys.argv[1:] == ["--update-readme"]:
-        update_readme()
+        update_readme(default_platforms())
     else:
-        sys.stdout.write(markdown())
+        sys.stdout.write(markdown(default_platforms()))
