@@ -184,8 +184,8 @@ def test_no_import_circle_between_modules_outside_a_platform_package() -> None:
     assert set(found) == AWAITING_UNTANGLING
 
 
-def _strings(path: Path) -> Iterator[ast.Constant]:
-    """String literals that are not docstrings."""
+def _strings(path: Path) -> Iterator[tuple[int, str]]:
+    """String literals that are not docstrings, with their line."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                   if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
@@ -193,20 +193,20 @@ def _strings(path: Path) -> Iterator[ast.Constant]:
                   and isinstance(node.body[0].value, ast.Constant)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            yield node
+            yield node.lineno, node.value
 
 
 def test_the_core_names_no_platform() -> None:
     """Only the composition root names the platforms; the rest of `bot` asks their descriptors."""
-    offenders = [f"{rel(p)}:{s.lineno}: {s.value[:60]!r}" for p in python_files("bot")
-                 if rel(p) not in COMPOSITION_ROOT for s in _strings(p) if PLATFORM_WORD.search(s.value)]
+    offenders = [f"{rel(p)}:{line}: {text[:60]!r}" for p in python_files("bot")
+                 if rel(p) not in COMPOSITION_ROOT for line, text in _strings(p) if PLATFORM_WORD.search(text)]
     assert offenders == []
 
 
 def test_the_platform_check_finds_a_platform_branch(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text('"""Docstrings may say Slack."""\n\ndef f(p: str) -> bool:\n    return p == "matrix"\n')
-    assert [s.value for s in _strings(sample) if PLATFORM_WORD.search(s.value)] == ["matrix"]
+    assert [text for _line, text in _strings(sample) if PLATFORM_WORD.search(text)] == ["matrix"]
 
 
 def test_no_module_is_over_400_lines() -> None:

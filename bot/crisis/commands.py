@@ -162,7 +162,7 @@ def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
         return Reply.private(_("Your anonymous question Q{qid} is with the communicators of C{id}. Nobody, not "
                                "even they, can know it was you; so Cercle cannot tell you when it is answered. "
                                "Keep the code Q{qid}: the answer will be posted in the crisis channels under it.",
-                               qid=stored.id, id=crisis))
+                               qid=stored.id, id=crisis), traceable=False)
     ctx.audit("crisis.ask", f"crisis:{crisis}", question=stored.id)
     return Reply.private(_("Your question Q{qid} is with the communicators of C{id}. Its answer will be posted in "
                            "the crisis channels, and you will be told in private.", qid=stored.id, id=crisis))
