@@ -8,6 +8,7 @@ adapter imports `bot.app` (the composition root builds a `Core` and hands it to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from bot import identity
 from bot.answering import Answering
 from bot.clock import Clock
 from bot.commands.router import Router
+from bot.delivery import NOTIFIER
 from bot.events import Actor
 from bot.messages import Message
 from bot.permissions import Role, has_role
@@ -37,6 +39,11 @@ class Core:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "answering", Answering(self.router, self.engine, self.settings))
+
+    def on_queued(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` (from any thread) whenever this process queues an outgoing message; returns the
+        function that stops it."""
+        return NOTIFIER.subscribe(listener)
 
     def locale_of(self, actor: Actor) -> str:
         """The language to speak to someone outside a command (the one rule, `identity.choose_locale`)."""

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -107,6 +106,8 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
     if env is None:
         merged: dict[str, str | None] = {}
         if dotenv_path and Path(dotenv_path).is_file():
+            from dotenv import dotenv_values  # only when there is a file to read
+
             merged.update(dotenv_values(dotenv_path))
         merged.update(os.environ)
         env = merged

@@ -10,16 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_ID = 0x6365726C  # "cerl": serialises migrations of replicas starting together
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # with argparse: only to run migrations
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -47,7 +52,7 @@ def upgrade(engine: Engine) -> None:
     with _locked(engine) as conn:
         new = not inspect(conn).get_table_names()  # SQLite: BEGIN IMMEDIATE, so a second process waits here
         if new:
-            _create_at_head(conn, engine)
+            _create_at_head(conn)
         conn.commit()
         if not new:
             _migrate(conn, engine)
@@ -69,7 +74,7 @@ def _migrate(conn: Connection, engine: Engine) -> None:
     command.upgrade(cfg, "heads")
 
 
-def _create_at_head(conn: Connection, engine: Engine) -> None:
+def _create_at_head(conn: Connection) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlmodel import SQLModel
@@ -77,7 +82,7 @@ def _create_at_head(conn: Connection, engine: Engine) -> None:
     import storage.tables  # noqa: F401  (registers every table)
 
     SQLModel.metadata.create_all(conn)
-    MigrationContext.configure(conn).stamp(ScriptDirectory.from_config(alembic_config(engine)), "heads")
+    MigrationContext.configure(conn).stamp(ScriptDirectory(str(MIGRATIONS)), "heads")
 
 
 def current_heads(engine: Engine) -> set[str]:

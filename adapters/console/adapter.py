@@ -86,6 +86,7 @@ class ConsoleAdapter:
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
         self.on_waiting = on_waiting  # called once, when the console turns out to be in use (the scheduler)
+        self._queued = True  # messages may wait from an earlier run; then: something was queued since the drain
 
     def control(self, line: str) -> str:
         """Apply a `:` control line; returns what to print."""
@@ -129,8 +130,19 @@ class ConsoleAdapter:
         if callback is not None:
             callback()
 
+    async def _drain(self) -> None:
+        """Show what was sent elsewhere (when something was queued), waiting a few seconds at most."""
+        if self._queued:
+            self._queued = False
+            if not await self.worker.drain(timeout=DRAIN_SECONDS):
+                self._queued = True  # still waiting (a retry later): try again after the next line
+
+    def _note_queued(self) -> None:
+        self._queued = True
+
     async def run(self) -> None:
         busy = asyncio.get_running_loop().call_later(BUSY_SECONDS, self._in_use)
+        stop_noting = self.core.on_queued(self._note_queued)
         try:
             while True:
                 if self.interactive:
@@ -143,8 +155,8 @@ class ConsoleAdapter:
                 if out:
                     self.stdout.write(out + "\n")
                     self.stdout.flush()
-                # Show what the command sent elsewhere right after its reply.
-                await self.worker.drain(timeout=DRAIN_SECONDS)
-            await self.worker.drain(timeout=DRAIN_SECONDS)
+                await self._drain()  # what the command sent elsewhere, right after its reply
+            await self._drain()
         finally:
+            stop_noting()
             busy.cancel()
