@@ -49,7 +49,7 @@ class Chat:
         self.app = app
         self.platform = platform
         self.workspace = workspace
-        self.senders = {p: RecordingSender(p) for p in ("console", "slack", "matrix")}
+        self.senders = {p: RecordingSender(p) for p in app.platforms.names}
 
     def request(self, text: str, *, user: str = "alice", channel: str = "general", direct: bool = False,
                 event_key: str | None = None, users: dict[str, UserInfo] | None = None,
