@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import logging
 import re
@@ -113,6 +114,7 @@ def db_upgrade() -> None:
     from storage.migrate import current_heads, upgrade
 
     settings = _settings()
+    _started()
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
@@ -135,6 +137,16 @@ def _build(settings: Settings) -> Application:
         click.echo(f"cercle: cannot open the database (CERCLE_DATABASE_URL): {type(exc).__name__}: "
                    f"{_first_line(exc)}", err=True)
         sys.exit(1)
+    finally:
+        _started()
+
+
+def _started() -> None:
+    """Start-up is over: the garbage collector paused by `bot.start` runs again; what start-up made stays,
+    so later collections need not look at it."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 

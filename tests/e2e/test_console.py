@@ -120,10 +120,12 @@ def test_without_admins_the_console_starter_administers_the_console(tmp_path: Pa
 
 
 HEAVY = ("slack_bolt", "slack_sdk", "nio", "aiohttp", "apscheduler", "prometheus_client")
-# `cercle console`, printing the modules it imported when it exits (after its answer and drain).
-WITH_MODULES = ("import atexit, runpy, sys; "
-                "atexit.register(lambda: sys.stderr.write('modules: ' + ' '.join(sorted(sys.modules)) + chr(10))); "
-                "sys.argv = ['cercle', 'console']; runpy.run_module('bot.cli', run_name='__main__')")
+# `cercle console` through its console script's entry point, printing at exit (after its answer and drain)
+# the modules it imported and whether the garbage collector, paused while starting, runs again.
+WITH_MODULES = ("import atexit, gc, sys; "
+                "atexit.register(lambda: sys.stderr.write('modules: ' + ' '.join(sorted(sys.modules)) + chr(10)"
+                " + f'collector on: {gc.isenabled()}' + chr(10))); "
+                "sys.argv = ['cercle', 'console']; from bot.start import main; main()")
 
 
 def test_a_console_command_loads_no_platform_library_server_scheduler_or_metrics(tmp_path: Path) -> None:
@@ -135,6 +137,7 @@ def test_a_console_command_loads_no_platform_library_server_scheduler_or_metrics
     assert result.returncode == 0, result.stderr
     assert "Cercle commands" in result.stdout
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("modules: ")]
+    assert "collector on: True" in result.stderr.splitlines()
     imported = set(line.split()[1:])
     assert {"bot.app", "sqlalchemy", "adapters.slack.platform", "adapters.matrix.platform"} <= imported
     assert sorted(m for m in imported if m.split(".")[0] in HEAVY) == []
