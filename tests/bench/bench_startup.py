@@ -105,9 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"startup: `echo help | cercle run` on a new SQLite file, {args.rounds} rounds, medians; "
           f"code: {args.code}")
     target = f"ratio ≤ {TARGET:g}"
+    what = "help piped to cercle run, new SQLite file"
     write_result("startup" if args.code.resolve() == ROOT else "startup_other", [
-        Figure("echo help | cercle run, wall (s)", seconds, base_seconds, target, seconds <= TARGET * base_seconds),
-        Figure("echo help | cercle run, peak RSS (MB)", memory, base_memory, target, memory <= TARGET * base_memory),
+        Figure(f"{what}: wall (s)", seconds, base_seconds, target, seconds <= TARGET * base_seconds),
+        Figure(f"{what}: peak RSS (MB)", memory, base_memory, target, memory <= TARGET * base_memory),
     ])
 
 
