@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-COMPOSITION_ROOT = {"bot/app.py", "bot/cli.py"}
+COMPOSITION_ROOT = {"bot/app.py", "bot/cli.py", "bot/start.py"}  # bot/start.py: the console script
 CAPABILITIES = {"communities", "consultations", "referrals", "crisis", "digests", "people"}
 PLATFORM_WORD = re.compile(r"\b(slack|matrix|console)\b", re.IGNORECASE)
 MAX_LINES = 400
