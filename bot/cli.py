@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import logging
 import re
@@ -13,15 +14,22 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.backup import register as register_backup_commands
-from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.app import Application
+    from bot.platforms import Platforms
+
+
+def _platforms() -> Platforms:
+    from bot.app import default_platforms
+
+    return default_platforms()
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        return load_settings(platforms=_platforms())
     except SettingsError as exc:
         click.echo(f"cercle: invalid setting {exc}", err=True)
         sys.exit(2)
@@ -68,11 +76,23 @@ class CercleGroup(click.Group):
         return super().list_commands(ctx)
 
 
+class _CommandLine:
+    """`bot.capability.CommandLine`: what subcommands defined elsewhere get as click's context object."""
+
+    def settings(self) -> Settings:
+        return _settings()
+
+    def application(self) -> Application:
+        return _build(_settings())
+
+
 @click.group(cls=CercleGroup)
 @click.option("-v", "--verbose", is_flag=True, help="More log lines.")
-def main(verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """Cercle: communities, talent referrals and crisis announcements in Slack and Matrix."""
     _setup_logging(verbose)
+    ctx.obj = _CommandLine()
 
 
 @main.command()
@@ -81,11 +101,11 @@ def run() -> None:
     from bot.app import run_console, serve
 
     settings = _settings()
-    if settings.slack_enabled or settings.matrix_enabled:
+    if settings.configured():
         asyncio.run(serve(_build(settings)))
     else:
-        click.echo("No Slack or Matrix settings found: starting the console. Type help, or :as <name>.",
-                   err=True)
+        names = " or ".join(p.display_name for p in _platforms() if p.build is not None)
+        click.echo(f"No {names} settings found: starting the console. Type help, or :as <name>.", err=True)
         user = _default_user()
         settings = _console_admin(settings, user)
         asyncio.run(run_console(_build(settings), user=user, channel="general"))
@@ -96,14 +116,15 @@ def run() -> None:
 @click.option("--channel", default="general", help="The channel you type in (default: general).")
 def console(user: str | None, channel: str) -> None:
     """Read commands from standard input (a terminal or a pipe) and print the replies."""
+    from adapters.console.platform import valid_name
     from bot.app import run_console
 
     settings = _settings()
     name = (user or _default_user()).lstrip("@")
-    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", name):
+    if not valid_name(name):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--user")
     chan = channel.lstrip("#")
-    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", chan):
+    if not valid_name(chan):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
     app = _build(_console_admin(settings, name))
     asyncio.run(run_console(app, user=name, channel=chan))
@@ -114,8 +135,10 @@ def _console_admin(settings: Settings, user: str) -> Settings:
     so a first try can grant roles; on Slack and Matrix admins always come from CERCLE_ADMINS."""
     if settings.admins:
         return settings
+    from bot.app import CONSOLE
+
     click.echo(f"No CERCLE_ADMINS: console user '{user}' is an administrator in this console.", err=True)
-    return replace(settings, admins=(AccountSpec("console", CONSOLE_WORKSPACE, user),))
+    return replace(settings, admins=(_platforms().parse_account(f"{CONSOLE}:{user}"),))
 
 
 @main.group()
@@ -130,6 +153,7 @@ def db_upgrade() -> None:
     from storage.migrate import current_heads, upgrade
 
     settings = _settings()
+    _started()
     engine = make_engine(settings.database_url)
     try:
         newer = upgrade(engine)
@@ -159,6 +183,16 @@ def _build(settings: Settings) -> Application:
         click.echo(f"cercle: cannot open the database (CERCLE_DATABASE_URL): {type(exc).__name__}: "
                    f"{_first_line(exc)}", err=True)
         sys.exit(1)
+    finally:
+        _started()
+
+
+def _started() -> None:
+    """Start-up is over: the garbage collector paused by `bot.start` runs again; what start-up made stays,
+    so later collections need not look at it."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 @main.group()
@@ -175,12 +209,11 @@ def export_person(account: str, as_json: bool) -> None:
 
     from bot import identity
     from bot.personal_data import as_text, person_data
-    from bot.settings import parse_account_spec
     from storage.db import session_scope
     from storage.tables import Person
 
     try:
-        spec = parse_account_spec(account)
+        spec = _platforms().parse_account(account)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ACCOUNT") from None
     app = _build(_settings())

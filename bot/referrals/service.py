@@ -391,13 +391,3 @@ def consent_due(session: Session, now: datetime, reminder_round: int, after_remi
              .order_by(col(Nomination.id)))
     return [i for i in session.exec(query) if i is not None]
 
-
-# -- merging two persons --------------------------------------------------------------------------
-def merge_hook(session: Session, keep_id: int, drop_id: int) -> None:
-    """Before the generic move of person columns: keep one-nomination-per-(position, person) true.
-    A conflicting nomination of the dropped person stays, without the uniqueness key."""
-    kept = {n.position_id for n in session.exec(select(Nomination).where(Nomination.nominee_id == keep_id))}
-    for nomination in session.exec(select(Nomination).where(Nomination.nominee_id == drop_id)):
-        nomination.unique_key = None if nomination.position_id in kept else f"{nomination.position_id}:{keep_id}"
-        session.add(nomination)
-    session.flush()
