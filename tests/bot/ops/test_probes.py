@@ -147,6 +147,7 @@ def test_metrics_settings() -> None:
                               "CERCLE_METRICS_TOKEN": TOKEN}, dotenv_path=None, platforms=default_platforms())
     assert (settings.metrics_host, settings.metrics_port, settings.metrics_token) == ("0.0.0.0", 9464, TOKEN)
     assert TOKEN not in repr(settings)
+    assert TOKEN in settings.secrets()  # the log redactor removes it (`bot.app.build`)
     assert load_settings({}, dotenv_path=None, platforms=default_platforms()).metrics_port is None
     for env, problem in (({"CERCLE_METRICS_PORT": "http"}, "not a port number"),
                          ({"CERCLE_METRICS_PORT": "3000"}, "must differ from CERCLE_HTTP_PORT"),
