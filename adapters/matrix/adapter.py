@@ -1,6 +1,6 @@
 """The Matrix adapter: one bot account on a homeserver, put together from its parts.
 
-`SyncLoop` (sync.py) logs in and syncs; `Inbound` (handling.py) turns invitations, commands and
+`SyncLoop` (sync.py), on the leader only, opens the bot's encrypting client (`e2e/`) and syncs; `Inbound` (handling.py) turns invitations, commands and
 reactions into core requests, answered through `MatrixResponder` (answers.py); `MatrixSender`
 (sender.py) delivers the outbox; `DirectRooms` and `MatrixState` keep what survives a restart.
 """
@@ -29,15 +29,21 @@ class MatrixAdapter:
                  backoff_base: float = 1.0, backoff_cap: float = 60.0, timeline_limit: int = TIMELINE_LIMIT) -> None:
         assert settings.homeserver and settings.user_id
         self.user_id = settings.user_id
-        self.client = AsyncClient(settings.homeserver, self.user_id, config=client_config())
+        # Idle until this replica leads: the sync loop then gives every part the leader's encrypting client.
+        self.idle = self.client = AsyncClient(settings.homeserver, self.user_id, config=client_config())
         self.state = MatrixState(core.engine, self.user_id)
         self.rooms = DirectRooms(self.client, self.state)
         self.matrix_sender = MatrixSender(self.client, core, settings, self.state, self.rooms)
         self.sender: Sender = self.matrix_sender
         self.inbound = Inbound(core, settings, self.client, self.state, self.rooms, self.matrix_sender, self.user_id)
-        self.sync = SyncLoop(self.client, settings, self.state, self.matrix_sender, self.inbound,
+        self.sync = SyncLoop(core, settings, self.state, self.matrix_sender, self.inbound, self.use,
                              sync_timeout_ms=sync_timeout_ms, backoff_base=backoff_base, backoff_cap=backoff_cap,
                              timeline_limit=timeline_limit)
+
+    def use(self, client: AsyncClient | None) -> None:
+        """The client every part uses: the leader's encrypting one, or the idle one (not logged in)."""
+        self.client = client or self.idle
+        self.rooms.client = self.matrix_sender.client = self.inbound.client = self.client
 
     @property
     def ready(self) -> asyncio.Event:
@@ -49,12 +55,12 @@ class MatrixAdapter:
 
     async def stop(self) -> None:
         await self.sync.stop()
-        await self.client.close()
+        await self.idle.close()
 
     async def health(self) -> tuple[bool, str]:
         return self.sync.connected, self.sync.detail
 
-    # -- leadership (several replicas: only the leader syncs; every replica logs in and sends) -----------
+    # -- leadership (several replicas: only the leader holds the device, syncs and sends) --------------
     async def start_leader_duties(self) -> None:
         self.sync.lead()
 

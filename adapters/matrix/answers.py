@@ -65,12 +65,3 @@ class MatrixResponder:
         except DeliveryError as exc:
             if not exc.permanent:
                 await asyncio.to_thread(self.answering.queue, self.request, pointer, to_place=True)
-
-
-def encryption_notice() -> tuple[Reply, Reply]:
-    """What the bot says about an encrypted message it cannot read: in the room, and in the unencrypted
-    direct chat it opens (in the current language)."""
-    notice = Reply.public(_("I cannot read encrypted messages, so I did not see this one. Write to me in an "
-                            "unencrypted room, or in the direct chat I have opened with you."))
-    greeting = Reply.private(_("Hello! I am Cercle. Type help here to see what I can do."))
-    return notice, greeting

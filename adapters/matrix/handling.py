@@ -28,7 +28,7 @@ from nio import (
     RoomResolveAliasResponse,
 )
 
-from adapters.matrix.answers import MatrixResponder, encryption_notice
+from adapters.matrix.answers import MatrixResponder
 from adapters.matrix.inbound import ALIAS, MXID, command_text, message_text, thread_root
 from adapters.matrix.people import invite_allowed
 from adapters.matrix.platform import NAME, MatrixSettings, workspace_of
@@ -200,22 +200,6 @@ class Inbound:
             await self.client.room_leave(room.room_id)
 
     async def on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        """Explained once per room, and an unencrypted direct chat opened."""
-        key = f"encrypted:{room.room_id}"
-        if await asyncio.to_thread(self.state.get, key):
-            return
-        await asyncio.to_thread(self.state.put, {key: "1"})
-        request = self.request(room, event.sender, "", event_key=None, origin="message")
-        if request.place.direct:  # Matrix clients often encrypt direct chats: that one cannot serve
-            await self.rooms.forget(event.sender, room.room_id)
-        locale = await asyncio.to_thread(self.core.locale_of, request.actor)
-        with use_locale(locale):
-            notice, greeting = encryption_notice()
-        answering = self.core.answering
-        await answering.show(request, notice, self.responder(room, request, txn=f"cercle-enc-{event.event_id}",
-                                                              reply_to=event.event_id), locale)
-        dm_room, created = await self.rooms.ensure(event.sender)
-        if created:
-            direct = Request(actor=request.actor, place=Place(NAME, self.server, dm_room, direct=True), text="")
-            await answering.show(direct, greeting, self.responder(room, direct, txn=f"cercle-hello-{event.event_id}",
-                                                                  reply_to=None), locale)
+        """A message the bot cannot decrypt yet: its room key may still come (the client keeps it and
+        `decrypt_late` hands it back); nothing is said in the room."""
+        log.info("Matrix: a message waits for its room key (session %s)", event.session_id[:8])

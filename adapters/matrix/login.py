@@ -21,9 +21,8 @@ def restore(client: AsyncClient, user_id: str, device: str, token: str) -> None:
     client.user_id, client.device_id, client.access_token = user_id, device, token
 
 
-async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixState) -> str:
-    """Reuse the stored device and token; log in with the password only when they no longer work.
-    Returns the bot's display name (its localpart when it has none)."""
+async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixState) -> None:
+    """Reuse the stored device and token; log in with the password only when they no longer work."""
     user_id = client.user_id or client.user
     stored = await asyncio.to_thread(state.items, "session:")
     device = stored.get("device_id", "")
@@ -47,6 +46,11 @@ async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixStat
             raise LoginFailed(f"login refused: {getattr(response, 'status_code', '?')}")
         device, token = response.device_id, response.access_token
     await asyncio.to_thread(state.put, {"session:device_id": device, "session:access_token": token})
+
+
+async def display_name(client: AsyncClient) -> str:
+    """The bot's display name (its localpart when it has none): a message starting with it is for the bot."""
+    user_id = client.user_id
     name = await client.get_displayname(user_id)
     localpart = user_id[1:].split(":", 1)[0]
     return (name.displayname if isinstance(name, ProfileGetDisplayNameResponse) else "") or localpart

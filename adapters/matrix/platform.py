@@ -58,6 +58,8 @@ def read_settings(env: Mapping[str, str | None]) -> MatrixSettings:
         raise SettingsError("MATRIX_PASSWORD", "set MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN")
     if homeserver and not user_id:
         raise SettingsError("MATRIX_USER_ID", "Matrix needs MATRIX_USER_ID")
+    if homeserver and not read_env(env, "CERCLE_SECRET_KEY"):
+        raise SettingsError("CERCLE_SECRET_KEY", "Matrix needs it: the bot's encryption keys are sealed with it")
     prefix = read_env(env, "CERCLE_MATRIX_PREFIX") or MatrixSettings.prefix
     if " " in prefix:
         raise SettingsError("CERCLE_MATRIX_PREFIX", "the prefix is one word, like !cercle")

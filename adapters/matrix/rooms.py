@@ -1,11 +1,13 @@
-"""One direct room per person, created with `is_direct` on first need and reused ever after."""
+"""One direct room per person, created encrypted with `is_direct` on first need and reused ever after."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from nio import AsyncClient, ErrorResponse, RoomCreateResponse, RoomPreset
+from typing import Any
+
+from nio import ErrorResponse, RoomCreateResponse
 
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, delivery_error
@@ -15,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class DirectRooms:
-    def __init__(self, client: AsyncClient, state: MatrixState) -> None:
+    def __init__(self, client: Any, state: MatrixState) -> None:  # the leader's CryptoClient once it leads
         self.client = client
         self.state = state
         self._by_user: dict[str, str] = {}
@@ -57,8 +59,8 @@ class DirectRooms:
             if known:  # someone else was let into it: it is no longer a private place
                 await self.forget(user_id, known)
             try:
-                response = await self.client.room_create(is_direct=True, invite=[user_id],
-                                                         preset=RoomPreset.trusted_private_chat)
+                # Known at once with the person invited: the first message reaches them before they accept.
+                response = await self.client.create_encrypted_room([user_id], direct=True)
             except NETWORK_ERRORS as exc:
                 raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}") from None
             if isinstance(response, ErrorResponse):

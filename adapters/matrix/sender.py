@@ -20,7 +20,6 @@ from bot.messages import Message
 from bot.outbox import DeliveryError, Outgoing
 
 log = logging.getLogger(__name__)
-NOT_READY_RETRY = 5.0  # seconds: the adapter logs in right after start
 
 
 class MatrixSender:
@@ -34,10 +33,17 @@ class MatrixSender:
         self.state = state
         self.rooms = rooms
         self.txn_prefix = ""  # set at login (MatrixState.transaction_prefix)
+        self.synced = False  # the leader's client has synced: it knows the rooms (set by the sync loop)
+
+    @property
+    def ready(self) -> bool:
+        """The delivery worker claims Matrix rows only while this is True: on the leader, once synced (the
+        one process that holds the bot's device and keys sends; a follower's rows wait for the leader)."""
+        return self.synced and bool(self.client.access_token and self.txn_prefix)
 
     async def send(self, item: Outgoing) -> str:
-        if not self.client.access_token or not self.txn_prefix:
-            raise DeliveryError("Matrix: not logged in yet", retry_after=NOT_READY_RETRY)
+        if not self.ready:  # demoted between the claim and the send
+            raise DeliveryError("Matrix: this replica does not hold the bot's device now")
         if item.target_kind == "dm":
             room_id, _created = await self.rooms.ensure(item.target_id)
             person = Actor(NAME, workspace_of(item.target_id), item.target_id)

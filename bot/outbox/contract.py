@@ -47,7 +47,9 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    """What an adapter offers the delivery worker."""
+    """What an adapter offers the delivery worker. A sender may also have a `ready` attribute: while it is
+    False the worker leaves the platform's rows for another replica (the Matrix sender is ready only on
+    the leader, the one process that holds the bot's encryption keys)."""
 
     platform: str
 

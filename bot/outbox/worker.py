@@ -115,7 +115,9 @@ class DeliveryWorker:
         `per_target_inflight` per target, none for the targets in `busy` (already at that cap here)."""
         limit = self.batch_size if limit is None else limit
         now = self.clock.now()
-        platforms = list(self.senders)
+        platforms = self.ready_platforms()
+        if not platforms:
+            return []
         with session_scope(self.engine) as session:
             due = and_(col(OutboxMessage.status) == "pending", _due(now),
                        col(OutboxMessage.platform).in_(platforms),
@@ -143,6 +145,11 @@ class DeliveryWorker:
                                       Message.from_json(row.body), row.attempts, row.subject, in_doubt,
                                       row.created_at))
             return items
+
+    def ready_platforms(self) -> list[str]:
+        """The platforms whose sender takes messages now: a sender may say it does not (`Sender.ready`
+        False: the Matrix sender on a replica that does not lead), and its rows wait for one that does."""
+        return [name for name, sender in self.senders.items() if getattr(sender, "ready", True)]
 
     def record(self, results: list[_Result]) -> None:
         """Write the outcomes of several sends in one transaction (only rows this worker still holds)."""

@@ -29,7 +29,7 @@ def test_every_setting_is_read() -> None:
         "CERCLE_HTTP_PORT": "8080", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cr3t",
         "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": "http://127.0.0.1:9/api", "CERCLE_SLACK_COMMAND": "/cercle-dev",
         "MATRIX_HOMESERVER": "http://127.0.0.1:8008", "MATRIX_USER_ID": "@cercle:ex.org", "MATRIX_PASSWORD": "pw",
-        "CERCLE_MATRIX_PREFIX": "!c"})
+        "CERCLE_MATRIX_PREFIX": "!c", "CERCLE_SECRET_KEY": "k" * 40})
     assert s.database_url == "postgresql+psycopg://u:p@db:5432/cercle"
     assert s.admins == (AccountSpec("slack", "T1", "U2"), AccountSpec("matrix", "ex.org", "@a:ex.org"),
                         AccountSpec("console", "local", "bob"))
@@ -68,6 +68,7 @@ def test_secrets_are_not_in_the_representation() -> None:
     ({"MATRIX_HOMESERVER": "matrix.org", "MATRIX_USER_ID": "@a:b.c", "MATRIX_PASSWORD": "p"}, "MATRIX_HOMESERVER"),
     ({"MATRIX_HOMESERVER": "https://m.org", "MATRIX_USER_ID": "a", "MATRIX_PASSWORD": "p"}, "MATRIX_USER_ID"),
     ({"MATRIX_HOMESERVER": "https://m.org", "MATRIX_USER_ID": "@a:b.c"}, "MATRIX_PASSWORD"),
+    ({"MATRIX_HOMESERVER": "https://m.org", "MATRIX_USER_ID": "@a:b.c", "MATRIX_PASSWORD": "p"}, "CERCLE_SECRET_KEY"),
     ({"CERCLE_MATRIX_PREFIX": "! cercle"}, "CERCLE_MATRIX_PREFIX"),
 ])
 def test_a_wrong_value_names_the_setting(env: dict[str, str], name: str) -> None:

@@ -1,6 +1,7 @@
 """People on the test homeserver, and the bot running against it over a test database.
 
-`MatrixUser` is a real matrix-nio client that syncs in the background and records what it sees, so a
+`MatrixUser` is a real matrix-nio client with encryption on (as Element: its own key store in a temporary
+folder, unverified devices trusted) that syncs in the background and records what it sees (decrypted), so a
 test writes `await alice.send(room, "!cercle help")` and `await alice.expect(room, contains="…")`.
 `MatrixBot` runs the Cercle adapter and its delivery worker the way `cercle run` does, and can be
 stopped and started again on the same database.
@@ -9,6 +10,7 @@ stopped and started again on the same database.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -17,9 +19,11 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nio import (
+    Api,
     AsyncClient,
     AsyncClientConfig,
     InviteInfo,
+    MegolmEvent,
     RoomCreateResponse,
     RoomPreset,
     RoomSendResponse,
@@ -69,12 +73,16 @@ class Seen:
 class MatrixUser:
     """A person with a Matrix client: sends, reacts, joins invitations, and records every event."""
 
-    def __init__(self, synapse: Synapse, account: MatrixAccount, *, auto_join: bool = True) -> None:
+    def __init__(self, synapse: Synapse, account: MatrixAccount, *, auto_join: bool = True,
+                 store_dir: str | None = None) -> None:
         self.account = account
         self.user_id = account.user_id
-        self.client = AsyncClient(synapse.url, account.user_id,
-                                  config=AsyncClientConfig(max_limit_exceeded=0, store_sync_tokens=False))
+        self.store_dir = store_dir or tempfile.mkdtemp(prefix="cercle-matrix-user-")
+        config = AsyncClientConfig(max_limit_exceeded=0, store_sync_tokens=False, encryption_enabled=True)
+        self.client = AsyncClient(synapse.url, account.user_id, device_id=account.device_id,
+                                  store_path=self.store_dir, config=config)
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
+        self.undecryptable: list[Seen] = []
         self.auto_join = auto_join
         self.seen: list[Seen] = []
         self.invites: list[str] = []
@@ -82,9 +90,23 @@ class MatrixUser:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        first = await self.client.sync(timeout=0)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        first = await self.client.sync(timeout=0, full_state=True)
         assert isinstance(first, SyncResponse), first
+        await self._duties()
         self._task = asyncio.create_task(self._loop())
+
+    async def _duties(self) -> None:
+        """What Element does after each sync: publish keys, follow devices, send queued room keys."""
+        client = self.client
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     async def _loop(self) -> None:
         while True:
@@ -94,9 +116,14 @@ class MatrixUser:
                 continue
             for room_id, info in response.rooms.join.items():
                 for event in info.timeline.events:
-                    self.seen.append(Seen(room_id, event.source))
+                    seen = Seen(room_id, event.source)
+                    if isinstance(event, MegolmEvent):
+                        self.undecryptable.append(seen)
+                    else:
+                        self.seen.append(seen)
             for room_id, invite in response.rooms.invite.items():
                 await self._invited(room_id, invite)
+            await self._duties()
             self._changed.set()
 
     async def _invited(self, room_id: str, invite: InviteInfo) -> None:
@@ -135,15 +162,27 @@ class MatrixUser:
             content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread}
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        response = await self.client.room_send(room_id, "m.room.message", content, tx_id=uuid.uuid4().hex)
+        return await self.send_event(room_id, "m.room.message", content)
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Any room event, encrypted where the room is (to every device, verified or not, as Element does)."""
+        deadline = time.monotonic() + 15
+        while room_id not in self.client.rooms:  # a room just created or joined: known from the next sync
+            assert time.monotonic() < deadline, f"{self.user_id} never synced the room {room_id}"
+            await asyncio.sleep(0.05)
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        room = self.client.rooms.get(room_id)
+        if room is not None and room.encrypted and not room.members_synced:
+            await self.client.joined_members(room_id)
+        response = await self.client.room_send(room_id, event_type, content, tx_id=uuid.uuid4().hex,
+                                               ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
         return str(response.event_id)
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        response = await self.client.room_send(room_id, "m.reaction", content, tx_id=uuid.uuid4().hex)
-        assert isinstance(response, RoomSendResponse), response
-        return str(response.event_id)
+        return await self.send_event(room_id, "m.reaction", content)
 
     # -- observing -----------------------------------------------------------------------------------
     def mark(self) -> int:
@@ -180,6 +219,13 @@ class MatrixUser:
         return [s for s in self.seen[after:] if s.room_id == room_id and s.type == "m.room.message"
                 and (sender is None or s.sender == sender)]
 
+    async def raw_event(self, room_id: str, event_id: str) -> dict[str, Any]:
+        """The event as the homeserver holds it (not decrypted)."""
+        method, path = Api.room_get_event(self.client.access_token, room_id, event_id)
+        assert self.client.client_session is not None
+        async with self.client.client_session.get(self.client.homeserver + path) as response:
+            return dict(await response.json())
+
     async def joined_members(self, room_id: str) -> list[str]:
         response = await self.client.joined_members(room_id)
         return [m.user_id for m in getattr(response, "members", [])]
@@ -214,9 +260,14 @@ class MatrixBot:
             await self.adapter.stop()
 
 
+SECRET = "a test CERCLE_SECRET_KEY of forty characters"
+
+
 def matrix_settings(base: Settings, synapse: Synapse, bot: MatrixAccount, **changes: Any) -> Settings:
-    """The bot's Matrix settings over `base`; `changes` name a Matrix setting (`password=...`) or a core one."""
+    """The bot's Matrix settings over `base`; `changes` name a Matrix setting (`password=...`) or a core one.
+    Matrix needs CERCLE_SECRET_KEY (the bot's encryption keys are sealed with it): a test key by default."""
     section_fields = {f.name for f in fields(MatrixSettings)}
+    changes.setdefault("secret_keys", base.secret_keys or (SECRET,))
     section = MatrixSettings(**{"homeserver": synapse.url, "user_id": bot.user_id, "password": bot.password,
                                 **{k: v for k, v in changes.items() if k in section_fields}})
     return replace(base, **{k: v for k, v in changes.items() if k not in section_fields}).with_section(NAME, section)
