@@ -67,6 +67,9 @@ class Capability:
     export: str | PersonPart | None = None
     # Functions adding its `cercle` subcommands to the click group (imported by `bot/cli.py` only).
     cli: tuple[str | CliRegistrar, ...] = ()
+    # Commands (a name or its first words: "nomination" covers "nomination show") whose answers are for the
+    # caller's eyes only (`Reply.confidential`): a platform never shows them where others read.
+    confidential: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,12 @@ class Assembly:
     digest_sections: tuple[DigestSection, ...]
     merge_rules: tuple[MergeRule, ...]
     exporters: tuple[PersonPart, ...]
+    confidential: frozenset[str] = frozenset()
+
+    def is_confidential(self, command: str) -> bool:
+        """Whether the answers of `command` (its canonical name) are for the caller's eyes only."""
+        words = command.split()
+        return any(" ".join(words[:n]) in self.confidential for n in range(1, len(words) + 1))
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""
@@ -148,4 +157,5 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
         digest_sections=tuple(sections),
         merge_rules=tuple(resolve(c.merge_rule) for c in caps if c.merge_rule is not None),
         exporters=tuple(resolve(c.export) for c in caps if c.export is not None),
+        confidential=frozenset(name for c in caps for name in c.confidential),
     )

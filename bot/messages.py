@@ -13,7 +13,7 @@ handling as a typed command.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -24,6 +24,26 @@ from bot.i18n.typography import colon
 class Visibility(StrEnum):
     PRIVATE = "private"  # the caller only (Slack ephemeral, Matrix DM or notice to the caller)
     PUBLIC = "public"  # everyone in the place the command came from
+
+
+class Ring(StrEnum):
+    """Whether a message should notify (ring) its readers, for platforms that tell it apart."""
+
+    QUIET = "quiet"  # routine: shown without a notification (Matrix m.notice)
+    PEOPLE = "people"  # for the people it is addressed to: the recipient of a direct message, the caller
+    EVERYONE = "everyone"  # everyone in the place (a crisis announcement when the communicator asks for it)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """The message is a vote on platforms with native polls (Matrix MSC3381): its buttons are the answers,
+    each running its command as the person who picks it (a changed answer runs the new one). `key` ties
+    the poll to the message that ends it (`ends=True`, sent with the results); elsewhere it is ignored.
+    Never for a secret vote: a poll answer is seen by everyone in the place."""
+
+    key: str
+    question: str
+    ends: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,10 +128,16 @@ class Message:
     blocks: tuple[Block, ...] = ()
     pin: bool = False  # pin it where the platform allows (crisis announcements)
     locale: str = field(default_factory=current_locale)
+    ring: Ring = Ring.QUIET  # whether it notifies (announcements, reminders, consent requests, decisions)
+    poll: Poll | None = None  # a native poll where the platform has them
 
     @staticmethod
     def text(text: str) -> Message:
         return Message(summary=text, blocks=(Section(text=text),))
+
+    def rings(self, ring: Ring = Ring.PEOPLE) -> Message:
+        """The same message, notifying its readers (see `Ring`)."""
+        return replace(self, ring=ring)
 
     def buttons(self) -> list[Button]:
         return [b for block in self.blocks if isinstance(block, Actions) for b in block.buttons]
@@ -152,6 +178,15 @@ class Reply:
     # False: if it cannot be shown at once it is dropped, never queued in the outbox addressed to the
     # caller (the acknowledgement of an anonymous question must leave no row that names the asker).
     traceable: bool = True
+    # For the caller's eyes only (referrals, anonymous questions, someone's own data): a platform that
+    # shows private answers in the place (Matrix, in the command's thread) sends it to the person's direct
+    # conversation instead. The router sets it for the commands a capability declares confidential.
+    confidential: bool = False
+
+    @property
+    def secret(self) -> bool:
+        """Only the caller may read it: confidential, or an acknowledgement that must leave no trace."""
+        return self.confidential or not self.traceable
 
     @staticmethod
     def private(text: str, *, traceable: bool = True) -> Reply:
@@ -171,8 +206,13 @@ class Reply:
 
 def _encode(obj: Any) -> Any:
     if isinstance(obj, Message):
-        return {"summary": obj.summary, "pin": obj.pin, "locale": obj.locale,
-                "blocks": [{"kind": type(b).__name__, **asdict(b)} for b in obj.blocks]}
+        encoded: dict[str, Any] = {"summary": obj.summary, "pin": obj.pin, "locale": obj.locale,
+                                   "blocks": [{"kind": type(b).__name__, **asdict(b)} for b in obj.blocks]}
+        if obj.ring != Ring.QUIET:
+            encoded["ring"] = obj.ring.value
+        if obj.poll is not None:
+            encoded["poll"] = asdict(obj.poll)
+        return encoded
     raise TypeError(type(obj))
 
 
@@ -199,9 +239,10 @@ def _decode_message(d: dict[str, Any]) -> Message:
             blocks.append(Context(text=b["text"]))
         elif kind == "Actions":
             blocks.append(Actions(buttons=tuple(_decode_button(x) for x in b["buttons"])))
+    poll = Poll(**d["poll"]) if d.get("poll") else None
     return Message(summary=d["summary"], blocks=tuple(blocks), pin=d.get("pin", False),
-                   locale=d.get("locale") or current_locale())
+                   locale=d.get("locale") or current_locale(), ring=Ring(d.get("ring") or Ring.QUIET), poll=poll)
 
 
-__all__ = ["Actions", "Block", "Button", "Confirm", "Context", "Field", "Form", "FormField", "Message",
-           "Reply", "Section", "Visibility"]
+__all__ = ["Actions", "Block", "Button", "Confirm", "Context", "Field", "Form", "FormField", "Message", "Poll",
+           "Reply", "Ring", "Section", "Visibility"]

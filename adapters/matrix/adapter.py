@@ -1,8 +1,9 @@
 """The Matrix adapter: one bot account on a homeserver, put together from its parts.
 
-`SyncLoop` (sync.py), on the leader only, opens the bot's encrypting client (`e2e/`) and syncs; `Inbound` (handling.py) turns invitations, commands and
-reactions into core requests, answered through `MatrixResponder` (answers.py); `MatrixSender`
-(sender.py) delivers the outbox; `DirectRooms` and `MatrixState` keep what survives a restart.
+`SyncLoop` (sync.py), on the leader only, opens the bot's encrypting client (`e2e/`) and syncs;
+`Inbound` (handling.py) turns invitations, commands, reactions and poll answers into core requests,
+answered through `MatrixResponder` (answers.py); `MatrixSender` (sender.py) delivers the outbox, on the
+leader only; `DirectRooms` and `MatrixState` keep what survives a restart.
 """
 
 from __future__ import annotations

@@ -1,22 +1,26 @@
 """Showing a reply the Matrix way, under the core's answering policy (`bot/answering.py`).
 
-Public answers (and every answer in a direct room) are a reply to the command, in its thread; answers
-for the caller only go to their direct room, with a one-line pointer in the room the first time. When
-the homeserver is busy or down the policy hands the reply to the outbox, which retries it durably.
+Answers in place: a command typed in a room is answered in that room, as a reply in the command's thread,
+whether the core meant it for everyone or for the caller, because the command itself was read by the room.
+A confidential answer (`Reply.confidential`: referrals, anonymous questions, someone's own data) goes to the
+person's direct room instead, which the bot creates (encrypted) on first need and keeps. A reaction or a
+poll answer in a room is acknowledged by nothing in the room: only an error reaches the person, in their
+direct room. When the homeserver is busy or down the policy hands the reply to the outbox.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from typing import Any
 
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sender import MatrixSender
 from bot.answering import Answering
 from bot.events import Request
-from bot.i18n import _, use_locale
-from bot.messages import Message, Reply
-from bot.outbox import DeliveryError
+from bot.messages import Reply
+
+log = logging.getLogger(__name__)
+SILENT_ORIGINS = frozenset({"reaction", "poll"})  # the gesture shows itself: no acknowledgement in the room
 
 
 def relation_to(event_id: str | None, thread: str | None) -> dict[str, Any] | None:
@@ -29,39 +33,32 @@ def relation_to(event_id: str | None, thread: str | None) -> dict[str, Any] | No
 
 
 class MatrixResponder:
-    """One request's answers: in its room (`to_place`), or privately to its sender (`to_actor`)."""
+    """One request's answers: in its room (`to_place`), or for its sender only (`to_actor`)."""
 
     def __init__(self, sender: MatrixSender, rooms: DirectRooms, answering: Answering, request: Request, *,
-                 txn: str, reply_to: str | None = None, thread: str | None = None, name: str = "") -> None:
+                 txn: str, reply_to: str | None = None, thread: str | None = None) -> None:
         self.sender = sender
         self.rooms = rooms
         self.answering = answering
         self.request = request
         self.txn = txn  # the homeserver's transaction id: a resend after a crash is one message
-        self.relation = relation_to(reply_to, thread)
-        self.name = name or request.actor.user_id  # how the room calls the sender, for the pointer
+        self.relation = relation_to(reply_to, thread)  # a reply to the command, in its thread if it has one
 
     async def to_place(self, reply: Reply, locale: str) -> None:
         await self.sender.post(self.request.place.channel_id, reply.message, locale, txn_id=self.txn,
-                               relates_to=self.relation)
+                               relates_to=self.relation, mention=self.request.actor.user_id)
 
     async def to_actor(self, reply: Reply, locale: str) -> None:
         if self.request.place.direct:
             await self.to_place(reply, locale)
             return
-        user_id = self.request.actor.user_id
-        dm_room, created = await self.rooms.ensure(user_id)
-        await self.sender.post(dm_room, reply.message, locale, txn_id=self.txn)
-        if created:
-            await self._point(locale)
-
-    async def _point(self, locale: str) -> None:
-        """Say in the room, the first time, where the private answer went."""
-        with use_locale(locale):
-            pointer = Message.text(_("{name}, I answered you in a private message.", name=self.name))
-        try:
-            await self.sender.post(self.request.place.channel_id, pointer, locale, txn_id=self.txn + "-ptr",
-                                   relates_to=self.relation)
-        except DeliveryError as exc:
-            if not exc.permanent:
-                await asyncio.to_thread(self.answering.queue, self.request, pointer, to_place=True)
+        silent = self.request.origin in SILENT_ORIGINS
+        if silent and not reply.is_error and not reply.secret:
+            log.debug("Matrix: a %s needs no answer in the room", self.request.origin)
+            return
+        if reply.secret or silent:
+            dm_room, _created = await self.rooms.ensure(self.request.actor.user_id)
+            await self.sender.post(dm_room, reply.message, locale, txn_id=self.txn,
+                                   mention=self.request.actor.user_id)
+            return
+        await self.to_place(reply, locale)

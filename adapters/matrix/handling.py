@@ -26,8 +26,10 @@ from nio import (
     RoomMemberEvent,
     RoomMessageText,
     RoomResolveAliasResponse,
+    UnknownEvent,
 )
 
+from adapters.matrix import polls
 from adapters.matrix.answers import MatrixResponder
 from adapters.matrix.inbound import ALIAS, MXID, command_text, message_text, thread_root
 from adapters.matrix.people import invite_allowed
@@ -90,6 +92,8 @@ class Inbound:
                 await self.on_reaction(room, event)
             elif isinstance(event, MegolmEvent):
                 await self.on_encrypted(room, event)
+            elif isinstance(event, UnknownEvent) and event.type in polls.RESPONSES:
+                await self.on_poll_response(room, event)
             elif isinstance(event, RoomMemberEvent) and event.membership in ("leave", "ban"):
                 await self.on_departure(room, event.state_key)
         except NETWORK_ERRORS:
@@ -137,7 +141,7 @@ class Inbound:
     def responder(self, room: MatrixRoom, request: Request, *, txn: str, reply_to: str | None,
                   thread: str | None = None) -> MatrixResponder:
         return MatrixResponder(self.sender, self.rooms, self.core.answering, request, txn=txn, reply_to=reply_to,
-                               thread=thread, name=room.user_name(request.actor.user_id) or "")
+                               thread=thread)
 
     async def on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
         content: dict[str, Any] = event.source.get("content", {})
@@ -184,6 +188,19 @@ class Inbound:
         request = self.request(room, event.sender, command, event_key=event.event_id, origin="reaction")
         await self.core.answering.answer(request, self.responder(room, request, txn=f"cercle-re-{event.reacts_to}",
                                                                  reply_to=event.reacts_to))
+
+    async def on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
+        """A poll answer runs its command as the person who answered (a vote; a new answer changes it)."""
+        parsed = polls.response(event.type, event.source.get("content") or {})
+        if parsed is None or len(parsed[1]) != 1:
+            return  # an answer taken back (no selection) leaves the vote as it was
+        start, (answer,) = parsed
+        command = (await asyncio.to_thread(self.sender.poll_commands, start)).get(answer)
+        if not command:
+            return
+        request = self.request(room, event.sender, command, event_key=event.event_id, origin="poll")
+        await self.core.answering.answer(request, self.responder(room, request, txn=f"cercle-re-{event.event_id}",
+                                                                 reply_to=start))
 
     def buttons_of(self, event_id: str) -> dict[str, str]:
         """Which reaction runs which command on a message the bot sent (remembered, or as the outbox sent it)."""

@@ -1,13 +1,17 @@
-"""The outbox's Matrix sender: posts to rooms and to people's direct rooms, idempotently."""
+"""The outbox's Matrix sender: posts to rooms and to people's direct rooms, idempotently, encrypted where
+the room is. A message that rings is an `m.text` with `m.mentions` (routine ones are `m.notice`, which the
+default push rules keep quiet); a consultation's post is a native poll, its results end it."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 from nio import AsyncClient, ErrorResponse, RoomGetStateEventResponse
 
+from adapters.matrix import polls
 from adapters.matrix.platform import NAME, MatrixSettings, workspace_of
 from adapters.matrix.render import fit, reaction_commands, render
 from adapters.matrix.rooms import DirectRooms
@@ -16,7 +20,7 @@ from adapters.matrix.transport import NETWORK_ERRORS, send_event
 from bot.core import Core
 from bot.events import Actor
 from bot.i18n import use_locale
-from bot.messages import Message
+from bot.messages import Message, Poll, Ring
 from bot.outbox import DeliveryError, Outgoing
 
 log = logging.getLogger(__name__)
@@ -50,8 +54,14 @@ class MatrixSender:
             locale = await asyncio.to_thread(self.core.locale_of, person)
         else:
             room_id, locale = item.target_id, self.core.settings.locale
+        txn = f"cercle-out-{self.txn_prefix}-{item.id}"
+        mention = item.target_id if item.target_kind == "dm" else None  # a direct message rings its reader
         try:
-            event_id = await self.post(room_id, item.message, locale, txn_id=f"cercle-out-{self.txn_prefix}-{item.id}")
+            poll = item.message.poll
+            if poll is not None and item.target_kind == "channel":
+                event_id = await self.poll(room_id, item.message, poll, locale, txn_id=txn)
+            else:
+                event_id = await self.post(room_id, item.message, locale, txn_id=txn, mention=mention)
         except DeliveryError as exc:
             if item.target_kind == "dm" and exc.permanent:
                 # The person left their direct room: open a new one on the next attempt.
@@ -63,10 +73,13 @@ class MatrixSender:
         return event_id
 
     async def post(self, room_id: str, message: Message, locale: str, *, txn_id: str,
-                   relates_to: dict[str, Any] | None = None) -> str:
-        """Render in `locale`, send as a notice, and remember which reaction runs which button."""
+                   relates_to: dict[str, Any] | None = None, mention: str | None = None) -> str:
+        """Render in `locale` (a notice, or a text that rings: see `mentions`), send, and remember which
+        reaction runs which button. `mention`: the person it is for (the recipient, the caller)."""
         with use_locale(locale):
-            content = fit(render(message, self.settings.prefix).content())
+            content = fit(render(message, self.settings.prefix).content(
+                "m.notice" if message.ring == Ring.QUIET else "m.text"))
+        content["m.mentions"] = mentions(message.ring, mention)
         if relates_to:
             content["m.relates_to"] = relates_to
         event_id = await send_event(self.client, room_id, "m.room.message", content, txn_id)
@@ -74,6 +87,30 @@ class MatrixSender:
         if buttons:
             await asyncio.to_thread(self.state.remember_buttons, event_id, buttons)
         return event_id
+
+    async def poll(self, room_id: str, message: Message, poll: Poll, locale: str, *, txn_id: str) -> str:
+        """Start a native poll, or end one and post its results. Returns the id of the event the outbox keeps."""
+        with use_locale(locale):
+            fallback = render(message, self.settings.prefix).plain
+        if poll.ends:
+            start = await asyncio.to_thread(self.state.get, f"pollkey:{room_id}:{poll.key}")
+            if start:
+                await send_event(self.client, room_id, polls.END, polls.end_content(start, fallback), txn_id + "-end")
+            return await self.post(room_id, message, locale, txn_id=txn_id)
+        event_id = await send_event(self.client, room_id, polls.START, polls.start_content(message, poll, fallback),
+                                    txn_id)
+        answers = json.dumps(polls.answer_commands(message), ensure_ascii=False)
+        await asyncio.to_thread(self.state.put, {f"poll:{event_id}": answers,
+                                                 f"pollkey:{room_id}:{poll.key}": event_id})
+        return event_id
+
+    def poll_commands(self, event_id: str) -> dict[str, str]:
+        """Answer id -> command of a poll the bot started (kept at start, or as the outbox sent it)."""
+        raw = self.state.get(f"poll:{event_id}")
+        if raw:
+            return dict(json.loads(raw))
+        message = self.core.sent_message(NAME, event_id)
+        return polls.answer_commands(message) if message and message.poll else {}
 
     async def pin(self, room_id: str, event_id: str) -> None:
         """Add the event to the room's pinned events; a room where the bot may not pin keeps it unpinned."""
@@ -91,3 +128,10 @@ class MatrixSender:
             return
         if isinstance(response, ErrorResponse):
             log.warning("could not pin a message in a room: %s", response.status_code)
+
+
+def mentions(ring: Ring, person: str | None) -> dict[str, Any]:
+    """`m.mentions`: always present, so clients never guess mentions from the text (legacy rules)."""
+    if ring == Ring.EVERYONE:
+        return {"room": True}
+    return {"user_ids": [person]} if person else {}

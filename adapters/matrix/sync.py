@@ -14,11 +14,9 @@ import asyncio
 import logging
 import random
 import time
-from contextlib import suppress
-from typing import Any
-
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
 from nio import AsyncClient, ErrorResponse, Event, MessageDirection, RoomInfo, RoomMessagesResponse, SyncResponse
 

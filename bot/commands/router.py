@@ -148,7 +148,9 @@ class Router:
                 reply = command.handler(ctx, **kwargs)
         except UserError as exc:
             # The contract (design §4.1): what was wrong, and the usage line, to the caller only.
-            return Outcome(Reply.error(exc.message, self.usage_line(command)), command.name)
+            reply = Reply.error(exc.message, self.usage_line(command))
+        if self.assembly.is_confidential(command.name) and not reply.confidential:
+            reply = replace(reply, confidential=True)
         return Outcome(reply, command.name)
 
     def usage_line(self, command: Command) -> str:

@@ -7,19 +7,25 @@ from typing import TYPE_CHECKING
 from bot.consultations.service import Tally, result_lines, status_label, upvotes
 from bot.i18n import _, ngettext
 from bot.i18n.formats import moment
-from bot.messages import Actions, Button, Context, Message, Section
+from bot.messages import Actions, Button, Context, Message, Poll, Ring, Section
 from storage.tables import Consultation, ConsultationOption, Idea
 
 if TYPE_CHECKING:
     from storage.tables import Community  # a row the communities service returns
 
-KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 UPVOTE_REACTION = "👍"
+
+
+def poll_key(consultation: Consultation) -> str:
+    """What ties a consultation's native poll (Matrix) to the message that ends it."""
+    return f"consultation:{consultation.id}"
 
 
 def opened(consultation: Consultation, community: Community, options: list[ConsultationOption],
            who: str) -> Message:
-    """The post in the community's channels: the question and a button (or reaction) per option."""
+    """The post in the community's channels: the question and a button per option; a native poll where the
+    platform has them, unless the vote is anonymous (a poll answer is seen by everyone: an anonymous vote is
+    typed in private)."""
     n = consultation.id
     title = _("Consultation V{n} in {name}: {question}", n=n, name=community.name, question=consultation.question)
     hints = [_("{who} asks the members of {name}. Vote with vote V{n} <number>.", who=who, name=community.name, n=n)]
@@ -27,12 +33,14 @@ def opened(consultation: Consultation, community: Community, options: list[Consu
         hints.append(_("Closes on {when}.", when=moment(consultation.closes_at)))
     if consultation.anonymous:
         hints.append(_("Anonymous: nobody can see who voted what, and a vote cannot be changed."))
+        hints.append(_("Vote in a private conversation with Cercle, not here."))
     if consultation.hidden:
         hints.append(_("Results are shown when it closes."))
-    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], _("vote V{n} {number}", n=n, number=o.number),
-                           reaction=KEYCAPS[o.number - 1]) for o in options)
+    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], _("vote V{n} {number}", n=n, number=o.number))
+                    for o in options)
+    poll = None if consultation.anonymous else Poll(poll_key(consultation), title)
     return Message(summary=title, blocks=(Section(title=title, lines=tuple(f"{o.number}. {o.label}" for o in options)),
-                                          Actions(buttons), Context(" ".join(hints))))
+                                          Actions(buttons), Context(" ".join(hints))), poll=poll)
 
 
 def results(t: Tally, *, final: bool) -> Message:
@@ -46,13 +54,14 @@ def results(t: Tally, *, final: bool) -> Message:
     blocks.append(Context(ngettext("{n} vote in all.", "{n} votes in all.", t.total)))
     if c.decision:
         blocks.append(Section(text=_("Decision: {decision}", decision=c.decision)))
-    return Message(summary=title, blocks=tuple(blocks))
+    poll = Poll(poll_key(c), title, ends=True) if final and not c.anonymous else None
+    return Message(summary=title, blocks=tuple(blocks), poll=poll)
 
 
 def decision(t: Tally, who: str) -> Message:
     c = t.consultation
     title = _("Decision on V{n} in {name}: {question}", n=c.id, name=t.community.name, question=c.question)
-    return Message(summary=title, blocks=(
+    return Message(summary=title, ring=Ring.PEOPLE, blocks=(
         Section(title=title, text=_("{who} answers: {decision}", who=who, decision=c.decision or "")),
         Section(lines=result_lines(t.options)),
         Context(_("This answers the consultation V{n}.", n=c.id))))

@@ -15,4 +15,5 @@ CAPABILITY = Capability(
     merge_rule="bot.crisis.service:merge_persons",
     export="bot.crisis.personal:personal_data",
     cli=("bot.crisis.export:register",),
+    confidential=("crisis ask", "crisis questions"),  # who asked what (anonymous questions too)
 )

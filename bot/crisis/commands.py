@@ -110,17 +110,19 @@ def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | Non
         Context(_('Next: crisis announce C{id} "<text>"', id=crisis.id)))))
 
 
-@command("crisis announce", usage=N_('crisis announce <C-code> "<text>"'),
-         summary=N_("Communicators: send an announcement (or an update) to every channel of the crisis."),
-         args=[Arg("crisis", CRISIS, label=N_("C-code")), Arg("text", TEXT, label=N_("text"))])
-def announce(ctx: Ctx, crisis: int, text: str) -> Reply:
+@command("crisis announce", usage=N_('crisis announce <C-code> "<text>" [--everyone]'),
+         summary=N_("Communicators: send an announcement (or an update) to every channel of the crisis "
+                    "(--everyone: notify every member of the channels, where the platform can)."),
+         args=[Arg("crisis", CRISIS, label=N_("C-code")), Arg("text", TEXT, label=N_("text"))],
+         options=[Opt("everyone", flag=True, aliases=("tous", "tout-le-monde"))])
+def announce(ctx: Ctx, crisis: int, text: str, everyone: bool = False) -> Reply:
     row = service.get_open(ctx.session, crisis)
     service.require_communicator(ctx.session, ctx.settings, row, ctx.person_id)
     announcement = service.announce(ctx.session, row, text, ctx.person_id, ctx.now())
     channels = service.channels(ctx.session, crisis)
     author = ctx.person.display_name
     for channel in channels:
-        ctx.post_to_channel(channel, lambda: messaging.announcement(row, announcement, author),
+        ctx.post_to_channel(channel, lambda: messaging.announcement(row, announcement, author, everyone=everyone),
                             subject=service.subject(crisis, "ann", announcement.number),
                             dedupe_key=service.subject(crisis, "ann", announcement.number, "ch", channel.id))
     ctx.audit("crisis.announce", f"crisis:{crisis}", number=announcement.number)

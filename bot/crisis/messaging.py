@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import _
-from bot.messages import Actions, Button, Context, Form, FormField, Message, Section
+from bot.messages import Actions, Button, Context, Form, FormField, Message, Ring, Section
 from storage.tables import Crisis, CrisisAnnouncement, CrisisQuestion
 
 ACK_REACTION = "✅"
@@ -30,14 +30,16 @@ def ask_buttons(crisis_id: int) -> tuple[Button, ...]:
     )
 
 
-def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str) -> Message:
+def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str, *, everyone: bool = False) -> Message:
+    """Rings the channel's members; `everyone`: notifies the whole room where the platform can (@room)."""
     if row.number == 1:
         title = _("Crisis C{id}: {title}", id=crisis.id, title=crisis.title)
     else:
         title = _("Crisis C{id}: {title} — update {n}", id=crisis.id, title=crisis.title, n=row.number - 1)
     buttons = (Button(_("Acknowledge"), ack_command(crisis), style="primary", reaction=ACK_REACTION),
                *ask_buttons(crisis.id or 0))
-    return Message(summary=_("{title}: {text}", title=title, text=row.text)[:300], pin=True, blocks=(
+    return Message(summary=_("{title}: {text}", title=title, text=row.text)[:300], pin=True,
+                   ring=Ring.EVERYONE if everyone else Ring.PEOPLE, blocks=(
         Section(title=title, text=row.text),
         Context(_("From {who}. Please acknowledge that you have read it: crisis ack C{id} (or react with {emoji}). "
                   "Questions: crisis ask C{id} \"<question>\" [--anonymous].", who=author, id=crisis.id,
@@ -49,12 +51,12 @@ def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str) -> Messag
 def answer(crisis: Crisis, question: CrisisQuestion, who: str) -> Message:
     title = _("Question Q{qid} about C{id} ({title})", qid=question.id, id=crisis.id, title=crisis.title)
     return Message(summary=_("Answer to Q{qid}: {answer}", qid=question.id, answer=question.answer or "")[:300],
-                   blocks=(Section(title=title, text=question.text),
+                   ring=Ring.PEOPLE, blocks=(Section(title=title, text=question.text),
                            Section(title=_("Answer from {who}", who=who), text=question.answer or "")))
 
 
 def answered_notice(crisis: Crisis, question: CrisisQuestion) -> Message:
-    return Message(summary=_("Your question Q{qid} was answered.", qid=question.id), blocks=(
+    return Message(summary=_("Your question Q{qid} was answered.", qid=question.id), ring=Ring.PEOPLE, blocks=(
         Section(text=_("Your question Q{qid} about C{id} was answered, in public in the crisis channels:",
                        qid=question.id, id=crisis.id)),
         Section(title=question.text, text=question.answer or "")))
@@ -63,7 +65,8 @@ def answered_notice(crisis: Crisis, question: CrisisQuestion) -> Message:
 def reminder(crisis: Crisis, row: CrisisAnnouncement) -> Message:
     text = _("You have not yet acknowledged the announcement of the crisis C{id} ({title}). Please read it:",
              id=crisis.id, title=crisis.title)
-    return Message(summary=_("Reminder: please read the announcement of C{id}.", id=crisis.id), blocks=(
+    return Message(summary=_("Reminder: please read the announcement of C{id}.", id=crisis.id), ring=Ring.PEOPLE,
+                   blocks=(
         Section(text=text), Section(text=row.text),
         Actions((Button(_("Acknowledge"), ack_command(crisis), style="primary", reaction=ACK_REACTION),)),
     ))
@@ -72,4 +75,4 @@ def reminder(crisis: Crisis, row: CrisisAnnouncement) -> Message:
 def closing(crisis: Crisis, who: str) -> Message:
     text = _("The crisis C{id} ({title}) is closed by {who}. Thank you for your attention. Its announcements and "
              "answers stay here for reference.", id=crisis.id, title=crisis.title, who=who)
-    return Message(summary=text, blocks=(Section(text=text),))
+    return Message(summary=text, blocks=(Section(text=text),), ring=Ring.PEOPLE)

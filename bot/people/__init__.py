@@ -12,4 +12,5 @@ CAPABILITY = Capability(
              ("donner", "grant"), ("retirer", "revoke"), ("liste", "list"), ("langue", "language"),
              ("fuseau", "timezone"), ("fuseau-horaire", "timezone")),
     export="bot.people.service:personal_data",
+    confidential=("profile",),  # someone's own data, and link codes
 )

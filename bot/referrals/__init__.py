@@ -16,4 +16,5 @@ CAPABILITY = Capability(
     merge_rule="bot.referrals.personal:merge_hook",
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
+    confidential=("nominate", "nomination"),  # who was put forward, by whom, and why
 )

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.i18n import _, ngettext, typed_word
 from bot.i18n.formats import day
-from bot.messages import Actions, Button, Context, Field, Form, FormField, Message, Section
+from bot.messages import Actions, Button, Context, Field, Form, FormField, Message, Ring, Section
 from bot.referrals.service import UNDER_REVIEW, position_code, state_label, typed_state
 
 
@@ -87,7 +87,7 @@ def consent_request(code: str, p: PositionInfo, nominator: str, argument: str, *
     else:
         intro = _("{who} nominated you for the internal position {position}. Do you agree to be put forward? "
                   "HR will know who you are only if you say yes.", who=nominator, position=p.headline())
-    return Message(summary=intro, blocks=(
+    return Message(summary=intro, ring=Ring.PEOPLE, blocks=(
         Section(text=intro, fields=(*position_fields(p), Field(_("Why you"), argument))),
         Actions(consent_buttons(code)),
         Context(_("Nomination {code}. Answer with nomination consent {code} yes or no.", code=code))))
@@ -96,24 +96,24 @@ def consent_request(code: str, p: PositionInfo, nominator: str, argument: str, *
 def nominator_consented(code: str, p: PositionInfo, nominee: str) -> Message:
     return Message.text(_("Good news: {name} agreed to be put forward for {position} ({code}). HR will now "
                           "review the nomination; you will hear about each step.", name=nominee,
-                          position=p.headline(), code=code))
+                          position=p.headline(), code=code)).rings()
 
 
 def nominator_declined(code: str, p: PositionInfo, nominee: str) -> Message:
     return Message.text(_("Your nomination {code} of {name} for {position} is closed and will not go further. "
                           "Thank you for thinking of them: keep an eye out for other positions.", code=code,
-                          name=nominee, position=p.headline()))
+                          name=nominee, position=p.headline())).rings()
 
 
 def nominator_lapsed(code: str, p: PositionInfo, nominee: str) -> Message:
     return Message.text(_("Your nomination {code} of {name} for {position} has lapsed: they did not answer "
                           "within 14 days. Nothing further will happen with it.", code=code, name=nominee,
-                          position=p.headline()))
+                          position=p.headline())).rings()
 
 
 def nominee_lapsed(code: str, p: PositionInfo) -> Message:
     return Message.text(_("Your nomination {code} for {position} has lapsed without an answer. Nobody at HR "
-                          "was told who you are.", code=code, position=p.headline()))
+                          "was told who you are.", code=code, position=p.headline())).rings()
 
 
 def hr_consented(code: str, p: PositionInfo, nominee: str) -> Message:
@@ -132,12 +132,12 @@ def state_changed(code: str, p: PositionInfo, state: str, note: str = "") -> Mes
     blocks: list = [Section(text=text)]
     if note:
         blocks.append(Section(fields=(Field(_("Note from HR"), note),)))
-    return Message(summary=text, blocks=tuple(blocks))
+    return Message(summary=text, blocks=tuple(blocks), ring=Ring.PEOPLE)
 
 
 def withdrawn_to_nominee(code: str, p: PositionInfo) -> Message:
     return Message.text(_("The nomination {code} for {position} has been withdrawn by the person who made it. "
-                          "Nothing further will happen with it.", code=code, position=p.headline()))
+                          "Nothing further will happen with it.", code=code, position=p.headline())).rings()
 
 
 def withdrawn_to_hr(code: str, p: PositionInfo) -> Message:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from nio import Api, RoomSendResponse
-
 import pytest
+from nio import Api, RoomSendResponse
 
 from tests.support.matrix import MatrixWorld
 
@@ -159,7 +158,8 @@ async def test_an_encrypted_direct_chat_is_read_and_answered_in_place(matrix: Ma
     garbage = {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEn...", "sender_key": "k",
                "session_id": "s", "device_id": erin.account.device_id}
     method, path, data = Api.room_send(erin.client.access_token, room, "m.room.encrypted", garbage, "garbage")
-    await erin.client._send(RoomSendResponse, method, path, data, response_data=(room,))  # as is: a message nobody can decrypt
+    # As is: a message nobody can decrypt.
+    await erin.client._send(RoomSendResponse, method, path, data, response_data=(room,))
     await erin.send(room, "profile skills privacy")
     answer = await erin.expect(room, sender=matrix.bot_id, contains="Your skills: privacy")
     assert answer.source.get("type") == "m.room.message"

@@ -221,7 +221,7 @@ class MatrixUser:
 
     async def raw_event(self, room_id: str, event_id: str) -> dict[str, Any]:
         """The event as the homeserver holds it (not decrypted)."""
-        method, path = Api.room_get_event(self.client.access_token, room_id, event_id)
+        _method, path = Api.room_get_event(self.client.access_token, room_id, event_id)
         assert self.client.client_session is not None
         async with self.client.client_session.get(self.client.homeserver + path) as response:
             return dict(await response.json())
