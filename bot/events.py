@@ -14,6 +14,7 @@ class Actor:
     user_id: str
     display_name: str = ""
     locale: str | None = None  # the platform's idea of the user's language, if it has one
+    timezone: str | None = None  # the platform's idea of the user's time zone (a Matrix profile's m.tz)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class UserInfo:
 
     display_name: str = ""
     locale: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)

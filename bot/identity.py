@@ -57,6 +57,7 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
             session.flush()
             account = Account(platform=platform, workspace=workspace, user_id=user_id, display_name=name,
                               platform_locale=platform_locale(info.locale if info else None),
+                              platform_timezone=platform_zone(info.timezone if info else None),
                               person_id=person.id or 0, last_seen_at=seen_at)
             session.add(account)
             try:
@@ -75,6 +76,9 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
         loc = platform_locale(info.locale)
         if loc and loc != account.platform_locale:
             account.platform_locale = loc
+        zone = platform_zone(info.timezone)
+        if zone and zone != account.platform_timezone:
+            account.platform_timezone = zone
     if seen_at:
         account.last_seen_at = seen_at
     return account
@@ -89,7 +93,7 @@ AccountRaced = _Raced
 
 def account_for_actor(session: Session, actor: Actor, seen_at: datetime) -> Account:
     return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
-                          UserInfo(actor.display_name, actor.locale), seen_at)
+                          UserInfo(actor.display_name, actor.locale, actor.timezone), seen_at)
 
 
 def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "",
@@ -127,6 +131,30 @@ def choose_locale(person: Person | None, accounts: Iterable[Account], default: s
         if account.platform_locale in SUPPORTED_LOCALES:
             return account.platform_locale
     return default
+
+
+def platform_zone(value: str | None) -> str | None:
+    """A zone a platform gave, as its IANA name; None when it is not one."""
+    from bot.i18n.formats import zone_name
+
+    return zone_name(value[:64]) if value else None
+
+
+def choose_zone(person: Person | None, accounts: Iterable[Account], default: str) -> str:
+    """The one rule for the zone Cercle shows times in and keeps quiet hours by: the person's own setting
+    (`profile timezone`), else the zone their most recently used platform gives, else the default."""
+    if person is not None and person.timezone:
+        return person.timezone
+    given = [a for a in accounts if a.platform_timezone]
+    latest = choose_account(given)
+    return latest.platform_timezone or default if latest else default
+
+
+def person_zone(session: Session, person: Person, default: str) -> str:
+    """The person's zone (`choose_zone`), reading their accounts."""
+    if person.timezone:
+        return person.timezone
+    return choose_zone(person, session.exec(select(Account).where(Account.person_id == person.id)), default)
 
 
 def person_locale(session: Session, person: Person, default: str) -> str:

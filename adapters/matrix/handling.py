@@ -34,6 +34,7 @@ from adapters.matrix.answers import MatrixResponder
 from adapters.matrix.inbound import ALIAS, MXID, command_text, message_text, thread_root
 from adapters.matrix.people import invite_allowed
 from adapters.matrix.platform import NAME, MatrixSettings, workspace_of
+from adapters.matrix.profiles import Profiles
 from adapters.matrix.render import normalise_reaction, reaction_commands
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sender import MatrixSender
@@ -62,6 +63,7 @@ class Inbound:
         self.bot_name = ""  # set at login: a message starting with it is for the bot
         self.joined_at: dict[str, int] = {}
         self._aliases: dict[str, str] = {}
+        self.profiles = Profiles(client)
 
     # -- room state ----------------------------------------------------------------------------------
     async def load(self) -> None:
@@ -130,10 +132,13 @@ class Inbound:
         else:
             log.warning("Matrix: could not join a room: %s", getattr(response, "status_code", "?"))
 
-    def request(self, room: MatrixRoom, sender: str, text: str, *, event_key: str | None, origin: str,
-                thread: str | None = None, **extra: Any) -> Request:
-        """A core request from `sender` in `room` (direct: the person's own room with the bot)."""
-        actor = Actor(NAME, workspace_of(sender), sender, room.user_name(sender) or sender)
+    async def request(self, room: MatrixRoom, sender: str, text: str, *, event_key: str | None, origin: str,
+                      thread: str | None = None, **extra: Any) -> Request:
+        """A core request from `sender` in `room` (direct: the person's own room with the bot), with the
+        time zone their profile gives."""
+        self.profiles.client = self.client
+        zone = await self.profiles.zone_of(sender)
+        actor = Actor(NAME, workspace_of(sender), sender, room.user_name(sender) or sender, timezone=zone)
         place = Place(NAME, self.server, room.room_id, name=room.display_name,
                       direct=self.rooms.is_direct_with(room.room_id, sender), thread=thread)
         return Request(actor=actor, place=place, text=text, event_key=event_key, origin=origin, **extra)
@@ -153,8 +158,8 @@ class Inbound:
         thread = thread_root(content)
         text, channels, unknown = await self.resolve_aliases(text)
         users = {m: UserInfo(room.user_name(m) or "") for m in set(MXID.findall(text))}
-        request = self.request(room, event.sender, text, event_key=event.event_id, origin="message", thread=thread,
-                               users=users, channels=channels)
+        request = await self.request(room, event.sender, text, event_key=event.event_id, origin="message",
+                                     thread=thread, users=users, channels=channels)
         responder = self.responder(room, request, txn=f"cercle-re-{event.event_id}", reply_to=event.event_id,
                                    thread=thread)
         if unknown is None:
@@ -185,7 +190,7 @@ class Inbound:
         command = buttons.get(normalise_reaction(event.key))
         if not command:
             return
-        request = self.request(room, event.sender, command, event_key=event.event_id, origin="reaction")
+        request = await self.request(room, event.sender, command, event_key=event.event_id, origin="reaction")
         await self.core.answering.answer(request, self.responder(room, request, txn=f"cercle-re-{event.reacts_to}",
                                                                  reply_to=event.reacts_to))
 
@@ -198,7 +203,7 @@ class Inbound:
         command = (await asyncio.to_thread(self.sender.poll_commands, start)).get(answer)
         if not command:
             return
-        request = self.request(room, event.sender, command, event_key=event.event_id, origin="poll")
+        request = await self.request(room, event.sender, command, event_key=event.event_id, origin="poll")
         await self.core.answering.answer(request, self.responder(room, request, txn=f"cercle-re-{event.event_id}",
                                                                  reply_to=start))
 

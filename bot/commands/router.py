@@ -119,7 +119,7 @@ class Router:
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
                       settings=self.settings, clock=self.clock, locale=locale, assembly=self.assembly,
                       outbox=self.outbox, platforms=self.platforms)
-            with use_locale(locale, zone=person.timezone or self.settings.timezone):
+            with use_locale(locale, zone=identity.person_zone(session, person, self.settings.timezone)):
                 return replace(self._dispatch(ctx, session), locale=locale)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,8 +48,9 @@ class RoundResult:
     waiting: int
 
 
-def is_daytime(person: Person | None, settings: Settings, now: datetime) -> bool:
-    zone_name = (person.timezone if person else None) or settings.timezone
+def is_daytime(person: Person | None, settings: Settings, now: datetime,
+               accounts: Iterable[Account] = ()) -> bool:
+    zone_name = identity.choose_zone(person, accounts, settings.timezone)
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -68,7 +70,7 @@ def send_round(session: Session, settings: Settings, crisis: Crisis, announcemen
     todo = sorted(service.audience_ids(session, crisis.id) - service.acked_ids(session, announcement.id)
                   - _reminded(session, rnd.id))
     people, accounts = _load(session, todo)
-    due = [p for p in todo if is_daytime(people.get(p), settings, now)]
+    due = [p for p in todo if is_daytime(people.get(p), settings, now, accounts.get(p, ()))]
     waiting = len(todo) - len(due)
     try:
         with session.begin_nested():  # all at once: thousands of reminders in a few statements
@@ -105,7 +107,7 @@ def _remind_all(session: Session, settings: Settings, crisis: Crisis, announceme
         if account is None or person is None:
             continue
         reader = (identity.choose_locale(person, accounts[person_id], settings.locale),
-                  person.timezone or settings.timezone)
+                  identity.choose_zone(person, accounts[person_id], settings.timezone))
         if reader not in messages:
             with use_locale(*reader):
                 messages[reader] = messaging.reminder(crisis, announcement)

@@ -92,7 +92,7 @@ def send_to_person(session: Session, settings: Settings, person_id: int, build: 
     if person is None or account is None:
         return False
     with use_locale(identity.person_locale(session, person, settings.locale),
-                    zone=person.timezone or settings.timezone):
+                    zone=identity.person_zone(session, person, settings.timezone)):
         message = build()
     enqueue(session, platform=account.platform, workspace=account.workspace, target_kind="dm",
             target_id=account.user_id, message=message, person_id=person_id, subject=subject,

@@ -13,6 +13,7 @@ from bot.messages import Context, Field, Message, Reply, Section
 from bot.people import service
 from bot.permissions import GRANTABLE, Role, is_configured_admin, roles_of
 from bot.settings import SUPPORTED_LOCALES
+from storage.tables import Person
 
 ROLE = choice_type(*GRANTABLE, kind="role", aliases={"communicante": "communicator"})
 LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en", "anglais": "en", "french": "fr",
@@ -51,7 +52,7 @@ def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
     fields = (
         Field(_("Skills"), ", ".join(skills) or _("none yet")),
         Field(_("Site"), person.site or _("not set")),
-        Field(_("Time zone"), person.timezone or _("{zone} (the default)", zone=ctx.settings.timezone)),
+        Field(_("Time zone"), zone_shown(ctx, person)),
         Field(_("Communities"), communities or _("none yet")),
         Field(_("Roles"), ", ".join(roles) or _("member")),
     )
@@ -60,6 +61,16 @@ def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
         accounts = ", ".join(f"{a.platform}:{a.user_id}" for a in service.accounts_of(ctx.session, person.id))
         blocks.append(Context(_("Your accounts: {accounts}. ★ = community manager.", accounts=accounts)))
     return Reply(Message(summary=person.display_name, blocks=tuple(blocks)))
+
+
+def zone_shown(ctx: Ctx, person: Person) -> str:
+    """The person's zone and where it comes from: their setting, their chat profile, or the default."""
+    if person.timezone:
+        return person.timezone
+    zone = identity.person_zone(ctx.session, person, ctx.settings.timezone)
+    if zone != ctx.settings.timezone:
+        return _("{zone} (from the chat profile)", zone=zone)
+    return _("{zone} (the default)", zone=ctx.settings.timezone)
 
 
 @command("profile timezone", usage=N_("profile timezone <Zone>"),
