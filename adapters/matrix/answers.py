@@ -3,9 +3,9 @@
 Answers in place: a command typed in a room is answered in that room, as a reply in the command's thread,
 whether the core meant it for everyone or for the caller, because the command itself was read by the room.
 A confidential answer (`Reply.confidential`: referrals, anonymous questions, someone's own data) goes to the
-person's direct room instead, which the bot creates (encrypted) on first need and keeps. A reaction or a
-poll answer in a room is acknowledged by nothing in the room: only an error reaches the person, in their
-direct room. When the homeserver is busy or down the policy hands the reply to the outbox.
+person's direct room instead, which the bot creates (encrypted) on first need and keeps. A reaction in a room
+(✅ on an announcement) adds nothing to the room: its answer goes to the direct room; a poll answer, which
+the poll itself shows, is answered only when it failed (in the direct room). When the homeserver is busy or down the policy hands the reply to the outbox.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from bot.events import Request
 from bot.messages import Reply
 
 log = logging.getLogger(__name__)
-SILENT_ORIGINS = frozenset({"reaction", "poll"})  # the gesture shows itself: no acknowledgement in the room
+SILENT_ORIGINS = frozenset({"poll"})  # the poll shows the vote: no acknowledgement at all
+ASIDE_ORIGINS = frozenset({"reaction", "poll"})  # a gesture in the room: its answer goes aside, never in the room
 
 
 def relation_to(event_id: str | None, thread: str | None) -> dict[str, Any] | None:
@@ -52,11 +53,10 @@ class MatrixResponder:
         if self.request.place.direct:
             await self.to_place(reply, locale)
             return
-        silent = self.request.origin in SILENT_ORIGINS
-        if silent and not reply.is_error and not reply.secret:
-            log.debug("Matrix: a %s needs no answer in the room", self.request.origin)
+        if self.request.origin in SILENT_ORIGINS and not reply.is_error and not reply.secret:
+            log.debug("Matrix: a %s needs no answer", self.request.origin)
             return
-        if reply.secret or silent:
+        if reply.secret or self.request.origin in ASIDE_ORIGINS:
             dm_room, _created = await self.rooms.ensure(self.request.actor.user_id)
             await self.sender.post(dm_room, reply.message, locale, txn_id=self.txn,
                                    mention=self.request.actor.user_id)

@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from aiohttp import ClientError
-from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomSendResponse
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LocalProtocolError, RoomSendResponse
 
 from bot.outbox import DeliveryError
 
@@ -49,10 +49,14 @@ def retry_after(response: ErrorResponse) -> float:
 async def send_event(client: AsyncClient, room_id: str, event_type: str, content: dict[str, Any],
                      txn_id: str) -> str:
     """Send one event; the transaction id makes a resend after a crash a no-op on the homeserver."""
+    if room_id not in client.rooms:  # the encrypting client sends only to rooms it knows (joined, synced)
+        raise DeliveryError("send: the bot is not in this room", permanent=True)
     try:
         response = await client.room_send(room_id, event_type, content, tx_id=txn_id)
     except NETWORK_ERRORS as exc:
         raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}", uncertain=True) from None
+    except LocalProtocolError as exc:  # nio could not prepare the encryption (members, keys): try again later
+        raise DeliveryError(f"send: {exc}") from None
     if isinstance(response, RoomSendResponse):
         return str(response.event_id)
     if isinstance(response, ErrorResponse):

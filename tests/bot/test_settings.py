@@ -39,7 +39,7 @@ def test_every_setting_is_read() -> None:
     assert slack.command == "/cercle-dev" and matrix.prefix == "!c" and slack.socket_mode
     assert (matrix.homeserver, matrix.user_id, matrix.password) == ("http://127.0.0.1:8008", "@cercle:ex.org", "pw")
     assert [str(a) for a in s.admins] == ["slack:T1:U2", "matrix:@a:ex.org", "console:bob"]
-    assert sorted(s.secrets()) == sorted(["p", "xoxb-1", "s3cr3t", "xapp-1", "pw"])
+    assert sorted(s.secrets()) == sorted(["p", "xoxb-1", "s3cr3t", "xapp-1", "pw", "k" * 40])
 
 
 def test_secrets_are_not_in_the_representation() -> None:

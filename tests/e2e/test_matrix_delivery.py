@@ -221,28 +221,3 @@ async def test_a_direct_room_someone_else_joins_is_no_longer_used_for_private_an
     assert second.room_id not in (first.room_id, group)
     await asyncio.sleep(0.5)
     assert not [m for m in george.seen[seen_by_george:] if "after" in m.body and m.sender == matrix.bot_id]
-
-
-async def test_voting_in_a_consultation_with_numbered_reactions(matrix: MatrixWorld) -> None:
-    await matrix.start_bot()
-    alice = await matrix.user("alice")
-    bob = await matrix.user("bob")
-    general = await matrix.room_with_bot(alice, bob)
-    await alice.send(general, '!cercle community create cuisine "Cuisine"')
-    await alice.expect(sender=matrix.bot_id, contains="created")
-    await alice.send(general, "!cercle community link cuisine")
-    await alice.expect(general, sender=matrix.bot_id, contains="now linked")
-    await bob.send(general, "!cercle community join cuisine")
-    await bob.expect(sender=matrix.bot_id, contains="Welcome to Cuisine")
-
-    await alice.send(general, '!cercle consult open cuisine "Lunch on Friday?" "Pizza" "Sushi" "Salad"')
-    posted = await bob.expect(general, sender=matrix.bot_id, contains="Lunch on Friday?")
-    assert "React with 2️⃣ to: 2. Sushi" in posted.body
-    mark = bob.mark()
-    await bob.react(general, posted.event_id, "2\u20e3")  # a client that sends the keycap without FE0F
-    await bob.expect(sender=matrix.bot_id, contains="Your vote in V1 is counted: 2. Sushi", after=mark)
-    mark = bob.mark()
-    await bob.send(general, "!cercle consult results V1")
-    results = await bob.expect(sender=matrix.bot_id, contains="Results so far of V1", after=mark)
-    assert "2. Sushi — 1 vote (100%)" in results.body
-    assert "1. Pizza — 0 votes (0%)" in results.body

@@ -9,9 +9,8 @@ from contextlib import suppress
 import pytest
 from sqlmodel import select
 
-from adapters.matrix.state import MatrixState
 from storage.db import session_scope
-from storage.tables import Community, PersonSkill
+from storage.tables import Community, MatrixCryptoAccount, PersonSkill
 from tests.support.matrix import MatrixUser, MatrixWorld, Seen
 
 pytestmark = pytest.mark.synapse
@@ -50,22 +49,30 @@ async def test_restart_rehandles_nothing_and_loses_nothing(matrix: MatrixWorld) 
         assert len(list(session.exec(select(Community).where(Community.slug == "kayak")))) == 1
 
 
+def sync_token(matrix: MatrixWorld, new: str | None = None) -> str | None:
+    """The bot's saved sync token (kept with its device's crypto state); `new` replaces it."""
+    with session_scope(matrix.engine) as session:
+        row = session.exec(select(MatrixCryptoAccount).where(MatrixCryptoAccount.user_id == matrix.bot_id)).one()
+        if new is not None:
+            row.sync_token = new
+        return row.sync_token
+
+
 async def test_a_crash_before_the_sync_token_is_saved_redelivers_without_effect(matrix: MatrixWorld) -> None:
     bot = await matrix.start_bot()
     assert bot.adapter is not None
     alice = await matrix.user("alice")
     room = await matrix.direct_room(alice)
-    state = MatrixState(matrix.engine, matrix.bot_id)
     await alice.send(room, "help")
     await alice.expect(room, sender=matrix.bot_id)
-    token_before = state.get("sync_token")
+    token_before = sync_token(matrix)
 
     command = await alice.send(room, 'community create velo "Vélo"')
     await alice.expect(room, sender=matrix.bot_id, contains="created")
     await bot.stop()
     # As if the process died after handling the batch but before saving its token.
-    assert token_before is not None and state.get("sync_token") != token_before
-    state.put({"sync_token": token_before})
+    assert token_before is not None and sync_token(matrix) != token_before
+    sync_token(matrix, token_before)
 
     await matrix.start_bot()
     probe = await alice.send(room, "profile skills velo")

@@ -1,5 +1,5 @@
-"""Two replicas serving Matrix on one PostgreSQL database: every replica logs in and can send, only the
-leader syncs (each message is answered once), and when the leader stops the other one takes the sync over."""
+"""Two replicas serving Matrix on one PostgreSQL database: only the leader holds the bot's device, syncs and
+sends (each message is answered once), and when the leader stops the other one takes the device over."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ async def test_only_the_leader_syncs_and_the_other_replica_takes_over(synapse: S
                     20, "replica A to lead")
         tasks.append(asyncio.create_task(serve(apps[1], stop=stops[1], http=https[1], leadership_interval=0.5)))
         await until(lambda: https[1].bound_port and check(https[1].bound_port, "matrix")
-                    == "logged in; another replica syncs", 20, "B to log in")
+                    == "another replica syncs and sends", 20, "B to follow")
         a, b = https[0].bound_port, https[1].bound_port
         assert a and b
         assert (await acheck(b, "leadership")).startswith("follower") and await acheck(a, "matrix") == "connected"

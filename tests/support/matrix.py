@@ -190,14 +190,16 @@ class MatrixUser:
         return len(self.seen)
 
     async def expect(self, room_id: str | None = None, *, contains: str = "", sender: str | None = None,
-                     after: int = 0, timeout: float = 15.0, where: Callable[[Seen], bool] | None = None) -> Seen:
-        """The first event after `after` matching; fails with what was seen instead."""
+                     after: int = 0, timeout: float = 15.0, where: Callable[[Seen], bool] | None = None,
+                     types: tuple[str, ...] = ("m.room.message",)) -> Seen:
+        """The first event (of `types`, a message by default) after `after` matching; fails with what was
+        seen instead."""
         deadline = time.monotonic() + timeout
         while True:
             for item in self.seen[after:]:
                 if room_id is not None and item.room_id != room_id:
                     continue
-                if item.type != "m.room.message":
+                if item.type not in types:
                     continue
                 if sender is not None and item.sender != sender:
                     continue
@@ -218,6 +220,25 @@ class MatrixUser:
     def messages(self, room_id: str, *, sender: str | None = None, after: int = 0) -> list[Seen]:
         return [s for s in self.seen[after:] if s.room_id == room_id and s.type == "m.room.message"
                 and (sender is None or s.sender == sender)]
+
+    async def notifications(self) -> list[dict[str, Any]]:
+        """What the homeserver's push rules made a notification for this user (`/notifications`)."""
+        return list((await self.get("/_matrix/client/v3/notifications?limit=100")).get("notifications", []))
+
+    async def set_profile_field(self, name: str, value: str) -> None:
+        """A field of the user's profile (like the time zone `m.tz` that clients set)."""
+        assert self.client.client_session is not None
+        url = f"{self.client.homeserver}/_matrix/client/v3/profile/{self.user_id}/{name}"
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with self.client.client_session.put(url, json={name: value}, headers=headers) as response:
+            assert response.status == 200, await response.text()
+
+    async def get(self, path: str) -> dict[str, Any]:
+        assert self.client.client_session is not None
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with self.client.client_session.get(self.client.homeserver + path, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            return dict(await response.json())
 
     async def raw_event(self, room_id: str, event_id: str) -> dict[str, Any]:
         """The event as the homeserver holds it (not decrypted)."""

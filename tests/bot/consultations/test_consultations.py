@@ -31,8 +31,22 @@ def test_open_posts_question_with_a_button_per_option(town: Chat) -> None:
     assert "Where do we meet?" in message.summary
     buttons = message.buttons()
     assert [b.command for b in buttons] == ["vote V1 1", "vote V1 2", "vote V1 3"]
-    assert [b.reaction for b in buttons] == ["1️⃣", "2️⃣", "3️⃣"]
+    assert not any(b.reaction for b in buttons)  # a native poll where the platform has them
+    assert message.poll is not None and message.poll.key == "consultation:1" and not message.poll.ends
     assert "Closes on Jan 9, 2030, 10:00\u202fAM (Paris)" in sent[0].text
+
+
+def test_an_anonymous_consultation_is_no_poll_and_its_results_end_the_poll_of_a_public_one(town: Chat) -> None:
+    town.ok('consult open garden "Secret?" "Yes" "No" --anonymous', user="alice")
+    secret = town.deliver()[0].message
+    assert secret.poll is None and "private conversation" in secret.plain_text()
+    town.ok('consult open garden "Public?" "Yes" "No"', user="alice")
+    town.deliver()
+    town.ok("consult close V2", user="alice")
+    results = [s.message for s in town.deliver() if "Results of V2" in s.message.summary]
+    assert results and results[0].poll is not None and results[0].poll.ends and results[0].poll.key == "consultation:2"
+    town.ok("consult close V1", user="alice")
+    assert all(s.message.poll is None for s in town.deliver())
 
 
 def test_vote_change_and_live_results(town: Chat) -> None:
