@@ -5,7 +5,8 @@ whether the core meant it for everyone or for the caller, because the command it
 A confidential answer (`Reply.confidential`: referrals, anonymous questions, someone's own data) goes to the
 person's direct room instead, which the bot creates (encrypted) on first need and keeps. A reaction in a room
 (✅ on an announcement) adds nothing to the room: its answer goes to the direct room; a poll answer, which
-the poll itself shows, is answered only when it failed (in the direct room). When the homeserver is busy or down the policy hands the reply to the outbox.
+the poll itself shows, is answered only when it failed (in the direct room). When the homeserver is
+busy or down the policy hands the reply to the outbox.
 """
 
 from __future__ import annotations

@@ -169,6 +169,7 @@ class SyncLoop:
                 if self._stop.is_set():
                     break
                 if self.client is None:
+                    self.detail = "connecting"
                     await self._connect()
                 await self._sync_once()
                 delay = self.backoff_base

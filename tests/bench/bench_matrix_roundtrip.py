@@ -1,7 +1,7 @@
 """Benchmark: a command's round trip through a real Synapse, Cercle against a bare matrix-nio echo bot.
 
 Run: `python -m tests.bench.bench_matrix_roundtrip [--rounds N] [--database-url URL]`.
-A person sends a command in their direct room with each bot; the time is taken from the send to the
+A person sends a command in their (unencrypted) direct room with each bot; the time is taken from the send to the
 moment the person's own sync sees the bot's answer (an `m.notice` in reply to the command). Cercle
 runs `!cercle profile show` through its whole stack (adapter, router, database, rendering); the
 baseline is a bare matrix-nio bot answering `!ping` with a notice, on the same homeserver, in the same
@@ -31,6 +31,7 @@ from tests.support.synapse import MatrixAccount, Synapse
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_RATIO = 1.2
+BENCH_SECRET = "a benchmark CERCLE_SECRET_KEY of forty characters"  # seals the bot's encryption keys
 CONFIG = AsyncClientConfig(max_limit_exceeded=0, store_sync_tokens=False)
 
 
@@ -135,7 +136,7 @@ async def run(rounds: int, warmup: int, database_url: str | None, folder: Path) 
         section = MatrixSettings(homeserver=synapse.url, user_id=cercle_account.user_id,
                                  password=cercle_account.password)
         settings = Settings(database_url=database_url or f"sqlite:///{folder / 'cercle.db'}",
-                            sections={"matrix": section})
+                            sections={"matrix": section}, secret_keys=(BENCH_SECRET,))
         app = build(settings)
         adapter = MatrixAdapter(app.core, section)
         await adapter.start()

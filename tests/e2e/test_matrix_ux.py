@@ -5,7 +5,6 @@ does (`MatrixUser`)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -107,7 +106,7 @@ async def test_a_crisis_announcement_and_a_consent_request_ring_a_routine_answer
 
     await alice.send(room, '!cercle position open "Data engineer" --site Lyon')
     await alice.expect(sender=matrix.bot_id, contains="P1")
-    await carol.send(carol_dm, f'nominate P1 {bob.user_id} "Great at SQL"')
+    await carol.send(carol_dm, f'nominate P1 {bob.user_id} "Great at SQL, she ran the Lyon migration"')
     await carol.expect(carol_dm, sender=matrix.bot_id, contains="N1")
     consent = await bob.expect(bob_dm, sender=matrix.bot_id, contains="Great at SQL", after=mark)
     assert consent.content["msgtype"] == "m.text" and consent.content["m.mentions"] == {"user_ids": [bob.user_id]}
@@ -207,8 +206,7 @@ async def test_times_are_shown_in_the_zone_of_the_matrix_profile_unless_the_pers
     mark = dana.mark()
     await dana.send(room, "profile timezone Asia/Tokyo")  # an explicit setting wins over the profile
     tokyo = await dana.expect(room, sender=matrix.bot_id, contains="Your time zone: Asia/Tokyo", after=mark)
-    hour = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).strftime("%H:")
-    assert hour in tokyo.body
+    assert "(Tokyo) there now" in tokyo.body
     mark = dana.mark()
     await dana.send(room, "profile show")
     await dana.expect(room, sender=matrix.bot_id, contains="Asia/Tokyo", after=mark,

@@ -60,8 +60,8 @@ async def test_only_the_leader_syncs_and_the_other_replica_takes_over(synapse: S
     tasks: list[asyncio.Task[None]] = []
     try:
         tasks.append(asyncio.create_task(serve(apps[0], stop=stops[0], http=https[0], leadership_interval=0.5)))
-        await until(lambda: https[0].bound_port and check(https[0].bound_port, "leadership").startswith("leader"),
-                    20, "replica A to lead")
+        await until(lambda: https[0].bound_port and check(https[0].bound_port, "leadership").startswith("leader")
+                    and check(https[0].bound_port, "matrix") == "connected", 30, "replica A to lead and sync")
         tasks.append(asyncio.create_task(serve(apps[1], stop=stops[1], http=https[1], leadership_interval=0.5)))
         await until(lambda: https[1].bound_port and check(https[1].bound_port, "matrix")
                     == "another replica syncs and sends", 20, "B to follow")

@@ -10,6 +10,7 @@ stopped and started again on the same database.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 import uuid
@@ -78,6 +79,7 @@ class MatrixUser:
         self.account = account
         self.user_id = account.user_id
         self.store_dir = store_dir or tempfile.mkdtemp(prefix="cercle-matrix-user-")
+        os.makedirs(self.store_dir, exist_ok=True)
         config = AsyncClientConfig(max_limit_exceeded=0, store_sync_tokens=False, encryption_enabled=True)
         self.client = AsyncClient(synapse.url, account.user_id, device_id=account.device_id,
                                   store_path=self.store_dir, config=config)
