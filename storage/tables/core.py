@@ -32,10 +32,10 @@ class Account(SQLModel, table=True):
     user_id: str = Field(max_length=255)
     display_name: str = Field(default="", max_length=200)
     platform_locale: str | None = Field(default=None, max_length=16)
-    # The zone the platform gives (a Matrix profile's m.tz); a person's `profile timezone` wins over it.
-    platform_timezone: str | None = Field(default=None, max_length=64)
     person_id: int = Field(foreign_key="person.id", index=True)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The zone the platform gives (a Matrix profile's m.tz); a person's `profile timezone` wins over it.
+    platform_timezone: str | None = Field(default=None, max_length=64)
 
 
 class PersonSkill(SQLModel, table=True):
