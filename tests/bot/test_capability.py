@@ -93,3 +93,13 @@ def test_the_cli_imports_capability_subcommands_only_when_asked() -> None:
     assert listed.exit_code == 0, listed.output
     for name in ("crisis", "nominations", "person"):
         assert f"  {name} " in listed.output
+
+
+def test_confidential_commands_give_confidential_replies_errors_included(chat: Chat) -> None:
+    assembly = assemble(default_capabilities())
+    assert assembly.is_confidential("nomination show") and assembly.is_confidential("profile link")
+    assert assembly.is_confidential("crisis ask") and not assembly.is_confidential("crisis announce")
+    assert not assembly.is_confidential("community list") and not assembly.is_confidential("profiles")
+    assert chat.say("profile skills sql").confidential
+    assert chat.say("nomination show N9").confidential  # an error of a confidential command too
+    assert not chat.say("community list").confidential and not chat.say("help").confidential

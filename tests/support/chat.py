@@ -54,12 +54,13 @@ class Chat:
 
     def request(self, text: str, *, user: str = "alice", channel: str = "general", direct: bool = False,
                 event_key: str | None = None, users: dict[str, UserInfo] | None = None,
-                locale: str | None = None, platform: str | None = None, workspace: str | None = None) -> Request:
+                locale: str | None = None, platform: str | None = None, workspace: str | None = None,
+                timezone: str | None = None) -> Request:
         platform = platform or self.platform
         workspace = workspace or self.workspace
         place = Place(platform, workspace, f"dm-{user}" if direct else channel,
                       name=f"dm @{user}" if direct else f"#{channel}", direct=direct)
-        return Request(actor=Actor(platform, workspace, user, user, locale), place=place, text=text,
+        return Request(actor=Actor(platform, workspace, user, user, locale, timezone), place=place, text=text,
                        event_key=event_key, users=users or {})
 
     def say(self, text: str, **kwargs: Any) -> Reply:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.crisis.jobs import is_daytime
 from storage.db import session_scope
 from storage.tables import Account, AuditEntry, Person
 from tests.support.chat import Chat
@@ -74,3 +75,26 @@ def test_linked_accounts_keep_the_zone(chat: Chat) -> None:
     code = chat.ok("profile link", user="alice").split("Your link code is ")[1].split(".")[0]
     chat.ok(f"profile link {code}", user="U1", platform="slack", workspace="T1")
     assert zone_of(chat, "U1") == "Europe/Lisbon"
+
+
+def test_the_platforms_zone_is_used_until_the_person_chooses_one(town: Chat) -> None:
+    """A zone from the chat profile (Matrix's m.tz) counts for replies, private messages and quiet hours;
+    an explicit `profile timezone` wins; a zone the platform gets wrong is ignored."""
+    assert "Europe/Paris (the default)" in town.ok("profile show", user="bob", timezone="Mars/Olympus")
+    shown = town.ok("profile show", user="bob", timezone="America/New_York")
+    assert "Time zone: America/New_York (from the chat profile)" in shown
+    town.ok('crisis declare "Outage" --audience garden', user="admin")
+    town.ok('crisis announce C1 "Down."', user="admin")
+    town.deliver()
+    # the frozen clock says 09:00 UTC: 04:00 in New York, where bob reads it
+    assert "Announcement — Nov 23, 2026, 4:00\u202fAM (New York)" in town.ok("crisis status C1", user="bob")
+    with session_scope(town.app.engine) as session:
+        bob = session.exec(select(Account).where(Account.user_id == "bob")).one()
+        assert bob.platform_timezone == "America/New_York"
+        person = session.get(Person, bob.person_id)
+        assert person is not None and person.timezone is None
+        assert not is_daytime(person, town.app.settings, town.app.clock.now(), [bob])  # 04:00 there
+        assert is_daytime(person, town.app.settings, town.app.clock.now(), [])  # 10:00 in Paris
+    town.ok("profile timezone Asia/Tokyo", user="bob", timezone="America/New_York")
+    assert "Announcement — Nov 23, 2026, 6:00\u202fPM (Tokyo)" in town.ok("crisis status C1", user="bob",
+                                                                          timezone="America/New_York")
