@@ -69,6 +69,7 @@ async def test_encrypted_rooms_keep_working_across_kill_9_and_a_leader_change(
 
         await answered(alice, direct, await ask(alice, direct, "profile skills one"), "Your skills: one")
         await answered(bob, group, await ask(bob, group, '!cercle community create club "Club"'), "created")
+        await answered(bob, group, await ask(bob, group, "!cercle community link club"), "now linked")
 
         # kill -9 in the middle of its life; commands typed while it is down are answered by the next one.
         await asyncio.to_thread(first.kill)
@@ -87,6 +88,10 @@ async def test_encrypted_rooms_keep_working_across_kill_9_and_a_leader_change(
         await asyncio.to_thread(third.wait_leading)
         await answered(alice, direct, await ask(alice, direct, "profile skills four"), "Your skills: four")
         await answered(bob, group, await ask(bob, group, "!cercle community info club"), "Club")
+        # The new leader's delivery worker posts to the encrypted community room.
+        mark = alice.mark()
+        await ask(bob, group, '!cercle share club https://example.org/a "Article"')
+        await alice.expect(group, sender=bot.user_id, contains="shared a resource", after=mark, timeout=60)
 
         await asyncio.sleep(2)  # a late duplicate would show by now
         for who, room, event_id in commands:
