@@ -8,6 +8,7 @@ from typing import Any
 
 from nio import ErrorResponse, RoomCreateResponse
 
+from adapters.matrix.e2e.claim import DeviceTakenOver
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, delivery_error
 from bot.outbox import DeliveryError
@@ -62,6 +63,8 @@ class DirectRooms:
                 response = await self.client.create_encrypted_room([user_id], direct=True)
             except NETWORK_ERRORS as exc:
                 raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}") from None
+            except DeviceTakenOver:
+                raise DeliveryError("another replica holds the bot's device now") from None
             if isinstance(response, ErrorResponse):
                 raise delivery_error(response, "create direct room")
             assert isinstance(response, RoomCreateResponse)

@@ -109,10 +109,11 @@ class SyncLoop:
         self._leading.clear()
         task = self._task
         if task is not None and not task.done() and not self._stop.is_set():
-            if not self._handling:
-                task.cancel()
+            while self._handling and not task.done():  # a batch being handled is finished (and its token saved)
+                await asyncio.sleep(0.05)
+            task.cancel()
             with suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=15)
+                await task
             self._task = asyncio.create_task(self._run(), name="matrix-sync")
         await self._drop()
 

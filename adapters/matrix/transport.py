@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LocalProtocolError, RoomSendResponse
 
+from adapters.matrix.e2e.claim import DeviceTakenOver
 from bot.outbox import DeliveryError
 
 MAX_RETRY_AFTER = 300.0
@@ -57,6 +58,8 @@ async def send_event(client: AsyncClient, room_id: str, event_type: str, content
         raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}", uncertain=True) from None
     except LocalProtocolError as exc:  # nio could not prepare the encryption (members, keys): try again later
         raise DeliveryError(f"send: {exc}") from None
+    except DeviceTakenOver:  # a new leader holds the device: it delivers what the outbox keeps for it
+        raise DeliveryError("send: another replica holds the bot's device now") from None
     if isinstance(response, RoomSendResponse):
         return str(response.event_id)
     if isinstance(response, ErrorResponse):
