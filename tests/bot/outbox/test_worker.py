@@ -287,3 +287,34 @@ def test_messages_to_one_channel_arrive_in_order(engine: Engine) -> None:
 
     asyncio.run(go())
     assert arrived == [f"update {i}" for i in range(6)]
+
+
+class LeaderOnlySender:
+    """A sender that takes messages only while its replica leads (as the Matrix sender does)."""
+
+    platform = "leaderonly"
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.sent: list[int] = []
+
+    async def send(self, item: Outgoing) -> str:
+        self.sent.append(item.id)
+        return f"m-{item.id}"
+
+
+async def test_a_sender_that_is_not_ready_leaves_its_rows_for_another_replica(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        for i in range(3):
+            enqueue(session, platform="leaderonly", workspace="w", target_kind="channel", target_id=f"r{i}",
+                    message=Message.text("hello"), subject="t")
+    follower, leader = LeaderOnlySender(), LeaderOnlySender()
+    waiting = DeliveryWorker(engine, {"leaderonly": follower}, poll_interval=0.05)
+    assert waiting.ready_platforms() == [] and await waiting.run_once() == 0
+    assert statuses(engine) == {"pending": 3}
+    with session_scope(engine) as session:  # nothing claimed: no attempt counted, no lease taken
+        assert all(r.attempts == 0 and r.claimed_until is None for r in session.exec(select(OutboxMessage)))
+    leader.ready = True
+    assert await DeliveryWorker(engine, {"leaderonly": leader}, poll_interval=0.05).run_once() == 3
+    assert len(set(leader.sent)) == 3 and not follower.sent
+    assert statuses(engine) == {"sent": 3}
