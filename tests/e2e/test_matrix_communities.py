@@ -18,17 +18,16 @@ async def test_communities_scenario_in_matrix_rooms(matrix: MatrixWorld) -> None
     general = await matrix.room_with_bot(alice, bob, name="general")
     data_room = await matrix.room_with_bot(alice, name="data")
 
-    # A private answer in a group room goes to the person's direct room, with a pointer the first time.
+    # An answer for the caller is given in place: a reply to the command, in the room that read it.
     mark = alice.mark()
-    await alice.send(general, '!cercle community create data "Data Science" --purpose "Share data tips" '
-                              '--topics ml,python')
+    command = await alice.send(general, '!cercle community create data "Data Science" --purpose "Share data tips" '
+                                        '--topics ml,python')
     created = await alice.expect(contains="Community Data Science (data) created", after=mark)
-    assert created.room_id not in (general, data_room)
-    assert created.sender == matrix.bot_id
+    assert created.room_id == general and created.sender == matrix.bot_id
+    assert created.content["m.relates_to"]["m.in_reply_to"]["event_id"] == command
     assert created.content["msgtype"] == "m.notice"
     assert "<br>" in created.html or "<" in created.html
-    pointer = await alice.expect(general, sender=matrix.bot_id, contains="private message", after=mark)
-    assert pointer.content["m.relates_to"]["m.in_reply_to"]["event_id"]
+    assert not [m for m in alice.messages(general, sender=matrix.bot_id, after=mark) if "private" in m.body]
 
     # A public answer is a reply to the command, in the room.
     mark = alice.mark()
@@ -50,11 +49,12 @@ async def test_communities_scenario_in_matrix_rooms(matrix: MatrixWorld) -> None
     html = f'<a href="https://matrix.to/#/{matrix.bot_id}">Cercle</a>: community join data'
     await bob.send(general, "Cercle: community join data", html=html)
     welcome = await bob.expect(contains="Welcome to Data Science", after=mark)
-    assert welcome.room_id != general
+    assert welcome.room_id == general
 
     mark = bob.mark()
     await bob.send(general, "!cercle profile skills Python, SQL")
-    await bob.expect(contains="Your skills: python, sql", after=mark)
+    skills = await bob.expect(contains="Your skills: python, sql", after=mark)
+    assert skills.room_id != general  # someone's own data is confidential: their direct room
 
     mark = alice.mark()
     await alice.send(general, "!cercle whoknows python")
@@ -83,45 +83,46 @@ async def test_communities_scenario_in_matrix_rooms(matrix: MatrixWorld) -> None
     assert "<ul><li>" in listed.html
 
 
-async def test_errors_are_answered_privately_and_in_french(matrix: MatrixWorld) -> None:
+async def test_errors_are_answered_in_place_and_in_french(matrix: MatrixWorld) -> None:
     await matrix.start_bot()
     alice = await matrix.user("alice")
     bob = await matrix.user("bob")
     general = await matrix.room_with_bot(alice, bob)
 
-    mark_room = alice.mark()
     mark = bob.mark()
-    await bob.send(general, "!cercle community join nosuch")
+    command = await bob.send(general, "!cercle community join nosuch")
     error = await bob.expect(contains="There is no community 'nosuch'", after=mark)
-    assert error.room_id != general
+    assert error.room_id == general and error.content["m.relates_to"]["m.in_reply_to"]["event_id"] == command
     await bob.send(general, "!cercle comunity list")
     typo = await bob.expect(contains="Unknown command 'comunity'", after=mark)
-    assert typo.room_id == error.room_id
+    assert typo.room_id == general
     assert "Type help to see every command." in typo.body
-    # Alice, in the same room, saw neither error.
-    await alice.expect(general, sender=matrix.bot_id, contains="private message", after=mark_room)
-    assert not [m for m in alice.messages(general, sender=matrix.bot_id, after=mark_room)
-                if "nosuch" in m.body or "comunity" in m.body]
+    # An error of a confidential command stays confidential: the direct room, nothing in the room.
+    await bob.send(general, "!cercle nomination show N9")
+    secret = await bob.expect(sender=matrix.bot_id, contains="N9", after=mark)
+    assert secret.room_id != general
+    assert not [m for m in alice.messages(general, sender=matrix.bot_id, after=mark) if "N9" in m.body]
 
     # An unknown room alias is refused by the adapter, and nothing is created.
     mark = bob.mark()
     await bob.send(general, "!cercle community info #nowhere:localhost")
     refused = await bob.expect(contains="There is no room #nowhere:localhost", after=mark)
-    assert refused.room_id == error.room_id
+    assert refused.room_id == general
 
     # French from then on, including the adapter's own words (button hints).
     mark = bob.mark()
     await bob.send(general, "!cercle language fr")
-    await bob.expect(error.room_id, sender=matrix.bot_id, contains="Désormais, Cercle vous parle en français",
+    await bob.expect(general, sender=matrix.bot_id, contains="Désormais, Cercle vous parle en français",
                      after=mark)
     mark = bob.mark()
     await bob.send(general, "!cercle communauté rejoindre nulle-part")
-    await bob.expect(error.room_id, sender=matrix.bot_id,
+    await bob.expect(general, sender=matrix.bot_id,
                      contains="Il n'y a pas de communauté «\u202fnulle-part\u202f»", after=mark)
     await alice.send(general, '!cercle community create jardin "Jardin partagé"')
+    await alice.expect(general, sender=matrix.bot_id, contains="jardin")
     mark = bob.mark()
     await bob.send(general, "!cercle community info jardin")
-    info = await bob.expect(sender=matrix.bot_id, contains="Jardin partagé", after=mark)
+    info = await bob.expect(sender=matrix.bot_id, contains="Rejoindre", after=mark)
     assert "Tapez `!cercle communauté rejoindre jardin` pour\u202f: Rejoindre" in info.body
     assert "<code>!cercle communauté rejoindre jardin</code>" in info.html
     mark = bob.mark()
