@@ -42,7 +42,22 @@ def _default_user() -> str:
     return name or "me"
 
 
-class CercleGroup(click.Group):
+class FullHelpGroup(click.Group):
+    """A group whose help lists each subcommand with its whole first sentence (click cuts them at 45 characters
+    otherwise); the lines wrap instead."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class CercleGroup(FullHelpGroup):
     """The `cercle` group. The capabilities' subcommands (`Capability.cli`) are imported and added only when
     click looks for a command it does not know yet, or lists them all (help): `cercle run` imports none."""
 
@@ -70,9 +85,21 @@ class CercleGroup(click.Group):
 
 @click.group(cls=CercleGroup)
 @click.option("-v", "--verbose", is_flag=True, help="More log lines.")
-def main(verbose: bool) -> None:
+@click.version_option(package_name="cercle", message="cercle %(version)s")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """Cercle: communities, talent referrals and crisis announcements in Slack and Matrix."""
+    ctx.obj = {"verbose": verbose}
     _setup_logging(verbose)
+
+
+def _console_logging(log_file: str | None = None) -> None:
+    """In the console, log lines never land among the replies (see `bot.logs.configure_console`)."""
+    from bot.logs import configure_console
+
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
+    configure_console(verbose, log_file)
 
 
 @main.command()
@@ -84,41 +111,49 @@ def run() -> None:
     if settings.slack_enabled or settings.matrix_enabled:
         asyncio.run(serve(_build(settings)))
     else:
+        _console_logging()
         click.echo("No Slack or Matrix settings found: starting the console. Type help, or :as <name>.",
                    err=True)
         user = _default_user()
-        settings = _console_admin(settings, user)
+        settings = _console_admin(settings)
         asyncio.run(run_console(_build(settings), user=user, channel="general"))
 
 
 @main.command()
 @click.option("--user", default=None, help="Who is typing (default: your login name).")
 @click.option("--channel", default="general", help="The channel you type in (default: general).")
-def console(user: str | None, channel: str) -> None:
+@click.option("--log-file", default=None, type=click.Path(dir_okay=False, writable=True),
+              help="Write the log lines to this file (default: only warnings, on standard error).")
+def console(user: str | None, channel: str, log_file: str | None) -> None:
     """Read commands from standard input (a terminal or a pipe) and print the replies."""
     from bot.app import run_console
 
+    _console_logging(log_file)
     settings = _settings()
-    name = (user or _default_user()).lstrip("@")
+    name = (user or _default_user()).lstrip("@").lower()
     if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", name):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--user")
     chan = channel.lstrip("#")
     if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", chan):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
-    app = _build(_console_admin(settings, name))
+    app = _build(_console_admin(settings))
     asyncio.run(run_console(app, user=name, channel=chan))
 
 
-def _console_admin(settings: Settings, user: str) -> Settings:
-    """With no CERCLE_ADMINS, whoever starts the console administers it (they hold the database anyway),
-    so a first try can grant roles; on Slack and Matrix admins always come from CERCLE_ADMINS."""
+def _console_admin(settings: Settings) -> Settings:
+    """With no CERCLE_ADMINS, everyone in the console administers it: nobody signs in there (`:as` makes
+    anyone anyone) and whoever runs it holds the database anyway, so a first try (the README's example) can
+    grant roles. On Slack and Matrix administrators always come from CERCLE_ADMINS."""
+    from bot.permissions import ANYONE
+
     if settings.admins:
         return settings
-    click.echo(f"No CERCLE_ADMINS: console user '{user}' is an administrator in this console.", err=True)
-    return replace(settings, admins=(AccountSpec("console", CONSOLE_WORKSPACE, user),))
+    click.echo("No CERCLE_ADMINS: everyone in this console is an administrator "
+               "(set CERCLE_ADMINS=console:<name> to try the roles).", err=True)
+    return replace(settings, admins=(AccountSpec("console", CONSOLE_WORKSPACE, ANYONE),))
 
 
-@main.group()
+@main.group(cls=FullHelpGroup)
 def db() -> None:
     """Database tasks."""
 
@@ -161,7 +196,7 @@ def _build(settings: Settings) -> Application:
         sys.exit(1)
 
 
-@main.group()
+@main.group(cls=FullHelpGroup)
 def export() -> None:
     """Export data (CSV or JSON) for HR, communicators, or a person's own data."""
 

@@ -71,7 +71,7 @@ def parse_account_spec(text: str) -> AccountSpec:
     if platform == "console":
         if not _CONSOLE_NAME.match(rest):
             raise ValueError(f"'{text}' is not console:<name>")
-        return AccountSpec("console", CONSOLE_WORKSPACE, rest)
+        return AccountSpec("console", CONSOLE_WORKSPACE, rest.lower())  # console names ignore case
     raise ValueError(f"'{text}' does not start with slack:, matrix: or console:")
 
 

@@ -48,7 +48,7 @@ class ConsoleSession:
     """Who is typing, where."""
 
     def __init__(self, user: str, channel: str) -> None:
-        self.user = user
+        self.user = user.lower()  # console names ignore case: ALICE is alice
         self.channel = channel
         self.direct = False
 
@@ -78,7 +78,7 @@ class ConsoleAdapter:
         rest = rest.strip()
         with use_locale(self.router.settings.locale):
             if word == "as" and _NAME.match(rest.lstrip("@")):
-                self.state.user = rest.lstrip("@")
+                self.state.user = rest.lstrip("@").lower()
                 return _("(you are now {user})", user=self.state.user)
             if word == "in" and _NAME.match(rest.lstrip("#")):
                 self.state.channel = rest.lstrip("#")

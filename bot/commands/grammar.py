@@ -108,8 +108,8 @@ def parse_user(token: str, platform: str, workspace: str) -> UserRef | None:
             return UserRef("matrix", matrix_workspace(token), token, token)
         return None
     m = _CONSOLE_USER.match(token)
-    if m:
-        return UserRef("console", CONSOLE_WORKSPACE, m.group(1), token)
+    if m:  # console names are one person whatever their case: @ALICE is alice
+        return UserRef("console", CONSOLE_WORKSPACE, m.group(1).lower(), token)
     return None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.commands.paging import natural_key
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _
 from bot.permissions import Role, has_role
@@ -81,10 +82,10 @@ def topics(session: Session, community_id: int) -> list[str]:
 
 
 def members(session: Session, community_id: int) -> list[tuple[Person, Membership]]:
+    """Managers first, then everyone by name as people read names (user2 before user10)."""
     rows = session.exec(select(Person, Membership).join(Membership, col(Membership.person_id) == Person.id)
-                        .where(Membership.community_id == community_id)
-                        .order_by(col(Membership.is_manager).desc(), Person.display_name))
-    return list(rows)
+                        .where(Membership.community_id == community_id))
+    return sorted(rows, key=lambda row: (not row[1].is_manager, natural_key(row[0].display_name), row[0].id or 0))
 
 
 def member_count(session: Session, community_id: int) -> int:
@@ -234,11 +235,13 @@ def join(session: Session, community: Community, person_id: int, now: datetime) 
 
 
 def leave(session: Session, community: Community, person_id: int) -> None:
+    """Leave; the last manager of an active community must hand over first (an archived one has nothing
+    left to manage: anyone may leave it)."""
     assert community.id is not None
     m = membership(session, community.id, person_id)
     if m is None:
         raise UserError(_("You are not a member of '{slug}'.", slug=community.slug))
-    if m.is_manager and manager_ids(session, community.id) == [person_id]:
+    if community.archived_at is None and m.is_manager and manager_ids(session, community.id) == [person_id]:
         if member_count(session, community.id) > 1:
             raise UserError(_("You are the last manager of '{slug}': promote someone first "
                               "(community promote {slug} @someone).", slug=community.slug))
@@ -261,12 +264,15 @@ def promote(session: Session, community: Community, person_id: int) -> bool:
 
 
 def link(session: Session, community: Community, channel: Channel) -> bool:
+    """Link a channel; it takes the community's language, if the community has one."""
     assert community.id is not None and channel.id is not None
     exists = session.exec(select(CommunityChannel).where(CommunityChannel.community_id == community.id,
                                                          CommunityChannel.channel_id == channel.id)).first()
     if exists:
         return False
     session.add(CommunityChannel(community_id=community.id, channel_id=channel.id))
+    if community.locale:
+        channel.locale = community.locale
     session.flush()
     return True
 
@@ -279,7 +285,29 @@ def unlink(session: Session, community: Community, channel: Channel) -> bool:
         return False
     session.delete(row)
     session.flush()
+    _follow_communities(session, channel)
     return True
+
+
+def _follow_communities(session: Session, channel: Channel) -> None:
+    """A channel speaks the language of the communities still linked to it (the first one that has one)."""
+    linked = session.exec(select(Community.locale).join(CommunityChannel,
+                                                        col(CommunityChannel.community_id) == Community.id)
+                          .where(CommunityChannel.channel_id == channel.id, col(Community.locale).is_not(None))
+                          .order_by(col(CommunityChannel.id))).first()
+    channel.locale = linked
+    session.flush()
+
+
+def set_locale(session: Session, community: Community, locale: str) -> list[Channel]:
+    """The community's language, and its linked channels' (their posts); returns those channels."""
+    assert community.id is not None
+    community.locale = locale
+    linked = channels(session, community.id)
+    for channel in linked:
+        channel.locale = locale
+    session.flush()
+    return linked
 
 
 def archive(session: Session, community: Community, now: datetime) -> None:
@@ -287,9 +315,20 @@ def archive(session: Session, community: Community, now: datetime) -> None:
     session.flush()
 
 
+def unarchive(session: Session, community: Community) -> None:
+    if community.archived_at is None:
+        raise UserError(_("The community '{slug}' is not archived.", slug=community.slug))
+    community.archived_at = None
+    session.flush()
+
+
 def share(session: Session, community: Community, person_id: int, url: str, title: str, tags: list[str],
           now: datetime) -> Resource:
+    """Share a resource; the same address twice in a community is refused (it was posted once already)."""
     assert community.id is not None
+    if shared_resource(session, community.id, url) is not None:
+        raise UserError(_("This address is already shared in {name}: see resources {slug}.", name=community.name,
+                          slug=community.slug))
     resource = Resource(community_id=community.id, url=url, title=title, shared_by=person_id, shared_at=now)
     session.add(resource)
     session.flush()
@@ -301,19 +340,43 @@ def share(session: Session, community: Community, person_id: int, url: str, titl
     return resource
 
 
-def resources(session: Session, community_id: int, tag: str | None = None, limit: int = 20,
-              ) -> list[tuple[Resource, list[str]]]:
+def _same_url(url: str) -> list[str]:
+    """The spellings of one address a second share would use: with or without the final slash."""
+    bare = url.rstrip("/")
+    return list(dict.fromkeys((url, bare, bare + "/")))
+
+
+def shared_resource(session: Session, community_id: int, url: str) -> Resource | None:
+    """The resource of this community at this address (the final slash aside), if it was shared."""
+    return session.exec(select(Resource).where(Resource.community_id == community_id,
+                                               col(Resource.url).in_(_same_url(url)))
+                        .order_by(col(Resource.id))).first()
+
+
+def remove_resource(session: Session, resource: Resource) -> None:
+    for tag in session.exec(select(ResourceTag).where(ResourceTag.resource_id == resource.id)):
+        session.delete(tag)
+    session.flush()
+    session.delete(resource)
+    session.flush()
+
+
+def resources(session: Session, community_id: int, tag: str | None = None, limit: int = 20, offset: int = 0,
+              ) -> tuple[list[tuple[Resource, list[str]]], int]:
+    """One page of a community's resources, newest first, and how many there are in all."""
     query = select(Resource).where(Resource.community_id == community_id)
     if tag:
         query = query.where(col(Resource.id).in_(select(ResourceTag.resource_id).where(ResourceTag.tag == tag)))
-    rows = list(session.exec(query.order_by(col(Resource.shared_at).desc(), col(Resource.id).desc()).limit(limit)))
+    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
+    rows = list(session.exec(query.order_by(col(Resource.shared_at).desc(), col(Resource.id).desc())
+                             .offset(offset).limit(limit)))
     ids = [r.id for r in rows]
     tags: dict[int, list[str]] = {}
     if ids:
         for t in session.exec(select(ResourceTag).where(col(ResourceTag.resource_id).in_(ids))
                               .order_by(ResourceTag.tag)):
             tags.setdefault(t.resource_id, []).append(t.tag)
-    return [(r, tags.get(r.id or 0, [])) for r in rows]
+    return [(r, tags.get(r.id or 0, [])) for r in rows], total
 
 
 # -- who knows -------------------------------------------------------------------------------------
@@ -326,8 +389,9 @@ class Expert:
     communities: list[str]
 
 
-def who_knows(session: Session, skill: str, now: datetime, limit: int = 10) -> list[Expert]:
-    """People whose skills match: exact match first, then partial; within that, the most active first."""
+def who_knows(session: Session, skill: str, now: datetime) -> list[Expert]:
+    """People whose skills match: exact match first, then partial; within that, the most active first,
+    then by name as people read names (user2 before user10)."""
     rows = list(session.exec(select(PersonSkill).where(col(PersonSkill.skill).contains(skill, autoescape=True))))
     by_person: dict[int, list[str]] = {}
     for row in rows:
@@ -348,8 +412,8 @@ def who_knows(session: Session, skill: str, now: datetime, limit: int = 10) -> l
     people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
     experts = [Expert(people[pid], sorted(skills), skill in skills, int(activity.get(pid, 0)),
                       memberships.get(pid, [])) for pid, skills in by_person.items() if pid in people]
-    experts.sort(key=lambda e: (not e.exact, -e.activity, e.person.display_name.lower()))
-    return experts[:limit]
+    experts.sort(key=lambda e: (not e.exact, -e.activity, natural_key(e.person.display_name), e.person.id or 0))
+    return experts
 
 
 # -- a person's data -------------------------------------------------------------------------------

@@ -145,6 +145,8 @@ def takes(cmd: Command, word: str) -> bool:
         return True
     if not cmd.args or not (_CODE.match(word) or word == SAMPLE_SLUG):
         return False
+    if _CODE.match(word) and cmd.args[0].type.name == "slug":
+        return False  # `I3` in prose is a code: slugs accept any case, but nobody writes one like a code
     try:
         cmd.args[0].type.convert(Token(word), _ENV)
     except UsageError:

@@ -83,6 +83,7 @@ class Channel(SQLModel, table=True):
     channel_id: str = Field(max_length=255)
     name: str = Field(default="", max_length=200)
     direct: bool = Field(default=False)  # a private conversation with the bot (never a broadcast target)
+    locale: str | None = Field(default=None, max_length=8)  # the language of its posts; None: CERCLE_LOCALE
 
 
 class LinkCode(SQLModel, table=True):
