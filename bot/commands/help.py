@@ -26,13 +26,17 @@ def _title(registry: Registry, group_id: str) -> str:
     return _(registry.groups[group_id]) if group_id in registry.groups else _("Other")
 
 
-def _words(registry: Registry, cmds: list[Command]) -> str:
+def _typed(cmd: Command) -> list[str]:
+    """The command's words as the reader types them: the first words of its usage, in their language."""
+    return _(cmd.usage).split()[:len(cmd.path)]
+
+
+def _words(cmds: list[Command]) -> str:
     """What a topic's commands are called, in the reader's words: `create, list, info…`."""
-    locale = current_locale()
     seen: dict[str, None] = {}
     for cmd in cmds:
-        words = cmd.path[1:] if len(cmd.path) > 1 and cmds[0].path[0] == cmd.path[0] else cmd.path
-        seen[" ".join(registry.word_in(w, locale) for w in words)] = None
+        words = _typed(cmd)
+        seen[" ".join(words[1:] if len(words) > 1 and cmd.path[0] == cmds[0].path[0] else words)] = None
     return ", ".join(seen)
 
 
@@ -46,9 +50,9 @@ def help_command(ctx: Ctx, topic: list[str]) -> Reply:
     locale = current_locale()
     lines = []
     for group_id, cmds in _groups(registry).items():
-        word = registry.word_in(group_id or cmds[0].path[0], locale)
+        topic = next((_typed(c)[0] for c in cmds if c.path[0] == group_id), None)
         lines.append(_("{title} — help {topic}: {commands}", title=_title(registry, group_id),
-                       topic=word, commands=_words(registry, cmds)))
+                       topic=topic or registry.word_in(group_id or cmds[0].path[0], locale), commands=_words(cmds)))
     title = _("Cercle commands, by topic")
     hint = Context(_("help <topic> lists a topic's commands, help <command> explains one. Codes like P3, N7, V2, "
                      "I5, C1, Q4 name positions, nominations, consultations, ideas, crises and questions; the "

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 # `crise questions`) are never flagged.
 SHARED_WORDS: dict[str, frozenset[str]] = {
     "fr": frozenset({"vote", "questions", "question", "site", "info", "position", "nomination", "archive",
-                     "description", "audience", "admin", "en", "fr", "options", "note", "consultation", "close"}),
+                     "description", "audience", "admin", "en", "fr", "options", "note", "consultation", "close",
+                     "page"}),
 }
 _WORD = re.compile(r"(?<![\w-])(--)?([^\W\d][\w'’-]*)", re.UNICODE)
 _PLACEHOLDER = re.compile(r"^(?:[A-Za-z]?<.*|\{.*|@.*|#.*|\".*|«.*)$")

@@ -190,5 +190,5 @@ def test_a_refusal_of_a_well_formed_command_says_why_without_the_usage_line(ds: 
     ("community promote data-science", "Usage: community promote <slug> @user"),
 ])
 def test_a_command_typed_wrong_gets_the_usage_line(ds: Chat, command: str, usage: str) -> None:
-    first, *rest = ds.error(command, user="alice").splitlines()
+    _reason, *rest = ds.error(command, user="alice").splitlines()
     assert any(usage in line for line in rest), rest
