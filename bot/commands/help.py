@@ -50,7 +50,8 @@ def help_command(ctx: Ctx, topic: list[str]) -> Reply:
     locale = current_locale()
     lines = []
     for group_id, cmds in _groups(registry).items():
-        topic = next((_typed(c)[0] for c in cmds if c.path[0] == group_id), None)
+        typed = [_typed(c)[0] for c in cmds if c.path[0] == group_id]
+        topic = typed[0] if typed else None
         lines.append(_("{title} — help {topic}: {commands}", title=_title(registry, group_id),
                        topic=topic or registry.word_in(group_id or cmds[0].path[0], locale), commands=_words(cmds)))
     title = _("Cercle commands, by topic")
