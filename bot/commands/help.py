@@ -51,9 +51,9 @@ def help_command(ctx: Ctx, topic: list[str]) -> Reply:
     lines = []
     for group_id, cmds in _groups(registry).items():
         typed = [_typed(c)[0] for c in cmds if c.path[0] == group_id]
-        topic = typed[0] if typed else None
+        word = typed[0] if typed else registry.word_in(group_id or cmds[0].path[0], locale)
         lines.append(_("{title} — help {topic}: {commands}", title=_title(registry, group_id),
-                       topic=topic or registry.word_in(group_id or cmds[0].path[0], locale), commands=_words(cmds)))
+                       topic=word, commands=_words(cmds)))
     title = _("Cercle commands, by topic")
     hint = Context(_("help <topic> lists a topic's commands, help <command> explains one. Codes like P3, N7, V2, "
                      "I5, C1, Q4 name positions, nominations, consultations, ideas, crises and questions; the "
