@@ -22,7 +22,10 @@ def markdown() -> str:
     registry = assemble(default_capabilities()).registry
     lines = ["## Commands", "",
              "Slack: `/cercle <command>`; Matrix: `!cercle <command>` (or a message that mentions the bot "
-             "first); console: `<command>`. `help [command]` shows the same in your language.", ""]
+             "first); console: `<command>`. `help` lists the topics, `help <topic>` their commands and "
+             "`help <command>` one, in your language. A refused command says why (with the usage line when the "
+             "command was typed wrong); a mistyped word gets a guess (`community lst`: did you mean "
+             "`community list`?).", ""]
     with use_locale("en"):
         for group_id, title in registry.groups.items():
             commands = [c for c in registry.commands.values() if c.group == group_id]
