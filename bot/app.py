@@ -1,7 +1,11 @@
 """Builds the application: settings, storage, the capabilities' assembly, adapters, scheduler.
 
-This module and `bot.cli` are the composition root: the only places in `bot` that know the
-adapters exist. Everything else in `bot` is platform-neutral.
+This module and `bot.cli` are the composition root: the only places in `bot` that name the platforms
+(`PLATFORM_MODULES`, their descriptors). Everything else in `bot` asks the descriptors (`bot.platforms`)
+and adapters get a `bot.core.Core`, never the application.
+
+Imports are lazy on purpose: a console command needs no HTTP server, metrics, scheduler or platform
+library before its first answer (`tests/bench/bench_startup.py`).
 """
 
 from __future__ import annotations
@@ -9,35 +13,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from functools import cache
+from typing import TYPE_CHECKING, Any, TextIO
 
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from bot import logs
 from bot.capability import Assembly, Capability, assemble
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Router
-from bot.http import HttpServer
-from bot.leadership import Leadership
-from bot.monitoring import run_outbox_gauges
-from bot.outbox import Outbox, RateLimit
-from bot.outbox.worker import DeliveryWorker
-from bot.scheduler import JobContext, build_scheduler
+from bot.core import Core
+from bot.outbox import Outbox
+from bot.platforms import Platforms
 from bot.settings import Settings
-from bot.supervision import PlatformAdapter, SupervisedAdapter
 from storage.db import make_engine
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from bot.http import HttpServer
+    from bot.outbox.worker import DeliveryWorker
+    from bot.scheduler import JobContext
+    from bot.supervision import PlatformAdapter, SupervisedAdapter
+
 log = logging.getLogger(__name__)
 
+# The platforms Cercle knows, in the order people read them ("Slack and Matrix"); each module has a
+# `PLATFORM` descriptor. A new platform is a package under `adapters/` and one line here.
+PLATFORM_MODULES = ("adapters.slack.platform", "adapters.matrix.platform", "adapters.console.platform")
+CONSOLE = "console"  # the platform `cercle run` falls back to, and `cercle console` runs
 
-# Each platform's pace, for the delivery workers. Slack: about one message per second per channel, and
-# a workspace-wide budget of a few hundred a minute for chat.postMessage. Matrix homeservers say it
-# with 429s, which pause the workspace.
-PLATFORM_LIMITS: dict[str, RateLimit] = {"slack": RateLimit(per_target=1.0, per_second=5.0)}
+
+@cache
+def default_platforms() -> Platforms:
+    return Platforms.load(PLATFORM_MODULES)
 
 
 def default_capabilities() -> tuple[Capability, ...]:
@@ -55,46 +66,45 @@ class Application:
     router: Router
     clock: Clock
     assembly: Assembly
+    platforms: Platforms
     outbox: Outbox = field(default_factory=Outbox)  # its notifier wakes this application's delivery workers
+    core: Core = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.core = Core(self.settings, self.engine, self.clock, self.router, self.platforms, self.outbox)
 
     def job_context(self) -> JobContext:
+        from bot.scheduler import JobContext
+
         return JobContext(self.engine, self.settings, self.clock, self.assembly, self.outbox)
 
 
 def build(settings: Settings, *, clock: Clock | None = None, migrate: bool = True, engine: Engine | None = None,
-          capabilities: Iterable[Capability] | None = None) -> Application:
+          capabilities: Iterable[Capability] | None = None, platforms: Platforms | None = None) -> Application:
     """Everything but the network: engine (migrated), the assembly of `capabilities` (default: every
-    capability of Cercle), router."""
+    capability of Cercle), the platforms (default: `PLATFORM_MODULES`' descriptors), router."""
     assembly = assemble(default_capabilities() if capabilities is None else capabilities)
-    logs.REDACTOR.add_secrets(secret_values(settings))
+    platforms = platforms if platforms is not None else default_platforms()
+    # Logging is process-wide configuration: the redactor behind every handler learns this application's
+    # secrets here, once (see HACKING.md, "Logs").
+    logs.REDACTOR.add_secrets(settings.secrets())
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
     outbox = Outbox()
-    router = Router(engine, settings, assembly, clock=clock, outbox=outbox)
-    return Application(settings, engine, router, clock, assembly, outbox)
+    router = Router(engine, settings, assembly, clock=clock, outbox=outbox, platforms=platforms)
+    return Application(settings, engine, router, clock, assembly, platforms, outbox)
 
 
-def platform_adapters(app: Application, http: HttpServer) -> list[PlatformAdapter]:
-    """The adapters whose settings are present."""
+def platform_adapters(app: Application, http: HttpServer | None) -> list[PlatformAdapter]:
+    """The adapters of the platforms whose settings are present, built by their descriptors' factories."""
     adapters: list[PlatformAdapter] = []
-    if app.settings.slack_enabled:
-        from adapters.slack import build_adapter as build_slack
-
-        adapters.append(build_slack(app, http))
-    if app.settings.matrix_enabled:
-        from adapters.matrix import build_adapter as build_matrix
-
-        adapters.append(build_matrix(app))
+    for descriptor in app.platforms:
+        section = app.settings.section(descriptor.name)
+        if descriptor.build is not None and section is not None and section.configured:
+            adapters.append(descriptor.build(app.core, section, http))
     return adapters
-
-
-def secret_values(settings: Settings) -> list[str | None]:
-    """The settings' secrets, which the log redactor removes wherever they would appear."""
-    return [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-            settings.matrix_password, settings.matrix_access_token, make_url(settings.database_url).password,
-            settings.metrics_token, *settings.secret_keys]
 
 
 class LeaderDuties:
@@ -106,6 +116,8 @@ class LeaderDuties:
         self.scheduler: Any = None
 
     async def elected(self) -> None:
+        from bot.scheduler import build_scheduler
+
         self.scheduler = build_scheduler(self.app.job_context())
         self.scheduler.start()
         for adapter in self.adapters:
@@ -119,13 +131,26 @@ class LeaderDuties:
             scheduler.shutdown(wait=False)
 
 
+def delivery_worker(app: Application, senders: dict[str, Any], **options: Any) -> DeliveryWorker:
+    """A delivery worker paced as each platform's descriptor says, woken by this application's outbox."""
+    from bot.outbox.worker import DeliveryWorker
+
+    return DeliveryWorker(app.engine, senders, clock=app.clock, limits=app.platforms.limits(),
+                          notifier=app.outbox.notifier, **options)
+
+
 async def serve(app: Application, *, stop: asyncio.Event | None = None,
                 adapters: Sequence[PlatformAdapter] | None = None, http: HttpServer | None = None,
                 leadership_interval: float = 2.0, gauges_interval: float = 15.0, adapter_retry: float = 1.0,
-                limits: Mapping[str, RateLimit] = PLATFORM_LIMITS) -> None:
+                ) -> None:
     """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
     A platform that fails to start is retried and reported on /healthz; the others keep running."""
+    from bot.http import HttpServer
+    from bot.leadership import Leadership
+    from bot.monitoring import run_outbox_gauges
+    from bot.supervision import SupervisedAdapter
+
     stop = stop or asyncio.Event()
     http = http or HttpServer.from_settings(app.engine, app.settings)
     supervised = [SupervisedAdapter(a, first_delay=adapter_retry)
@@ -135,8 +160,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
     leadership = Leadership(app.engine, interval=leadership_interval, clock=app.clock)
     http.add_check("leadership", leadership.health)
     duties = LeaderDuties(app, supervised)
-    worker = DeliveryWorker(app.engine, {a.adapter.sender.platform: a.adapter.sender for a in supervised},
-                            clock=app.clock, limits=limits, notifier=app.outbox.notifier)
+    worker = delivery_worker(app, {a.adapter.sender.platform: a.adapter.sender for a in supervised})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):
@@ -168,17 +192,31 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
 
 async def run_console(app: Application, *, user: str, channel: str, stdin: TextIO | None = None,
                       stdout: TextIO | None = None) -> None:
-    """The console adapter, with its own delivery worker (and the scheduler, for digests and reminders)."""
+    """The console adapter, with its own delivery worker. The scheduler (digests, reminders) starts once
+    the console waits for input: a piped script that ends at once never loads it. No metrics: the
+    console serves no /metrics."""
     import sys
 
     from adapters.console.adapter import ConsoleAdapter, ConsoleSender
+    from bot import metrics
 
+    metrics.disable()
     out = stdout or sys.stdout
-    worker = DeliveryWorker(app.engine, {"console": ConsoleSender(out)}, clock=app.clock, notifier=app.outbox.notifier)
-    console = ConsoleAdapter(app.router, worker, user=user, channel=channel, stdin=stdin, stdout=out)
-    scheduler = build_scheduler(app.job_context())
-    scheduler.start()
+    worker = delivery_worker(app, {CONSOLE: ConsoleSender(out)})
+    scheduler: list[Any] = []
+
+    def start_scheduler() -> None:
+        from bot.scheduler import build_scheduler
+
+        if not scheduler:
+            scheduler.append(build_scheduler(app.job_context()))
+            scheduler[0].start()
+
+    console = ConsoleAdapter(app.core, worker, user=user, channel=channel, stdin=stdin, stdout=out,
+                             on_waiting=start_scheduler)
     try:
         await console.run()
     finally:
-        scheduler.shutdown(wait=False)
+        for running in scheduler:
+            running.shutdown(wait=False)
+

@@ -24,12 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.engine import URL, make_url
 
 from storage.db import make_engine
 from storage.migrate import current_heads, known_revisions, upgrade
+
+if TYPE_CHECKING:
+    from bot.capability import CommandLine
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -151,8 +155,8 @@ def restore_sqlite(url: str, backup: Path, *, now: datetime | None = None) -> Co
                 dst.execute("BEGIN EXCLUSIVE")
                 dst.execute("COMMIT")  # the lock stays with this connection until it closes
             except sqlite3.OperationalError:
-                raise BackupError(f"{live} is in use: stop the bot (and any `cercle console` or sqlite3 shell "
-                                  "on it), then restore") from None
+                raise BackupError(f"{live} is in use: stop the bot (and any other cercle command or sqlite3 "
+                                  "shell on it), then restore") from None
             if dst.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
                 kept = live.with_name(f"{live.name}.before-restore-{stamp}")
@@ -190,9 +194,10 @@ def register(db: click.Group) -> None:
 
     @db.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    def backup_command(file: Path) -> None:
+    @click.pass_obj
+    def backup_command(cli: CommandLine, file: Path) -> None:
         """Copy the SQLite database to FILE while the bot runs (PostgreSQL: prints the pg_dump command)."""
-        url = _database_url()
+        url = cli.settings().database_url
         if sqlite_file(url) is None:
             click.echo("cercle db backup copies SQLite databases; on PostgreSQL use pg_dump (give the password "
                        "with PGPASSWORD or ~/.pgpass):", err=True)
@@ -204,9 +209,10 @@ def register(db: click.Group) -> None:
 
     @db.command("restore")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    def restore_command(file: Path) -> None:
+    @click.pass_obj
+    def restore_command(cli: CommandLine, file: Path) -> None:
         """Replace the SQLite database with the backup FILE; refused while the database is in use."""
-        url = _database_url()
+        url = cli.settings().database_url
         if sqlite_file(url) is None:
             click.echo("cercle db restore restores SQLite databases; on PostgreSQL stop the bot, then use "
                        "pg_restore and `cercle db upgrade`:", err=True)
@@ -216,16 +222,6 @@ def register(db: click.Group) -> None:
         click.echo(f"restored {file} into {done.path} (revision {done.revision}) in {done.seconds:.1f} s")
         if done.kept:
             click.echo(f"the database as it was is kept in {done.kept}")
-
-
-def _database_url() -> str:
-    from bot.settings import SettingsError, load_settings
-
-    try:
-        return load_settings().database_url
-    except SettingsError as exc:
-        click.echo(f"cercle: invalid setting {exc}", err=True)
-        sys.exit(2)
 
 
 def _run(action: Callable[[], Copied]) -> Copied:

@@ -19,16 +19,32 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from bot.app import Application
     from bot.commands.registry import Registry
     from bot.digest_sections import DigestSection
     from bot.identity import MergeRule
     from bot.personal_data import PersonPart
     from bot.scheduler import PeriodicJob, StartupHook
+    from bot.settings import Settings
 
 CliRegistrar = Callable[[Any], None]  # receives the `cercle` click group and adds its subcommands
+
+
+class CommandLine(Protocol):
+    """What `cercle` (the composition root, `bot/cli.py`) gives the subcommands it adds but does not
+    define (the capabilities', `cercle db backup`): click's context object (`@click.pass_obj`). Through it
+    they read the settings and build the application without importing the composition root."""
+
+    def settings(self) -> Settings:
+        """The settings (every platform's section too); a wrong one ends the command with its message."""
+        ...
+
+    def application(self) -> Application:
+        """The application built from the settings (database migrated), as `cercle run` builds it."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import logging
 import re
@@ -13,15 +14,22 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.backup import register as register_backup_commands
-from bot.settings import CONSOLE_WORKSPACE, AccountSpec, Settings, SettingsError, load_settings
+from bot.settings import AccountSpec, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.app import Application
+    from bot.platforms import Platforms
+
+
+def _platforms() -> Platforms:
+    from bot.app import default_platforms
+
+    return default_platforms()
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        return load_settings(platforms=_platforms())
     except SettingsError as exc:
         click.echo(f"cercle: invalid setting {exc}", err=True)
         sys.exit(2)
@@ -83,14 +91,27 @@ class CercleGroup(FullHelpGroup):
         return super().list_commands(ctx)
 
 
+class _CommandLine:
+    """`bot.capability.CommandLine`: what subcommands defined elsewhere get as click's context object."""
+
+    def __init__(self, verbose: bool = False) -> None:
+        self.verbose = verbose  # `cercle -v`: the console's logging reads it too
+
+    def settings(self) -> Settings:
+        return _settings()
+
+    def application(self) -> Application:
+        return _build(_settings())
+
+
 @click.group(cls=CercleGroup)
 @click.option("-v", "--verbose", is_flag=True, help="More log lines.")
 @click.version_option(package_name="cercle", message="cercle %(version)s")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Cercle: communities, talent referrals and crisis announcements in Slack and Matrix."""
-    ctx.obj = {"verbose": verbose}
     _setup_logging(verbose)
+    ctx.obj = _CommandLine(verbose)
 
 
 def _console_logging(log_file: str | None = None) -> None:
@@ -98,8 +119,7 @@ def _console_logging(log_file: str | None = None) -> None:
     from bot.logs import configure_console
 
     ctx = click.get_current_context(silent=True)
-    verbose = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
-    configure_console(verbose, log_file)
+    configure_console(bool(ctx and getattr(ctx.find_root().obj, "verbose", False)), log_file)
 
 
 @main.command()
@@ -108,12 +128,12 @@ def run() -> None:
     from bot.app import run_console, serve
 
     settings = _settings()
-    if settings.slack_enabled or settings.matrix_enabled:
+    if settings.configured():
         asyncio.run(serve(_build(settings)))
     else:
         _console_logging()
-        click.echo("No Slack or Matrix settings found: starting the console. Type help, or :as <name>.",
-                   err=True)
+        names = " or ".join(p.display_name for p in _platforms() if p.build is not None)
+        click.echo(f"No {names} settings found: starting the console. Type help, or :as <name>.", err=True)
         user = _default_user()
         settings = _console_admin(settings)
         asyncio.run(run_console(_build(settings), user=user, channel="general"))
@@ -126,15 +146,16 @@ def run() -> None:
               help="Write the log lines to this file (default: only warnings, on standard error).")
 def console(user: str | None, channel: str, log_file: str | None) -> None:
     """Read commands from standard input (a terminal or a pipe) and print the replies."""
+    from adapters.console.platform import valid_name
     from bot.app import run_console
 
     _console_logging(log_file)
     settings = _settings()
     name = (user or _default_user()).lstrip("@").lower()
-    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", name):
+    if not valid_name(name):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--user")
     chan = channel.lstrip("#")
-    if not re.match(r"^[A-Za-z0-9._\-]{1,64}$", chan):
+    if not valid_name(chan):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
     app = _build(_console_admin(settings))
     asyncio.run(run_console(app, user=name, channel=chan))
@@ -148,9 +169,12 @@ def _console_admin(settings: Settings) -> Settings:
 
     if settings.admins:
         return settings
+    from adapters.console.platform import WORKSPACE
+    from bot.app import CONSOLE
+
     click.echo("No CERCLE_ADMINS: everyone in this console is an administrator "
                "(set CERCLE_ADMINS=console:<name> to try the roles).", err=True)
-    return replace(settings, admins=(AccountSpec("console", CONSOLE_WORKSPACE, ANYONE),))
+    return replace(settings, admins=(AccountSpec(CONSOLE, WORKSPACE, ANYONE, written=f"{CONSOLE}:{ANYONE}"),))
 
 
 @main.group(cls=FullHelpGroup)
@@ -165,6 +189,7 @@ def db_upgrade() -> None:
     from storage.migrate import current_heads, upgrade
 
     settings = _settings()
+    _started()
     engine = make_engine(settings.database_url)
     try:
         newer = upgrade(engine)
@@ -194,6 +219,16 @@ def _build(settings: Settings) -> Application:
         click.echo(f"cercle: cannot open the database (CERCLE_DATABASE_URL): {type(exc).__name__}: "
                    f"{_first_line(exc)}", err=True)
         sys.exit(1)
+    finally:
+        _started()
+
+
+def _started() -> None:
+    """Start-up is over: the garbage collector paused by `bot.start` runs again; what start-up made stays,
+    so later collections need not look at it."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 @main.group(cls=FullHelpGroup)
@@ -210,12 +245,11 @@ def export_person(account: str, as_json: bool) -> None:
 
     from bot import identity
     from bot.personal_data import as_text, person_data
-    from bot.settings import parse_account_spec
     from storage.db import session_scope
     from storage.tables import Person
 
     try:
-        spec = parse_account_spec(account)
+        spec = _platforms().parse_account(account)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ACCOUNT") from None
     app = _build(_settings())

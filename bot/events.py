@@ -41,7 +41,10 @@ class Request:
     """One thing to handle: a command line typed, or a button/reaction/form that runs one.
 
     `event_key` identifies the platform event (Slack event_id/trigger_id, Matrix event_id) so
-    that a retried or replayed event has no second effect.
+    that a retried or replayed event has no second effect. `origin` says how it came (the adapter's
+    word: "message", "slash", "modal", "button", "reaction"); with `Place.direct` it tells whether
+    what the person typed is readable by anyone else, which the core writes into `private` from the
+    platform's descriptor (`bot.platforms`) before handling it: what an adapter puts there is ignored.
     """
 
     actor: Actor
@@ -50,4 +53,5 @@ class Request:
     event_key: str | None = None
     users: dict[str, UserInfo] = field(default_factory=dict)  # user id -> info, for mentioned users
     channels: dict[str, str] = field(default_factory=dict)  # channel id -> name, for referenced channels
-    via_button: bool = False
+    origin: str = "message"
+    private: bool = False  # nobody but the person (and the bot) reads what they typed: set by the core

@@ -21,9 +21,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from bot import metrics as metric_registry
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -141,7 +142,8 @@ class HttpServer:
                                     headers={"WWW-Authenticate": 'Bearer realm="cercle-metrics"'})
             return web.Response(status=403, text="metrics answer loopback only: set CERCLE_METRICS_TOKEN "
                                                  "or CERCLE_METRICS_PORT\n")
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        body, content_type = metric_registry.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _serve(self, app: web.Application, host: str, port: int) -> int:
         runner = web.AppRunner(app, access_log=None)

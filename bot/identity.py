@@ -117,14 +117,38 @@ def channel_for_place(session: Session, place: Place) -> Channel:
     return channel
 
 
-def person_locale(session: Session, person: Person, default: str) -> str:
-    """The person's chosen language, else their platform's, else the default."""
-    if person.locale in SUPPORTED_LOCALES:
+def choose_locale(person: Person | None, accounts: Iterable[Account], default: str) -> str:
+    """The one rule for the language Cercle speaks to someone: the language they chose, else the first
+    their platforms gave (oldest account first), else the default. Every reply, adapter message and
+    scheduled job asks this (through `person_locale` or `account_locale` when rows are not loaded)."""
+    if person is not None and person.locale in SUPPORTED_LOCALES:
         return person.locale
-    for account in session.exec(select(Account).where(Account.person_id == person.id)):
+    for account in sorted(accounts, key=lambda a: a.id or 0):
         if account.platform_locale in SUPPORTED_LOCALES:
             return account.platform_locale
     return default
+
+
+def person_locale(session: Session, person: Person, default: str) -> str:
+    """The person's chosen language, else their platform's, else the default."""
+    return choose_locale(person, session.exec(select(Account).where(Account.person_id == person.id)), default)
+
+
+def account_locale(session: Session, platform: str, workspace: str, user_id: str, default: str,
+                   hint: str | None = None) -> str:
+    """The language to speak to the owner of an account (outside a command: forms, notices); for an
+    account never seen, what its platform says (`hint`, e.g. `fr-FR`), else the default."""
+    account = find_account(session, platform, workspace, user_id)
+    person = session.get(Person, account.person_id) if account else None
+    if person is None:
+        return platform_locale(hint) or default
+    return person_locale(session, person, default)
+
+
+def choose_account(accounts: Iterable[Account]) -> Account | None:
+    """Where to reach a person privately: the account they used most recently."""
+    return max(accounts, key=lambda a: (a.last_seen_at is not None, a.last_seen_at or datetime.min, a.id or 0),
+               default=None)
 
 
 def display_name(session: Session, person_id: int | None, missing: str = "?") -> str:
@@ -135,10 +159,7 @@ def display_name(session: Session, person_id: int | None, missing: str = "?") ->
 
 def preferred_account(session: Session, person_id: int) -> Account | None:
     """Where to reach a person privately: the account they used most recently."""
-    accounts = list(session.exec(select(Account).where(Account.person_id == person_id)))
-    if not accounts:
-        return None
-    return max(accounts, key=lambda a: (a.last_seen_at is not None, a.last_seen_at or datetime.min, a.id or 0))
+    return choose_account(session.exec(select(Account).where(Account.person_id == person_id)))
 
 
 def new_link_code(session: Session, account: Account, now: datetime) -> str:

@@ -149,10 +149,13 @@ class Reply:
     message: Message
     visibility: Visibility = Visibility.PRIVATE
     is_error: bool = False
+    # False: if it cannot be shown at once it is dropped, never queued in the outbox addressed to the
+    # caller (the acknowledgement of an anonymous question must leave no row that names the asker).
+    traceable: bool = True
 
     @staticmethod
-    def private(text: str) -> Reply:
-        return Reply(Message.text(text), Visibility.PRIVATE)
+    def private(text: str, *, traceable: bool = True) -> Reply:
+        return Reply(Message.text(text), Visibility.PRIVATE, traceable=traceable)
 
     @staticmethod
     def public(text: str) -> Reply:

@@ -99,7 +99,7 @@ async def run_job(name: str, func: JobFunc, ctx: JobContext) -> None:
 
 def build_scheduler(ctx: JobContext) -> AsyncIOScheduler:
     """A scheduler running the assembly's periodic jobs, after its start-up hooks."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only where a scheduler runs: not a quick command
 
     scheduler = AsyncIOScheduler(timezone=ctx.settings.timezone)
     full = replace(ctx, scheduler=scheduler)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.app import Application, build
+from bot.app import Application, build, default_platforms
 from bot.clock import FrozenClock
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.support.chat import Chat
@@ -93,7 +93,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, admins=(parse_account_spec("console:admin"),))
+    return Settings(database_url=database_url, admins=(default_platforms().parse_account("console:admin"),))
 
 
 @pytest.fixture

@@ -1,17 +1,5 @@
-"""Cercle in Matrix: `!cercle <command>` (or a first mention of the bot) in rooms and direct chats."""
+"""Cercle in Matrix: `!cercle <command>` (or a first mention of the bot) in rooms and direct chats.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.app import Application, PlatformAdapter
-
-
-def build_adapter(app: Application) -> PlatformAdapter:
-    from adapters.matrix.adapter import MatrixAdapter
-
-    return MatrixAdapter(app)
-
-
-__all__ = ["build_adapter"]
+The platform's descriptor is `adapters.matrix.platform` (light); the adapter, `adapters.matrix.adapter`,
+is imported when Matrix is started.
+"""

@@ -6,8 +6,8 @@ import asyncio
 
 from nio import AsyncClient, LoginResponse, ProfileGetDisplayNameResponse, WhoamiResponse
 
+from adapters.matrix.platform import MatrixSettings
 from adapters.matrix.state import MatrixState
-from bot.settings import Settings
 
 
 class LoginFailed(Exception):
@@ -21,28 +21,28 @@ def restore(client: AsyncClient, user_id: str, device: str, token: str) -> None:
     client.user_id, client.device_id, client.access_token = user_id, device, token
 
 
-async def login(client: AsyncClient, settings: Settings, state: MatrixState) -> str:
+async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixState) -> str:
     """Reuse the stored device and token; log in with the password only when they no longer work.
     Returns the bot's display name (its localpart when it has none)."""
     user_id = client.user_id or client.user
     stored = await asyncio.to_thread(state.items, "session:")
     device = stored.get("device_id", "")
-    token = settings.matrix_access_token or stored.get("access_token")
+    token = settings.access_token or stored.get("access_token")
     if token:
         restore(client, user_id, device, token)
         who = await client.whoami()
         if isinstance(who, WhoamiResponse):
             device = who.device_id or device
             client.device_id = device
-        elif settings.matrix_password and not settings.matrix_access_token:
+        elif settings.password and not settings.access_token:
             token = None  # the stored token was revoked: log in again on the same device
         else:
             raise LoginFailed(f"access token refused: {getattr(who, 'status_code', '?')}")
     if not token:
-        if not settings.matrix_password:
+        if not settings.password:
             raise LoginFailed("no usable credentials")
         client.device_id = device or None
-        response = await client.login(settings.matrix_password, device_name="Cercle")
+        response = await client.login(settings.password, device_name="Cercle")
         if not isinstance(response, LoginResponse):
             raise LoginFailed(f"login refused: {getattr(response, 'status_code', '?')}")
         device, token = response.device_id, response.access_token

@@ -7,29 +7,29 @@ import logging
 from typing import Any
 
 from nio import AsyncClient, ErrorResponse, RoomGetStateEventResponse
-from sqlalchemy.engine import Engine
 
-from adapters.matrix.people import locale_of
+from adapters.matrix.platform import NAME, MatrixSettings, workspace_of
 from adapters.matrix.render import fit, reaction_commands, render
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.state import MatrixState
 from adapters.matrix.transport import NETWORK_ERRORS, send_event
+from bot.core import Core
+from bot.events import Actor
 from bot.i18n import use_locale
 from bot.messages import Message
 from bot.outbox import DeliveryError, Outgoing
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 NOT_READY_RETRY = 5.0  # seconds: the adapter logs in right after start
 
 
 class MatrixSender:
-    platform = "matrix"
+    platform = NAME
 
-    def __init__(self, client: AsyncClient, engine: Engine, settings: Settings, state: MatrixState,
+    def __init__(self, client: AsyncClient, core: Core, settings: MatrixSettings, state: MatrixState,
                  rooms: DirectRooms) -> None:
         self.client = client
-        self.engine = engine
+        self.core = core
         self.settings = settings
         self.state = state
         self.rooms = rooms
@@ -40,9 +40,10 @@ class MatrixSender:
             raise DeliveryError("Matrix: not logged in yet", retry_after=NOT_READY_RETRY)
         if item.target_kind == "dm":
             room_id, _created = await self.rooms.ensure(item.target_id)
-            locale = await asyncio.to_thread(locale_of, self.engine, self.settings, item.target_id)
+            person = Actor(NAME, workspace_of(item.target_id), item.target_id)
+            locale = await asyncio.to_thread(self.core.locale_of, person)
         else:
-            room_id, locale = item.target_id, self.settings.locale
+            room_id, locale = item.target_id, self.core.settings.locale
         try:
             event_id = await self.post(room_id, item.message, locale, txn_id=f"cercle-out-{self.txn_prefix}-{item.id}")
         except DeliveryError as exc:
@@ -59,7 +60,7 @@ class MatrixSender:
                    relates_to: dict[str, Any] | None = None) -> str:
         """Render in `locale`, send as a notice, and remember which reaction runs which button."""
         with use_locale(locale):
-            content = fit(render(message, self.settings.matrix_prefix).content())
+            content = fit(render(message, self.settings.prefix).content())
         if relates_to:
             content["m.relates_to"] = relates_to
         event_id = await send_event(self.client, room_id, "m.room.message", content, txn_id)

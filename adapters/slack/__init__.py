@@ -1,5 +1,5 @@
-"""Cercle in Slack: slash command, mentions and direct messages, Block Kit, buttons and modals."""
+"""Cercle in Slack: slash command, mentions and direct messages, Block Kit, buttons and modals.
 
-from adapters.slack.app import SlackAdapter, build_adapter
-
-__all__ = ["SlackAdapter", "build_adapter"]
+The platform's descriptor is `adapters.slack.platform` (light); the adapter, `adapters.slack.app`, is
+imported when Slack is started.
+"""

@@ -20,9 +20,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import handlers, interactivity
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation
+from adapters.slack.platform import NAME, SlackSettings
 from adapters.slack.sender import SlackSender, slack_error
 from adapters.slack.users import UserDirectory
-from bot.app import Application
+from bot.core import Core
 from bot.http import HttpServer
 from bot.outbox import Sender
 
@@ -43,22 +44,21 @@ def make_client(token: str, base_url: str, *, session: aiohttp.ClientSession | N
 
 
 class SlackAdapter:
-    name: str = "slack"
+    name: str = NAME
 
-    def __init__(self, app: Application, http: HttpServer | None) -> None:
-        settings = app.settings
-        if not (settings.slack_bot_token and settings.slack_signing_secret):
+    def __init__(self, core: Core, settings: SlackSettings, http: HttpServer | None) -> None:
+        if not (settings.bot_token and settings.signing_secret):
             raise ValueError("Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
         self.settings = settings
-        self.client = make_client(settings.slack_bot_token, settings.slack_api_url)
-        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret,
+        self.client = make_client(settings.bot_token, settings.api_url)
+        self.bolt = AsyncApp(client=self.client, signing_secret=settings.signing_secret,
                              logger=logging.getLogger("slack_bolt.cercle"))
         self.users = UserDirectory(self.client)
         self.sender: Sender = SlackSender(self.client)
-        self.conversation = Conversation(app.router, self.client, self.users)
-        handlers.register(self.bolt, self.conversation, settings.slack_command)
+        self.conversation = Conversation(core, self.client, self.users)
+        handlers.register(self.bolt, self.conversation, settings.command)
         interactivity.register(self.bolt, self.conversation)
-        self.socket_mode = bool(settings.slack_app_token)
+        self.socket_mode = settings.socket_mode
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
         if http is not None and not self.socket_mode:
@@ -77,7 +77,7 @@ class SlackAdapter:
             log.info("slack: listening for requests on %s", EVENTS_PATH)
             return
         # Created here, inside the running loop, as the Socket Mode client requires.
-        self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, ping_interval=PING_INTERVAL)
+        self._socket = AsyncSocketModeHandler(self.bolt, self.settings.app_token, ping_interval=PING_INTERVAL)
         self._connecting = asyncio.create_task(self._socket.connect_async())
         done, _pending = await asyncio.wait({self._connecting}, timeout=CONNECT_WAIT)
         if done and not self._connecting.exception():
@@ -119,6 +119,3 @@ class SlackAdapter:
                 return False, "socket mode: disconnected"
         return True, f"team {auth.get('team_id')}" + (" (socket mode)" if self.socket_mode else "")
 
-
-def build_adapter(app: Application, http: HttpServer) -> SlackAdapter:
-    return SlackAdapter(app, http)

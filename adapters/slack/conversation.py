@@ -1,6 +1,8 @@
-"""Turning Slack payloads into core `Request`s, and replies back into Slack messages.
+"""Turning Slack payloads into core `Request`s, and showing replies the Slack way.
 
-Shared by the slash command, the events (mentions, direct messages) and interactivity.
+Shared by the slash command, the events (mentions, direct messages) and interactivity. What to do
+with a reply (by its visibility, in which language, and the outbox when Slack does not take it) is
+the core's answering policy (`bot/answering.py`); `SlackResponder` only knows how Slack shows it.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.escaping import mentioned_channels, mentioned_users
+from adapters.slack.platform import NAME
 from adapters.slack.rendering import Rendered, render
-from adapters.slack.sender import slack_error
+from adapters.slack.sender import delivery_error, slack_error
 from adapters.slack.users import UserDirectory
-from bot import identity
-from bot.commands.router import Router
+from bot.core import Core
 from bot.events import Actor, Place, Request
+from bot.i18n import use_locale
 from bot.messages import Reply, Visibility
-from storage.db import session_scope
-from storage.tables import Person
+from bot.outbox import DeliveryError
 
 log = logging.getLogger(__name__)
-PLATFORM = "slack"
 NETWORK_ERRORS = (SlackApiError, OSError, aiohttp.ClientError, TimeoutError)
+NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})  # an ephemeral goes to a DM instead
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Where:
         name = "" if self.channel_name in ("privategroup", "directmessage") else self.channel_name
         if name and not name.startswith("#") and not self.direct:
             name = "#" + name
-        return Place(PLATFORM, self.team, self.channel_id, name=name, direct=self.direct, thread=self.thread)
+        return Place(NAME, self.team, self.channel_id, name=name, direct=self.direct, thread=self.thread)
 
 
 def is_direct(channel_id: str, channel_name: str = "") -> bool:
@@ -56,10 +58,10 @@ def is_direct(channel_id: str, channel_name: str = "") -> bool:
 
 
 class Conversation:
-    """Runs the router for Slack requests and posts replies where they belong."""
+    """Builds Slack requests and has the core answer them; counts requests in flight."""
 
-    def __init__(self, router: Router, client: AsyncWebClient, users: UserDirectory) -> None:
-        self.router = router
+    def __init__(self, core: Core, client: AsyncWebClient, users: UserDirectory) -> None:
+        self.core = core
         self.client = client
         self.users = users
         self.inflight = 0
@@ -87,74 +89,95 @@ class Conversation:
             return False
 
     async def request(self, *, where: Where, user_id: str, user_name: str, text: str, event_key: str | None,
-                      via_button: bool = False) -> Request:
+                      origin: str) -> Request:
         """A core request, with the names and languages of the caller and of every user mentioned.
         `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
         info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
-        actor = Actor(PLATFORM, where.team, user_id, info.display_name or user_name or user_id, info.locale)
-        key = f"slack:{where.team}:{event_key}" if event_key else None
+        actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale)
+        key = f"{NAME}:{where.team}:{event_key}" if event_key else None
         return Request(actor=actor, place=where.place(), text=text, event_key=key, users=others,
-                       channels=mentioned_channels(text), via_button=via_button)
+                       channels=mentioned_channels(text), origin=origin)
 
-    async def handle(self, request: Request) -> Reply | None:
-        """The router's answer (None for an event already handled). The router never raises."""
-        return await asyncio.to_thread(self.router.handle, request)
+    def responder(self, where: Where, user_id: str, respond: AsyncRespond | None = None) -> SlackResponder:
+        return SlackResponder(self.client, where, user_id, respond)
 
-    def locale_of(self, team: str, user_id: str, platform_locale: str | None) -> str:
-        """The language to speak to a person outside a command (form errors): chosen, Slack's, default."""
-        with session_scope(self.router.engine) as session:
-            account = identity.find_account(session, PLATFORM, team, user_id)
-            person = session.get(Person, account.person_id) if account else None
-            if person is not None:
-                return identity.person_locale(session, person, self.router.settings.locale)
-        return identity.platform_locale(platform_locale) or self.router.settings.locale
+    async def answer(self, request: Request, where: Where, respond: AsyncRespond | None = None) -> None:
+        """Run the request and show its reply (through `respond`, the response_url, when there is one)."""
+        await self.core.answering.answer(request, self.responder(where, request.actor.user_id, respond))
 
-    async def post(self, reply: Reply, *, where: Where, user_id: str) -> None:
-        """A reply without a response_url: ephemeral in a channel, a message in a direct conversation or
-        when public. If the bot cannot post in the channel, a private reply goes to the person directly."""
-        rendered = render(reply.message)
+
+class SlackResponder:
+    """Shows a reply in Slack: through the request's response_url when it has one (ephemeral unless public)
+    and it still works; else posted with the Web API (ephemeral in a channel, a message in a direct
+    conversation or when public). A private reply in a channel the bot is not in goes to the person's DM."""
+
+    def __init__(self, client: AsyncWebClient, where: Where, user_id: str, respond: AsyncRespond | None) -> None:
+        self.client = client
+        self.where = where
+        self.user_id = user_id
+        self.respond = respond
+
+    async def to_actor(self, reply: Reply, locale: str) -> None:
+        rendered = await self._through_response_url(reply, locale)
+        if rendered is None:
+            return
+        if not self.where.channel_id:  # the outbox writes to their DM instead
+            raise DeliveryError("the response_url refused the reply and there is no channel to post in")
+        if self.where.direct:
+            await self._call(self._post(self.where.channel_id, rendered, thread=self.where.thread))
+            return
         try:
-            if reply.visibility == Visibility.PUBLIC or where.direct:
-                await self.client.chat_postMessage(channel=where.channel_id, text=rendered.text,
-                                                   blocks=rendered.blocks, thread_ts=where.thread,
-                                                   unfurl_links=False)
-                return
-            await self.client.chat_postEphemeral(channel=where.channel_id, user=user_id, text=rendered.text,
-                                                 blocks=rendered.blocks, thread_ts=where.thread)
+            await self.client.chat_postEphemeral(channel=self.where.channel_id, user=self.user_id, text=rendered.text,
+                                                 blocks=rendered.blocks, thread_ts=self.where.thread)
         except SlackApiError as exc:
-            error = slack_error(exc)
-            if error in ("channel_not_found", "not_in_channel", "is_archived") and not where.direct:
-                await self._direct(user_id, rendered)
-            else:
-                log.warning("could not post a reply: %s", error or type(exc).__name__)
-        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("could not post a reply: %s", type(exc).__name__)
+            if slack_error(exc) not in NOT_THERE:
+                raise delivery_error(exc) from None
+            opened = await self._call(self.client.conversations_open(users=self.user_id))
+            await self._call(self._post(str(opened["channel"]["id"]), rendered))
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"slack unreachable: {type(exc).__name__}") from None
 
-    async def answer(self, respond: AsyncRespond, reply: Reply, *, where: Where, user_id: str) -> None:
-        """A reply through the request's response_url (ephemeral unless public); if Slack refuses it
-        (expired, used up) or cannot be reached, posted with the Web API instead."""
+    async def to_place(self, reply: Reply, locale: str) -> None:
+        rendered = await self._through_response_url(reply, locale)
+        if rendered is None:
+            return
+        if not self.where.channel_id:
+            raise DeliveryError("the response_url refused the reply and there is no channel to post in",
+                                permanent=True)
+        await self._call(self._post(self.where.channel_id, rendered, thread=self.where.thread))
+
+    async def _through_response_url(self, reply: Reply, locale: str) -> Rendered | None:
+        """None when the response_url took the reply; else the reply rendered for the Web API."""
+        with use_locale(locale):
+            rendered = render(reply.message)
+        if self.respond is None:
+            return rendered
         try:
-            response = await respond(**response_kwargs(reply))
+            response = await self.respond(**response_kwargs(rendered, reply.visibility))
             if response.status_code == 200:
-                return
+                return None
             log.warning("the response_url refused a reply: HTTP %s", response.status_code)
         except NETWORK_ERRORS as exc:
             log.warning("could not answer through the response_url: %s", type(exc).__name__)
-        if where.channel_id:
-            await self.post(reply, where=where, user_id=user_id)
+        return rendered
 
-    async def _direct(self, user_id: str, rendered: Rendered) -> None:
+    async def _post(self, channel: str, rendered: Rendered, *, thread: str | None = None) -> Any:
+        return await self.client.chat_postMessage(channel=channel, text=rendered.text, blocks=rendered.blocks,
+                                                  thread_ts=thread, unfurl_links=False)
+
+    @staticmethod
+    async def _call(call: Any) -> Any:
+        """Await a Web API call, with Slack's refusals and network failures as the outbox's `DeliveryError`."""
         try:
-            opened = await self.client.conversations_open(users=user_id)
-            await self.client.chat_postMessage(channel=opened["channel"]["id"], text=rendered.text,
-                                               blocks=rendered.blocks, unfurl_links=False)
+            return await call
+        except SlackApiError as exc:
+            raise delivery_error(exc) from None
         except NETWORK_ERRORS as exc:
-            log.warning("could not send a private reply: %s", type(exc).__name__)
+            raise DeliveryError(f"slack unreachable: {type(exc).__name__}") from None
 
 
-def response_kwargs(reply: Reply) -> dict[str, Any]:
-    """A reply as a `response_url` payload."""
-    rendered = render(reply.message)
+def response_kwargs(rendered: Rendered, visibility: Visibility) -> dict[str, Any]:
+    """A rendered reply as a `response_url` payload."""
     return {"text": rendered.text, "blocks": rendered.blocks, "replace_original": False,
-            "response_type": "in_channel" if reply.visibility == Visibility.PUBLIC else "ephemeral"}
+            "response_type": "in_channel" if visibility == Visibility.PUBLIC else "ephemeral"}

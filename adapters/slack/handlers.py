@@ -34,10 +34,9 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
         request = await conversation.request(where=where, user_id=str(body["user_id"]),
                                              user_name=str(body.get("user_name") or ""),
                                              text=read_command_text(str(body.get("text") or "")),
-                                             event_key=f"cmd:{body['trigger_id']}" if body.get("trigger_id") else None)
-        reply = await conversation.handle(request)
-        if reply is not None:
-            await conversation.answer(respond, reply, where=where, user_id=request.actor.user_id)
+                                             event_key=f"cmd:{body['trigger_id']}" if body.get("trigger_id") else None,
+                                             origin="slash")
+        await conversation.answer(request, where, respond)
 
     bolt.command(command)(on_command)
 
@@ -48,10 +47,8 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
         where = Where(team=str(body.get("team_id") or event.get("team") or ""), channel_id=channel, direct=direct,
                       thread=event.get("thread_ts"))
         request = await conversation.request(where=where, user_id=str(event["user"]), user_name="", text=text,
-                                             event_key=_event_key(body, event))
-        reply = await conversation.handle(request)
-        if reply is not None:
-            await conversation.post(reply, where=where, user_id=request.actor.user_id)
+                                             event_key=_event_key(body, event), origin="message")
+        await conversation.answer(request, where)
 
     async def on_mention(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("user") and not event.get("bot_id"):

@@ -28,7 +28,9 @@ from adapters.slack.forms import (
     modal_view,
     submitted_values,
 )
+from adapters.slack.platform import NAME
 from adapters.slack.rendering import COMMAND_ACTION, FORM_ACTION
+from bot.events import Actor, Request
 from bot.i18n import _, use_locale
 from bot.messages import Reply
 
@@ -83,10 +85,9 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         key = f"action:{stamp}:{user_id}" if stamp else None
         request = await conversation.request(where=where, user_id=user_id,
                                              user_name=str(user.get("username") or user.get("name") or ""),
-                                             text=str(action.get("value") or ""), event_key=key, via_button=True)
-        reply = await conversation.handle(request)
-        if reply is not None:
-            await _answer(conversation, respond, body, reply, where, user_id)
+                                             text=str(action.get("value") or ""), event_key=key, origin="button")
+        # Through the message's response_url when it has one, else posted.
+        await conversation.answer(request, where, respond if body.get("response_url") else None)
 
     bolt.action(re.compile("^" + re.escape(COMMAND_ACTION) + "|^" + re.escape(FORM_ACTION)))(on_button)
 
@@ -109,18 +110,20 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=fill_command(state, values),
-                                             event_key=f"view:{view.get('id')}:{digest}", via_button=True)
+                                             event_key=f"view:{view.get('id')}:{digest}", origin="modal")
+        answering, responder = conversation.core.answering, conversation.responder(where, user_id)
         # Slack closes a submission it has no answer to within 3 s: past ACK_WITHIN the modal is closed and
         # the reply (refusal included) is posted instead of shown in the modal.
-        task = asyncio.ensure_future(conversation.handle(request))
+        task = asyncio.ensure_future(answering.run(request))
         try:
-            reply = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN)
+            outcome = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN)
         except TimeoutError:
             await ack()
             late = await task
-            if late is not None:
-                await conversation.post(late, where=where, user_id=user_id)
+            if late.reply is not None:
+                await answering.show(request, late.reply, responder, late.locale)
             return
+        reply = outcome.reply
         if reply is None:  # handled before: the same submission again gets the same answer
             shown = refusals.get(request.event_key or "")
             await (ack(response_action="errors", errors=shown) if shown else ack())
@@ -132,18 +135,9 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        await conversation.post(reply, where=where, user_id=user_id)
+        await answering.show(request, reply, responder, outcome.locale)
 
     bolt.view(CALLBACK_ID)(on_submit)
-
-
-async def _answer(conversation: Conversation, respond: AsyncRespond, body: dict[str, Any], reply: Reply,
-                  where: Where, user_id: str) -> None:
-    """A button's reply: through the message's response_url when it has one, else posted."""
-    if body.get("response_url"):
-        await conversation.answer(respond, reply, where=where, user_id=user_id)
-    elif where.channel_id:
-        await conversation.post(reply, where=where, user_id=user_id)
 
 
 async def _open_form(conversation: Conversation, client: AsyncWebClient, body: dict[str, Any],
@@ -157,19 +151,21 @@ async def _open_form(conversation: Conversation, client: AsyncWebClient, body: d
                       channel_id=where.channel_id, channel_name=where.channel_name, direct=where.direct,
                       picked=tuple(f.name for f in form.fields if f.kind != "text"))
     user = body.get("user") or {}
-    locale = await asyncio.to_thread(conversation.locale_of, where.team, user_id, user.get("locale"))
+    request = Request(actor=Actor(NAME, where.team, user_id, locale=user.get("locale")), place=where.place(),
+                      text="", origin="button")
+    locale = await asyncio.to_thread(conversation.core.locale_of, request.actor)
+    answering, responder = conversation.core.answering, conversation.responder(where, user_id)
     with use_locale(locale):
         try:
             view = modal_view(form, state)
         except ValueError:
             log.warning("a form was too long for a Slack modal")
-            await conversation.post(Reply.error(_("This form is too long to open here.")), where=where,
-                                    user_id=user_id)
+            await answering.show(request, Reply.error(_("This form is too long to open here.")), responder, locale)
             return
     try:
         await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
     except NETWORK_ERRORS as exc:
         log.warning("could not open a form: %s", type(exc).__name__)
         with use_locale(locale):
-            await conversation.post(Reply.error(_("The form could not be opened (Slack did not answer in time). "
-                                                  "Please click again.")), where=where, user_id=user_id)
+            refused = Reply.error(_("The form could not be opened (Slack did not answer in time). Please click again."))
+        await answering.show(request, refused, responder, locale)

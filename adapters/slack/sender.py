@@ -18,6 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.platform import NAME
 from adapters.slack.rendering import render
 from bot.outbox import DeliveryError, Outgoing
 
@@ -77,7 +78,7 @@ def lookup_oldest(item: Outgoing, now: float | None = None) -> str:
 
 
 class SlackSender:
-    platform: str = "slack"
+    platform: str = NAME
 
     def __init__(self, client: AsyncWebClient, *, poster: AsyncWebClient | None = None) -> None:
         self.client = client  # reads, with the client's retry handlers

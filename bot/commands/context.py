@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from bot.i18n import _, typed_word
 from bot.messages import Message
 from bot.outbox import Outbox
 from bot.permissions import Role, has_role
+from bot.platforms import PlatformDescriptor, Platforms
 from bot.settings import Settings
 from storage.tables import Account, AuditEntry, Channel, Person
 
@@ -38,6 +39,7 @@ class Ctx:
     locale: str
     assembly: Assembly  # what this application runs (its registry, digest sections, merge rules...)
     outbox: Outbox  # the application's outbox: messages to others go there
+    platforms: Platforms = field(default_factory=Platforms)  # the platforms the application knows
 
     # -- who and when ----------------------------------------------------------------------------
     @property
@@ -60,6 +62,27 @@ class Ctx:
     @property
     def in_direct(self) -> bool:
         return self.request.place.direct
+
+    @property
+    def in_private(self) -> bool:
+        """Nobody but the caller reads what they typed here (a direct conversation, a Slack slash command
+        or modal, the console's `:dm`): see `Request.private`."""
+        return self.request.private
+
+    @property
+    def platform(self) -> PlatformDescriptor | None:
+        """The descriptor of the caller's platform (None for a platform the application does not know)."""
+        return self.platforms.get(self.request.place.platform)
+
+    def read_user(self, token: str) -> UserRef | None:
+        """A mention written the caller's platform's way; None if `token` is not one."""
+        platform = self.platform
+        return platform.parse_user(token, self.request.place.workspace) if platform else None
+
+    def read_channel(self, token: str) -> ChannelRef | None:
+        """A channel reference written the caller's platform's way; None if `token` is not one."""
+        platform = self.platform
+        return platform.parse_channel(token, self.request.place.workspace) if platform else None
 
     # -- resolving references ---------------------------------------------------------------------
     def account_of(self, ref: UserRef) -> Account:

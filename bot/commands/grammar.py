@@ -2,16 +2,16 @@
 
 Words are separated by spaces; double quotes (also “…” and «…», as French keyboards type them)
 group words into one argument; `--name value` and `--flag` are options. Mentions and channel
-references are recognised in each platform's syntax and turned into `UserRef` / `ChannelRef`.
+references are written each platform's way: its descriptor (`bot.platforms`) turns them into
+`UserRef` / `ChannelRef`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.i18n import _
-from bot.settings import CONSOLE_WORKSPACE, matrix_workspace
 
 _OPENING = {'"': '"', "“": "”", "«": "»", "„": "“"}
 
@@ -88,43 +88,9 @@ class ChannelRef:
     label: str
 
 
-_SLACK_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
-_SLACK_CHANNEL = re.compile(r"^<#(C[A-Z0-9]+|G[A-Z0-9]+)(?:\|([^>]*))?>$")
-_MATRIX_USER = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::\d+)?$")
-_MATRIX_ROOM = re.compile(r"^[!#][^\s:]+:[A-Za-z0-9.\-]+(?::\d+)?$")
-_CONSOLE_USER = re.compile(r"^@([A-Za-z0-9._\-]{1,64})$")
-_CONSOLE_CHANNEL = re.compile(r"^#([A-Za-z0-9._\-]{1,64})$")
+class Syntax(Protocol):
+    """How a platform writes people and channels in a command (its descriptor, `bot.platforms`)."""
 
+    def parse_user(self, token: str, workspace: str, /) -> UserRef | None: ...
 
-def parse_user(token: str, platform: str, workspace: str) -> UserRef | None:
-    """Read a mention in the platform's syntax; None if `token` is not one."""
-    if platform == "slack":
-        m = _SLACK_USER.match(token)
-        if m:
-            return UserRef("slack", workspace, m.group(1), m.group(2) or m.group(1))
-        return None
-    if platform == "matrix":
-        if _MATRIX_USER.match(token):
-            return UserRef("matrix", matrix_workspace(token), token, token)
-        return None
-    m = _CONSOLE_USER.match(token)
-    if m:  # console names are one person whatever their case: @ALICE is alice
-        return UserRef("console", CONSOLE_WORKSPACE, m.group(1).lower(), token)
-    return None
-
-
-def parse_channel(token: str, platform: str, workspace: str) -> ChannelRef | None:
-    """Read a channel reference in the platform's syntax; None if `token` is not one."""
-    if platform == "slack":
-        m = _SLACK_CHANNEL.match(token)
-        if m:
-            return ChannelRef("slack", workspace, m.group(1), "#" + (m.group(2) or m.group(1)))
-        return None
-    if platform == "matrix":
-        if _MATRIX_ROOM.match(token):
-            return ChannelRef("matrix", workspace, token, token)
-        return None
-    m = _CONSOLE_CHANNEL.match(token)
-    if m:
-        return ChannelRef("console", CONSOLE_WORKSPACE, m.group(1), token)
-    return None
+    def parse_channel(self, token: str, workspace: str, /) -> ChannelRef | None: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.commands.context import Ctx
 from bot.commands.registry import Arg, Command, Registry, command
 from bot.errors import NotFound
-from bot.i18n import N_, _, current_locale
+from bot.i18n import N_, _
 from bot.messages import Block, Context, Message, Reply, Section
 
 
@@ -47,11 +47,10 @@ def help_command(ctx: Ctx, topic: list[str]) -> Reply:
     registry = ctx.assembly.registry
     if topic:
         return _help_on(registry, topic)
-    locale = current_locale()
     lines = []
     for group_id, cmds in _groups(registry).items():
         typed = [_typed(c)[0] for c in cmds if c.path[0] == group_id]
-        word = typed[0] if typed else registry.word_in(group_id or cmds[0].path[0], locale)
+        word = typed[0] if typed else _typed(cmds[0])[0]
         lines.append(_("{title} — help {topic}: {commands}", title=_title(registry, group_id),
                        topic=word, commands=_words(cmds)))
     title = _("Cercle commands, by topic")

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.capability import assemble
 from bot.i18n import use_locale
+
+if TYPE_CHECKING:
+    from bot.commands.registry import Registry
+    from bot.platforms import Platforms
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- section:commands -->\n", "<!-- /section:commands -->"
 
 
-def markdown() -> str:
-    from bot.app import default_capabilities
-
-    registry = assemble(default_capabilities()).registry
+def markdown(platforms: Platforms, registry: Registry) -> str:
+    """The section for these platforms and the commands of `registry` (README: the default assembly's)."""
+    typed = "; ".join(p.command_hint for p in platforms if p.command_hint)
     lines = ["## Commands", "",
-             "Slack: `/cercle <command>`; Matrix: `!cercle <command>` (or a message that mentions the bot "
-             "first); console: `<command>`. `help` lists the topics, `help <topic>` their commands and "
-             "`help <command>` one, in your language. A refused command says why (with the usage line when the "
-             "command was typed wrong); a mistyped word gets a guess (`community lst`: did you mean "
-             "`community list`?).", ""]
+             f"{typed}. `help` lists the topics, `help <topic>` their commands and `help <command>` one, in your "
+             "language. A refused command says why (with the usage line when the command was typed wrong); a "
+             "mistyped word gets a guess (`community lst`: did you mean `community list`?).", ""]
     with use_locale("en"):
         for group_id, title in registry.groups.items():
             commands = [c for c in registry.commands.values() if c.group == group_id]
@@ -54,14 +55,18 @@ def current_section() -> str:
     return text[text.index(START) + len(START):text.index(END)]
 
 
-def update_readme() -> None:
+def update_readme(platforms: Platforms, registry: Registry) -> None:
     text = README.read_text(encoding="utf-8")
     start = text.index(START) + len(START)
-    README.write_text(text[:start] + markdown() + text[text.index(END):], encoding="utf-8")
+    README.write_text(text[:start] + markdown(platforms, registry) + text[text.index(END):], encoding="utf-8")
 
 
 if __name__ == "__main__":
+    from bot.app import default_capabilities, default_platforms  # the composition root knows both
+    from bot.capability import assemble
+
+    default = (default_platforms(), assemble(default_capabilities()).registry)
     if sys.argv[1:] == ["--update-readme"]:
-        update_readme()
+        update_readme(*default)
     else:
-        sys.stdout.write(markdown())
+        sys.stdout.write(markdown(*default))

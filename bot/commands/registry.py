@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.commands.grammar import ChannelRef, Token, UserRef, parse_channel, parse_user
+from bot.commands.grammar import ChannelRef, Syntax, Token, UserRef
 from bot.errors import UsageError
 from bot.i18n import _, fold, typed_word
 from bot.settings import SUPPORTED_LOCALES
@@ -31,9 +31,9 @@ Converter = Callable[[Token, "ConvertEnv"], Any]
 
 @dataclass(frozen=True)
 class ConvertEnv:
-    """What a converter may need: the platform (for mentions), the time (for dates)."""
+    """What a converter may need: the platform's syntax (for mentions), the time (for dates)."""
 
-    platform: str
+    syntax: Syntax | None  # the request's platform (None: a platform Cercle does not know)
     workspace: str
     now: datetime
     timezone: str
@@ -93,14 +93,14 @@ def _int(token: Token, env: ConvertEnv) -> int:
 
 
 def _user(token: Token, env: ConvertEnv) -> UserRef:
-    ref = parse_user(token.text, env.platform, env.workspace)
+    ref = env.syntax.parse_user(token.text, env.workspace) if env.syntax else None
     if ref is None:
         raise UsageError(_("'{value}' is not a mention of a person.", value=token.text[:60]))
     return ref
 
 
 def _channel(token: Token, env: ConvertEnv) -> ChannelRef:
-    ref = parse_channel(token.text, env.platform, env.workspace)
+    ref = env.syntax.parse_channel(token.text, env.workspace) if env.syntax else None
     if ref is None:
         raise UsageError(_("'{value}' is not a channel reference.", value=token.text[:60]))
     return ref
@@ -350,20 +350,6 @@ class Registry:
         word = self.canonical(word)
         return [c for c in self.commands.values() if c.path[0] == word]
 
-    def next_words(self, word: str) -> list[str]:
-        """The words that may follow `word` (`community` → create, list, ...), with their aliases."""
-        nexts = {c.path[1] for c in self.with_prefix(word) if len(c.path) > 1}
-        return sorted(nexts | {alias for alias, canonical in self.aliases.items() if canonical in nexts})
-
-    def word_in(self, word: str, locale: str) -> str:
-        """A command word as people of `locale` type it: the first alias declared for it in French
-        (`communauté` for `community`), the word itself in English or when it has no alias."""
-        if locale != "en":
-            for alias, canonical in self.aliases.items():
-                if canonical == word and alias.isalpha():
-                    return alias
-        return word
-
     def names(self) -> Iterable[str]:
         return (c.name for c in self.commands.values())
 
@@ -400,24 +386,5 @@ def commands_of(handler: object) -> list[Command]:
     return list(getattr(handler, COMMANDS_ATTRIBUTE, ()))
 
 
-__all__ = [
-    "CHANNEL",
-    "CSV",
-    "INT",
-    "SLUG",
-    "TEXT",
-    "USER",
-    "WHEN",
-    "WORD",
-    "Arg",
-    "ArgType",
-    "Command",
-    "ConvertEnv",
-    "Opt",
-    "Registry",
-    "choice_type",
-    "code_type",
-    "command",
-    "commands_of",
-    "normalise_tag",
-]
+__all__ = ["CHANNEL", "CSV", "INT", "SLUG", "TEXT", "USER", "WHEN", "WORD", "Arg", "ArgType", "Command", "ConvertEnv",
+           "Opt", "Registry", "choice_type", "code_type", "command", "commands_of", "normalise_tag"]

@@ -11,7 +11,7 @@ import difflib
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
@@ -22,12 +22,13 @@ from bot import identity, metrics
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Ctx
 from bot.commands.grammar import ParseError, tokenize
-from bot.commands.registry import Command, ConvertEnv
+from bot.commands.registry import Command, ConvertEnv, Registry
 from bot.errors import UserError
 from bot.events import Request
 from bot.i18n import _, fold, use_locale
 from bot.messages import Reply
 from bot.outbox import Outbox
+from bot.platforms import Platforms
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Person, ProcessedEvent
@@ -47,17 +48,20 @@ class Outcome:
     reply: Reply | None
     command: str = ""
     internal_error: bool = False  # an unexpected exception (logged with a reference), not a user error
+    locale: str = ""  # the language the reply was built in (the caller's): adapters render it in the same
 
 
 class Router:
-    """Runs requests against the commands of one assembly; what they queue goes to `outbox`."""
+    """Runs requests against the commands of one assembly, for the platforms the application knows;
+    what they queue goes to `outbox`."""
 
     def __init__(self, engine: Engine, settings: Settings, assembly: Assembly, *, clock: Clock | None = None,
-                 outbox: Outbox | None = None) -> None:
+                 outbox: Outbox | None = None, platforms: Platforms | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.assembly = assembly
         self.registry = assembly.registry
+        self.platforms = platforms or Platforms()
         self.clock = clock or SystemClock()
         self.outbox = outbox or Outbox()
 
@@ -66,6 +70,8 @@ class Router:
         return self.handle_outcome(request).reply
 
     def handle_outcome(self, request: Request) -> Outcome:
+        # Whether the place is private is the platform's to say, never the adapter's.
+        request = replace(request, private=self.platforms.is_private(request))
         started = time.perf_counter()
         name, outcome = "unknown", "error"
         try:
@@ -89,10 +95,11 @@ class Router:
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("request failed (ref %s, platform %s)", ref, request.place.platform)
-            with use_locale(request.actor.locale if request.actor.locale in ("en", "fr") else self.settings.locale):
+            with use_locale(identity.platform_locale(request.actor.locale) or self.settings.locale) as locale:
                 return Outcome(Reply.error(_("Something went wrong on our side and nothing was changed. "
                                              "Please try again; if it persists, give this reference to "
-                                             "an administrator: {ref}.", ref=ref)), internal_error=True)
+                                             "an administrator: {ref}.", ref=ref)), internal_error=True,
+                               locale=locale)
         finally:
             metrics.observe_command(name, outcome, time.perf_counter() - started)
 
@@ -111,9 +118,9 @@ class Router:
                 session.flush()
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
                       settings=self.settings, clock=self.clock, locale=locale, assembly=self.assembly,
-                      outbox=self.outbox)
+                      outbox=self.outbox, platforms=self.platforms)
             with use_locale(locale, zone=person.timezone or self.settings.timezone):
-                return self._dispatch(ctx, session)
+                return replace(self._dispatch(ctx, session), locale=locale)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
         text = ctx.request.text.strip()
@@ -134,8 +141,7 @@ class Router:
         command, used = self.registry.lookup(words)
         if command is None:
             return Outcome(self._unknown(words or [tokens[0].text]))
-        env = ConvertEnv(ctx.request.place.platform, ctx.request.place.workspace, ctx.now(),
-                         self.settings.timezone)
+        env = ConvertEnv(ctx.platform, ctx.request.place.workspace, ctx.now(), self.settings.timezone)
         try:
             with session.begin_nested():
                 kwargs = command.bind(tokens[used:], env)
@@ -159,7 +165,7 @@ class Router:
             if len(words) < 2:
                 return Reply.error(_("'{word}' needs a subcommand. Try one of:", word=word[:40]), lines)
             message = _("'{word} {sub}' is not a command.", word=word[:40], sub=words[1][:40])
-            close = _close(words[1], self.registry.next_words(word))
+            close = _close(words[1], _next_words(self.registry, group))
             hint = _("Did you mean '{word}'?", word=f"{word} {close}") if close else ""
             return Reply.error(f"{message} {hint}".strip(), _("Its commands:") + "\n" + lines)
         names = sorted({c.path[0] for c in self.registry.commands.values()} | set(self.registry.aliases))
@@ -167,6 +173,12 @@ class Router:
         hint = _("Did you mean '{word}'?", word=close) if close else ""
         message = _("Unknown command '{word}'.", word=word[:40])
         return Reply.error(f"{message} {hint}".strip(), _("Type help to see every command."))
+
+
+def _next_words(registry: Registry, group: list[Command]) -> list[str]:
+    """The words that may follow a group's first word (`community` → create, list, ...), with their aliases."""
+    nexts = {c.path[1] for c in group if len(c.path) > 1}
+    return sorted(nexts | {alias for alias, canonical in registry.aliases.items() if canonical in nexts})
 
 
 def _close(word: str, candidates: list[str]) -> str | None:

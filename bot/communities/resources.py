@@ -7,7 +7,7 @@ import re
 from bot.commands.context import Ctx
 from bot.commands.paging import PAGE, offset, page_of_total, page_title, paginate
 from bot.commands.registry import CSV, SLUG, TEXT, WORD, Arg, Opt, command, normalise_tag
-from bot.communities import service
+from bot.communities import expertise, library, service
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
@@ -22,7 +22,7 @@ def whoknows(ctx: Ctx, skill: str, page: int | None) -> Reply:
     wanted = normalise_tag(skill)
     if not wanted:
         raise UserError(_("Name a skill, like whoknows python."))
-    experts = service.who_knows(ctx.session, wanted, ctx.now())
+    experts = expertise.who_knows(ctx.session, wanted, ctx.now())
     if not experts:
         return Reply.private(_("Nobody has listed the skill '{skill}' yet. Add yours with profile skills.",
                                skill=wanted))
@@ -56,7 +56,7 @@ def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> 
         raise UserError(_("'{url}' is not a web address starting with http:// or https://.", url=url[:80]))
     if len(title) > 300:
         raise UserError(_("A title is at most 300 characters long."))
-    resource = service.share(ctx.session, community, ctx.person_id, url, title, tags or [], ctx.now())
+    resource = library.share(ctx.session, community, ctx.person_id, url, title, tags or [], ctx.now())
     assert community.id is not None
     ctx.audit("resource.share", f"community:{community.id}", resource=resource.id)
     for channel in service.channels(ctx.session, community.id):
@@ -74,7 +74,7 @@ def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> 
 def share_remove(ctx: Ctx, slug: str, url: str) -> Reply:
     community = service.get(ctx.session, slug, include_archived=True)
     assert community.id is not None
-    resource = service.shared_resource(ctx.session, community.id, url)
+    resource = library.shared_resource(ctx.session, community.id, url)
     if resource is None:
         raise NotFound(_("No resource at {url} in {name}: see resources {slug}.", url=url[:80], name=community.name,
                          slug=community.slug))
@@ -86,7 +86,7 @@ def share_remove(ctx: Ctx, slug: str, url: str) -> Reply:
                               slug=community.slug)) from None
     title = resource.title
     ctx.audit("resource.remove", f"community:{community.id}", resource=resource.id)
-    service.remove_resource(ctx.session, resource)
+    library.remove_resource(ctx.session, resource)
     return Reply.private(_("Removed from the resources of {name}: {title}. What was posted in its channels "
                            "stays there.", name=community.name, title=title))
 
@@ -98,7 +98,7 @@ def resources(ctx: Ctx, slug: str, tag: str | None, page: int | None) -> Reply:
     community = service.get(ctx.session, slug, include_archived=True)
     assert community.id is not None
     wanted = normalise_tag(tag) if tag else None
-    rows, total = service.resources(ctx.session, community.id, wanted, offset=offset(page))
+    rows, total = library.resources(ctx.session, community.id, wanted, offset=offset(page))
     if not total:
         return Reply.private(_("No resource shared in {name} yet.", name=community.name) if not wanted else
                              _("No resource tagged '{tag}' in {name}.", tag=wanted, name=community.name))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,9 +23,6 @@ from storage.tables import (
     CommunityTopic,
     Membership,
     Person,
-    PersonSkill,
-    Resource,
-    ResourceTag,
 )
 
 ACTIVITY_WINDOW = timedelta(days=90)
@@ -320,100 +316,6 @@ def unarchive(session: Session, community: Community) -> None:
         raise UserError(_("The community '{slug}' is not archived.", slug=community.slug))
     community.archived_at = None
     session.flush()
-
-
-def share(session: Session, community: Community, person_id: int, url: str, title: str, tags: list[str],
-          now: datetime) -> Resource:
-    """Share a resource; the same address twice in a community is refused (it was posted once already)."""
-    assert community.id is not None
-    if shared_resource(session, community.id, url) is not None:
-        raise UserError(_("This address is already shared in {name}: see resources {slug}.", name=community.name,
-                          slug=community.slug))
-    resource = Resource(community_id=community.id, url=url, title=title, shared_by=person_id, shared_at=now)
-    session.add(resource)
-    session.flush()
-    assert resource.id is not None
-    for tag in tags:
-        session.add(ResourceTag(resource_id=resource.id, tag=tag))
-    record_activity(session, community.id, person_id, "shared", now)
-    session.flush()
-    return resource
-
-
-def _same_url(url: str) -> list[str]:
-    """The spellings of one address a second share would use: with or without the final slash."""
-    bare = url.rstrip("/")
-    return list(dict.fromkeys((url, bare, bare + "/")))
-
-
-def shared_resource(session: Session, community_id: int, url: str) -> Resource | None:
-    """The resource of this community at this address (the final slash aside), if it was shared."""
-    return session.exec(select(Resource).where(Resource.community_id == community_id,
-                                               col(Resource.url).in_(_same_url(url)))
-                        .order_by(col(Resource.id))).first()
-
-
-def remove_resource(session: Session, resource: Resource) -> None:
-    for tag in session.exec(select(ResourceTag).where(ResourceTag.resource_id == resource.id)):
-        session.delete(tag)
-    session.flush()
-    session.delete(resource)
-    session.flush()
-
-
-def resources(session: Session, community_id: int, tag: str | None = None, limit: int = 20, offset: int = 0,
-              ) -> tuple[list[tuple[Resource, list[str]]], int]:
-    """One page of a community's resources, newest first, and how many there are in all."""
-    query = select(Resource).where(Resource.community_id == community_id)
-    if tag:
-        query = query.where(col(Resource.id).in_(select(ResourceTag.resource_id).where(ResourceTag.tag == tag)))
-    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
-    rows = list(session.exec(query.order_by(col(Resource.shared_at).desc(), col(Resource.id).desc())
-                             .offset(offset).limit(limit)))
-    ids = [r.id for r in rows]
-    tags: dict[int, list[str]] = {}
-    if ids:
-        for t in session.exec(select(ResourceTag).where(col(ResourceTag.resource_id).in_(ids))
-                              .order_by(ResourceTag.tag)):
-            tags.setdefault(t.resource_id, []).append(t.tag)
-    return [(r, tags.get(r.id or 0, [])) for r in rows], total
-
-
-# -- who knows -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Expert:
-    person: Person
-    skills: list[str]  # the matching skills
-    exact: bool
-    activity: int  # contributions to communities over the last 90 days
-    communities: list[str]
-
-
-def who_knows(session: Session, skill: str, now: datetime) -> list[Expert]:
-    """People whose skills match: exact match first, then partial; within that, the most active first,
-    then by name as people read names (user2 before user10)."""
-    rows = list(session.exec(select(PersonSkill).where(col(PersonSkill.skill).contains(skill, autoescape=True))))
-    by_person: dict[int, list[str]] = {}
-    for row in rows:
-        by_person.setdefault(row.person_id, []).append(row.skill)
-    if not by_person:
-        return []
-    ids = list(by_person)
-    since = now - ACTIVITY_WINDOW
-    activity = dict(session.exec(select(CommunityActivity.person_id, func.count())
-                                 .where(col(CommunityActivity.person_id).in_(ids), CommunityActivity.at >= since)
-                                 .group_by(col(CommunityActivity.person_id))).all())
-    memberships: dict[int, list[str]] = {}
-    for slug, pid in session.exec(select(Community.slug, Membership.person_id)
-                                  .join(Membership, col(Membership.community_id) == Community.id)
-                                  .where(col(Membership.person_id).in_(ids), col(Community.archived_at).is_(None))
-                                  .order_by(Community.slug)):
-        memberships.setdefault(pid, []).append(slug)
-    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
-    experts = [Expert(people[pid], sorted(skills), skill in skills, int(activity.get(pid, 0)),
-                      memberships.get(pid, [])) for pid, skills in by_person.items() if pid in people]
-    experts.sort(key=lambda e: (not e.exact, -e.activity, natural_key(e.person.display_name), e.person.id or 0))
-    return experts
 
 
 # -- a person's data -------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def vote(ctx: Ctx, code: int, number: int) -> Reply:
     option, changed = service.vote(ctx.session, consultation, community, ctx.person_id, number, ctx.now())
     if consultation.anonymous:
         ctx.audit("consultation.vote", f"consultation:{code}")  # who took part, never the choice
-        return Reply.private(_("Your anonymous vote in V{n} is counted. Nobody can see what you chose.", n=code))
+        return Reply.private(_("Your anonymous vote in V{n} is counted. Nobody can see what you chose.", n=code),
+                             traceable=False)
     ctx.audit("consultation.vote", f"consultation:{code}", option=number, changed=changed)
     if changed:
         return Reply.private(_("Your vote in V{n} is now: {number}. {label}.", n=code, number=number,

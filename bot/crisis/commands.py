@@ -10,7 +10,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 
 from bot.commands.context import Ctx
-from bot.commands.grammar import ChannelRef, parse_channel, parse_user
+from bot.commands.grammar import ChannelRef
 from bot.commands.registry import TEXT, WHEN, Arg, Opt, code_type, command
 from bot.crisis import jobs, messaging, service
 from bot.errors import UsageError, UserError
@@ -40,16 +40,15 @@ def _audience(ctx: Ctx, text: str | None) -> service.AudienceSpec:
     items = [x for x in _SPLIT.split(text or "all") if x]
     if not items:
         raise UsageError(_("Name the audience: all, community slugs or channels, separated by commas."))
-    place = ctx.request.place
     for item in items:
         if item.lower() in ("all", "tous", "tout"):
             spec.everyone = True
             continue
-        if not item.startswith(("#", "!", "<#")):
+        if not item.startswith(ctx.platforms.channel_marks()):
             spec.slugs.append(item.lower())
             continue
-        ref = parse_channel(item, place.platform, place.workspace)
-        if ref is not None and (ref.platform != "console" or _known(ctx, ref)):
+        ref = ctx.read_channel(item)
+        if ref is not None and ctx.platform is not None and (ctx.platform.channel_refs_are_ids or _known(ctx, ref)):
             spec.channels.append(ctx.channel_of(ref))  # a platform-checked id: the bot may not have seen it yet
             continue
         # A channel of another platform: one the bot knows, by id (`!room:server`) or name (`#name`).
@@ -64,9 +63,8 @@ def _audience(ctx: Ctx, text: str | None) -> service.AudienceSpec:
 
 def _communicators(ctx: Ctx, text: str | None) -> list[int]:
     ids: list[int] = []
-    place = ctx.request.place
     for item in [x for x in _SPLIT.split(text or "") if x]:
-        ref = parse_user(item, place.platform, place.workspace)
+        ref = ctx.read_user(item)
         if ref is None:
             raise UsageError(_("'{value}' is not a mention of a person.", value=item[:60]))
         person = ctx.person_of(ref)
@@ -100,8 +98,7 @@ def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | Non
                              now=ctx.now(), remind_after_minutes=_remind_minutes(ctx, remind_after))
     ctx.audit("crisis.declare", f"crisis:{crisis.id}", channels=len(resolved.channels),
               people=len(resolved.person_ids))
-    platforms = sorted({c.platform for c in resolved.channels}, key=lambda p: ("slack", "matrix").index(p)
-                       if p in ("slack", "matrix") else 9)
+    platforms = [ctx.platforms.display_name(p) for p in ctx.platforms.in_order(c.platform for c in resolved.channels)]
     people = ngettext("{n} person", "{n} people", len(resolved.person_ids))
     chans = ngettext("{n} channel", "{n} channels", len(resolved.channels))
     text = _("Crisis C{id} “{title}” declared. Its announcements will reach {people} in {channels} on "
@@ -161,8 +158,7 @@ def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
     if not service.in_audience(ctx.session, crisis, ctx.person_id) and not service.is_communicator(
             ctx.session, ctx.settings, row, ctx.person_id):
         raise UserError(_("Only the people the crisis C{id} is addressed to may ask about it.", id=crisis))
-    place = ctx.request.place
-    if anonymous and place.platform == "matrix" and not place.direct:
+    if anonymous and ctx.platform is not None and ctx.platform.anonymous_only_in_private and not ctx.in_private:
         raise UserError(_("Everyone in this room can see who typed this. To stay anonymous, send it to Cercle "
                           "in a private conversation."))
     stored = service.ask(ctx.session, row, question, None if anonymous else ctx.person_id, ctx.now())
@@ -173,7 +169,7 @@ def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
         return Reply.private(_("Your anonymous question Q{qid} is with the communicators of C{id}. Nobody, not "
                                "even they, can know it was you; so Cercle cannot tell you when it is answered. "
                                "Keep the code Q{qid}: the answer will be posted in the crisis channels under it.",
-                               qid=stored.id, id=crisis))
+                               qid=stored.id, id=crisis), traceable=False)
     ctx.audit("crisis.ask", f"crisis:{crisis}", question=stored.id)
     return Reply.private(_("Your question Q{qid} is with the communicators of C{id}. Its answer will be posted in "
                            "the crisis channels, and you will be told in private.", qid=stored.id, id=crisis))

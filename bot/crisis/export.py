@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.engine import Engine
@@ -19,6 +19,9 @@ from bot.errors import UserError
 from bot.i18n import _, ngettext, use_locale
 from bot.i18n.formats import moment, percent
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from bot.capability import CommandLine
 
 
 def timeline(engine: Engine, crisis_id: int) -> dict[str, Any]:
@@ -97,16 +100,15 @@ def register(cli: click.Group) -> None:
     @click.argument("crisis_code")
     @click.option("--json", "as_json", is_flag=True, help="JSON instead of Markdown.")
     @click.option("--markdown", "as_markdown", is_flag=True, help="Markdown (the default).")
-    def export_crisis(crisis_code: str, as_json: bool, as_markdown: bool) -> None:
+    @click.pass_obj
+    def export_crisis(cli: CommandLine, crisis_code: str, as_json: bool, as_markdown: bool) -> None:
         """The timeline of a crisis: announcements, questions, answers, figures."""
-        from bot.cli import _build, _settings
-
         if as_json and as_markdown:
             raise click.UsageError("choose --json or --markdown, not both")
         text = crisis_code.strip().upper().removeprefix("C")
         if not text.isdigit() or int(text) == 0:
             raise click.BadParameter(f"'{crisis_code}' is not a crisis code like C1", param_hint="CRISIS_CODE")
-        app = _build(_settings())
+        app = cli.application()
         try:
             data = timeline(app.engine, int(text))
         except UserError as exc:

@@ -12,19 +12,20 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot import identity
 from bot.crisis import messaging, service
 from bot.i18n import use_locale
 from bot.messages import Message
 from bot.outbox import Outbound, enqueue_many, send_to_person
 from bot.scheduler import JobContext, periodic
-from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import (
     Account,
@@ -91,22 +92,6 @@ def _load(session: Session, ids: list[int]) -> tuple[dict[int, Person], dict[int
     return people, accounts
 
 
-def _locale(person: Person, accounts: list[Account], default: str) -> str:
-    """As `identity.person_locale`, from rows already loaded."""
-    if person.locale in SUPPORTED_LOCALES:
-        return person.locale
-    return next((a.platform_locale for a in sorted(accounts, key=lambda a: a.id or 0)
-                 if a.platform_locale in SUPPORTED_LOCALES), default)
-
-
-def _preferred(accounts: list[Account]) -> Account | None:
-    """As `identity.preferred_account`: the account used most recently."""
-    if not accounts:
-        return None
-    return max(accounts, key=lambda a: (a.last_seen_at is not None, a.last_seen_at or datetime.min.replace(
-        tzinfo=UTC), a.id or 0))
-
-
 def _remind_all(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,
                 rnd: CrisisReminderRound, due: list[int], people: dict[int, Person],
                 accounts: dict[int, list[Account]], now: datetime) -> int:
@@ -115,11 +100,12 @@ def _remind_all(session: Session, settings: Settings, crisis: Crisis, announceme
     messages: dict[tuple[str, str], Message] = {}
     outbound = []
     for person_id in due:
-        account = _preferred(accounts.get(person_id, []))
+        account = identity.choose_account(accounts.get(person_id, []))
         person = people.get(person_id)
         if account is None or person is None:
             continue
-        reader = (_locale(person, accounts[person_id], settings.locale), person.timezone or settings.timezone)
+        reader = (identity.choose_locale(person, accounts[person_id], settings.locale),
+                  person.timezone or settings.timezone)
         if reader not in messages:
             with use_locale(*reader):
                 messages[reader] = messaging.reminder(crisis, announcement)

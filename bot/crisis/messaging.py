@@ -9,10 +9,8 @@ from storage.tables import Crisis, CrisisAnnouncement, CrisisQuestion
 ACK_REACTION = "✅"
 
 
-def platforms_phrase(platforms: list[str]) -> str:
-    """"Slack and Matrix", in the reader's language."""
-    names = {"slack": "Slack", "matrix": "Matrix", "console": _("the console")}
-    shown = [names.get(p, p) for p in platforms]
+def platforms_phrase(shown: list[str]) -> str:
+    """"Slack and Matrix" (the platforms' names, already in the reader's language)."""
     if len(shown) <= 1:
         return "".join(shown)
     return _("{first} and {last}", first=", ".join(shown[:-1]), last=shown[-1])

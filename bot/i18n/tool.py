@@ -18,13 +18,17 @@ import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import LOCALES_DIR, TYPED, checks
-from bot.i18n.vocabulary import Vocabulary, registry_view, typed_kinds
+from bot.i18n.vocabulary import RegistryView, Vocabulary, registry_view, typed_kinds
+
+if TYPE_CHECKING:
+    from bot.commands.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = ("fr",)
@@ -42,8 +46,8 @@ def domain_of(path: str) -> str:
     return "core"
 
 
-def extract() -> dict[str, Catalog]:
-    """Every translatable string of the code, by domain."""
+def extract(view: RegistryView) -> dict[str, Catalog]:
+    """Every translatable string of the code, and the fixed values of `view`'s commands, by domain."""
     catalogs: dict[str, Catalog] = defaultdict(lambda: Catalog(project="cercle", charset="utf-8"))
     for top in ("bot", "adapters"):
         method_map = [("**.py", "python")]
@@ -53,7 +57,7 @@ def extract() -> dict[str, Catalog]:
                 continue
             catalogs[domain_of(rel)].add(message, locations=[(rel, lineno)], auto_comments=comments,
                                          context=context)
-    for kind in typed_kinds(registry_view()):
+    for kind in typed_kinds(view):
         rel = kind.module.replace(".", "/") + ".py"
         for word in kind.words:
             catalogs[domain_of(rel)].add(word, context=TYPED.format(kind=kind.kind), locations=[(rel, 0)],
@@ -65,9 +69,9 @@ def _po_path(locale: str, domain: str) -> Path:
     return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
-def update() -> None:
+def update(view: RegistryView) -> None:
     """Add new strings to the French catalogs (keeping translations), drop strings no longer used."""
-    for domain, template in extract().items():
+    for domain, template in extract(view).items():
         for locale in TRANSLATED:
             path = _po_path(locale, domain)
             if path.exists():
@@ -85,14 +89,14 @@ def update() -> None:
             print(f"{path.relative_to(ROOT)}: {len(catalog)} messages")
 
 
-def problems() -> list[str]:
+def problems(view: RegistryView) -> list[str]:
     """Strings with no French translation, whose placeholders differ from the English, or that
-    `bot.i18n.checks` finds wrong."""
+    `bot.i18n.checks` finds wrong (with `view`: the commands whose words, options and values a
+    translation must use)."""
     found: list[str] = checks.fstring_problems(ROOT, ("bot", "adapters"))
-    view = registry_view()
     found += checks.registry_problems(view, TRANSLATED)
     vocabularies = {locale: Vocabulary.of(view, locale) for locale in TRANSLATED}
-    for domain, template in extract().items():
+    for domain, template in extract(view).items():
         for locale in TRANSLATED:
             path = _po_path(locale, domain)
             if not path.exists():
@@ -119,12 +123,13 @@ def problems() -> list[str]:
     return found
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], registry: Registry) -> int:
+    """`update` or `check` the catalogs against the code and the commands of `registry`."""
     if argv[:1] == ["update"]:
-        update()
+        update(registry_view(registry))
         return 0
     if argv[:1] == ["check"]:
-        issues = problems()
+        issues = problems(registry_view(registry))
         for line in issues:
             print(line)
         print(f"{len(issues)} problem(s)")
@@ -134,4 +139,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from bot.app import default_capabilities  # the composition root knows the capabilities
+    from bot.capability import assemble
+
+    sys.exit(main(sys.argv[1:], assemble(default_capabilities()).registry))

@@ -3,7 +3,8 @@
 English command words, options and fixed values (states, statuses, yes/no) must not appear in a
 French message: the French ones must (`idée soutenir I4`, `--thèmes`, `entretien`). Everything is
 derived from the commands as registered, so a new command, option or value is checked at once.
-`registry_view()` is the one place that knows how to reach the commands (the default assembly's).
+`registry_view(registry)` is how the checks see the commands (`python -m bot.i18n.tool`: the default
+assembly's).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _WORD = re.compile(r"(?<![\w-])(--)?([^\W\d][\w'’-]*)", re.UNICODE)
 _PLACEHOLDER = re.compile(r"^(?:[A-Za-z]?<.*|\{.*|@.*|#.*|\".*|«.*)$")
 _CODE = re.compile(r"^[A-Za-z]\d+$")
 SAMPLE_SLUG = "jardin"  # what a {slug} placeholder is rendered as, in checks
-_ENV = ConvertEnv("console", "local", datetime(2026, 1, 1, tzinfo=UTC), "UTC")
+_ENV = ConvertEnv(None, "local", datetime(2026, 1, 1, tzinfo=UTC), "UTC")  # fixed values need no platform
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,8 @@ class RegistryView:
     aliases: dict[str, str]  # command word alias -> canonical
 
 
-def registry_view(registry: Registry | None = None) -> RegistryView:
-    """The commands of `registry`, by default those of the default assembly (every capability)."""
-    if registry is None:
-        from bot.app import default_capabilities
-        from bot.capability import assemble
-
-        registry = assemble(default_capabilities()).registry
+def registry_view(registry: Registry) -> RegistryView:
+    """What the checks need of the commands of `registry`."""
     return RegistryView(tuple(registry.commands.values()), registry.lookup, dict(registry.aliases))
 
 

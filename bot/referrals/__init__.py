@@ -13,7 +13,7 @@ CAPABILITY = Capability(
              ("cooptation", "nomination"), ("afficher", "show"), ("voir", "show"), ("consentir", "consent"),
              ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move")),
     digest_sections=("bot.referrals.digest:SECTION",),
-    merge_rule="bot.referrals.service:merge_hook",
+    merge_rule="bot.referrals.personal:merge_hook",
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
 )

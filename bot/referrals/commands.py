@@ -13,7 +13,7 @@ from bot.commands.registry import TEXT, USER, Arg, Opt, choice_type, code_type, 
 from bot.i18n import N_, _
 from bot.i18n.formats import day
 from bot.messages import Actions, Block, Button, Context, Field, Reply, Section
-from bot.referrals import messaging, service
+from bot.referrals import lists, messaging, service
 from bot.referrals.messaging import position_info
 from bot.referrals.positions import POSITION
 from bot.referrals.replies import age, reply, text_reply
@@ -88,7 +88,7 @@ def nomination_list(ctx: Ctx, all: bool, page: int | None) -> Reply:
                 lines.append(_nomination_line(ctx, n, service.get_position(ctx.session, n.position_id), v, role=role))
             blocks.append(Section(title=title, lines=tuple(lines)))
     if hr:
-        queue, total = service.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all)
+        queue, total = lists.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all)
         shown = page_of_total(queue, page, total, service.QUEUE_LIMIT)
         if not queue:
             blocks.append(Section(title=_("HR queue"), text=_("No nomination yet.") if all else

@@ -9,7 +9,7 @@ import csv
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from sqlmodel import Session, col, select
@@ -18,6 +18,9 @@ from bot import identity
 from bot.personal_data import iso
 from bot.referrals import service
 from storage.tables import Nomination, Position
+
+if TYPE_CHECKING:
+    from bot.capability import CommandLine
 
 CSV_COLUMNS = ("nomination", "position", "position_title", "site", "team", "state", "nominator", "nominee",
                "argument", "created_at", "updated_at", "days_in_state")
@@ -51,12 +54,12 @@ def register(cli: click.Group) -> None:
     @click.option("--csv", "as_csv", is_flag=True, default=True, help="CSV (the only format; the default).")
     @click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
                   help="Write to this file instead of standard output.")
-    def export_nominations(as_csv: bool, output: str | None) -> None:
+    @click.pass_obj
+    def export_nominations(cli: CommandLine, as_csv: bool, output: str | None) -> None:
         """HR: every nomination as CSV (nominee and argument only once consented)."""
-        from bot.cli import _build, _settings
         from storage.db import session_scope
 
-        app = _build(_settings())
+        app = cli.application()
         with session_scope(app.engine) as session:
             if output:
                 with Path(output).open("w", newline="", encoding="utf-8") as handle:

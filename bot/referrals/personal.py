@@ -1,13 +1,13 @@
 """The referrals' part of a person's own data (`cercle export person`): their nominations as nominator
 and as nominee, as they may see them: a decline is only "closed" to the nominator, HR notes only when
-shared with them.
+shared with them. And the referrals' rule when two persons become one (`merge_hook`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import identity
 from bot.personal_data import iso
@@ -47,3 +47,14 @@ def personal_data(session: Session, settings: Settings, person_id: int) -> dict[
 
     return {"nominations_made": [nomination(n, as_nominator) for n in made],
             "nominations_received": [nomination(n, as_nominee) for n in about]}
+
+
+# -- merging two persons --------------------------------------------------------------------------
+def merge_hook(session: Session, keep_id: int, drop_id: int) -> None:
+    """Before the generic move of person columns: keep one-nomination-per-(position, person) true.
+    A conflicting nomination of the dropped person stays, without the uniqueness key."""
+    kept = {n.position_id for n in session.exec(select(Nomination).where(Nomination.nominee_id == keep_id))}
+    for nomination in session.exec(select(Nomination).where(Nomination.nominee_id == drop_id)):
+        nomination.unique_key = None if nomination.position_id in kept else f"{nomination.position_id}:{keep_id}"
+        session.add(nomination)
+    session.flush()

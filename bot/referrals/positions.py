@@ -13,7 +13,7 @@ from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import day
 from bot.messages import Actions, Context, Field, Message, Reply, Section
 from bot.permissions import Role
-from bot.referrals import messaging, service
+from bot.referrals import lists, messaging, service
 from bot.referrals.messaging import position_info
 from bot.referrals.service import position_code
 
@@ -59,14 +59,14 @@ def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skil
                   Opt("all", flag=True, aliases=("tous", "toutes")), PAGE])
 def position_list(ctx: Ctx, skill: str | None, site: str | None, all: bool, page: int | None) -> Reply:
     wanted = normalise_tag(skill) if skill else None
-    rows = service.positions(ctx.session, ctx.now(), skill=wanted, site=site, closed_too=all)
+    rows = lists.positions(ctx.session, ctx.now(), skill=wanted, site=site, closed_too=all)
     if not rows:
         if wanted or site:
             return Reply.private(_("No position matches.") if all else _("No open position matches."))
         return Reply.private(_("There is no position yet.") if all else _("There is no open position at the moment."))
     shown = paginate(rows, page)
     hr = service.is_hr(ctx.session, ctx.settings, ctx.person_id)
-    counts = service.nomination_counts(ctx.session, [p.id or 0 for p in shown.items]) if hr else {}
+    counts = lists.nomination_counts(ctx.session, [p.id or 0 for p in shown.items]) if hr else {}
     lines = []
     for position in shown.items:
         info = position_info(ctx.session, position)
@@ -100,7 +100,7 @@ def position_show(ctx: Ctx, position: int) -> Reply:
     fields = (Field(_("State"), state), *messaging.position_fields(info))
     blocks: list = [Section(title=info.headline(), fields=fields)]
     if service.is_hr(ctx.session, ctx.settings, ctx.person_id):
-        counts = service.nomination_counts(ctx.session, [position])[position]
+        counts = lists.nomination_counts(ctx.session, [position])[position]
         lines = tuple(_("{state}: {n}", state=service.state_label(s), n=counts[s]) for s in service.STATES
                       if counts.get(s))
         blocks.append(Section(title=_("Nominations (HR): {figures}", figures=messaging.nomination_figures(counts)),

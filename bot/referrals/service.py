@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -374,46 +374,6 @@ def own_nominations(session: Session, person_id: int) -> tuple[list[Nomination],
     return made, about
 
 
-def hr_queue(session: Session, limit: int = QUEUE_LIMIT, *, offset: int = 0, finished: bool = False,
-             ) -> tuple[list[tuple[Position, Nomination]], int]:
-    """One page of HR's queue: open nominations (with `finished`, the finished ones too) by position, then
-    state in workflow order, and how many there are in all (a chat message cannot hold hundreds)."""
-    progress = case({state: index for index, state in enumerate(STATES)}, value=col(Nomination.state))
-    query = select(Position, Nomination).join(Nomination, col(Nomination.position_id) == Position.id)
-    if not finished:
-        query = query.where(col(Nomination.state).not_in(FINAL))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Position.id), progress, col(Nomination.id)).offset(offset).limit(limit))
-    return list(rows), int(total)
-
-
-def nomination_counts(session: Session, position_ids: list[int]) -> dict[int, dict[str, int]]:
-    """For HR: how many nominations each position has, by state, in one query."""
-    out: dict[int, dict[str, int]] = {pid: {} for pid in position_ids}
-    if position_ids:
-        for pid, state, n in session.execute(select(Nomination.position_id, Nomination.state, func.count())
-                                             .where(col(Nomination.position_id).in_(position_ids))
-                                             .group_by(col(Nomination.position_id), col(Nomination.state))):
-            out[pid][state] = int(n)
-    return out
-
-
-def positions(session: Session, now: datetime, *, skill: str | None = None, site: str | None = None,
-              closed_too: bool = False) -> list[Position]:
-    """Open positions (with `closed_too`, the closed and expired ones after them, latest first)."""
-    if not closed_too:
-        return open_positions(session, now, skill=skill, site=site)
-    query = select(Position).order_by(col(Position.id))
-    if skill:
-        query = query.where(col(Position.id).in_(select(PositionSkill.position_id).where(PositionSkill.skill == skill)))
-    rows = list(session.exec(query))
-    if site:
-        wanted = site.strip().casefold()
-        rows = [p for p in rows if p.site.casefold() == wanted]
-    opened = [p for p in rows if is_open(p, now)]
-    return opened + sorted((p for p in rows if not is_open(p, now)), key=lambda p: -(p.id or 0))
-
-
 def stale_for_hr(session: Session, now: datetime) -> list[Nomination]:
     """Nominations in HR's hands untouched for STALE_AFTER."""
     return list(session.exec(select(Nomination).where(col(Nomination.state).in_(HR_ACTIVE),
@@ -433,13 +393,3 @@ def consent_due(session: Session, now: datetime, reminder_round: int, after_remi
              .order_by(col(Nomination.id)))
     return [i for i in session.exec(query) if i is not None]
 
-
-# -- merging two persons --------------------------------------------------------------------------
-def merge_hook(session: Session, keep_id: int, drop_id: int) -> None:
-    """Before the generic move of person columns: keep one-nomination-per-(position, person) true.
-    A conflicting nomination of the dropped person stays, without the uniqueness key."""
-    kept = {n.position_id for n in session.exec(select(Nomination).where(Nomination.nominee_id == keep_id))}
-    for nomination in session.exec(select(Nomination).where(Nomination.nominee_id == drop_id)):
-        nomination.unique_key = None if nomination.position_id in kept else f"{nomination.position_id}:{keep_id}"
-        session.add(nomination)
-    session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.tables.base import UTCDateTime, utcnow
@@ -82,7 +82,9 @@ class Channel(SQLModel, table=True):
     workspace: str = Field(max_length=255)
     channel_id: str = Field(max_length=255)
     name: str = Field(default="", max_length=200)
-    direct: bool = Field(default=False)  # a private conversation with the bot (never a broadcast target)
+    # A private conversation with the bot (never a broadcast target). The server default is the migration's
+    # (0003, a column added to existing rows): a new database created at head gets it too.
+    direct: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     locale: str | None = Field(default=None, max_length=8)  # the language of its posts; None: CERCLE_LOCALE
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MatrixRoom, RoomMessageText, SyncResponse
 
 from adapters.matrix.adapter import MatrixAdapter
+from adapters.matrix.platform import MatrixSettings
 from bot.app import build
 from bot.settings import Settings
 from tests.support.synapse import MatrixAccount, Synapse
@@ -131,11 +132,12 @@ async def run(rounds: int, warmup: int, database_url: str | None, folder: Path) 
         cercle_account = synapse.register("cercle")
         echo_account = synapse.register("echo")
         person_account = synapse.register("person")
+        section = MatrixSettings(homeserver=synapse.url, user_id=cercle_account.user_id,
+                                 password=cercle_account.password)
         settings = Settings(database_url=database_url or f"sqlite:///{folder / 'cercle.db'}",
-                            matrix_homeserver=synapse.url, matrix_user_id=cercle_account.user_id,
-                            matrix_password=cercle_account.password)
+                            sections={"matrix": section})
         app = build(settings)
-        adapter = MatrixAdapter(app)
+        adapter = MatrixAdapter(app.core, section)
         await adapter.start()
         await asyncio.wait_for(adapter.ready.wait(), timeout=30)
         echo = EchoBot(synapse.url, echo_account)

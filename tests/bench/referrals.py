@@ -20,11 +20,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import build
+from bot.app import build, default_platforms
 from bot.clock import FrozenClock
 from bot.referrals import jobs
 from bot.referrals.service import QUEUE_LIMIT
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.tables import OutboxMessage
 from tests.bot.referrals.helpers import WHY, count
 from tests.support.chat import Chat
@@ -42,7 +42,8 @@ def median_ms(action: Callable[[], object], runs: int) -> float:
 
 
 def new_chat(folder: Path, name: str) -> Chat:
-    settings = Settings(database_url=f"sqlite:///{folder / name}.db", admins=(parse_account_spec("console:admin"),))
+    settings = Settings(database_url=f"sqlite:///{folder / name}.db",
+                        admins=(default_platforms().parse_account("console:admin"),))
     chat = Chat(build(settings, clock=FrozenClock()))
     chat.ok("role grant @hannah hr", user="admin")
     chat.ok('position open "Data engineer" --site Lyon --skills kafka', user="hannah")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.app import default_platforms
 from bot.secret_box import SecretBox, SecretKeyMissing, SecretUnreadable, new_key, secret_box
 from bot.settings import SettingsError, load_settings
 
@@ -40,11 +41,11 @@ def test_rotation_keeps_old_values_readable_and_rewraps_them() -> None:
 
 
 def test_the_setting_is_checked_and_hidden() -> None:
-    settings = load_settings({"CERCLE_SECRET_KEY": f"{OTHER}, {KEY}"})
+    settings = load_settings({"CERCLE_SECRET_KEY": f"{OTHER}, {KEY}"}, platforms=default_platforms())
     assert settings.secret_keys == (OTHER, KEY)
     assert KEY not in repr(settings)
     with pytest.raises(SettingsError) as err:
-        load_settings({"CERCLE_SECRET_KEY": "short"})
+        load_settings({"CERCLE_SECRET_KEY": "short"}, platforms=default_platforms())
     assert err.value.name == "CERCLE_SECRET_KEY"
 
 

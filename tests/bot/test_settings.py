@@ -1,15 +1,24 @@
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-from bot.settings import AccountSpec, SettingsError, load_settings
+from bot.app import default_platforms
+from bot.settings import AccountSpec, Settings, SettingsError
+from bot.settings import load_settings as load_with
+
+
+def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
+    """The settings as `cercle` reads them: the core's, and every platform's section."""
+    return load_with(env, dotenv_path, platforms=default_platforms())
 
 
 def test_defaults() -> None:
     s = load_settings({})
     assert s.database_url == "sqlite:///cercle.db" and s.locale == "en" and s.timezone == "Europe/Paris"
-    assert (s.http_host, s.http_port, s.slack_command, s.matrix_prefix) == ("127.0.0.1", 3000, "/cercle", "!cercle")
-    assert not s.slack_enabled and not s.matrix_enabled
+    slack, matrix = s.section("slack"), s.section("matrix")
+    assert (s.http_host, s.http_port, slack.command, matrix.prefix) == ("127.0.0.1", 3000, "/cercle", "!cercle")
+    assert not slack.configured and not matrix.configured and s.configured() == ()
 
 
 def test_every_setting_is_read() -> None:
@@ -25,8 +34,12 @@ def test_every_setting_is_read() -> None:
     assert s.admins == (AccountSpec("slack", "T1", "U2"), AccountSpec("matrix", "ex.org", "@a:ex.org"),
                         AccountSpec("console", "local", "bob"))
     assert s.locale == "fr" and s.timezone == "America/Montreal" and s.http_port == 8080
-    assert s.slack_enabled and s.matrix_enabled and s.slack_api_url == "http://127.0.0.1:9/api/"
-    assert s.slack_command == "/cercle-dev" and s.matrix_prefix == "!c"
+    slack, matrix = s.section("slack"), s.section("matrix")
+    assert s.configured() == ("slack", "matrix") and slack.api_url == "http://127.0.0.1:9/api/"
+    assert slack.command == "/cercle-dev" and matrix.prefix == "!c" and slack.socket_mode
+    assert (matrix.homeserver, matrix.user_id, matrix.password) == ("http://127.0.0.1:8008", "@cercle:ex.org", "pw")
+    assert [str(a) for a in s.admins] == ["slack:T1:U2", "matrix:@a:ex.org", "console:bob"]
+    assert sorted(s.secrets()) == sorted(["p", "xoxb-1", "s3cr3t", "xapp-1", "pw"])
 
 
 def test_secrets_are_not_in_the_representation() -> None:
@@ -34,6 +47,7 @@ def test_secrets_are_not_in_the_representation() -> None:
                        "CERCLE_DATABASE_URL": "postgresql+psycopg://u:dbpass@h/d"})
     text = repr(s)
     assert "xoxb-secret-token" not in text and "signing-secret" not in text and "dbpass" not in text
+    assert "SlackSettings(" in text  # the sections are shown, without their secrets
 
 
 @pytest.mark.parametrize(("env", "name"), [

@@ -27,8 +27,10 @@ DEPLOY = ROOT / "deploy"
 
 
 def known_settings() -> set[str]:
-    source = (ROOT / "bot/settings.py").read_text(encoding="utf-8")
-    return set(re.findall(r'"((?:CERCLE|SLACK|MATRIX)_[A-Z_]+)"', source))
+    """The variables the core reads (bot/settings.py) and each platform's descriptor reads (its section)."""
+    sources = [ROOT / "bot/settings.py", *sorted((ROOT / "adapters").glob("*/platform.py"))]
+    return {name for path in sources
+            for name in re.findall(r'"((?:CERCLE|SLACK|MATRIX)_[A-Z_]+)"', path.read_text(encoding="utf-8"))}
 
 
 def stages(dockerfile: str) -> list[list[str]]:

@@ -107,8 +107,9 @@ def test_the_wheel_builds_without_deprecation_warnings(tmp_path: Path) -> None:
 
 
 def test_time_zones_come_from_the_locked_tzdata_even_without_system_zones() -> None:
-    code = ("import zoneinfo, tzdata; from bot.settings import load_settings; "
-            "print(load_settings({'CERCLE_TIMEZONE': 'US/Eastern'}, dotenv_path=None).zone, tzdata.IANA_VERSION)")
+    code = ("import zoneinfo, tzdata; from bot.app import default_platforms; from bot.settings import load_settings; "
+            "settings = load_settings({'CERCLE_TIMEZONE': 'US/Eastern'}, dotenv_path=None, "
+            "platforms=default_platforms()); print(settings.zone, tzdata.IANA_VERSION)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
                           env={**os.environ, "PYTHONTZPATH": ""}, check=False)  # as on a slim image: no zoneinfo
     assert done.returncode == 0, done.stderr

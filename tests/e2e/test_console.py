@@ -192,3 +192,27 @@ def test_version_and_full_help_lines(tmp_path: Path) -> None:
     assert "..." not in shown.split("Commands:")[1]  # no description cut short
     db_help = " ".join(run_cercle(["db", "--help"], "", f"sqlite:///{tmp_path}/c.db", tmp_path).stdout.split())
     assert "Replace the SQLite database with the backup FILE; refused while the database is in use." in db_help
+
+
+HEAVY = ("slack_bolt", "slack_sdk", "nio", "aiohttp", "apscheduler", "prometheus_client")
+# `cercle console` through its console script's entry point, printing at exit (after its answer and drain)
+# the modules it imported and whether the garbage collector, paused while starting, runs again.
+WITH_MODULES = ("import atexit, gc, sys; "
+                "atexit.register(lambda: sys.stderr.write('modules: ' + ' '.join(sorted(sys.modules)) + chr(10)"
+                " + f'collector on: {gc.isenabled()}' + chr(10))); "
+                "sys.argv = ['cercle', 'console']; from bot.start import main; main()")
+
+
+def test_a_console_command_loads_no_platform_library_server_scheduler_or_metrics(tmp_path: Path) -> None:
+    """`echo help | cercle console` needs none of them to answer (`tests/bench/bench_startup.py` times it)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
+    environ.update({"CERCLE_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "PYTHONPATH": str(Path(__file__).parents[2])})
+    result = subprocess.run([sys.executable, "-c", WITH_MODULES], input="help\n", capture_output=True, text=True,
+                            cwd=tmp_path, env=environ, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Cercle commands" in result.stdout
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("modules: ")]
+    assert "collector on: True" in result.stderr.splitlines()
+    imported = set(line.split()[1:])
+    assert {"bot.app", "sqlalchemy", "adapters.slack.platform", "adapters.matrix.platform"} <= imported
+    assert sorted(m for m in imported if m.split(".")[0] in HEAVY) == []

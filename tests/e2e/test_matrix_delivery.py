@@ -9,10 +9,10 @@ import pytest
 from nio import RoomGetStateEventResponse
 from sqlmodel import select
 
+from bot.app import default_platforms
 from bot.identity import ensure_channel, find_account
 from bot.messages import Actions, Button, Context, Message, Section
 from bot.outbox import DeliveryError, Outgoing
-from bot.settings import parse_account_spec
 from storage.db import session_scope
 from storage.tables import Membership, OutboxMessage
 from tests.support.chat import Chat
@@ -40,8 +40,8 @@ async def wait_membership(user: MatrixUser, room: str, member: str, wanted: str)
 async def test_invitations_from_servers_not_allowed_are_declined_unless_from_an_admin(matrix: MatrixWorld) -> None:
     admin = await matrix.user("admin")
     alice = await matrix.user("alice")
-    await matrix.start_bot(matrix_allowed_servers=("elsewhere.example",),
-                           admins=(parse_account_spec(f"matrix:{admin.user_id}"),))
+    await matrix.start_bot(allowed_servers=("elsewhere.example",),
+                           admins=(default_platforms().parse_account(f"matrix:{admin.user_id}"),))
 
     declined = await alice.create_room([matrix.bot_id], name="not allowed")
     left = await wait_membership(alice, declined, matrix.bot_id, "leave")
@@ -198,7 +198,8 @@ async def test_room_aliases_are_resolved_to_room_ids(matrix: MatrixWorld) -> Non
     localpart = f"ops{int(time.time() * 1000)}"
     room = await alice.create_room([], name="Ops", alias=localpart)
     alias = f"#{localpart}:localhost"
-    text, channels, unknown = await bot.adapter._resolve_aliases(f'crisis declare "Outage" --audience {alias},#x')
+    inbound = bot.adapter.inbound
+    text, channels, unknown = await inbound.resolve_aliases(f'crisis declare "Outage" --audience {alias},#x')
     assert unknown is None
     assert text == f'crisis declare "Outage" --audience {room},#x'
     assert channels == {room: alias}

@@ -8,7 +8,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,13 @@ from sqlalchemy.engine import Engine
 from adapters.matrix.e2e.claim import DeviceTakenOver
 from adapters.matrix.e2e.cross_signing import canonical, unb64
 from adapters.matrix.e2e.device import open_crypto_client
+from adapters.matrix.platform import NAME
 from bot.leadership import Leadership, conninfo
 from bot.secret_box import SecretKeyMissing, SecretUnreadable
 from bot.settings import Settings
 from storage.db import make_engine
 from tests.support.crypto_bot_process import BotProcess
-from tests.support.matrix import unique
+from tests.support.matrix import matrix_settings, unique
 from tests.support.matrix_e2e import CryptoBot, EncryptedUser
 from tests.support.synapse import MatrixAccount, Synapse
 
@@ -42,8 +42,7 @@ class Scene:
         self.engine = engine
         self.folder = folder
         self.bot_account = synapse.register(unique("cercle"))
-        self.settings = replace(settings, matrix_homeserver=synapse.url, matrix_user_id=self.bot_account.user_id,
-                                matrix_password=self.bot_account.password, secret_keys=(SECRET,))
+        self.settings = matrix_settings(settings, synapse, self.bot_account, secret_keys=(SECRET,))
         self.users: list[EncryptedUser] = []
         self.bots: list[CryptoBot] = []
 
@@ -330,9 +329,9 @@ async def test_the_database_without_cercle_secret_key_gives_no_access_to_the_dev
     await alice.sees_members(room, scene.bot_id)
     await echo(alice, room, "first", scene.bot_id)
     with pytest.raises(SecretKeyMissing):
-        await open_crypto_client(scene.engine, replace(scene.settings, secret_keys=()))
+        await open_crypto_client(scene.engine, scene.settings.section(NAME), ())
     with pytest.raises(SecretUnreadable):
-        await open_crypto_client(scene.engine, replace(scene.settings, secret_keys=("another key " * 4,)))
+        await open_crypto_client(scene.engine, scene.settings.section(NAME), ("another key " * 4,))
     await echo(alice, room, "the device was not taken", scene.bot_id)  # the failed attempts changed nothing
     assert bot.problems == []
 

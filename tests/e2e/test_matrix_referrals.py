@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.settings import parse_account_spec
+from bot.app import default_platforms
 from tests.support.matrix import MatrixWorld
 
 pytestmark = pytest.mark.synapse
@@ -16,7 +16,7 @@ async def test_a_nomination_stays_in_direct_rooms_and_consent_is_a_reaction(matr
     alice = await matrix.user("alice")  # HR (an administrator)
     bob = await matrix.user("bob")  # the nominee
     carol = await matrix.user("carol")  # the nominator
-    await matrix.start_bot(admins=(parse_account_spec(f"matrix:{alice.user_id}"),))
+    await matrix.start_bot(admins=(default_platforms().parse_account(f"matrix:{alice.user_id}"),))
     general = await matrix.room_with_bot(alice, bob, carol)
     room_mark = alice.mark()
 

@@ -156,7 +156,7 @@ async def test_homeserver_outage_is_retried_with_backoff_and_reported(matrix: Ma
     proxy = _Proxy(matrix.synapse.port)
     port = await proxy.start()
     try:
-        matrix.build(matrix_homeserver=f"http://127.0.0.1:{port}")
+        matrix.build(homeserver=f"http://127.0.0.1:{port}")
         bot = await matrix.start_bot()
         assert bot.adapter is not None
         assert await bot.adapter.health() == (True, "connected")

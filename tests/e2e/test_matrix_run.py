@@ -53,7 +53,7 @@ async def test_cercle_run_serves_matrix_with_its_outbox_and_health(matrix: Matri
 
 async def test_the_bot_can_run_on_an_access_token(matrix: MatrixWorld) -> None:
     account = matrix.bot_account
-    await matrix.start_bot(matrix_password=None, matrix_access_token=account.access_token)
+    await matrix.start_bot(password=None, access_token=account.access_token)
     bot = matrix.bots[-1]
     assert bot.adapter is not None and bot.adapter.client.device_id == account.device_id
     carol = await matrix.user("carol")

@@ -17,11 +17,11 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.app import build
+from bot.app import build, default_platforms
 from bot.clock import SystemClock
 from bot.messages import Message
 from bot.outbox import enqueue
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Community, DigestRun, DigestSchedule, OutboxMessage
 from tests.support.chat import Chat
@@ -56,8 +56,8 @@ def replicas(tmp_path: Path) -> Iterator[list[Replica]]:
 def community_with_a_missed_digest(engine: Engine, url: str) -> int:
     """A linked community whose hourly digest has fired since it was set up: the leader's scheduler posts it
     (the catch-up at election), once."""
-    app = build(Settings(database_url=url, admins=(parse_account_spec("console:admin"),)), clock=SystemClock(),
-                migrate=False, engine=engine)
+    admins = (default_platforms().parse_account("console:admin"),)
+    app = build(Settings(database_url=url, admins=admins), clock=SystemClock(), migrate=False, engine=engine)
     chat = Chat(app)
     chat.ok('community create garden "Garden"', user="alice")
     chat.ok("community link garden", user="alice", channel="garden-room")

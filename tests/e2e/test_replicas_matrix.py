@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.app import serve
+from bot.app import default_platforms, serve
 from bot.http import HttpServer
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from tests.support.matrix import MatrixWorld
 from tests.support.synapse import Synapse
 
@@ -53,7 +53,7 @@ async def test_only_the_leader_syncs_and_the_other_replica_takes_over(synapse: S
                                                                        postgres_engine: Engine) -> None:
     url = postgres_engine.url.render_as_string(hide_password=False)
     world = MatrixWorld(synapse, postgres_engine, Settings(database_url=url,
-                                                           admins=(parse_account_spec("console:admin"),)))
+                                                           admins=(default_platforms().parse_account("console:admin"),)))
     apps = [world.build(), world.build()]
     https = [HttpServer(app.engine, "127.0.0.1", 0) for app in apps]
     stops = [asyncio.Event(), asyncio.Event()]

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.app import build
+from bot.app import build, default_platforms
 from bot.clock import FrozenClock
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.migrate import current_heads, upgrade
 from tests.support.chat import Chat
 from tests.support.releases import ROOT
@@ -38,7 +38,7 @@ def test_a_database_newer_than_the_code_is_left_as_it_is(engine: Engine, databas
         assert done.returncode == 0, done.stderr
         assert "database at revision 0999_future, newer than this release: left as it is" in done.stderr
 
-        app = build(Settings(database_url=database_url, admins=(parse_account_spec("console:admin"),)),
+        app = build(Settings(database_url=database_url, admins=(default_platforms().parse_account("console:admin"),)),
                     clock=FrozenClock(), engine=engine)  # migrate=True, as at every start
         assert "ops" in Chat(app).ok('community create ops "Operations"', user="admin")
     finally:

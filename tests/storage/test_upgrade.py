@@ -29,12 +29,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, select
 from sqlalchemy.engine import Engine
 
-from bot.app import Application, build
+from bot.app import Application, build, default_platforms
 from bot.clock import FrozenClock
 from bot.events import Actor, Place, Request, UserInfo
 from bot.outbox.contract import Outgoing
 from bot.outbox.worker import DeliveryWorker
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_heads
 from tests.support.databases import PostgresDatabase, in_ci
@@ -103,7 +103,7 @@ class Side:
     """This tree's code on the upgraded database: people speak through the new router, as the old ones did."""
 
     def __init__(self, url: str, people: dict[str, list[str]]) -> None:
-        settings = Settings(database_url=url, admins=tuple(parse_account_spec(a) for a in (
+        settings = Settings(database_url=url, admins=tuple(default_platforms().parse_account(a) for a in (
             "slack:T0CERCLE:U0ADMIN", "matrix:@admin:example.org", "console:root")))
         self.engine = make_engine(url)
         self.app: Application = build(settings, clock=FrozenClock(datetime.now(UTC)), migrate=False,

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from adapters.console.platform import WORKSPACE as CONSOLE_WORKSPACE
 from bot.app import Application
 from bot.events import Actor, Place, Request, UserInfo
 from bot.messages import Message, Reply
 from bot.outbox import Outgoing
 from bot.outbox.worker import DeliveryWorker
-from bot.settings import CONSOLE_WORKSPACE
 from storage.db import session_scope
 from storage.tables import OutboxMessage
 
@@ -50,7 +50,7 @@ class Chat:
         self.app = app
         self.platform = platform
         self.workspace = workspace
-        self.senders = {p: RecordingSender(p) for p in ("console", "slack", "matrix")}
+        self.senders = {p: RecordingSender(p) for p in app.platforms.names}
 
     def request(self, text: str, *, user: str = "alice", channel: str = "general", direct: bool = False,
                 event_key: str | None = None, users: dict[str, UserInfo] | None = None,

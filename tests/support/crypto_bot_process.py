@@ -16,6 +16,7 @@ import sys
 from contextlib import suppress
 from pathlib import Path
 
+from adapters.matrix.platform import NAME, MatrixSettings
 from bot.settings import Settings
 from storage.db import make_engine
 from tests.support.matrix_e2e import CryptoBot
@@ -28,9 +29,10 @@ def _say(**values: object) -> None:
 
 async def main() -> None:
     env = os.environ
-    settings = Settings(database_url=env["CERCLE_DATABASE_URL"], matrix_homeserver=env["MATRIX_HOMESERVER"],
-                        matrix_user_id=env["MATRIX_USER_ID"], matrix_password=env["MATRIX_PASSWORD"],
-                        secret_keys=(env["CERCLE_SECRET_KEY"],))
+    matrix = MatrixSettings(homeserver=env["MATRIX_HOMESERVER"], user_id=env["MATRIX_USER_ID"],
+                            password=env["MATRIX_PASSWORD"])
+    settings = Settings(database_url=env["CERCLE_DATABASE_URL"],
+                        secret_keys=(env["CERCLE_SECRET_KEY"],)).with_section(NAME, matrix)
     engine = make_engine(settings.database_url)
     bot = CryptoBot(engine, settings, on_answer=lambda room, event, body: _say(answered=body, room=room, event=event))
     await bot.start()

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nio import (
@@ -28,6 +28,7 @@ from nio import (
 from sqlalchemy.engine import Engine
 
 from adapters.matrix.adapter import MatrixAdapter
+from adapters.matrix.platform import NAME, MatrixSettings
 from bot.app import Application, build
 from bot.clock import SystemClock
 from bot.outbox.worker import DeliveryWorker
@@ -196,7 +197,7 @@ class MatrixBot:
         self._worker_task: asyncio.Task[None] | None = None
 
     async def start(self, *, timeout: float = 20.0) -> MatrixAdapter:
-        self.adapter = MatrixAdapter(self.app, **self.options)
+        self.adapter = MatrixAdapter(self.app.core, self.app.settings.section("matrix"), **self.options)
         await self.adapter.start()
         await asyncio.wait_for(self.adapter.ready.wait(), timeout=timeout)
         self.worker = DeliveryWorker(self.app.engine, {"matrix": self.adapter.sender}, clock=self.app.clock,
@@ -214,9 +215,11 @@ class MatrixBot:
 
 
 def matrix_settings(base: Settings, synapse: Synapse, bot: MatrixAccount, **changes: Any) -> Settings:
-    values: dict[str, Any] = {"matrix_homeserver": synapse.url, "matrix_user_id": bot.user_id,
-                              "matrix_password": bot.password, **changes}
-    return replace(base, **values)
+    """The bot's Matrix settings over `base`; `changes` name a Matrix setting (`password=...`) or a core one."""
+    section_fields = {f.name for f in fields(MatrixSettings)}
+    section = MatrixSettings(**{"homeserver": synapse.url, "user_id": bot.user_id, "password": bot.password,
+                                **{k: v for k, v in changes.items() if k in section_fields}})
+    return replace(base, **{k: v for k, v in changes.items() if k not in section_fields}).with_section(NAME, section)
 
 
 def matrix_app(settings: Settings, engine: Engine) -> Application:

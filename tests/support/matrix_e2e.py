@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from adapters.matrix.e2e.client import CryptoClient
 from adapters.matrix.e2e.device import open_crypto_client
+from adapters.matrix.platform import NAME
 from bot.settings import Settings
 from tests.support.synapse import MatrixAccount, Synapse
 
@@ -184,7 +185,8 @@ class CryptoBot:
 
     async def start(self) -> None:
         started = time.monotonic()
-        client = self.client = await open_crypto_client(self.engine, self.settings)
+        client = self.client = await open_crypto_client(self.engine, self.settings.section(NAME),
+                                                        self.settings.secret_keys)
         assert client.crypto_store is not None
         self._token = await asyncio.to_thread(client.crypto_store.load_sync_token)
         first = await client.sync(timeout=0, since=self._token, full_state=True)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot import logs
-from bot.app import build, serve
+from bot.app import build, default_platforms, serve
 from bot.http import HttpServer
 from bot.messages import Message
 from bot.outbox import Outgoing
@@ -76,7 +76,7 @@ def digest_job(folder: Path) -> PeriodicJob:
 
 async def main() -> None:
     folder = Path(os.environ["CERCLE_E2E_DIR"])
-    settings = load_settings(dotenv_path=None)
+    settings = load_settings(dotenv_path=None, platforms=default_platforms())
     app = build(settings)
     app.assembly = replace(app.assembly, jobs=(*app.assembly.jobs, digest_job(folder)))
     http = HttpServer(app.engine, "127.0.0.1", 0)

@@ -18,11 +18,12 @@ import aiohttp
 from sqlalchemy.engine import Engine
 
 from adapters.slack.app import SlackAdapter
-from bot.app import Application, build, platform_adapters
+from adapters.slack.platform import SlackSettings
+from bot.app import Application, build, default_platforms, platform_adapters
 from bot.clock import Clock
 from bot.http import HttpServer
 from bot.outbox.worker import DeliveryWorker
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from tests.fakes.slack_api import TEAM_ID, Call, FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -96,7 +97,7 @@ class SlackHarness:
         trigger = trigger_id or new_id("trig.")
         fields = {"token": "legacy", "team_id": TEAM_ID, "team_domain": "cercle-test", "channel_id": channel,
                   "channel_name": channel_name, "user_id": user, "user_name": USERS.get(user, (user, ""))[0].lower(),
-                  "command": self.app.settings.slack_command, "text": text, "api_app_id": "ACERCLE",
+                  "command": self.app.settings.section("slack").command, "text": text, "api_app_id": "ACERCLE",
                   "response_url": self.fake.response_url(trigger), "trigger_id": trigger}
         return urlencode(fields).encode(), trigger
 
@@ -193,10 +194,10 @@ async def _tick() -> None:
 
 
 def slack_settings(base: Settings, fake: FakeSlack, *, socket_mode: bool = False) -> Settings:
-    admins = (*base.admins, parse_account_spec(f"slack:{TEAM_ID}:{ADMIN}"))
-    return replace(base, admins=admins, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                   slack_app_token=APP_TOKEN if socket_mode else None, slack_api_url=fake.api_url,
-                   http_host="127.0.0.1", http_port=0)
+    admins = (*base.admins, default_platforms().parse_account(f"slack:{TEAM_ID}:{ADMIN}"))
+    section = SlackSettings(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+                            app_token=APP_TOKEN if socket_mode else None, api_url=fake.api_url)
+    return replace(base, admins=admins, http_host="127.0.0.1", http_port=0).with_section("slack", section)
 
 
 @asynccontextmanager

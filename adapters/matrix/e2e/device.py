@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 from nio import Api, DevicesResponse, ErrorResponse, KeysQueryResponse
 from sqlalchemy.engine import Engine
@@ -18,22 +19,23 @@ from adapters.matrix.e2e.claim import claim_device
 from adapters.matrix.e2e.client import CryptoClient, CryptoSetupError
 from adapters.matrix.e2e.cross_signing import ensure_cross_signed
 from adapters.matrix.login import login
+from adapters.matrix.platform import MatrixSettings
 from adapters.matrix.state import MatrixState
 from bot.secret_box import secret_box
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEVICE_NAME = "Cercle bot"
 
 
-async def open_crypto_client(engine: Engine, settings: Settings, *, device_name: str = DEVICE_NAME,
-                             holder: str | None = None) -> CryptoClient:
-    """The bot's client with its crypto state loaded from the database and its keys published. Raises
+async def open_crypto_client(engine: Engine, settings: MatrixSettings, secret_keys: Sequence[str], *,
+                             device_name: str = DEVICE_NAME, holder: str | None = None) -> CryptoClient:
+    """The bot's client with its crypto state loaded from the database and its keys published. `settings`:
+    the Matrix section; `secret_keys`: CERCLE_SECRET_KEY's keys, newest first (the core's settings). Raises
     `SecretKeyMissing`/`SecretUnreadable` (CERCLE_SECRET_KEY), `LoginFailed` or `CryptoSetupError`."""
-    assert settings.matrix_homeserver and settings.matrix_user_id
-    box = secret_box(settings.secret_keys, "the Matrix encryption keys")
-    client = CryptoClient(settings.matrix_homeserver, settings.matrix_user_id, engine)
+    assert settings.homeserver and settings.user_id
+    box = secret_box(tuple(secret_keys), "the Matrix encryption keys")
+    client = CryptoClient(settings.homeserver, settings.user_id, engine)
     started = time.monotonic()
     try:
         await login(client, settings, MatrixState(engine, client.user_id))
@@ -46,7 +48,7 @@ async def open_crypto_client(engine: Engine, settings: Settings, *, device_name:
             if isinstance(uploaded, ErrorResponse):
                 raise CryptoSetupError(f"the homeserver refused the device keys: {uploaded.status_code}")
         await keep_device_name(client, claim.device_name)
-        client.cross_signing = await ensure_cross_signed(client, box, settings.matrix_password)
+        client.cross_signing = await ensure_cross_signed(client, box, settings.password)
     except BaseException:
         await client.close()
         raise

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import yaml
 
 from adapters.slack.app import EVENTS_PATH
-from bot.settings import Settings
+from adapters.slack.platform import SlackSettings
 
 MANIFEST = Path(__file__).parents[3] / "deploy" / "slack-manifest.yml"
 
@@ -16,7 +16,7 @@ MANIFEST = Path(__file__).parents[3] / "deploy" / "slack-manifest.yml"
 def test_manifest_matches_the_adapter() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     (command,) = manifest["features"]["slash_commands"]
-    assert command["command"] == Settings().slack_command
+    assert command["command"] == SlackSettings().command
     assert command["should_escape"] is True  # mentions arrive as <@U…> tokens the grammar reads
     settings = manifest["settings"]
     urls = [command["url"], settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]

@@ -1,6 +1,7 @@
 import pytest
 
-from bot.commands.grammar import ParseError, parse_channel, parse_user, tokenize
+from bot.app import default_platforms
+from bot.commands.grammar import ChannelRef, ParseError, UserRef, tokenize
 
 
 def texts(line: str) -> list[str]:
@@ -27,6 +28,15 @@ def test_lists_with_spaces_after_commas_are_one_argument() -> None:
 def test_options_are_recognised_but_not_inside_quotes() -> None:
     tokens = tokenize('consult open ds "--not an option" --closes 2d')
     assert [t.is_option for t in tokens] == [False, False, False, False, True, False]
+
+
+def parse_user(token: str, platform: str, workspace: str) -> UserRef | None:
+    """A mention, read the way the platform's descriptor reads it (the grammar asks the descriptor)."""
+    return default_platforms()[platform].parse_user(token, workspace)
+
+
+def parse_channel(token: str, platform: str, workspace: str) -> ChannelRef | None:
+    return default_platforms()[platform].parse_channel(token, workspace)
 
 
 @pytest.mark.parametrize(("platform", "token", "user_id", "workspace"), [

@@ -2,12 +2,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.app import default_platforms
 from bot.commands.grammar import tokenize
 from bot.commands.registry import CSV, INT, SLUG, TEXT, WHEN, Arg, Command, ConvertEnv, Opt, code_type
 from bot.errors import UsageError
 from bot.messages import Reply
 
-ENV = ConvertEnv("console", "local", datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "Europe/Paris")
+ENV = ConvertEnv(default_platforms()["console"], "local", datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "Europe/Paris")
 
 
 def _cmd(*args: Arg, options: tuple[Opt, ...] = ()) -> Command:

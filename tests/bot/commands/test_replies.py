@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.app import default_platforms
 from bot.clock import FrozenClock
 from bot.commands.grammar import tokenize
 from bot.commands.paging import natural_key, paginate
@@ -16,7 +17,7 @@ from bot.errors import UserError
 from bot.messages import Reply
 from tests.support.chat import Chat
 
-ENV = ConvertEnv("console", "local", datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "Europe/Paris")
+ENV = ConvertEnv(default_platforms()["console"], "local", datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "Europe/Paris")
 
 
 def _bind(arg: Arg, line: str) -> object:

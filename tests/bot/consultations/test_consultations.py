@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.app import default_platforms
 from bot.clock import FrozenClock
 from bot.consultations.jobs import close_due
 from storage.db import session_scope
@@ -154,12 +155,12 @@ def test_two_replicas_closing_at_once_post_results_once(postgres_engine: Engine)
     import threading
 
     from bot.app import build
-    from bot.settings import Settings, parse_account_spec
+    from bot.settings import Settings
     from tests.bot.consultations.conftest import START
 
     clock = FrozenClock(START)
     settings = Settings(database_url=str(postgres_engine.url.render_as_string(hide_password=False)),
-                        admins=(parse_account_spec("console:admin"),))
+                        admins=(default_platforms().parse_account("console:admin"),))
     chat = Chat(build(settings, clock=clock, migrate=False, engine=postgres_engine))
     chat.ok('community create garden "Garden"', user="alice")
     chat.ok("community link garden", user="alice", channel="garden-room")

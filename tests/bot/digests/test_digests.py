@@ -13,14 +13,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.app import build, default_capabilities
+from bot.app import build, default_capabilities, default_platforms
 from bot.capability import Capability, assemble
 from bot.clock import FrozenClock
 from bot.digest_sections import DigestBatch, DigestPart
 from bot.digests import jobs, service
 from bot.messages import Block, Field, Section
 from bot.scheduler import build_scheduler
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import DigestRun, DigestSchedule, OutboxMessage
 from tests.bot.digests.conftest import START
@@ -217,7 +217,7 @@ def test_another_capability_adds_its_section(settings: Settings, clock: FrozenCl
 def test_two_schedulers_on_postgres_post_one_digest(postgres_engine: Engine) -> None:
     clock = FrozenClock(START)
     settings = Settings(database_url=str(postgres_engine.url.render_as_string(hide_password=False)),
-                        admins=(parse_account_spec("console:admin"),))
+                        admins=(default_platforms().parse_account("console:admin"),))
     app = build(settings, clock=clock, migrate=False, engine=postgres_engine)
     chat = Chat(app)
     slugs = [f"garden-{i}" for i in range(5)]

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from adapters.console.platform import WORKSPACE as CONSOLE_WORKSPACE
+from bot.app import default_capabilities, default_platforms
+from bot.capability import assemble
 from bot.commands.grammar import tokenize
 from bot.commands.registry import ConvertEnv
 from bot.communities.commands import archive_button, create_button
@@ -19,12 +22,11 @@ from bot.i18n.vocabulary import Vocabulary, registry_view
 from bot.messages import Actions, Button, Message
 from bot.referrals import messaging as referrals
 from bot.referrals.messaging import PositionInfo
-from bot.settings import CONSOLE_WORKSPACE
 from storage.tables import Community, Consultation, ConsultationOption, Crisis, CrisisAnnouncement, Idea
 from tests.support.chat import Chat
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-ENV = ConvertEnv("console", CONSOLE_WORKSPACE, NOW, "Europe/Paris")
+ENV = ConvertEnv(default_platforms()["console"], CONSOLE_WORKSPACE, NOW, "Europe/Paris")
 GARDEN = Community(id=1, slug="garden", name="Garden", purpose="Grow things")
 POSITION = PositionInfo(id=3, title="Data engineer", site="Lyon", team="Platform", description="",
                         skills=("python",), closes_at=None)
@@ -46,7 +48,7 @@ BUILDERS: dict[str, Callable[[], Message]] = {
     "hr told of consent": lambda: referrals.hr_consented("N7", POSITION, "bob"),
     "community buttons": lambda: Message("c", (Actions((create_button(), archive_button("garden"))),)),
 }
-VIEW = registry_view()
+VIEW = registry_view(assemble(default_capabilities()).registry)
 
 
 def commands_of(message: Message) -> list[str]:

@@ -19,10 +19,10 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from bot.app import build
+from bot.app import build, default_platforms
 from bot.cli import main
 from bot.clock import FrozenClock
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import make_engine
 from tests.support.chat import Chat
 from tests.support.databases import SqliteTemplate
@@ -45,7 +45,7 @@ def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 def chat_on(url: str, engine: Engine | None = None) -> Chat:
-    settings = Settings(database_url=url, admins=(parse_account_spec("console:admin"),))
+    settings = Settings(database_url=url, admins=(default_platforms().parse_account("console:admin"),))
     return Chat(build(settings, clock=FrozenClock(), migrate=False, engine=engine))
 
 

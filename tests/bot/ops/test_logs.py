@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from adapters.matrix.platform import MatrixSettings
+from adapters.slack.platform import SlackSettings
 from bot import identity
-from bot.app import build
+from bot.app import build, default_platforms
 from bot.clock import FrozenClock
 from bot.logs import MASK, Redactor, make_handler
 from bot.messages import Message
 from bot.outbox import DeliveryError, Outgoing, enqueue
 from bot.outbox.worker import DeliveryWorker
-from bot.settings import Settings, parse_account_spec
+from bot.settings import Settings
 from storage.db import session_scope
 from tests.bot.referrals.helpers import HR_NOTE, WHY
 from tests.support.chat import Chat
@@ -86,10 +88,12 @@ class LeakySender:
 
 async def test_a_scenario_logs_no_secret_and_no_private_text(captured: io.StringIO, database_url: str,
                                                              engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings(database_url=database_url, admins=(parse_account_spec("console:admin"),),
-                        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=APP_TOKEN,
-                        matrix_homeserver="https://matrix.example", matrix_user_id="@cercle:matrix.example",
-                        matrix_password=MATRIX_PASSWORD, matrix_access_token=MATRIX_TOKEN)
+    settings = Settings(database_url=database_url, admins=(default_platforms().parse_account("console:admin"),),
+                        sections={"slack": SlackSettings(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+                                                         app_token=APP_TOKEN),
+                                  "matrix": MatrixSettings(homeserver="https://matrix.example",
+                                                           user_id="@cercle:matrix.example", password=MATRIX_PASSWORD,
+                                                           access_token=MATRIX_TOKEN)})
     clock = FrozenClock(datetime.now(UTC) + timedelta(seconds=1))
     app = build(settings, clock=clock, migrate=False, engine=engine)
     chat = Chat(app)

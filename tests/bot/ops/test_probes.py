@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.app import default_platforms
 from bot.http import HttpServer, is_loopback
 from bot.settings import SettingsError, load_settings
 from storage.db import make_engine
@@ -143,15 +144,16 @@ def test_loopback_peers() -> None:
 
 def test_metrics_settings() -> None:
     settings = load_settings({"CERCLE_METRICS_PORT": "9464", "CERCLE_METRICS_HOST": "0.0.0.0",
-                              "CERCLE_METRICS_TOKEN": TOKEN}, dotenv_path=None)
+                              "CERCLE_METRICS_TOKEN": TOKEN}, dotenv_path=None, platforms=default_platforms())
     assert (settings.metrics_host, settings.metrics_port, settings.metrics_token) == ("0.0.0.0", 9464, TOKEN)
     assert TOKEN not in repr(settings)
-    assert load_settings({}, dotenv_path=None).metrics_port is None
+    assert TOKEN in settings.secrets()  # the log redactor removes it (`bot.app.build`)
+    assert load_settings({}, dotenv_path=None, platforms=default_platforms()).metrics_port is None
     for env, problem in (({"CERCLE_METRICS_PORT": "http"}, "not a port number"),
                          ({"CERCLE_METRICS_PORT": "3000"}, "must differ from CERCLE_HTTP_PORT"),
                          ({"CERCLE_METRICS_TOKEN": "short"}, "24 characters or more")):
         with pytest.raises(SettingsError, match=problem):
-            load_settings(env, dotenv_path=None)
+            load_settings(env, dotenv_path=None, platforms=default_platforms())
 
 
 async def test_no_workspace_user_or_channel_id_in_metric_labels(slack: SlackHarness, engine: Engine) -> None:

@@ -1,0 +1,109 @@
+"""Slack as the core sees it: `<@U…>` and `<#C…>` in commands, `slack:<team>:<user>` in CERCLE_ADMINS,
+the `SLACK_*` settings, and pacing. Light on purpose: slack_bolt and aiohttp load in `build`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from bot.commands.grammar import ChannelRef, UserRef
+from bot.platforms import PlatformDescriptor, RateLimit
+from bot.settings import SettingsError, read_env
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.http import HttpServer
+    from bot.supervision import PlatformAdapter
+
+NAME = "slack"
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
+_CHANNEL = re.compile(r"^<#(C[A-Z0-9]+|G[A-Z0-9]+)(?:\|([^>]*))?>$")
+_ID = re.compile(r"^[A-Z0-9]{2,}$")
+_COMMAND = re.compile(r"^/[a-z0-9_\-]{1,31}$")
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """A single-workspace Slack app (HTTP mode, or Socket Mode with an app-level token)."""
+
+    bot_token: str | None = field(default=None, repr=False)  # SLACK_BOT_TOKEN
+    signing_secret: str | None = field(default=None, repr=False)  # SLACK_SIGNING_SECRET
+    app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN: Socket Mode when set
+    api_url: str = "https://slack.com/api/"  # SLACK_API_URL
+    command: str = "/cercle"  # CERCLE_SLACK_COMMAND
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token and self.signing_secret)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(v for v in (self.bot_token, self.signing_secret, self.app_token) if v)
+
+
+def read_settings(env: Mapping[str, str | None]) -> SlackSettings:
+    token, secret = read_env(env, "SLACK_BOT_TOKEN"), read_env(env, "SLACK_SIGNING_SECRET")
+    app_token = read_env(env, "SLACK_APP_TOKEN")
+    if token and not token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN", "a bot token starts with xoxb-")
+    if app_token and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN", "an app-level token starts with xapp-")
+    if bool(token) != bool(secret):
+        missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
+        raise SettingsError(missing, "Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    section = SlackSettings(bot_token=token, signing_secret=secret, app_token=app_token)
+    api = read_env(env, "SLACK_API_URL")
+    if api:
+        if not re.match(r"^https?://", api):
+            raise SettingsError("SLACK_API_URL", f"'{api}' is not an http(s) URL")
+        section = replace(section, api_url=api if api.endswith("/") else api + "/")
+    command = read_env(env, "CERCLE_SLACK_COMMAND")
+    if command:
+        if not _COMMAND.match(command):
+            raise SettingsError("CERCLE_SLACK_COMMAND", f"'{command}' is not a slash command like /cercle")
+        section = replace(section, command=command)
+    return section
+
+
+def parse_user(token: str, workspace: str) -> UserRef | None:
+    m = _USER.match(token)
+    return UserRef(NAME, workspace, m.group(1), m.group(2) or m.group(1)) if m else None
+
+
+def parse_channel(token: str, workspace: str) -> ChannelRef | None:
+    m = _CHANNEL.match(token)
+    return ChannelRef(NAME, workspace, m.group(1), "#" + (m.group(2) or m.group(1))) if m else None
+
+
+def parse_account(rest: str) -> tuple[str, str]:
+    team, _sep, user = rest.partition(":")
+    if not (_ID.match(team) and _ID.match(user)):
+        raise ValueError(rest)
+    return team, user
+
+
+def format_account(workspace: str, user_id: str) -> str:
+    return f"{workspace}:{user_id}"
+
+
+def build(core: Core, section: SlackSettings, http: HttpServer | None) -> PlatformAdapter:
+    from adapters.slack.app import SlackAdapter
+
+    return SlackAdapter(core, section, http)
+
+
+PLATFORM = PlatformDescriptor(
+    name=NAME, display_name="Slack", parse_user=parse_user, parse_channel=parse_channel,
+    parse_account=parse_account, format_account=format_account, account_form="slack:<team id>:<user id>",
+    read_settings=read_settings, build=build,
+    private_origins=frozenset({"slash", "modal"}),  # only the person sees what they typed there
+    # About one message per second per channel, and a workspace budget of a few hundred a minute.
+    pacing=RateLimit(per_target=1.0, per_second=5.0),
+    channel_marks=("<#",),
+    command_hint="Slack: `/cercle <command>`",
+)
