@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -156,9 +157,23 @@ def test_the_readme_console_example_runs_exactly_as_printed(tmp_path: Path) -> N
     assert (tmp_path / "cercle.db").exists()
 
 
+def _slow_console(args: list[str], environ: dict[str, str], cwd: Path) -> str:
+    """`cercle console 2>&1` fed by someone typing: the console waits for the next line (its scheduler then
+    starts and the digest catch-up runs and logs), then gets one more command. Returns the merged output."""
+    process = subprocess.Popen([*CERCLE, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=cwd, env=environ)
+    assert process.stdin is not None
+    process.stdin.write("help\n")
+    process.stdin.flush()
+    time.sleep(4)
+    out, _err = process.communicate("community list\n", timeout=120)
+    assert process.returncode == 0, out
+    return out
+
+
 def test_log_lines_never_land_among_the_replies(tmp_path: Path) -> None:
-    """Run as `cercle console 2>&1`: the digest catch-up at start logs a line; it is kept off the output (and
-    written to --log-file when asked)."""
+    """Run as `cercle console 2>&1`: the digest catch-up logs a line; it is kept off the output (and written to
+    --log-file when asked)."""
     url = f"sqlite:///{tmp_path}/c.db"
     run_cercle(["console", "--user", "alice"], 'community create ds "DS"\n:in #data\ncommunity link ds\n', url,
                tmp_path)
@@ -166,20 +181,17 @@ def test_log_lines_never_land_among_the_replies(tmp_path: Path) -> None:
         db.execute("UPDATE community SET created_at = datetime('now', '-30 days')")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
     environ.update({"CERCLE_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).parents[2])})
-    merged = subprocess.run([*CERCLE, "console", "--user", "bob"], input="community list\nhelp\n", text=True,
-                            cwd=tmp_path, env=environ, timeout=120, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert "ds — DS" in merged.stdout
-    assert not [line for line in merged.stdout.splitlines() if line.startswith("{")], merged.stdout
+    merged = _slow_console(["console", "--user", "bob"], environ, tmp_path)
+    assert "ds — DS" in merged and "[#data] Quiet period in DS" in merged  # the catch-up ran
+    assert not [line for line in merged.splitlines() if line.startswith("{")], merged
     with sqlite3.connect(tmp_path / "c.db") as db:
         db.execute("DELETE FROM digestrun")
         db.execute("DELETE FROM outboxmessage")
     log = tmp_path / "cercle.log"
-    logged = subprocess.run([*CERCLE, "console", "--user", "bob", "--log-file", str(log)], input="help\n",
-                            text=True, cwd=tmp_path, env=environ, timeout=120, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    assert not [line for line in logged.stdout.splitlines() if line.startswith("{")]
+    logged = _slow_console(["console", "--user", "bob", "--log-file", str(log)], environ, tmp_path)
+    assert not [line for line in logged.splitlines() if line.startswith("{")]
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert any("digest" in entry["message"] for entry in lines), lines
+    assert any(entry["message"] == "posted 1 digest(s)" for entry in lines), lines
 
 
 def test_version_and_full_help_lines(tmp_path: Path) -> None:
