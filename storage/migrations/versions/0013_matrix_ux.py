@@ -1,7 +1,7 @@
 """matrix ux: the zone a person's platform gives (a Matrix profile's m.tz), per account
 
 Revision ID: 0013_matrix_ux
-Revises: 0007_matrix_crypto
+Revises: 0011_everyday
 Create Date: 2026-12-02 07:30:00
 
 One nullable column on an existing table: the previous release inserts accounts without it. SQLite
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_matrix_ux'
-down_revision = '0007_matrix_crypto'
+down_revision = '0011_everyday'
 branch_labels = None
 depends_on = None
 
