@@ -124,11 +124,15 @@ class LeaderDuties:
             adapter.set_leader(True)
 
     async def demoted(self) -> None:
-        for adapter in self.adapters:
-            adapter.set_leader(False)
+        """The scheduler stops, then the adapters' duties (waited for, briefly): the lock is released after."""
+        from bot.shutdown import DUTIES_GRACE
+
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        for adapter in self.adapters:
+            adapter.set_leader(False)
+        await asyncio.gather(*(adapter.settle(DUTIES_GRACE) for adapter in self.adapters))
 
 
 def delivery_worker(app: Application, senders: dict[str, Any], **options: Any) -> DeliveryWorker:
@@ -145,10 +149,12 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
                 ) -> None:
     """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
-    A platform that fails to start is retried and reported on /healthz; the others keep running."""
+    A platform that fails to start is retried and reported on /healthz; the others keep running.
+    SIGTERM or SIGINT (or `stop`) stops it within `bot.shutdown.STOP_BUDGET` seconds (see there)."""
     from bot.http import HttpServer
     from bot.leadership import Leadership
     from bot.monitoring import run_outbox_gauges
+    from bot.shutdown import shut_down
     from bot.supervision import SupervisedAdapter
 
     stop = stop or asyncio.Event()
@@ -179,15 +185,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
         await stop.wait()
     finally:
         stop.set()
-        leadership.stop()
-        worker.stop()
-        with suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
-        for adapter in supervised:
-            with suppress(Exception):
-                await adapter.stop()
-        await http.stop()
-        log.info("cercle stopped")
+        await shut_down(http=http, adapters=supervised, worker=worker, leadership=leadership, tasks=tasks)
 
 
 async def run_console(app: Application, *, user: str, channel: str, stdin: TextIO | None = None,
