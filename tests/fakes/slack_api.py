@@ -3,8 +3,9 @@
 It records every call with its parameters, answers like Slack (`ok`, `error`, `ts`...), keeps each
 conversation's history with message metadata (`conversations.history`, `include_all_metadata`), can
 inject failures (429 with Retry-After, 500, a dropped connection, or either of the last two after the
-message was posted, or an answer held back after posting, as a stuck request) and enforce rate limits per channel and per workspace, so delivery and broadcast
-code meet Slack's behaviour on loopback, including the lost answers that make a retry a duplicate:
+message was posted, or an answer held back after posting, as a stuck request) and enforce rate limits
+per channel and per workspace, so delivery and broadcast code meet Slack's behaviour on loopback,
+including the lost answers that make a retry a duplicate:
 
     fake = FakeSlack(rate_per_channel=1.0, workspace_rate=50.0)
     await fake.start()
