@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.outbox.worker import LEASE
 from bot.shutdown import STOP_BUDGET
@@ -70,4 +71,4 @@ def test_sigterm_mid_broadcast_hands_over_at_once_and_every_row_goes_out_once(
     keys = {f"cercle-outbox-{i}" for i in result.ids}
     assert set(posts) == keys, "a row was lost, or something else was posted"
     assert [k for k, n in posts.items() if n != 1] == [], "a row was posted twice"
-    assert count(postgres_engine, result.ids, OutboxMessage.platform_message_id.is_not(None)) == 1000
+    assert count(postgres_engine, result.ids, col(OutboxMessage.platform_message_id).is_not(None)) == 1000

@@ -135,10 +135,10 @@ def count(engine: Engine, ids: frozenset[int], *conditions: Any) -> int:
 def held_by(engine: Engine, replica: CercleRun, ids: frozenset[int]) -> set[int]:
     """Rows `replica` has claimed, not sent, and whose lease is still running."""
     with session_scope(engine) as session:
-        return set(session.exec(select(OutboxMessage.id).where(
+        return {row_id for row_id in session.exec(select(col(OutboxMessage.id)).where(
             col(OutboxMessage.id).in_(ids), OutboxMessage.status == "pending",
             col(OutboxMessage.claimed_by).startswith(replica.worker_prefix),
-            col(OutboxMessage.claimed_until) > datetime.now(UTC))))
+            col(OutboxMessage.claimed_until) > datetime.now(UTC))) if row_id is not None}
 
 
 def taken_up(engine: Engine, rows: set[int], other: CercleRun) -> bool:

@@ -67,7 +67,8 @@ class StoppingAdapter(MemoryAdapter):
     def __init__(self, timeline: Timeline) -> None:
         super().__init__(NAME)
         self.timeline = timeline
-        self.sender = SlowSender(timeline)  # type: ignore[assignment]
+        self.slow = SlowSender(timeline)
+        self.sender = self.slow  # type: ignore[assignment]
 
     async def stop_taking_requests(self) -> None:
         self.timeline.mark("stop taking requests")
@@ -110,7 +111,7 @@ async def test_stop_gives_rows_back_releases_the_leadership_after_the_duties_and
     try:
         await eventually(lambda: adapter.duties_running and http.bound_port is not None)
         following = asyncio.create_task(follower.run(elected, demoted))  # a second replica, once this one leads
-        await eventually(lambda: len(adapter.sender.sent) >= 30 and adapter.sender.sending > 0)
+        await eventually(lambda: len(adapter.slow.sent) >= 30 and adapter.slow.sending > 0)
         assert not follower.is_leader
         timeline.mark("stop")
         stop.set()
@@ -137,7 +138,7 @@ async def test_stop_gives_rows_back_releases_the_leadership_after_the_duties_and
     with session_scope(postgres_engine) as session:
         rows = list(session.exec(select(OutboxMessage)))
     sent = {r.id for r in rows if r.status == "sent"}
-    assert sent == set(adapter.sender.sent) and 30 <= len(sent) < 200
+    assert sent == set(adapter.slow.sent) and 30 <= len(sent) < 200
     assert {(r.claimed_by, r.claimed_until, r.attempts) for r in rows if r.status != "sent"} == {(None, None, 0)}
     # No HTTP request is taken any more.
     with pytest.raises(OSError):
