@@ -107,9 +107,10 @@ class Handover:
     held: int  # rows the signalled replica had claimed and not yet sent
     finished: int  # how many of them it sent itself (those already handed to Slack); the others it gave back
     resumed: float  # seconds until the other replica led and had taken up (claimed or sent) every one of them
+    led: float  # seconds until the other replica led
     exit_code: int | None  # the signalled process's (-9 after kill -9)
     exited: float  # seconds from the signal to its exit
-    left_leased: int  # its rows still waiting for a lease to run out once it had exited
+    left_leased: int  # its rows waiting for a lease to run out when it had exited
     ids: frozenset[int]  # the broadcast's rows
 
 
@@ -167,17 +168,20 @@ def handover(engine: Engine, leader: CercleRun, follower: CercleRun, *, rows: in
     def both() -> bool:  # each moment measured on its own, whichever comes first
         if "exited" not in seen and leader.proc.poll() is not None:
             seen["exited"] = time.monotonic() - started
-        if "resumed" not in seen and follower.leads() and taken_up(engine, held, follower):
-            seen["resumed"] = time.monotonic() - started
-        return len(seen) == 2
+            seen["left"] = len(held_by(engine, leader, ids))  # once it is gone, as the other replica finds them
+        if "led" not in seen and follower.leads():
+            seen["led"] = time.monotonic() - started
+        if "taken" not in seen and taken_up(engine, held, follower):
+            seen["taken"] = time.monotonic() - started
+        return len(seen) == 4
 
     wait(both, timeout, "the other replica to resume and the signalled one to exit")
-    left = len(held_by(engine, leader, ids))
     with session_scope(engine) as session:  # a sent row keeps the claim of the worker that sent it
         finished = int(session.exec(select(func.count()).select_from(OutboxMessage).where(
             col(OutboxMessage.id).in_(held), OutboxMessage.status == "sent",
             col(OutboxMessage.claimed_by).startswith(leader.worker_prefix))).one())
-    return Handover(len(held), finished, seen["resumed"], leader.proc.returncode, seen["exited"], left, ids)
+    return Handover(len(held), finished, max(seen["led"], seen["taken"]), seen["led"], leader.proc.returncode,
+                    seen["exited"], int(seen["left"]), ids)
 
 
 def main() -> None:
