@@ -143,3 +143,28 @@ async def test_stop_gives_rows_back_releases_the_leadership_after_the_duties_and
     # No HTTP request is taken any more.
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", http.bound_port)
+
+
+class NeverStarts(MemoryAdapter):
+    """A platform whose first start hangs (a homeserver that accepts the connection and never answers)."""
+
+    async def start(self) -> None:
+        self.start_calls += 1
+        await asyncio.sleep(3600)
+
+
+async def test_a_stop_while_a_platform_is_still_starting_does_not_wait_for_it(engine: Engine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    app = build(Settings(database_url=url), clock=SystemClock(), migrate=False, engine=engine)
+    adapter = NeverStarts("memhang")
+    http = HttpServer(app.engine, "127.0.0.1", 0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop=stop, adapters=[adapter], http=http))
+    await eventually(lambda: adapter.start_calls == 1)
+    started = time.monotonic()
+    stop.set()  # SIGTERM during the first start, which would give up only after 30 s
+    await asyncio.wait_for(task, STOP_BUDGET)
+    assert time.monotonic() - started < 2.0
+    assert not adapter.running
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", http.bound_port)
