@@ -5,20 +5,27 @@ the other replica leads and takes its rows up within seconds, and every row reac
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import col
 
 from bot.outbox.worker import LEASE
 from bot.shutdown import STOP_BUDGET
+from storage.migrate import _LOCK_ID as MIGRATIONS_LOCK
 from storage.tables import OutboxMessage
 from tests.fakes.slack_serve import running_fake
-from tests.support.cercle_run import CercleRun, count, handover
+from tests.support.cercle_run import ROOT, CercleRun, count, handover
+from tests.support.databases import PostgresDatabase
 from tests.support.replicas import wait
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET
 
@@ -75,3 +82,42 @@ def test_sigterm_mid_broadcast_hands_over_at_once_and_every_row_goes_out_once(
     assert set(posts) == keys, "a row was lost, or something else was posted"
     assert [k for k, n in posts.items() if n != 1] == [], "a row was posted twice"
     assert count(postgres_engine, result.ids, col(OutboxMessage.platform_message_id).is_not(None)) == 1000
+
+
+@pytest.mark.postgres_only
+def test_sigterm_while_the_migrations_wait_at_start_ends_the_process_at_once(tmp_path: Path) -> None:
+    """Before `serve()` handles SIGTERM, `cercle run` does too (exit 143): a process that is PID 1 in a
+    container would otherwise ignore it until the grace period ends in SIGKILL. Here it waits for the
+    migrations' lock, held by another replica migrating."""
+    database = PostgresDatabase()
+    try:
+        with psycopg.connect(make_url(database.url).set(drivername="postgresql").render_as_string(
+                hide_password=False), autocommit=True) as other, running_fake() as fake:
+            other.execute("SELECT pg_advisory_lock(%s)", (MIGRATIONS_LOCK,))
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
+            env.update(CERCLE_DATABASE_URL=database.url, SLACK_BOT_TOKEN=BOT_TOKEN,
+                       SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url, CERCLE_HTTP_PORT="0",
+                       PYTHONPATH=str(ROOT))
+            process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                wait(lambda: waiting_for_the_lock(other), 30, "cercle run to wait for the migrations' lock")
+                started = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+                code = process.wait(10)
+                took = time.monotonic() - started
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            _out, err = process.communicate()
+            assert (code, "Traceback" in err) == (128 + signal.SIGTERM, False), err[-2000:]
+            assert took < 2.0
+            assert not waiting_for_the_lock(other)
+    finally:
+        database.drop()
+
+
+def waiting_for_the_lock(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+    return bool(row and row[0])
