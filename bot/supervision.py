@@ -97,7 +97,7 @@ class SupervisedAdapter:
     async def settle(self, timeout: float) -> bool:
         """Wait until the last `set_leader` was acted upon (duties started or stopped, or tried and failed);
         False after `timeout`. A stepping-down leader waits here before it releases the lock."""
-        if self._task is None or self._task.done():
+        if self._task is None or self._task.done() or not self.started:  # never started: no duty runs
             return True
         try:
             await asyncio.wait_for(self._settled.wait(), timeout)
