@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.backup import register as register_backup_commands
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import AccountSpec, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -58,7 +58,22 @@ def _default_user() -> str:
     return name or "me"
 
 
-class CercleGroup(click.Group):
+class FullHelpGroup(click.Group):
+    """A group whose help lists each subcommand with its whole first sentence (click cuts them at 45 characters
+    otherwise); the lines wrap instead."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class CercleGroup(FullHelpGroup):
     """The `cercle` group. The capabilities' subcommands (`Capability.cli`) are imported and added only when
     click looks for a command it does not know yet, or lists them all (help): `cercle run` imports none."""
 
@@ -87,6 +102,9 @@ class CercleGroup(click.Group):
 class _CommandLine:
     """`bot.capability.CommandLine`: what subcommands defined elsewhere get as click's context object."""
 
+    def __init__(self, verbose: bool = False) -> None:
+        self.verbose = verbose  # `cercle -v`: the console's logging reads it too
+
     def settings(self) -> Settings:
         return _settings()
 
@@ -96,11 +114,20 @@ class _CommandLine:
 
 @click.group(cls=CercleGroup)
 @click.option("-v", "--verbose", is_flag=True, help="More log lines.")
+@click.version_option(package_name="cercle", message="cercle %(version)s")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Cercle: communities, talent referrals and crisis announcements in Slack and Matrix."""
     _setup_logging(verbose)
-    ctx.obj = _CommandLine()
+    ctx.obj = _CommandLine(verbose)
+
+
+def _console_logging(log_file: str | None = None) -> None:
+    """In the console, log lines never land among the replies (see `bot.logs.configure_console`)."""
+    from bot.logs import configure_console
+
+    ctx = click.get_current_context(silent=True)
+    configure_console(bool(ctx and getattr(ctx.find_root().obj, "verbose", False)), log_file)
 
 
 @main.command()
@@ -113,44 +140,53 @@ def run() -> None:
         signal.signal(signal.SIGTERM, _terminated)  # until serve() handles it
         asyncio.run(serve(_build(settings)))
     else:
+        _console_logging()
         names = " or ".join(p.display_name for p in _platforms() if p.build is not None)
         click.echo(f"No {names} settings found: starting the console. Type help, or :as <name>.", err=True)
         user = _default_user()
-        settings = _console_admin(settings, user)
+        settings = _console_admin(settings)
         asyncio.run(run_console(_build(settings), user=user, channel="general"))
 
 
 @main.command()
 @click.option("--user", default=None, help="Who is typing (default: your login name).")
 @click.option("--channel", default="general", help="The channel you type in (default: general).")
-def console(user: str | None, channel: str) -> None:
+@click.option("--log-file", default=None, type=click.Path(dir_okay=False, writable=True),
+              help="Write the log lines to this file (default: only warnings, on standard error).")
+def console(user: str | None, channel: str, log_file: str | None) -> None:
     """Read commands from standard input (a terminal or a pipe) and print the replies."""
     from adapters.console.platform import valid_name
     from bot.app import run_console
 
+    _console_logging(log_file)
     settings = _settings()
-    name = (user or _default_user()).lstrip("@")
+    name = (user or _default_user()).lstrip("@").lower()
     if not valid_name(name):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--user")
     chan = channel.lstrip("#")
     if not valid_name(chan):
         raise click.BadParameter("letters, digits, dots, dashes and underscores only", param_hint="--channel")
-    app = _build(_console_admin(settings, name))
+    app = _build(_console_admin(settings))
     asyncio.run(run_console(app, user=name, channel=chan))
 
 
-def _console_admin(settings: Settings, user: str) -> Settings:
-    """With no CERCLE_ADMINS, whoever starts the console administers it (they hold the database anyway),
-    so a first try can grant roles; on Slack and Matrix admins always come from CERCLE_ADMINS."""
+def _console_admin(settings: Settings) -> Settings:
+    """With no CERCLE_ADMINS, everyone in the console administers it: nobody signs in there (`:as` makes
+    anyone anyone) and whoever runs it holds the database anyway, so a first try (the README's example) can
+    grant roles. On Slack and Matrix administrators always come from CERCLE_ADMINS."""
+    from bot.permissions import ANYONE
+
     if settings.admins:
         return settings
+    from adapters.console.platform import WORKSPACE
     from bot.app import CONSOLE
 
-    click.echo(f"No CERCLE_ADMINS: console user '{user}' is an administrator in this console.", err=True)
-    return replace(settings, admins=(_platforms().parse_account(f"{CONSOLE}:{user}"),))
+    click.echo("No CERCLE_ADMINS: everyone in this console is an administrator "
+               "(set CERCLE_ADMINS=console:<name> to try the roles).", err=True)
+    return replace(settings, admins=(AccountSpec(CONSOLE, WORKSPACE, ANYONE, written=f"{CONSOLE}:{ANYONE}"),))
 
 
-@main.group()
+@main.group(cls=FullHelpGroup)
 def db() -> None:
     """Database tasks."""
 
@@ -204,7 +240,7 @@ def _started() -> None:
         gc.enable()
 
 
-@main.group()
+@main.group(cls=FullHelpGroup)
 def export() -> None:
     """Export data (CSV or JSON) for HR, communicators, or a person's own data."""
 

@@ -118,3 +118,19 @@ def configure(level: int = logging.INFO) -> None:
     for noisy in ("apscheduler", "aiohttp.access", "sqlalchemy", "alembic", "nio", "slack_bolt", "slack_sdk"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     logging.captureWarnings(True)
+
+
+def configure_console(verbose: bool = False, log_file: str | None = None) -> None:
+    """The console prints replies on standard output and is often run as `cercle console 2>&1`: its log lines
+    must not land among the replies. With `log_file` every line (INFO, or DEBUG with -v) goes there as JSON;
+    without, only warnings and errors reach standard error (all of them with -v)."""
+    root = logging.getLogger()
+    if log_file:
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RedactingFilter())
+        root.handlers[:] = [handler]
+        root.setLevel(logging.DEBUG if verbose else logging.INFO)
+        return
+    root.handlers[:] = [make_handler()]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)

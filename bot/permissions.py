@@ -22,6 +22,10 @@ class Role(StrEnum):
 
 
 GRANTABLE = tuple(r.value for r in Role)
+# An administrator entry whose user id is ANYONE names every account of its platform and workspace. Only the
+# console uses it, when CERCLE_ADMINS is empty (`cercle console`: nobody signs in there, `:as` makes anyone
+# anyone, and whoever runs it holds the database anyway). It cannot be written in CERCLE_ADMINS.
+ANYONE = "*"
 
 
 def is_configured_admin(session: Session, person_id: int, settings: Settings) -> bool:
@@ -30,7 +34,8 @@ def is_configured_admin(session: Session, person_id: int, settings: Settings) ->
         return False
     accounts = session.exec(select(Account).where(Account.person_id == person_id))
     wanted = {(a.platform, a.workspace, a.user_id) for a in settings.admins}
-    return any((a.platform, a.workspace, a.user_id) in wanted for a in accounts)
+    return any((a.platform, a.workspace, a.user_id) in wanted or (a.platform, a.workspace, ANYONE) in wanted
+               for a in accounts)
 
 
 def roles_of(session: Session, person_id: int, settings: Settings) -> set[Role]:

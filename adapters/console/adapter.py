@@ -49,7 +49,7 @@ class ConsoleSession:
     """Who is typing, where."""
 
     def __init__(self, user: str, channel: str) -> None:
-        self.user = user
+        self.user = user.lower()  # console names ignore case: ALICE is alice
         self.channel = channel
         self.direct = False
 
@@ -95,7 +95,7 @@ class ConsoleAdapter:
         rest = rest.strip()
         with use_locale(self.core.settings.locale):
             if word == "as" and valid_name(rest.lstrip("@")):
-                self.state.user = rest.lstrip("@")
+                self.state.user = rest.lstrip("@").lower()
                 return _("(you are now {user})", user=self.state.user)
             if word == "in" and valid_name(rest.lstrip("#")):
                 self.state.channel = rest.lstrip("#")

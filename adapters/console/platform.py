@@ -39,8 +39,9 @@ def valid_name(name: str) -> bool:
 
 
 def parse_user(token: str, workspace: str) -> UserRef | None:
+    """`@alice`; console names are one person whatever their case (`@ALICE` is alice)."""
     m = _USER.match(token)
-    return UserRef(NAME, WORKSPACE, m.group(1), token) if m else None
+    return UserRef(NAME, WORKSPACE, m.group(1).lower(), token) if m else None
 
 
 def parse_channel(token: str, workspace: str) -> ChannelRef | None:
@@ -51,7 +52,7 @@ def parse_channel(token: str, workspace: str) -> ChannelRef | None:
 def parse_account(rest: str) -> tuple[str, str]:
     if not valid_name(rest):
         raise ValueError(rest)
-    return WORKSPACE, rest
+    return WORKSPACE, rest.lower()  # console names ignore case
 
 
 def read_settings(env: Mapping[str, str | None]) -> ConsoleSettings:

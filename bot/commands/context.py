@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot import identity
 from bot.clock import Clock
 from bot.commands.grammar import ChannelRef, UserRef
-from bot.errors import Forbidden
+from bot.errors import Forbidden, NotFound
 from bot.events import Request, UserInfo
 from bot.i18n import _, typed_word
 from bot.messages import Message
@@ -94,6 +94,15 @@ class Ctx:
         account = self.account_of(ref)
         person = self.session.get(Person, account.person_id)
         assert person is not None
+        return person
+
+    def known_person(self, ref: UserRef) -> Person:
+        """The person behind a mention, only if Cercle knows them already: showing someone must not
+        create them (a typo would become a person in crisis audiences)."""
+        account = identity.find_account(self.session, ref.platform, ref.workspace, ref.user_id)
+        person = self.session.get(Person, account.person_id) if account else None
+        if person is None:
+            raise NotFound(_("Cercle does not know {who} yet: they have never used it.", who=ref.label[:80]))
         return person
 
     def channel_of(self, ref: ChannelRef) -> Channel:

@@ -23,7 +23,10 @@ START, END = "<!-- section:commands -->\n", "<!-- /section:commands -->"
 def markdown(platforms: Platforms, registry: Registry) -> str:
     """The section for these platforms and the commands of `registry` (README: the default assembly's)."""
     typed = "; ".join(p.command_hint for p in platforms if p.command_hint)
-    lines = ["## Commands", "", f"{typed}. `help [command]` shows the same in your language.", ""]
+    lines = ["## Commands", "",
+             f"{typed}. `help` lists the topics, `help <topic>` their commands and `help <command>` one, in your "
+             "language. A refused command says why (with the usage line when the command was typed wrong); a "
+             "mistyped word gets a guess (`community lst`: did you mean `community list`?).", ""]
     with use_locale("en"):
         for group_id, title in registry.groups.items():
             commands = [c for c in registry.commands.values() if c.group == group_id]

@@ -63,7 +63,8 @@ _SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 def _slug(token: Token, env: ConvertEnv) -> str:
-    value = token.text.strip()
+    """A community slug; case does not matter (`LYON-Site` is `lyon-site`)."""
+    value = token.text.strip().lower()
     if not (2 <= len(value) <= 40 and _SLUG_RE.match(value)):
         raise UsageError(_("'{value}' is not a valid community slug: use 2 to 40 lowercase letters, digits "
                            "and dashes, like data-science.", value=value[:60]))
@@ -150,18 +151,19 @@ def choice_type(*choices: str, kind: str, aliases: dict[str, str] | None = None,
     return ArgType(kind, convert, tuple(choices))
 
 
-_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d|j|w|s)$")
+_DURATION = re.compile(r"^(\d{1,4})\s*(s|sec|m|min|h|d|j|w|sem)$")
+# Units as people write them: s = seconds (never weeks), m = minutes; French j (jours), sem (semaines).
+_UNITS = {"s": timedelta(seconds=1), "sec": timedelta(seconds=1), "m": timedelta(minutes=1),
+          "min": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "j": timedelta(days=1),
+          "w": timedelta(weeks=1), "sem": timedelta(weeks=1)}
 
 
 def _when(token: Token, env: ConvertEnv) -> datetime:
-    """A closing time: a duration from now (`30m`, `4h`, `2d`/`2j`, `1w`) or a date `2026-12-01`."""
+    """A closing time: a duration from now (`30s`, `30m`, `4h`, `2d`/`2j`, `1w`/`1sem`) or a date `2026-12-01`."""
     text = token.text.strip().lower()
     m = _DURATION.match(text)
     if m:
-        amount, unit = int(m.group(1)), m.group(2)
-        delta = {"m": timedelta(minutes=amount), "min": timedelta(minutes=amount),
-                 "h": timedelta(hours=amount), "d": timedelta(days=amount), "j": timedelta(days=amount),
-                 "w": timedelta(weeks=amount), "s": timedelta(weeks=amount)}[unit]
+        delta = int(m.group(1)) * _UNITS[m.group(2)]
         if delta <= timedelta(0):
             raise UsageError(_("The duration must be more than zero."))
         return env.now + delta
@@ -204,6 +206,7 @@ class Arg:
     minimum: int = 1
     maximum: int = 100
     label: str = ""  # a translatable name for messages (marked with N_); default: <name>
+    rest: bool = False  # the last argument: it takes the rest of the line (`whoknows machine learning`)
 
     def shown(self) -> str:
         return _(self.label) if self.label else f"<{self.name}>"
@@ -279,6 +282,11 @@ class Command:
                 if len(rest) > arg.maximum:
                     raise UsageError(_("Give at most {n} {name}.", n=arg.maximum, name=arg.shown()))
                 values[arg.name] = [arg.type.convert(t, env) for t in rest]
+                index = len(positional)
+                continue
+            if arg.rest and len(positional) > index + 1:
+                joined = Token(" ".join(t.text for t in positional[index:]))
+                values[arg.name] = arg.type.convert(joined, env)
                 index = len(positional)
                 continue
             if index >= len(positional):

@@ -22,10 +22,10 @@ from bot import identity, metrics
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Ctx
 from bot.commands.grammar import ParseError, tokenize
-from bot.commands.registry import Command, ConvertEnv
+from bot.commands.registry import Command, ConvertEnv, Registry
 from bot.errors import UserError
 from bot.events import Request
-from bot.i18n import _, use_locale
+from bot.i18n import _, fold, use_locale
 from bot.messages import Reply
 from bot.outbox import Outbox
 from bot.platforms import Platforms
@@ -140,28 +140,49 @@ class Router:
             words.append(token.text)
         command, used = self.registry.lookup(words)
         if command is None:
-            return Outcome(self._unknown(tokens[0].text))
+            return Outcome(self._unknown(words or [tokens[0].text]))
         env = ConvertEnv(ctx.platform, ctx.request.place.workspace, ctx.now(), self.settings.timezone)
         try:
             with session.begin_nested():
                 kwargs = command.bind(tokens[used:], env)
                 reply = command.handler(ctx, **kwargs)
         except UserError as exc:
-            # The contract (design §4.1): what was wrong, and the usage line, to the caller only.
-            return Outcome(Reply.error(exc.message, self.usage_line(command)), command.name)
+            # What was wrong, to the caller only; the usage line only when the usage was wrong.
+            return Outcome(Reply.error(exc.message, self.usage_line(command) if exc.show_usage else ""),
+                           command.name)
         return Outcome(reply, command.name)
 
     def usage_line(self, command: Command) -> str:
         return _("Usage: {usage}", usage=_(command.usage))
 
-    def _unknown(self, word: str) -> Reply:
+    def _unknown(self, words: list[str]) -> Reply:
+        """No command by these words: the group's commands when the first word starts some (with a guess
+        at the mistyped second word), else a guess at the first word."""
+        word = words[0]
         group = self.registry.with_prefix(word)
         if group:
             lines = "\n".join(_(c.usage) for c in group)
-            return Reply.error(_("'{word}' needs a subcommand. Try one of:", word=word[:40]), lines)
+            if len(words) < 2:
+                return Reply.error(_("'{word}' needs a subcommand. Try one of:", word=word[:40]), lines)
+            message = _("'{word} {sub}' is not a command.", word=word[:40], sub=words[1][:40])
+            close = _close(words[1], _next_words(self.registry, group))
+            hint = _("Did you mean '{word}'?", word=f"{word} {close}") if close else ""
+            return Reply.error(f"{message} {hint}".strip(), _("Its commands:") + "\n" + lines)
         names = sorted({c.path[0] for c in self.registry.commands.values()} | set(self.registry.aliases))
-        close = difflib.get_close_matches(word.lower(), names, n=1)
-        hint = _("Did you mean '{word}'?", word=close[0]) if close else ""
+        close = _close(word, names)
+        hint = _("Did you mean '{word}'?", word=close) if close else ""
         message = _("Unknown command '{word}'.", word=word[:40])
         return Reply.error(f"{message} {hint}".strip(), _("Type help to see every command."))
 
+
+def _next_words(registry: Registry, group: list[Command]) -> list[str]:
+    """The words that may follow a group's first word (`community` → create, list, ...), with their aliases."""
+    nexts = {c.path[1] for c in group if len(c.path) > 1}
+    return sorted(nexts | {alias for alias, canonical in registry.aliases.items() if canonical in nexts})
+
+
+def _close(word: str, candidates: list[str]) -> str | None:
+    """The candidate closest to a mistyped word (accents and case aside), if one is close enough."""
+    folded = {fold(c): c for c in candidates}
+    found = difflib.get_close_matches(fold(word), list(folded), n=1, cutoff=0.6)
+    return folded[found[0]] if found else None

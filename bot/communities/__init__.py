@@ -5,13 +5,15 @@ from bot.i18n import N_
 
 CAPABILITY = Capability(
     name="communities",
-    modules=("bot.communities.commands",),
+    modules=("bot.communities.commands", "bot.communities.resources"),
     groups=(("community", N_("Communities")), ("whoknows", N_("Expertise and resources"))),
     aliases=(("communauté", "community"), ("communaute", "community"), ("créer", "create"),
              ("creer", "create"), ("rejoindre", "join"), ("quitter", "leave"), ("membres", "members"),
              ("délier", "unlink"), ("delier", "unlink"), ("promouvoir", "promote"),
              ("archiver", "archive"), ("quisait", "whoknows"), ("partager", "share"),
-             ("ressources", "resources")),
+             ("ressources", "resources"), ("désarchiver", "unarchive"), ("desarchiver", "unarchive"),
+             ("réactiver", "unarchive"), ("reactiver", "unarchive"), ("supprimer", "remove"),
+             ("enlever", "remove")),
     digest_sections=("bot.communities.digest:SECTION",),
     merge_rule="bot.communities.service:merge_persons",
     export="bot.communities.service:personal_data",

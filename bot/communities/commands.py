@@ -1,20 +1,24 @@
-"""Commands: community, whoknows, share, resources."""
+"""Commands: community create, list, info, members, join, leave, link, unlink, promote, archive, unarchive,
+language (whoknows, share and resources are in `resources.py`)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
-from bot.commands.registry import CSV, SLUG, TEXT, USER, WORD, Arg, Opt, command, normalise_tag
+from bot.commands.paging import PAGE, page_title, paginate
+from bot.commands.registry import CSV, SLUG, TEXT, USER, Arg, Opt, choice_type, command, normalise_tag
 from bot.communities import service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
-from bot.i18n.formats import day
+from bot.i18n.formats import day, language_name
 from bot.messages import Actions, Button, Confirm, Context, Field, Form, FormField, Message, Reply, Section, Visibility
+from bot.settings import SUPPORTED_LOCALES
 from storage.tables import Community
 
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en", "anglais": "en", "french": "fr",
+                                                                "français": "fr", "francais": "fr"})
 
 
 def _community_blocks(ctx: Ctx, community: Community) -> tuple:
@@ -29,8 +33,12 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
         Field(_("Channels"), ", ".join(linked) or _("none linked yet")),
     )
     blocks: list = [Section(title=f"{community.name} ({community.slug})", fields=fields)]
+    if community.locale:
+        blocks.append(Context(_("Its channels' posts are in {language}.", language=language_name(community.locale))))
     if community.archived_at is not None:
         blocks.append(Context(_("Archived on {date}: read-only.", date=day(community.archived_at))))
+        if service.is_manager(ctx.session, community.id, ctx.person_id):
+            blocks.append(Actions((Button(_("Unarchive"), _("community unarchive {slug}", slug=community.slug)),)))
     elif not service.is_member(ctx.session, community.id, ctx.person_id):
         blocks.append(Actions((Button(_("Join"), _("community join {slug}", slug=community.slug), style="primary"),)))
     elif service.is_manager(ctx.session, community.id, ctx.person_id):
@@ -53,8 +61,8 @@ def create(ctx: Ctx, slug: str, name: str, purpose: str | None, topics: list[str
 
 
 @command("community list", usage=N_("community list [--topic t]"), summary=N_("List the communities."),
-         options=[Opt("topic", TEXT, aliases=("thème",))])
-def list_communities(ctx: Ctx, topic: str | None) -> Reply:
+         options=[Opt("topic", TEXT, aliases=("thème",)), PAGE])
+def list_communities(ctx: Ctx, topic: str | None, page: int | None) -> Reply:
     wanted = normalise_tag(topic) if topic else None
     rows = service.list_active(ctx.session, wanted)
     if not rows:
@@ -62,11 +70,15 @@ def list_communities(ctx: Ctx, topic: str | None) -> Reply:
             return Reply.private(_("No community has the topic '{topic}'.", topic=wanted))
         text = _("There is no community yet. Create one: community create <slug> \"<name>\"")
         return Reply(Message(summary=text, blocks=(Section(text=text), Actions((create_button(),)))))
+    shown = paginate(rows, page)
     lines = tuple(_("{slug} — {name} ({members})", slug=c.slug, name=c.name,
-                    members=ngettext("{n} member", "{n} members", n)) for c, n in rows)
-    title = _("Communities with the topic '{topic}'", topic=wanted) if wanted else _("Communities")
-    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),
-                                                Context(_("community info <slug> for details.")),
+                    members=ngettext("{n} member", "{n} members", n)) for c, n in shown.items)
+    title = page_title(_("Communities with the topic '{topic}'", topic=wanted) if wanted else _("Communities"),
+                       shown)
+    more = shown.more(lambda n: _("community list --topic {topic} --page {page}", topic=wanted, page=n) if wanted
+                      else _("community list --page {page}", page=n))
+    hints = " ".join(x for x in (more, _("community info <slug> for details.")) if x)
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines), Context(hints),
                                                 Actions((create_button(),)))))
 
 
@@ -89,14 +101,18 @@ def info(ctx: Ctx, slug: str) -> Reply:
 
 
 @command("community members", usage=N_("community members <slug>"), summary=N_("Who is in a community."),
-         args=[Arg("slug", SLUG, label=N_("slug"))])
-def members(ctx: Ctx, slug: str) -> Reply:
+         args=[Arg("slug", SLUG, label=N_("slug"))], options=[PAGE])
+def members(ctx: Ctx, slug: str, page: int | None) -> Reply:
     community = service.get(ctx.session, slug, include_archived=True)
     assert community.id is not None
-    rows = service.members(ctx.session, community.id)
-    lines = tuple(_member_line(p.display_name, m.is_manager, p.site) for p, m in rows)
-    title = _("Members of {name}: {n}", name=community.name, n=len(rows))
-    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
+    shown = paginate(service.members(ctx.session, community.id), page)
+    lines = tuple(_member_line(p.display_name, m.is_manager, p.site) for p, m in shown.items)
+    title = page_title(_("Members of {name}: {n}", name=community.name, n=shown.total), shown)
+    blocks: list = [Section(title=title, lines=lines)]
+    more = shown.more(lambda n: _("community members {slug} --page {page}", slug=community.slug, page=n))
+    if more:
+        blocks.append(Context(more))
+    return Reply(Message(summary=title, blocks=tuple(blocks)))
 
 
 def _member_line(name: str, manager: bool, site: str | None) -> str:
@@ -179,12 +195,59 @@ def archive(ctx: Ctx, slug: str) -> Reply:
     assert community.id is not None
     service.archive(ctx.session, community, ctx.now())
     ctx.audit("community.archive", f"community:{community.id}")
+    who = ctx.person.display_name
     for channel in service.channels(ctx.session, community.id):
         ctx.post_to_channel(channel, lambda: Message.text(_("The community {name} has been archived by {who}. "
-                                                            "Thank you all.", name=community.name,
-                                                            who=ctx.person.display_name)),
+                                                            "Thank you all.", name=community.name, who=who)),
                             subject=f"community:{community.id}")
+    _tell_managers(ctx, community, lambda: Message.text(_(
+        "{who} archived the community {name}, which you manage: it is read-only now. To bring it back: "
+        "community unarchive {slug}", who=who, name=community.name, slug=community.slug)))
     return Reply.private(_("The community {name} is archived.", name=community.name))
+
+
+def _tell_managers(ctx: Ctx, community: Community, build: Callable[[], Message]) -> None:
+    """Tell the community's managers, in private, what someone else did to it."""
+    assert community.id is not None
+    for manager in service.manager_ids(ctx.session, community.id):
+        if manager != ctx.person_id:
+            ctx.tell_person(manager, build, subject=f"community:{community.id}")
+
+
+@command("community unarchive", usage=N_("community unarchive <slug>"),
+         summary=N_("Managers: bring an archived community back (writable again)."),
+         args=[Arg("slug", SLUG, label=N_("slug"))])
+def unarchive(ctx: Ctx, slug: str) -> Reply:
+    community = service.get(ctx.session, slug, include_archived=True)
+    service.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    assert community.id is not None
+    service.unarchive(ctx.session, community)
+    ctx.audit("community.unarchive", f"community:{community.id}")
+    who = ctx.person.display_name
+    for channel in service.channels(ctx.session, community.id):
+        ctx.post_to_channel(channel, lambda: Message.text(_("The community {name} is active again, thanks to {who}.",
+                                                            name=community.name, who=who)),
+                            subject=f"community:{community.id}")
+    _tell_managers(ctx, community, lambda: Message.text(_(
+        "{who} brought the community {name}, which you manage, back from the archive.", who=who,
+        name=community.name)))
+    return Reply.private(_("The community {name} is active again.", name=community.name))
+
+
+@command("community language", usage=N_("community language <slug> en|fr"),
+         summary=N_("Managers: the language of the community's posts in its channels."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("language", LANG, label=N_("language"))])
+def language(ctx: Ctx, slug: str, language: str) -> Reply:
+    community = service.get_active(ctx.session, slug)
+    service.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    before = community.locale
+    linked = service.set_locale(ctx.session, community, language)
+    ctx.audit("community.language", f"community:{community.id}", before=before, after=language)
+    return Reply.private(ngettext("{name} now posts in {language} in its {n} channel; people still get private "
+                                  "messages in their own language.",
+                                  "{name} now posts in {language} in its {n} channels; people still get private "
+                                  "messages in their own language.", len(linked), name=community.name,
+                                  language=language_name(language)))
 
 
 def archive_button(slug: str) -> Button:
@@ -192,68 +255,3 @@ def archive_button(slug: str) -> Button:
     return Button(_("Archive"), _("community archive {slug}", slug=slug), style="danger",
                   confirm=Confirm(_("Archive {slug}?", slug=slug),
                                   _("The community becomes read-only for everyone."), _("Archive"), _("Cancel")))
-
-
-@command("whoknows", usage=N_("whoknows <skill>"),
-         summary=N_("Find people with a skill, the most active in communities first."),
-         args=[Arg("skill", TEXT, label=N_("skill"))])
-def whoknows(ctx: Ctx, skill: str) -> Reply:
-    wanted = normalise_tag(skill)
-    if not wanted:
-        raise UserError(_("Name a skill, like whoknows python."))
-    experts = service.who_knows(ctx.session, wanted, ctx.now())
-    if not experts:
-        return Reply.private(_("Nobody has listed the skill '{skill}' yet. Add yours with profile skills.",
-                               skill=wanted))
-    lines = []
-    for e in experts:
-        parts = [e.person.display_name, ", ".join(e.skills)]
-        if e.person.site:
-            parts.append(e.person.site)
-        if e.communities:
-            parts.append(_("in {communities}", communities=", ".join(e.communities)))
-        parts.append(ngettext("{n} contribution", "{n} contributions", e.activity))
-        lines.append(" — ".join(parts))
-    title = _("Who knows {skill}", skill=wanted)
-    return Reply(Message(summary=title, blocks=(Section(title=title, lines=tuple(lines)),)))
-
-
-@command("share", usage=N_('share <slug> <url> "<title>" [--tags a,b]'),
-         summary=N_("Share a resource with a community."),
-         args=[Arg("slug", SLUG, label=N_("slug")), Arg("url", WORD, label=N_("url")),
-               Arg("title", TEXT, label=N_("title"))],
-         options=[Opt("tags", CSV, aliases=("étiquettes",))], group="whoknows")
-def share(ctx: Ctx, slug: str, url: str, title: str, tags: list[str] | None) -> Reply:
-    community = service.get_active(ctx.session, slug)
-    service.require_member(ctx.session, community, ctx.person_id)
-    if not _URL.match(url) or len(url) > 2000:
-        raise UserError(_("'{url}' is not a web address starting with http:// or https://.", url=url[:80]))
-    if len(title) > 300:
-        raise UserError(_("A title is at most 300 characters long."))
-    resource = service.share(ctx.session, community, ctx.person_id, url, title, tags or [], ctx.now())
-    assert community.id is not None
-    ctx.audit("resource.share", f"community:{community.id}", resource=resource.id)
-    for channel in service.channels(ctx.session, community.id):
-        ctx.post_to_channel(channel, lambda: Message(
-            summary=_("New resource in {name}: {title}", name=community.name, title=title),
-            blocks=(Section(text=_("{who} shared a resource with {name}:", who=ctx.person.display_name,
-                                   name=community.name), lines=(f"{title} — {url}",)),)),
-            subject=f"community:{community.id}")
-    return Reply.private(_("Shared with {name}: {title}.", name=community.name, title=title))
-
-
-@command("resources", usage=N_("resources <slug> [--tag t]"), summary=N_("The resources shared in a community."),
-         args=[Arg("slug", SLUG, label=N_("slug"))], options=[Opt("tag", TEXT, aliases=("étiquette",))],
-         group="whoknows")
-def resources(ctx: Ctx, slug: str, tag: str | None) -> Reply:
-    community = service.get(ctx.session, slug, include_archived=True)
-    assert community.id is not None
-    wanted = normalise_tag(tag) if tag else None
-    rows = service.resources(ctx.session, community.id, wanted)
-    if not rows:
-        return Reply.private(_("No resource shared in {name} yet.", name=community.name) if not wanted else
-                             _("No resource tagged '{tag}' in {name}.", tag=wanted, name=community.name))
-    lines = tuple(f"{r.title} — {r.url}" + (f" [{', '.join(tags)}]" if tags else "") for r, tags in rows)
-    title = _("Resources of {name}", name=community.name)
-    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.commands.paging import natural_key
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _
 from bot.permissions import Role, has_role
@@ -23,9 +23,6 @@ from storage.tables import (
     CommunityTopic,
     Membership,
     Person,
-    PersonSkill,
-    Resource,
-    ResourceTag,
 )
 
 ACTIVITY_WINDOW = timedelta(days=90)
@@ -81,10 +78,10 @@ def topics(session: Session, community_id: int) -> list[str]:
 
 
 def members(session: Session, community_id: int) -> list[tuple[Person, Membership]]:
+    """Managers first, then everyone by name as people read names (user2 before user10)."""
     rows = session.exec(select(Person, Membership).join(Membership, col(Membership.person_id) == Person.id)
-                        .where(Membership.community_id == community_id)
-                        .order_by(col(Membership.is_manager).desc(), Person.display_name))
-    return list(rows)
+                        .where(Membership.community_id == community_id))
+    return sorted(rows, key=lambda row: (not row[1].is_manager, natural_key(row[0].display_name), row[0].id or 0))
 
 
 def member_count(session: Session, community_id: int) -> int:
@@ -234,11 +231,13 @@ def join(session: Session, community: Community, person_id: int, now: datetime) 
 
 
 def leave(session: Session, community: Community, person_id: int) -> None:
+    """Leave; the last manager of an active community must hand over first (an archived one has nothing
+    left to manage: anyone may leave it)."""
     assert community.id is not None
     m = membership(session, community.id, person_id)
     if m is None:
         raise UserError(_("You are not a member of '{slug}'.", slug=community.slug))
-    if m.is_manager and manager_ids(session, community.id) == [person_id]:
+    if community.archived_at is None and m.is_manager and manager_ids(session, community.id) == [person_id]:
         if member_count(session, community.id) > 1:
             raise UserError(_("You are the last manager of '{slug}': promote someone first "
                               "(community promote {slug} @someone).", slug=community.slug))
@@ -261,12 +260,15 @@ def promote(session: Session, community: Community, person_id: int) -> bool:
 
 
 def link(session: Session, community: Community, channel: Channel) -> bool:
+    """Link a channel; it takes the community's language, if the community has one."""
     assert community.id is not None and channel.id is not None
     exists = session.exec(select(CommunityChannel).where(CommunityChannel.community_id == community.id,
                                                          CommunityChannel.channel_id == channel.id)).first()
     if exists:
         return False
     session.add(CommunityChannel(community_id=community.id, channel_id=channel.id))
+    if community.locale:
+        channel.locale = community.locale
     session.flush()
     return True
 
@@ -279,7 +281,29 @@ def unlink(session: Session, community: Community, channel: Channel) -> bool:
         return False
     session.delete(row)
     session.flush()
+    _follow_communities(session, channel)
     return True
+
+
+def _follow_communities(session: Session, channel: Channel) -> None:
+    """A channel speaks the language of the communities still linked to it (the first one that has one)."""
+    linked = session.exec(select(Community.locale).join(CommunityChannel,
+                                                        col(CommunityChannel.community_id) == Community.id)
+                          .where(CommunityChannel.channel_id == channel.id, col(Community.locale).is_not(None))
+                          .order_by(col(CommunityChannel.id))).first()
+    channel.locale = linked
+    session.flush()
+
+
+def set_locale(session: Session, community: Community, locale: str) -> list[Channel]:
+    """The community's language, and its linked channels' (their posts); returns those channels."""
+    assert community.id is not None
+    community.locale = locale
+    linked = channels(session, community.id)
+    for channel in linked:
+        channel.locale = locale
+    session.flush()
+    return linked
 
 
 def archive(session: Session, community: Community, now: datetime) -> None:
@@ -287,69 +311,11 @@ def archive(session: Session, community: Community, now: datetime) -> None:
     session.flush()
 
 
-def share(session: Session, community: Community, person_id: int, url: str, title: str, tags: list[str],
-          now: datetime) -> Resource:
-    assert community.id is not None
-    resource = Resource(community_id=community.id, url=url, title=title, shared_by=person_id, shared_at=now)
-    session.add(resource)
+def unarchive(session: Session, community: Community) -> None:
+    if community.archived_at is None:
+        raise UserError(_("The community '{slug}' is not archived.", slug=community.slug))
+    community.archived_at = None
     session.flush()
-    assert resource.id is not None
-    for tag in tags:
-        session.add(ResourceTag(resource_id=resource.id, tag=tag))
-    record_activity(session, community.id, person_id, "shared", now)
-    session.flush()
-    return resource
-
-
-def resources(session: Session, community_id: int, tag: str | None = None, limit: int = 20,
-              ) -> list[tuple[Resource, list[str]]]:
-    query = select(Resource).where(Resource.community_id == community_id)
-    if tag:
-        query = query.where(col(Resource.id).in_(select(ResourceTag.resource_id).where(ResourceTag.tag == tag)))
-    rows = list(session.exec(query.order_by(col(Resource.shared_at).desc(), col(Resource.id).desc()).limit(limit)))
-    ids = [r.id for r in rows]
-    tags: dict[int, list[str]] = {}
-    if ids:
-        for t in session.exec(select(ResourceTag).where(col(ResourceTag.resource_id).in_(ids))
-                              .order_by(ResourceTag.tag)):
-            tags.setdefault(t.resource_id, []).append(t.tag)
-    return [(r, tags.get(r.id or 0, [])) for r in rows]
-
-
-# -- who knows -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Expert:
-    person: Person
-    skills: list[str]  # the matching skills
-    exact: bool
-    activity: int  # contributions to communities over the last 90 days
-    communities: list[str]
-
-
-def who_knows(session: Session, skill: str, now: datetime, limit: int = 10) -> list[Expert]:
-    """People whose skills match: exact match first, then partial; within that, the most active first."""
-    rows = list(session.exec(select(PersonSkill).where(col(PersonSkill.skill).contains(skill, autoescape=True))))
-    by_person: dict[int, list[str]] = {}
-    for row in rows:
-        by_person.setdefault(row.person_id, []).append(row.skill)
-    if not by_person:
-        return []
-    ids = list(by_person)
-    since = now - ACTIVITY_WINDOW
-    activity = dict(session.exec(select(CommunityActivity.person_id, func.count())
-                                 .where(col(CommunityActivity.person_id).in_(ids), CommunityActivity.at >= since)
-                                 .group_by(col(CommunityActivity.person_id))).all())
-    memberships: dict[int, list[str]] = {}
-    for slug, pid in session.exec(select(Community.slug, Membership.person_id)
-                                  .join(Membership, col(Membership.community_id) == Community.id)
-                                  .where(col(Membership.person_id).in_(ids), col(Community.archived_at).is_(None))
-                                  .order_by(Community.slug)):
-        memberships.setdefault(pid, []).append(slug)
-    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
-    experts = [Expert(people[pid], sorted(skills), skill in skills, int(activity.get(pid, 0)),
-                      memberships.get(pid, [])) for pid, skills in by_person.items() if pid in people]
-    experts.sort(key=lambda e: (not e.exact, -e.activity, e.person.display_name.lower()))
-    return experts[:limit]
 
 
 # -- a person's data -------------------------------------------------------------------------------

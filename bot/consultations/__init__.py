@@ -5,7 +5,7 @@ from bot.i18n import N_
 
 CAPABILITY = Capability(
     name="consultations",
-    modules=("bot.consultations.commands", "bot.consultations.jobs"),
+    modules=("bot.consultations.commands", "bot.consultations.ideas", "bot.consultations.jobs"),
     groups=(("consult", N_("Consultations and ideas")),),
     aliases=(("consulter", "consult"), ("consultation", "consult"), ("ouvrir", "open"),
              ("voter", "vote"), ("résultats", "results"), ("resultats", "results"),

@@ -1,4 +1,4 @@
-"""Commands: consult open/results/close/answer, vote, idea, idea upvote, idea answer."""
+"""Commands: consult open/list/results/close/answer, vote (ideas are in `ideas.py`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.commands.context import Ctx
+from bot.commands.paging import PAGE, page_title, paginate
 from bot.commands.registry import (
     INT,
     SLUG,
@@ -13,7 +14,6 @@ from bot.commands.registry import (
     WHEN,
     Arg,
     Opt,
-    choice_type,
     code_type,
     command,
 )
@@ -27,13 +27,9 @@ if TYPE_CHECKING:
     from storage.tables import Community  # a row the communities service returns
 
 V_CODE = code_type("V")
-I_CODE = code_type("I")
-STATUS = choice_type(*service.IDEA_STATUSES, kind="idea status", aliases={
-    "accepté": "accepted", "à-l'étude": "under-study", "à-l-étude": "under-study", "en-cours": "under-study",
-    "à-l’étude": "under-study", "refusé": "declined", "rejetée": "declined"})
 
 
-def _writable(community: Community) -> None:
+def writable(community: Community) -> None:
     if community.archived_at is not None:
         raise UserError(_("The community '{slug}' is archived: it is read-only.", slug=community.slug))
 
@@ -76,7 +72,7 @@ def consult_open(ctx: Ctx, slug: str, question: str, options: list[str], closes:
          group="consult")
 def vote(ctx: Ctx, code: int, number: int) -> Reply:
     consultation, community = service.get(ctx.session, code)
-    _writable(community)
+    writable(community)
     option, changed = service.vote(ctx.session, consultation, community, ctx.person_id, number, ctx.now())
     if consultation.anonymous:
         ctx.audit("consultation.vote", f"consultation:{code}")  # who took part, never the choice
@@ -138,62 +134,18 @@ def consult_answer(ctx: Ctx, code: int, decision: str) -> Reply:
     return Reply.private(_("Your decision on V{n} is posted in the community's channels.", n=code))
 
 
-# -- ideas -----------------------------------------------------------------------------------------
-@command("idea", usage=N_('idea <slug> "<text>"'), summary=N_("Propose an idea to a community."),
-         args=[Arg("slug", SLUG, label=N_("slug")), Arg("text", TEXT, label=N_("text"))], group="consult")
-def idea(ctx: Ctx, slug: str, text: str) -> Reply:
-    community = communities.get_active(ctx.session, slug)
-    proposed = service.propose(ctx.session, community, ctx.person_id, text, ctx.now())
-    assert community.id is not None and proposed.id is not None
-    ctx.audit("idea.propose", f"idea:{proposed.id}", community=community.id)
-    who = ctx.person.display_name
-    for channel in communities.channels(ctx.session, community.id):
-        ctx.post_to_channel(channel, lambda: messaging.idea_proposed(proposed, community, who),
-                            subject=f"idea:{proposed.id}")
-    return Reply.private(_("Your idea I{n} is proposed to {name}. Members can upvote it with idea upvote I{n}.",
-                           n=proposed.id, name=community.name))
-
-
-@command("idea upvote", usage=N_("idea upvote <I-code>"), summary=N_("Support an idea (once; not your own)."),
-         args=[Arg("code", I_CODE, label=N_("I-code"))], group="consult")
-def idea_upvote(ctx: Ctx, code: int) -> Reply:
-    found, community = service.get_idea(ctx.session, code)
-    _writable(community)
-    count = service.upvote(ctx.session, found, community, ctx.person_id, ctx.now())
-    ctx.audit("idea.upvote", f"idea:{code}")
-    return Reply.private(ngettext("You support I{code}. It has {n} upvote.", "You support I{code}. It has {n} upvotes.",
-                                  count, code=code))
-
-
-@command("idea answer", usage=N_('idea answer <I-code> "<text>" [--status accepted|under-study|declined]'),
-         summary=N_("Managers: answer an idea in public, with a status."),
-         args=[Arg("code", I_CODE, label=N_("I-code")), Arg("text", TEXT, label=N_("text"))],
-         options=[Opt("status", STATUS, aliases=("statut",))], group="consult")
-def idea_answer(ctx: Ctx, code: int, text: str, status: str | None) -> Reply:
-    found, community = service.get_idea(ctx.session, code)
-    _writable(community)
-    communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
-    service.answer_idea(ctx.session, found, community, ctx.person_id, text, status or "under-study", ctx.now())
-    ctx.audit("idea.answer", f"idea:{code}", status=found.status)
-    who = ctx.person.display_name
-    assert community.id is not None
-    for channel in communities.channels(ctx.session, community.id):
-        ctx.post_to_channel(channel, lambda: messaging.idea_answered(found, community, who), subject=f"idea:{code}")
-    return Reply.private(_("Your answer to I{n} ({status}) is posted in the community's channels.", n=code,
-                           status=messaging.status_label(found.status)))
-
-
-@command("idea list", usage=N_("idea list <slug>"), summary=N_("The ideas of a community, most supported first."),
-         args=[Arg("slug", SLUG, label=N_("slug"))], group="consult")
-def idea_list(ctx: Ctx, slug: str) -> Reply:
+@command("consult list", usage=N_("consult list <slug>"),
+         summary=N_("The consultations of a community, open ones first."),
+         args=[Arg("slug", SLUG, label=N_("slug"))], options=[PAGE])
+def consult_list(ctx: Ctx, slug: str, page: int | None) -> Reply:
     community = communities.get(ctx.session, slug, include_archived=True)
     assert community.id is not None
-    rows = service.ideas(ctx.session, community.id)
+    rows = service.consultations_of(ctx.session, community.id, ctx.now())
     if not rows:
-        return Reply.private(_("No idea in {name} yet. Propose one: idea {slug} \"<text>\"", name=community.name,
-                               slug=slug))
-    lines = tuple(f"I{i.id} — {i.text} ({service.upvotes(i.upvotes)}, {messaging.status_label(i.status)})"
-                  for i in rows)
-    title = _("Ideas of {name}", name=community.name)
-    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines),)))
-
+        return Reply.private(_("No consultation in {name} yet.", name=community.name))
+    shown = paginate(rows, page)
+    lines = tuple(messaging.consultation_line(c, votes, service.is_open(c, ctx.now())) for c, votes in shown.items)
+    title = page_title(_("Consultations of {name}", name=community.name), shown)
+    hint = " ".join(x for x in (shown.more(lambda n: _("consult list {slug} --page {page}", slug=slug, page=n)),
+                                _("Details: consult results <V-code>.")) if x)
+    return Reply(Message(summary=title, blocks=(Section(title=title, lines=lines), Context(hint))))

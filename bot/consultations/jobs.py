@@ -20,7 +20,7 @@ def close_due(ctx: JobContext) -> int:
     closed = 0
     for number in due:
         with session_scope(ctx.engine) as session:
-            if usecases.close_and_post(ctx.outbox, session, ctx.settings, number, now):
+            if usecases.close_and_post(ctx.outbox, session, ctx.settings, number, now, by_itself=True):
                 closed += 1
     if closed:
         log.info("closed %d consultation(s)", closed)

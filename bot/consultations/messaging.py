@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bot.consultations.service import Tally, result_lines, status_label, upvotes
 from bot.i18n import _, ngettext
 from bot.i18n.formats import moment
-from bot.messages import Actions, Button, Context, Message, Section
+from bot.messages import Actions, Button, Context, Field, Message, Section
 from storage.tables import Consultation, ConsultationOption, Idea
 
 if TYPE_CHECKING:
@@ -73,3 +73,50 @@ def idea_answered(idea: Idea, community: Community, who: str) -> Message:
         Section(title=title, lines=(idea.text,)),
         Section(text=_("{who} answers: {answer}", who=who, answer=idea.answer or "")),
         Context(upvotes(idea.upvotes))))
+
+
+def consultation_line(c: Consultation, votes: int, still_open: bool) -> str:
+    """One line of `consult list`: code, question, where it stands."""
+    count = ngettext("{n} vote", "{n} votes", votes)
+    if still_open:
+        state = _("open until {when}", when=moment(c.closes_at)) if c.closes_at else _("open")
+    elif c.decision:
+        state = _("closed, decided")
+    else:
+        state = _("closed, awaiting the decision")
+    return _("V{n} — {question} — {state}, {votes}", n=c.id, question=c.question[:200], state=state, votes=count)
+
+
+def idea_answered_to_author(idea: Idea, community: Community, who: str) -> Message:
+    """To the idea's author, in private: their idea got an answer."""
+    text = _("{who} answered your idea I{n} in {name}: {status}.", who=who, n=idea.id, name=community.name,
+             status=status_label(idea.status))
+    return Message(summary=text, blocks=(Section(text=text, lines=(idea.text,)),
+                                         Section(text=idea.answer or "")))
+
+
+def idea_detail(idea: Idea, community: Community, author: str, answerer: str, upvoted: bool,
+                may_upvote: bool) -> Message:
+    """`idea show`: the idea, who proposed it, its upvotes, status and answer."""
+    title = _("Idea I{n} in {name}", n=idea.id, name=community.name)
+    fields = [Field(_("Proposed by"), _("{who}, {when}", who=author, when=moment(idea.created_at))),
+              Field(_("Support"), upvotes(idea.upvotes) + (" " + _("(yours among them)") if upvoted else "")),
+              Field(_("Status"), status_label(idea.status))]
+    blocks: list = [Section(title=title, text=idea.text, fields=tuple(fields))]
+    if idea.answer:
+        when = moment(idea.answered_at) if idea.answered_at else ""
+        blocks.append(Section(title=_("Answer from {who}, {when}", who=answerer, when=when), text=idea.answer))
+    if may_upvote:
+        blocks.append(Actions((Button(_("Upvote"), _("idea upvote I{n}", n=idea.id), style="primary",
+                                      reaction=UPVOTE_REACTION),)))
+    return Message(summary=title, blocks=tuple(blocks))
+
+
+def closed_by_itself(tally: Tally) -> Message:
+    """To the managers, in private: a consultation reached its closing time."""
+    c = tally.consultation
+    text = _("The consultation V{n} in {name} closed by itself at its closing time ({question}); its results "
+             "are posted in the community's channels. Give the decision with consult answer V{n} "
+             "\"<decision>\".", n=c.id, name=tally.community.name, question=c.question[:200])
+    return Message(summary=text, blocks=(Section(text=text, lines=result_lines(tally.options)),
+                                         Context(ngettext("{n} vote in all.", "{n} votes in all.", tally.total))))

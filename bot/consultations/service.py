@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, update
+from sqlalchemy import case, func, update
 from sqlmodel import Session, col, select
 
 from bot.communities import service as communities
@@ -62,6 +62,19 @@ def is_open(consultation: Consultation, now: datetime) -> bool:
     if consultation.closed_at is not None:
         return False
     return consultation.closes_at is None or consultation.closes_at > now
+
+
+def consultations_of(session: Session, community_id: int, now: datetime) -> list[tuple[Consultation, int]]:
+    """A community's consultations with their number of votes: open ones first (oldest first), then the
+    closed ones, latest first."""
+    totals = dict(session.exec(select(ConsultationOption.consultation_id, func.sum(ConsultationOption.votes))
+                               .join(Consultation, col(Consultation.id) == ConsultationOption.consultation_id)
+                               .where(Consultation.community_id == community_id)
+                               .group_by(col(ConsultationOption.consultation_id))).all())
+    rows = list(session.exec(select(Consultation).where(Consultation.community_id == community_id)))
+    opened = sorted((c for c in rows if is_open(c, now)), key=lambda c: c.id or 0)
+    closed = sorted((c for c in rows if not is_open(c, now)), key=lambda c: -(c.id or 0))
+    return [(c, int(totals.get(c.id or 0, 0) or 0)) for c in (*opened, *closed)]
 
 
 def open_consultation(session: Session, community: Community, person_id: int, question: str, labels: list[str],
@@ -195,10 +208,15 @@ def propose(session: Session, community: Community, person_id: int, text: str, n
     return idea
 
 
-def ideas(session: Session, community_id: int, limit: int = 30) -> list[Idea]:
+def ideas(session: Session, community_id: int) -> list[Idea]:
     """A community's ideas, the most supported first."""
     return list(session.exec(select(Idea).where(Idea.community_id == community_id)
-                             .order_by(col(Idea.upvotes).desc(), col(Idea.id)).limit(limit)))
+                             .order_by(col(Idea.upvotes).desc(), col(Idea.id))))
+
+
+def has_upvoted(session: Session, idea: Idea, person_id: int) -> bool:
+    return session.exec(select(IdeaUpvote).where(IdeaUpvote.idea_id == idea.id,
+                                                 IdeaUpvote.person_id == person_id)).first() is not None
 
 
 def upvote(session: Session, idea: Idea, community: Community, person_id: int, now: datetime) -> int:

@@ -21,10 +21,20 @@ def post_results(outbox: Outbox, session: Session, settings: Settings, tally: se
                                dedupe_key=f"consultation:{tally.consultation.id}:results:{channel.id}")
 
 
-def close_and_post(outbox: Outbox, session: Session, settings: Settings, number: int, now: datetime) -> bool:
-    """Close a consultation and post its results; False when it was already closed."""
+def close_and_post(outbox: Outbox, session: Session, settings: Settings, number: int, now: datetime, *,
+                   by_itself: bool = False) -> bool:
+    """Close a consultation and post its results; False when it was already closed. `by_itself`: its
+    closing time came (the job), so its managers are told in private that a decision is awaited."""
     consultation, community = service.get(session, number)
     if not service.close(session, consultation, now):
         return False
-    post_results(outbox, session, settings, service.tally(session, consultation, community))
+    tally = service.tally(session, consultation, community)
+    post_results(outbox, session, settings, tally)
+    if by_itself:
+        assert community.id is not None
+        managers = communities.manager_ids(session, community.id)
+        for person_id in dict.fromkeys([*managers, *([consultation.created_by] if consultation.created_by else [])]):
+            outbox.send_to_person(session, settings, person_id, lambda: messaging.closed_by_itself(tally),
+                                  subject=f"consultation:{number}",
+                                  dedupe_key=f"consultation:{number}:closed:{person_id}", now=now)
     return True

@@ -5,13 +5,13 @@ from bot.i18n import N_
 
 CAPABILITY = Capability(
     name="crisis",
-    modules=("bot.crisis.commands", "bot.crisis.jobs"),
+    modules=("bot.crisis.commands", "bot.crisis.manage", "bot.crisis.jobs"),
     groups=(("crisis", N_("Crisis announcements")),),
     aliases=(("crise", "crisis"), ("déclarer", "declare"), ("declarer", "declare"),
              ("annoncer", "announce"), ("lu", "ack"), ("poser", "ask"), ("demander", "ask"),
              ("répondre", "answer"), ("repondre", "answer"), ("état", "status"), ("etat", "status"),
              ("relancer", "remind"), ("clore", "close"), ("clôturer", "close"),
-             ("cloturer", "close")),
+             ("cloturer", "close"), ("annuler", "cancel")),
     merge_rule="bot.crisis.service:merge_persons",
     export="bot.crisis.personal:personal_data",
     cli=("bot.crisis.export:register",),

@@ -104,7 +104,13 @@ def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | Non
     text = _("Crisis C{id} “{title}” declared. Its announcements will reach {people} in {channels} on "
              "{platforms}. Nothing has been sent yet.", id=crisis.id, title=title, people=people, channels=chans,
              platforms=messaging.platforms_phrase(platforms))
-    names = ", ".join(ctx.name_of(p) for p in service.communicator_ids(ctx.session, crisis.id or 0))
+    named = service.communicator_ids(ctx.session, crisis.id or 0)
+    declarer, crisis_title = ctx.person.display_name, title
+    for person_id in named:
+        if person_id != ctx.person_id:
+            ctx.tell_person(person_id, lambda: messaging.named_communicator(crisis, crisis_title, declarer),
+                            subject=service.subject(crisis.id or 0, "communicator"))
+    names = ", ".join(ctx.name_of(p) for p in named)
     return Reply(Message(summary=text, blocks=(
         Section(text=text, fields=(Field(_("Communicators"), names),)),
         Context(_('Next: crisis announce C{id} "<text>"', id=crisis.id)))))
@@ -136,6 +142,7 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
     row = service.get_open(ctx.session, crisis)
     if service.latest_announcement(ctx.session, crisis) is None:
         raise UserError(_("C{id} has no announcement to acknowledge yet.", id=crisis))
+    service.require_audience(ctx.session, ctx.settings, row, ctx.person_id)
     if service.acknowledge(ctx.session, row, ctx.person_id, ctx.now()) == 0:
         return Reply.private(_("You had already acknowledged C{id}. Thank you.", id=crisis))
     ctx.audit("crisis.ack", f"crisis:{crisis}")
@@ -187,23 +194,31 @@ def list_questions(ctx: Ctx, crisis: int) -> Reply:
                                                 Context(_('Answer in public: crisis answer <Q-code> "<text>"')))))
 
 
-@command("crisis answer", usage=N_('crisis answer <Q-code> "<text>"'),
-         summary=N_("Communicators: answer a question, in public in every channel of the crisis."),
-         args=[Arg("question", QUESTION, label=N_("Q-code")), Arg("text", TEXT, label=N_("text"))])
-def answer(ctx: Ctx, question: int, text: str) -> Reply:
+@command("crisis answer", usage=N_('crisis answer <Q-code> "<text>" [--edit]'),
+         summary=N_("Communicators: answer a question, in public in every channel of the crisis (--edit: "
+                    "correct the answer)."),
+         args=[Arg("question", QUESTION, label=N_("Q-code")), Arg("text", TEXT, label=N_("text"))],
+         options=[Opt("edit", flag=True, aliases=("corriger", "modifier"))])
+def answer(ctx: Ctx, question: int, text: str, edit: bool) -> Reply:
     q = service.get_question(ctx.session, question)
     row = service.get_open(ctx.session, q.crisis_id)
     service.require_communicator(ctx.session, ctx.settings, row, ctx.person_id)
-    service.answer(ctx.session, q, text, ctx.person_id, ctx.now())
+    if edit:  # a correction: posted again, marked as such (each correction once per channel)
+        service.edit_answer(ctx.session, q, text, ctx.person_id, ctx.now())
+    else:
+        service.answer(ctx.session, q, text, ctx.person_id, ctx.now())
     who = ctx.person.display_name
     for channel in service.channels(ctx.session, row.id or 0):
-        ctx.post_to_channel(channel, lambda: messaging.answer(row, q, who),
+        ctx.post_to_channel(channel, lambda: messaging.answer(row, q, who, corrected=edit),
                             subject=service.subject(row.id or 0, "q", question),
-                            dedupe_key=service.subject(row.id or 0, "q", question, "ch", channel.id))
+                            dedupe_key=None if edit else service.subject(row.id or 0, "q", question, "ch", channel.id))
     if q.asker_id is not None:
-        ctx.tell_person(q.asker_id, lambda: messaging.answered_notice(row, q),
+        ctx.tell_person(q.asker_id, lambda: messaging.answered_notice(row, q, corrected=edit),
                         subject=service.subject(row.id or 0, "q", question, "asker"))
-    ctx.audit("crisis.answer", f"crisis:{row.id}", question=question)
+    ctx.audit("crisis.answer.edit" if edit else "crisis.answer", f"crisis:{row.id}", question=question)
+    if edit:
+        return Reply.private(_("The corrected answer to Q{qid} is posted in every channel of C{id}.", qid=question,
+                               id=row.id))
     return Reply.private(_("The answer to Q{qid} is posted in every channel of C{id}.", qid=question, id=row.id))
 
 
@@ -213,7 +228,7 @@ def answer(ctx: Ctx, question: int, text: str) -> Reply:
 def status(ctx: Ctx, crisis: int) -> Reply:
     row = service.get(ctx.session, crisis)
     communicator = service.is_communicator(ctx.session, ctx.settings, row, ctx.person_id)
-    state = _("closed") if row.status == "closed" else _("open")
+    state = messaging.state_label(row.status)
     title = _("C{id} {title} ({state})", id=crisis, title=row.title, state=state)
     audience = len(service.audience_ids(ctx.session, crisis))
     chans = service.channels(ctx.session, crisis)
@@ -276,12 +291,15 @@ def remind(ctx: Ctx, crisis: int) -> Reply:
 def close(ctx: Ctx, crisis: int) -> Reply:
     row = service.get_open(ctx.session, crisis)
     service.require_communicator(ctx.session, ctx.settings, row, ctx.person_id)
+    announced = service.latest_announcement(ctx.session, crisis) is not None
     service.close(ctx.session, row, ctx.now())
     who = ctx.person.display_name
-    for channel in service.channels(ctx.session, crisis):
+    for channel in service.channels(ctx.session, crisis) if announced else ():  # never announced: nothing to close
         ctx.post_to_channel(channel, lambda: messaging.closing(row, who), subject=service.subject(crisis, "close"),
                             dedupe_key=service.subject(crisis, "close", "ch", channel.id))
-    ctx.audit("crisis.close", f"crisis:{crisis}")
-    return Reply.private(_("C{id} is closed; a closing message goes to its channels. Export its timeline with "
-                           "cercle export crisis C{id}.", id=crisis))
+    ctx.audit("crisis.close", f"crisis:{crisis}", announced=announced)
+    if not announced:
+        return Reply.private(_("C{id} is closed. Nothing had been announced, so nothing was posted.", id=crisis))
+    return Reply.private(_("C{id} is closed; a closing message goes to its channels. Its figures stay available "
+                           "with crisis status C{id}.", id=crisis))
 

@@ -46,18 +46,43 @@ def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str) -> Messag
     ))
 
 
-def answer(crisis: Crisis, question: CrisisQuestion, who: str) -> Message:
+def answer(crisis: Crisis, question: CrisisQuestion, who: str, *, corrected: bool = False) -> Message:
     title = _("Question Q{qid} about C{id} ({title})", qid=question.id, id=crisis.id, title=crisis.title)
-    return Message(summary=_("Answer to Q{qid}: {answer}", qid=question.id, answer=question.answer or "")[:300],
-                   blocks=(Section(title=title, text=question.text),
-                           Section(title=_("Answer from {who}", who=who), text=question.answer or "")))
+    if corrected:
+        summary = _("Corrected answer to Q{qid}: {answer}", qid=question.id, answer=question.answer or "")
+        heading = _("Corrected answer from {who} (it replaces the previous one)", who=who)
+    else:
+        summary = _("Answer to Q{qid}: {answer}", qid=question.id, answer=question.answer or "")
+        heading = _("Answer from {who}", who=who)
+    return Message(summary=summary[:300], blocks=(Section(title=title, text=question.text),
+                                                  Section(title=heading, text=question.answer or "")))
 
 
-def answered_notice(crisis: Crisis, question: CrisisQuestion) -> Message:
-    return Message(summary=_("Your question Q{qid} was answered.", qid=question.id), blocks=(
-        Section(text=_("Your question Q{qid} about C{id} was answered, in public in the crisis channels:",
-                       qid=question.id, id=crisis.id)),
-        Section(title=question.text, text=question.answer or "")))
+def answered_notice(crisis: Crisis, question: CrisisQuestion, *, corrected: bool = False) -> Message:
+    if corrected:
+        summary = _("The answer to your question Q{qid} was corrected.", qid=question.id)
+        text = _("The answer to your question Q{qid} about C{id} was corrected, in public in the crisis channels:",
+                 qid=question.id, id=crisis.id)
+    else:
+        summary = _("Your question Q{qid} was answered.", qid=question.id)
+        text = _("Your question Q{qid} about C{id} was answered, in public in the crisis channels:",
+                 qid=question.id, id=crisis.id)
+    return Message(summary=summary, blocks=(Section(text=text),
+                                            Section(title=question.text, text=question.answer or "")))
+
+
+def named_communicator(crisis: Crisis, title: str, declarer: str) -> Message:
+    """To a person named with --communicators, in private: what they may now do."""
+    text = _("{who} named you a communicator of the crisis C{id} ({title}). Nothing has been sent yet. Announce "
+             "with crisis announce C{id} \"<text>\"; follow it with crisis status C{id} and crisis questions C{id}.",
+             who=declarer, id=crisis.id, title=title)
+    return Message.text(text)
+
+
+def cancelled(crisis: Crisis, who: str) -> Message:
+    """To the other communicators, in private: the crisis was cancelled before any announcement."""
+    return Message.text(_("{who} cancelled the crisis C{id} ({title}) before any announcement: nothing was posted.",
+                          who=who, id=crisis.id, title=crisis.title))
 
 
 def reminder(crisis: Crisis, row: CrisisAnnouncement) -> Message:
@@ -73,3 +98,8 @@ def closing(crisis: Crisis, who: str) -> Message:
     text = _("The crisis C{id} ({title}) is closed by {who}. Thank you for your attention. Its announcements and "
              "answers stay here for reference.", id=crisis.id, title=crisis.title, who=who)
     return Message(summary=text, blocks=(Section(text=text),))
+
+
+def state_label(status: str) -> str:
+    """A crisis's state in the reader's language."""
+    return {"closed": _("closed"), "cancelled": _("cancelled")}.get(status, _("open"))

@@ -77,10 +77,15 @@ def get(session: Session, crisis_id: int) -> Crisis:
     return crisis
 
 
+OPEN, CLOSED, CANCELLED = "open", "closed", "cancelled"
+
+
 def get_open(session: Session, crisis_id: int) -> Crisis:
     crisis = get(session, crisis_id)
-    if crisis.status == "closed":
+    if crisis.status == CLOSED:
         raise UserError(_("The crisis C{id} is closed: it is read-only.", id=crisis_id))
+    if crisis.status == CANCELLED:
+        raise UserError(_("The crisis C{id} was cancelled: it is read-only.", id=crisis_id))
     return crisis
 
 
@@ -94,6 +99,18 @@ def is_communicator(session: Session, settings: Settings, crisis: Crisis, person
 def require_communicator(session: Session, settings: Settings, crisis: Crisis, person_id: int) -> None:
     if not is_communicator(session, settings, crisis, person_id):
         raise Forbidden(_("Only the communicators of C{id} may do this.", id=crisis.id))
+
+
+def require_audience(session: Session, settings: Settings, crisis: Crisis, person_id: int) -> None:
+    """Acknowledgements count the people a crisis is addressed to, set when it was declared: refuse the others
+    clearly rather than record what no figure would count."""
+    if in_audience(session, crisis.id or 0, person_id):
+        return
+    if is_communicator(session, settings, crisis, person_id):
+        raise UserError(_("You speak for C{id}: acknowledgements count the people it is addressed to, not its "
+                          "communicators.", id=crisis.id))
+    raise UserError(_("You are not among the people C{id} is addressed to (its audience was set when it was "
+                      "declared), so there is nothing for you to acknowledge.", id=crisis.id))
 
 
 def channels(session: Session, crisis_id: int) -> list[Channel]:
@@ -244,10 +261,55 @@ def answer(session: Session, question: CrisisQuestion, text: str, by: int, now: 
     session.add(question)
 
 
+def edit_answer(session: Session, question: CrisisQuestion, text: str, by: int, now: datetime) -> None:
+    """Replace an answer (a correction): the question must have one."""
+    if len(text) > MAX_TEXT:
+        raise UserError(_("An answer is at most {n} characters long.", n=MAX_TEXT))
+    if question.answer is None:
+        raise UserError(_("Q{id} has no answer to correct yet: answer it without --edit.", id=question.id))
+    if question.answer == text:
+        raise UserError(_("This is already the answer to Q{id}.", id=question.id))
+    question.answer = text
+    question.answered_by = by
+    question.answered_at = now
+    session.add(question)
+
+
 def close(session: Session, crisis: Crisis, now: datetime) -> None:
-    crisis.status = "closed"
+    crisis.status = CLOSED
     crisis.closed_at = now
     session.add(crisis)
+
+
+def cancel(session: Session, crisis: Crisis, now: datetime) -> None:
+    """Cancel a crisis declared by mistake: only before its first announcement (nothing was ever posted)."""
+    if latest_announcement(session, crisis.id or 0) is not None:
+        raise UserError(_("C{id} has been announced: it cannot be cancelled. Close it instead (crisis close C{id}).",
+                          id=crisis.id))
+    crisis.status = CANCELLED
+    crisis.closed_at = now
+    session.add(crisis)
+
+
+def visible_crises(session: Session, settings: Settings, person_id: int) -> list[Crisis]:
+    """The crises a person may list: all for admins; else those they speak for, and the announced ones
+    addressed to them. Open ones first, then the others, latest first."""
+    rows = list(session.exec(select(Crisis)))
+    if not has_role(session, person_id, settings, Role.ADMIN):
+        speaking = set(session.exec(select(CrisisCommunicator.crisis_id)
+                                    .where(CrisisCommunicator.person_id == person_id)))
+        addressed = set(session.exec(select(CrisisAudience.crisis_id).where(CrisisAudience.person_id == person_id)))
+        announced = set(session.exec(select(CrisisAnnouncement.crisis_id).distinct()))
+        rows = [c for c in rows if c.id in speaking or (c.id in addressed and c.id in announced)]
+    return sorted(rows, key=lambda c: (c.status != OPEN, -(c.id or 0) if c.status != OPEN else (c.id or 0)))
+
+
+def announcement_counts(session: Session, crisis_ids: list[int]) -> dict[int, int]:
+    if not crisis_ids:
+        return {}
+    return {int(cid): int(n) for cid, n in session.exec(
+        select(CrisisAnnouncement.crisis_id, func.count()).where(col(CrisisAnnouncement.crisis_id).in_(crisis_ids))
+        .group_by(col(CrisisAnnouncement.crisis_id))).all()}
 
 
 # -- figures ---------------------------------------------------------------------------------------

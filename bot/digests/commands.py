@@ -1,28 +1,55 @@
-"""Commands: digest schedule, digest preview, digest now."""
+"""Commands: digest schedule (set, show, off), digest preview, digest now."""
 
 from __future__ import annotations
 
 from bot.commands.context import Ctx
-from bot.commands.registry import SLUG, TEXT, Arg, Opt, command
+from bot.commands.grammar import Token
+from bot.commands.registry import SLUG, TEXT, Arg, ArgType, ConvertEnv, Opt, command
 from bot.communities import service as communities
 from bot.digests import jobs, messaging, service
 from bot.errors import UserError
-from bot.i18n import N_, _, ngettext
-from bot.i18n.formats import moment
+from bot.i18n import N_, _, fold, ngettext, typed_word
+from bot.i18n.formats import day, moment
 from bot.messages import Reply
+from bot.settings import SUPPORTED_LOCALES
+
+OFF = "off"
+_OFF_ALIASES = {"arret", "aucun", "aucune", "non", "no", "none", "stop", "jamais", "never"}
 
 
-@command("digest schedule", usage=N_('digest schedule <slug> "<cron>" [--tz Europe/Paris]'),
-         summary=N_("Managers: when the community's digest is posted (default: Mondays at 9:00)."),
-         args=[Arg("slug", SLUG, label=N_("slug")), Arg("cron", TEXT, label=N_("cron"))],
+def _cron_or_off(token: Token, env: ConvertEnv) -> str:
+    """A cron line, or the word that turns the digest off (`off`, French `arrêt`)."""
+    words = {fold(typed_word(OFF, "digest schedule", locale)) for locale in SUPPORTED_LOCALES} | _OFF_ALIASES
+    return OFF if fold(token.text) in words | {OFF} else TEXT.convert(token, env)
+
+
+CRON = ArgType("digest schedule", _cron_or_off, (OFF,))
+
+
+@command("digest schedule", usage=N_('digest schedule <slug> ["<cron>"|off] [--tz Europe/Paris]'),
+         summary=N_("Managers: when the community's digest is posted (default: Mondays at 9:00); off stops it; "
+                    "without a schedule, shows it."),
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("cron", CRON, optional=True, label=N_("cron"))],
          options=[Opt("tz", TEXT, aliases=("fuseau",))])
-def schedule(ctx: Ctx, slug: str, cron: str, tz: str | None) -> Reply:
+def schedule(ctx: Ctx, slug: str, cron: str | None, tz: str | None) -> Reply:
     community = communities.get_active(ctx.session, slug)
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
+    assert community.id is not None
+    if cron is None:
+        if tz:
+            raise UserError(_("Give the schedule with its time zone: digest schedule {slug} \"<cron>\" --tz {tz}",
+                              slug=slug, tz=tz))
+        return Reply.private(_describe(ctx, community.id, community.name, slug))
+    if cron == OFF:
+        if not service.turn_off(ctx.session, ctx.settings, community.id, ctx.person_id, ctx.now()):
+            return Reply.private(_("The digest of {name} is already off.", name=community.name))
+        ctx.audit("digest.off", f"community:{community.id}")
+        jobs.schedule_changed(community.id, None, "")
+        return Reply.private(_("The digest of {name} is off: nothing is posted until you set a schedule again "
+                               "(digest schedule {slug} \"0 9 * * 1\").", name=community.name, slug=slug))
     zone = tz or ctx.settings.timezone
     cron = " ".join(cron.split())
     service.validate(cron, zone, ctx.now())
-    assert community.id is not None
     service.set_schedule(ctx.session, community.id, cron, zone, ctx.person_id, ctx.now())
     ctx.audit("digest.schedule", f"community:{community.id}", cron=cron, tz=zone)
     jobs.schedule_changed(community.id, cron, zone)
@@ -30,6 +57,22 @@ def schedule(ctx: Ctx, slug: str, cron: str, tz: str | None) -> Reply:
     when = moment(nxt) if nxt else "?"
     return Reply.private(_("The digest of {name} is now posted on \"{cron}\" ({tz}). Next one: {when}.",
                            name=community.name, cron=cron, tz=zone, when=when))
+
+
+def _describe(ctx: Ctx, community_id: int, name: str, slug: str) -> str:
+    """`digest schedule <slug>`: the schedule as it stands."""
+    row = service.schedule_row(ctx.session, community_id)
+    if row is not None and row.off_since is not None:
+        return _("The digest of {name} is off since {date}. Turn it back on with digest schedule {slug} "
+                 "\"0 9 * * 1\".", name=name, date=day(row.off_since), slug=slug)
+    cron, zone = service.schedule_of(ctx.session, ctx.settings, community_id)
+    nxt = service.trigger(cron, zone).get_next_fire_time(None, ctx.now())
+    when = moment(nxt) if nxt else "?"
+    if row is None:
+        return _("The digest of {name} follows the default schedule, \"{cron}\" ({tz}): Mondays at 9:00. Next one: "
+                 "{when}.", name=name, cron=cron, tz=zone, when=when)
+    return _("The digest of {name} is posted on \"{cron}\" ({tz}). Next one: {when}.", name=name, cron=cron, tz=zone,
+             when=when)
 
 
 @command("digest preview", usage=N_("digest preview <slug>"),
@@ -44,19 +87,24 @@ def preview(ctx: Ctx, slug: str) -> Reply:
 
 
 @command("digest now", usage=N_("digest now <slug>"),
-         summary=N_("Managers: post the digest of the current period to the community's channels now."),
+         summary=N_("Managers: post the digest of the current period to the community's channels now (once per "
+                    "period)."),
          args=[Arg("slug", SLUG, label=N_("slug"))])
 def now(ctx: Ctx, slug: str) -> Reply:
     community = communities.get_active(ctx.session, slug)
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
     assert community.id is not None
-    if not communities.channels(ctx.session, community.id):
+    channels = communities.channels(ctx.session, community.id)
+    if not channels:
         raise UserError(_("No channel is linked to {name}: link one with community link {slug} in it first.",
                           name=community.name, slug=slug))
     start, end = service.manual_period(ctx.session, ctx.settings, community.id, ctx.now())
     digest = service.build(ctx.session, community, start, end, ctx.assembly.digest_sections)
-    posted = jobs.post(ctx.outbox, ctx.session, ctx.settings, digest, communities.channels(ctx.session, community.id))
+    key = "now-" + service.manual_key(ctx.session, ctx.settings, community.id, ctx.now())
+    posted = jobs.post(ctx.outbox, ctx.session, ctx.settings, digest, channels, key=key)
+    if not posted:
+        raise UserError(_("The digest of {name} was already posted for this period: it is posted once. Preview "
+                          "what is new with digest preview {slug}.", name=community.name, slug=slug))
     ctx.audit("digest.now", f"community:{community.id}")
     return Reply.private(ngettext("The digest of {name} is posted in {n} channel.",
                                   "The digest of {name} is posted in {n} channels.", posted, name=community.name))
-

@@ -47,13 +47,14 @@ BATCH = 200
 
 
 def post(outbox: Outbox, session: Session, settings: Settings, digest: service.Digest,
-         channels: list[Channel]) -> int:
-    """Queue a digest to every linked channel, once per (community, period end, channel)."""
+         channels: list[Channel], *, key: str | None = None) -> int:
+    """Queue a digest to every linked channel, once per (community, period end, channel) — or per `key`
+    (`digest now`: once per schedule period). Returns how many channel posts were queued."""
     cid = digest.community.id
-    for channel in channels:
-        outbox.send_to_channel(session, settings, channel, lambda: messaging.render(digest), subject=f"digest:{cid}",
-                               dedupe_key=f"digest:{cid}:{digest.end.isoformat()}:{channel.id}")
-    return len(channels)
+    period = key or digest.end.isoformat()
+    return sum(outbox.send_to_channel(session, settings, channel, lambda: messaging.render(digest),
+                                      subject=f"digest:{cid}", dedupe_key=f"digest:{cid}:{period}:{channel.id}")
+               for channel in channels)
 
 
 def run_due(ctx: JobContext, community_ids: list[int] | None = None, default_only: bool = False) -> int:
@@ -112,7 +113,8 @@ def sync_jobs(ctx: JobContext) -> None:
                       args=(DEFAULT_JOB, default_func, ctx), id=DEFAULT_JOB, replace_existing=True,
                       max_instances=1, coalesce=True, misfire_grace_time=3600)
     with session_scope(ctx.engine) as session:
-        schedules = [(s.community_id, s.cron, s.timezone) for s in session.exec(select(DigestSchedule))]
+        schedules = [(s.community_id, s.cron, s.timezone) for s in session.exec(select(DigestSchedule))
+                     if s.off_since is None]
     wanted = {_job_id(cid) for cid, _c, _t in schedules}
     for job in scheduler.get_jobs():
         if job.id.startswith("digest:") and job.id != DEFAULT_JOB and job.id not in wanted:
@@ -146,9 +148,14 @@ def resync(ctx: JobContext) -> None:
         sync_jobs(ctx)
 
 
-def schedule_changed(community_id: int, cron: str, tz: str) -> bool:
-    """Called by `digest schedule`: replace the live job if this process runs a scheduler."""
+def schedule_changed(community_id: int, cron: str | None, tz: str) -> bool:
+    """Called by `digest schedule`: replace the live job (remove it: `cron` None, the digest is off) if this
+    process runs a scheduler."""
     if LIVE.scheduler is None or LIVE.ctx is None:
         return False
+    if cron is None:
+        if LIVE.scheduler.get_job(_job_id(community_id)) is not None:
+            LIVE.scheduler.remove_job(_job_id(community_id))
+        return True
     install(LIVE.scheduler, LIVE.ctx, community_id, cron, tz)
     return True

@@ -112,13 +112,40 @@ def schedule_of(session: Session, settings: Settings, community_id: int) -> tupl
     return (row.cron, row.timezone) if row else (DEFAULT_CRON, settings.timezone)
 
 
+def schedule_row(session: Session, community_id: int) -> DigestSchedule | None:
+    """The community's own schedule (None: it follows the default)."""
+    return session.exec(select(DigestSchedule).where(DigestSchedule.community_id == community_id)).first()
+
+
 def set_schedule(session: Session, community_id: int, cron: str, tz: str, person_id: int, now: datetime) -> None:
-    row = session.exec(select(DigestSchedule).where(DigestSchedule.community_id == community_id)).first()
+    """Set the schedule (and turn the digest back on if it was off)."""
+    row = schedule_row(session, community_id)
     if row is None:
         row = DigestSchedule(community_id=community_id, cron=cron, timezone=tz)
     row.cron, row.timezone, row.updated_by, row.updated_at = cron, tz, person_id, now
+    row.off_since = None
     session.add(row)
     session.flush()
+
+
+def turn_off(session: Session, settings: Settings, community_id: int, person_id: int, now: datetime) -> bool:
+    """`digest schedule <slug> off`: no digest until a schedule is set again. False if it was off already."""
+    row = schedule_row(session, community_id)
+    if row is not None and row.off_since is not None:
+        return False
+    if row is None:
+        row = DigestSchedule(community_id=community_id, cron=DEFAULT_CRON, timezone=settings.timezone)
+    row.updated_by, row.updated_at, row.off_since = person_id, now, now
+    session.add(row)
+    session.flush()
+    return True
+
+
+def manual_key(session: Session, settings: Settings, community_id: int, now: datetime) -> str:
+    """What makes a `digest now` once per schedule period: the period's start (the schedule's last fire)."""
+    cron, tz = schedule_of(session, settings, community_id)
+    last = last_fire(cron, tz, now)
+    return last.isoformat() if last is not None else "none"
 
 
 def manual_period(session: Session, settings: Settings, community_id: int, now: datetime) -> tuple[datetime, datetime]:
@@ -189,7 +216,7 @@ def due_runs(session: Session, settings: Settings, now: datetime, community_ids:
     # By id: replicas claim in the same order, so they never deadlock.
     for cid, created_at in communities.linked_active(session, community_ids):
         schedule = schedules.get(cid)
-        if default_only and schedule is not None:
+        if (default_only and schedule is not None) or (schedule is not None and schedule.off_since is not None):
             continue
         key = (schedule.cron, schedule.timezone) if schedule else (DEFAULT_CRON, settings.timezone)
         if key not in fires:

@@ -71,6 +71,13 @@ def percent(value: float) -> str:
     return format_percent(round(value) / 100, locale=current_locale())
 
 
+def language_name(code: str) -> str:
+    """A language named in the reader's language: "French", "français"."""
+    from babel import Locale
+
+    return Locale.parse(code).get_language_name(current_locale()) or code
+
+
 def number(value: int | float) -> str:
     return format_decimal(value, locale=current_locale())
 
@@ -88,4 +95,5 @@ def zone_name(text: str) -> str | None:
     return _zones().get(text.strip().lower())
 
 
-__all__ = ["day", "duration", "local", "moment", "number", "percent", "reader_zone", "zone_label", "zone_name"]
+__all__ = ["day", "duration", "language_name", "local", "moment", "number", "percent", "reader_zone", "zone_label",
+           "zone_name"]

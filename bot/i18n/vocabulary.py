@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 # `crise questions`) are never flagged.
 SHARED_WORDS: dict[str, frozenset[str]] = {
     "fr": frozenset({"vote", "questions", "question", "site", "info", "position", "nomination", "archive",
-                     "description", "audience", "admin", "en", "fr", "options", "note", "consultation", "close"}),
+                     "description", "audience", "admin", "en", "fr", "options", "note", "consultation", "close",
+                     "page"}),
 }
 _WORD = re.compile(r"(?<![\w-])(--)?([^\W\d][\w'’-]*)", re.UNICODE)
 _PLACEHOLDER = re.compile(r"^(?:[A-Za-z]?<.*|\{.*|@.*|#.*|\".*|«.*)$")
@@ -141,6 +142,8 @@ def takes(cmd: Command, word: str) -> bool:
         return True
     if not cmd.args or not (_CODE.match(word) or word == SAMPLE_SLUG):
         return False
+    if _CODE.match(word) and cmd.args[0].type.name == "slug":
+        return False  # `I3` in prose is a code: slugs accept any case, but nobody writes one like a code
     try:
         cmd.args[0].type.convert(Token(word), _ENV)
     except UsageError:

@@ -73,10 +73,11 @@ def enqueue_many(session: Session, items: list[Outbound], *, subject: str, now: 
 
 def send_to_channel(session: Session, settings: Settings, channel: Channel, build: Callable[[], Message], *,
                     subject: str = "", dedupe_key: str | None = None, now: datetime | None = None) -> bool:
-    """Queue a message to a channel, built in the workspace's default language and time zone. `now`:
-    the injected clock's time, so a row is due by that clock (tests run on a frozen one). False when
-    `dedupe_key` was used before (nothing queued)."""
-    with use_locale(settings.locale, zone=settings.timezone):
+    """Queue a message to a channel, built in the channel's language (`Channel.locale`, set by the community
+    it is linked to; else the workspace's default) and the default time zone. `now`: the injected clock's
+    time, so a row is due by that clock (tests run on a frozen one). False when `dedupe_key` was used before
+    (nothing queued)."""
+    with use_locale(channel.locale or settings.locale, zone=settings.timezone):
         message = build()
     return enqueue(session, platform=channel.platform, workspace=channel.workspace, target_kind="channel",
                    target_id=channel.channel_id, message=message, subject=subject, dedupe_key=dedupe_key,

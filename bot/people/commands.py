@@ -5,13 +5,14 @@ from __future__ import annotations
 from bot import identity
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
+from bot.commands.paging import PAGE, natural_key, page_title, paginate
 from bot.commands.registry import CSV, TEXT, USER, WORD, Arg, choice_type, command
 from bot.errors import UserError
 from bot.i18n import N_, _, typed_word, use_locale
 from bot.i18n.formats import moment, zone_name
 from bot.messages import Context, Field, Message, Reply, Section
 from bot.people import service
-from bot.permissions import GRANTABLE, Role, is_configured_admin, roles_of
+from bot.permissions import ANYONE, GRANTABLE, Role, is_configured_admin, roles_of
 from bot.settings import SUPPORTED_LOCALES
 
 ROLE = choice_type(*GRANTABLE, kind="role", aliases={"communicante": "communicator"})
@@ -20,7 +21,7 @@ LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en"
 
 
 @command("profile skills", usage=N_("profile skills a,b,c"), summary=N_("Set your skills (replaces the list)."),
-         args=[Arg("skills", CSV, label=N_("skills"))])
+         args=[Arg("skills", CSV, label=N_("skills"), rest=True)])
 def profile_skills(ctx: Ctx, skills: list[str]) -> Reply:
     if len(skills) > 30:
         raise UserError(_("At most 30 skills, please: keep the ones people should ask you about."))
@@ -30,7 +31,7 @@ def profile_skills(ctx: Ctx, skills: list[str]) -> Reply:
 
 
 @command("profile site", usage=N_('profile site "<site>"'), summary=N_("Set the site where you work."),
-         args=[Arg("site", TEXT, label=N_("site"))])
+         args=[Arg("site", TEXT, label=N_("site"), rest=True)])
 def profile_site(ctx: Ctx, site: str) -> Reply:
     if len(site) > 200:
         raise UserError(_("A site name is at most 200 characters long."))
@@ -42,7 +43,7 @@ def profile_site(ctx: Ctx, site: str) -> Reply:
 @command("profile show", usage=N_("profile show [@user]"), summary=N_("Show your profile or someone's."),
          args=[Arg("user", USER, optional=True, label=N_("@person"))])
 def profile_show(ctx: Ctx, user: UserRef | None) -> Reply:
-    person = ctx.person_of(user) if user else ctx.person
+    person = ctx.known_person(user) if user else ctx.person
     assert person.id is not None
     skills = service.skills_of(ctx.session, person.id)
     memberships = service.communities_of(ctx.session, person.id)
@@ -135,20 +136,31 @@ def role_revoke(ctx: Ctx, user: UserRef, role: str) -> Reply:
         raise UserError(_("{name} does not have the {role} role.", name=person.display_name,
                           role=typed_word(role, "role")))
     ctx.audit("role.revoke", f"person:{person.id}", role=role)
+    ctx.tell_person(person.id, lambda: Message.text(_("{who} took back your {role} role in Cercle.",
+                                                        who=ctx.person.display_name, role=typed_word(role, "role"))),
+                    subject=f"role:{person.id}")
     return Reply.private(_("{name} no longer has the {role} role.", name=person.display_name,
                            role=typed_word(role, "role")))
 
 
-@command("role list", usage=N_("role list"), summary=N_("Who holds which role."), group="profile")
-def role_list(ctx: Ctx) -> Reply:
-    holders = service.role_holders(ctx.session)
+@command("role list", usage=N_("role list"), summary=N_("Who holds which role."), options=[PAGE],
+         group="profile")
+def role_list(ctx: Ctx, page: int | None) -> Reply:
+    holders = sorted(service.role_holders(ctx.session), key=lambda h: (h[1], natural_key(h[0].display_name)))
     lines = [_("{role}: {name}", role=typed_word(role, "role"), name=person.display_name) for person, role in holders]
-    configured = [str(a) for a in ctx.settings.admins]
+    configured = [str(a) if a.user_id != ANYONE else _("{platform}: everyone", platform=a.platform)
+                  for a in ctx.settings.admins]
     if configured:
         lines.append(_("admin (CERCLE_ADMINS): {accounts}", accounts=", ".join(configured)))
     if not lines:
         return Reply.private(_("Nobody holds a role yet. Administrators are set with CERCLE_ADMINS."))
-    return Reply(Message(summary=_("Roles"), blocks=(Section(title=_("Roles"), lines=tuple(lines)),)))
+    shown = paginate(lines, page)
+    title = page_title(_("Roles"), shown)
+    blocks: list = [Section(title=title, lines=tuple(shown.items))]
+    more = shown.more(lambda n: _("role list --page {page}", page=n))
+    if more:
+        blocks.append(Context(more))
+    return Reply(Message(summary=title, blocks=tuple(blocks)))
 
 
 @command("language", usage=N_("language en|fr"), summary=N_("Choose the language Cercle speaks to you."),

@@ -1,4 +1,4 @@
-"""Commands: position, nominate, nomination.
+"""Commands: nominate, nomination (positions are in `positions.py`).
 
 Every reply here is private (the default `Reply` visibility), and nothing about a nomination is
 ever posted to a channel: only the position announcement is, and it names no one.
@@ -6,136 +6,24 @@ ever posted to a channel: only the position announcement is, and it names no one
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlmodel import Session
-
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
-from bot.commands.registry import (
-    CSV,
-    TEXT,
-    USER,
-    WHEN,
-    Arg,
-    Opt,
-    choice_type,
-    code_type,
-    command,
-    normalise_tag,
-)
-from bot.communities.service import channels, communities_with_topics
-from bot.errors import UsageError
-from bot.i18n import N_, _, ngettext
+from bot.commands.paging import PAGE, offset, page_of_total
+from bot.commands.registry import TEXT, USER, Arg, Opt, choice_type, code_type, command
+from bot.i18n import N_, _
 from bot.i18n.formats import day
-from bot.messages import Actions, Block, Button, Context, Field, Message, Reply, Section
-from bot.permissions import Role
-from bot.referrals import messaging, service
-from bot.referrals.messaging import PositionInfo
-from bot.referrals.service import nomination_code, position_code
+from bot.messages import Actions, Block, Button, Context, Field, Reply, Section
+from bot.referrals import lists, messaging, service
+from bot.referrals.messaging import position_info
+from bot.referrals.positions import POSITION
+from bot.referrals.replies import age, reply, text_reply
+from bot.referrals.service import nomination_code
 from storage.tables import Nomination, Position
 
-POSITION = code_type("P")
 NOMINATION = code_type("N")
 CONSENT = choice_type("yes", "no", kind="answer", aliases={"y": "yes", "n": "no", "o": "yes"})
 STATE = choice_type(*service.STATES, kind="nomination state", aliases=service.STATE_ALIASES,
                     refusal=N_("'{value}' is not a nomination state. States: {choices}."))
-
-
-def position_info(session: Session, position: Position) -> PositionInfo:
-    assert position.id is not None
-    return PositionInfo(id=position.id, title=position.title, site=position.site, team=position.team,
-                        description=position.description, skills=tuple(service.skills_of(session, position.id)),
-                        closes_at=position.closes_at)
-
-
-def _private_hint(ctx: Ctx) -> tuple[Block, ...]:
-    """Typed in a shared channel: the reply is private, but say where such commands belong."""
-    if ctx.in_direct:
-        return ()
-    return (Context(_("Only you can see this answer. Nominations are confidential: send these commands to "
-                      "Cercle in a private conversation.")),)
-
-
-def _reply(ctx: Ctx, summary: str, *blocks: Block) -> Reply:
-    return Reply(Message(summary=summary, blocks=(*blocks, *_private_hint(ctx))))
-
-
-def _text(ctx: Ctx, text: str) -> Reply:
-    return _reply(ctx, text, Section(text=text))
-
-
-def _age(now: datetime, then: datetime) -> str:
-    days = max(0, (now - then).days)
-    return ngettext("{n} day", "{n} days", days)
-
-
-# -- positions -------------------------------------------------------------------------------------
-@command("position open",
-         usage=N_('position open "<title>" --site "<site>" [--team "<team>"] [--skills a,b] [--closes <date>] '
-                  '[--description "<text>"]'),
-         summary=N_("HR: open an internal position; it is announced in the communities of its skills."),
-         args=[Arg("title", TEXT, label=N_('"<title>"'))],
-         options=[Opt("site", TEXT), Opt("team", TEXT, aliases=("équipe",)),
-                  Opt("skills", CSV, aliases=("compétences",)), Opt("closes", WHEN, aliases=("clôture", "ferme")),
-                  Opt("description", TEXT)])
-def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skills: list[str] | None,
-                  closes: datetime | None, description: str | None) -> Reply:
-    ctx.require_role(Role.HR)
-    if not site:
-        raise UsageError(_("Say where the position is with --site \"<site>\"."))
-    position = service.open_position(ctx.session, title=title, site=site, team=team or "",
-                                     description=description or "", skills=skills or [], closes_at=closes,
-                                     opener_id=ctx.person_id, now=ctx.now())
-    info = position_info(ctx.session, position)
-    ctx.audit("position.open", f"position:{position.id}")
-    posted: set[int] = set()
-    for community in communities_with_topics(ctx.session, list(info.skills)):
-        assert community.id is not None
-        for channel in channels(ctx.session, community.id):
-            if channel.id in posted:
-                continue
-            posted.add(channel.id or 0)
-            ctx.post_to_channel(channel, lambda: messaging.announcement(info), subject=f"position:{position.id}")
-    text = _("Position {code} opened: {title}.", code=info.code, title=info.title)
-    where = (ngettext("Announced in {n} community channel.", "Announced in {n} community channels.", len(posted))
-             if posted else _("No community has one of its skills as a topic: it was not announced in a channel."))
-    return Reply(Message(summary=text, blocks=(Section(text=text, fields=messaging.position_fields(info)),
-                                               Context(where))))
-
-
-@command("position list", usage=N_("position list [--skill s] [--site s]"),
-         summary=N_("The open internal positions."),
-         options=[Opt("skill", TEXT, aliases=("compétence",)), Opt("site", TEXT)])
-def position_list(ctx: Ctx, skill: str | None, site: str | None) -> Reply:
-    wanted = normalise_tag(skill) if skill else None
-    rows = service.open_positions(ctx.session, ctx.now(), skill=wanted, site=site)
-    if not rows:
-        if wanted or site:
-            return Reply.private(_("No open position matches."))
-        return Reply.private(_("There is no open position at the moment."))
-    lines = []
-    for position in rows:
-        info = position_info(ctx.session, position)
-        extra = [", ".join(info.skills)] if info.skills else []
-        if info.closes_at:
-            extra.append(_("closes {date}", date=day(info.closes_at)))
-        lines.append(info.headline() + (f" ({' — '.join(extra)})" if extra else ""))
-    title = _("Open positions")
-    return Reply(Message(summary=title, blocks=(
-        Section(title=title, lines=tuple(lines)),
-        Context(_("Know someone for one? In private: nominate <P-code> @person \"why them\"")))))
-
-
-@command("position close", usage=N_("position close <P-code>"), summary=N_("HR: stop taking nominations."),
-         args=[Arg("position", POSITION, label=N_("<P-code>"))])
-def position_close(ctx: Ctx, position: int) -> Reply:
-    ctx.require_role(Role.HR)
-    row = service.get_position(ctx.session, position)
-    service.close_position(ctx.session, row, ctx.now())
-    ctx.audit("position.close", f"position:{row.id}")
-    return Reply.private(_("Position {code} is closed: it takes no more nominations. Nominations already made "
-                           "stay in the queue.", code=position_code(row.id)))
 
 
 # -- nominations -----------------------------------------------------------------------------------
@@ -163,30 +51,31 @@ def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
     text = _("Thank you! Nomination {code}: we have asked {name}, in private, whether they agree to be put forward "
              "for {position}. You will hear about each step; HR will know who they are only if they agree.",
              code=code, name=nominee.display_name, position=info.headline())
-    return _text(ctx, text)
+    return text_reply(ctx, text)
 
 
 def _nomination_line(ctx: Ctx, nomination: Nomination, position: Position, v: service.Viewer, *,
                      role: str) -> str:
     code = nomination_code(nomination.id)
     state = service.public_state(nomination, v)
-    age = _age(ctx.now(), nomination.updated_at)
+    since = age(ctx.now(), nomination.updated_at)
     if role == "made":
         return _("{code} — {name} for {position} — {state} (for {age})", code=code,
                  name=ctx.name_of(nomination.nominee_id), position=position_info(ctx.session, position).headline(),
-                 state=state, age=age)
+                 state=state, age=since)
     if role == "about":
         return _("{code} — you, for {position} — {state} (for {age})", code=code,
-                 position=position_info(ctx.session, position).headline(), state=state, age=age)
+                 position=position_info(ctx.session, position).headline(), state=state, age=since)
     who = ctx.name_of(nomination.nominee_id) if service.hr_may_identify(nomination) else \
-        _("a nominee, awaiting consent")
+        service.hidden_nominee(nomination)
     return _("{code} — {who}, nominated by {nominator} — {state} (for {age})", code=code, who=who,
-             nominator=ctx.name_of(nomination.nominator_id), state=state, age=age)
+             nominator=ctx.name_of(nomination.nominator_id), state=state, age=since)
 
 
-@command("nomination list", usage=N_("nomination list"),
-         summary=N_("Your nominations (made by you, about you); for HR, the queue."), group="position")
-def nomination_list(ctx: Ctx) -> Reply:
+@command("nomination list", usage=N_("nomination list [--all]"),
+         summary=N_("Your nominations (made by you, about you); for HR, the queue (with --all, finished ones too)."),
+         options=[Opt("all", flag=True, aliases=("tous", "toutes")), PAGE], group="position")
+def nomination_list(ctx: Ctx, all: bool, page: int | None) -> Reply:
     made, about = service.own_nominations(ctx.session, ctx.person_id)
     hr = service.is_hr(ctx.session, ctx.settings, ctx.person_id)
     blocks: list[Block] = []
@@ -199,9 +88,11 @@ def nomination_list(ctx: Ctx) -> Reply:
                 lines.append(_nomination_line(ctx, n, service.get_position(ctx.session, n.position_id), v, role=role))
             blocks.append(Section(title=title, lines=tuple(lines)))
     if hr:
-        queue, total = service.hr_queue(ctx.session)
+        queue, total = lists.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all)
+        shown = page_of_total(queue, page, total, service.QUEUE_LIMIT)
         if not queue:
-            blocks.append(Section(title=_("HR queue"), text=_("No nomination in progress.")))
+            blocks.append(Section(title=_("HR queue"), text=_("No nomination yet.") if all else
+                                  _("No nomination in progress.")))
         hr_view = service.Viewer(is_nominator=False, is_nominee=False, is_hr=True)
         current: int | None = None
         lines = []
@@ -214,15 +105,14 @@ def nomination_list(ctx: Ctx) -> Reply:
             lines.append(_nomination_line(ctx, n, position, hr_view, role="hr"))
         if lines:
             blocks.append(Section(title=title, lines=tuple(lines)))
-        if total > len(queue):
-            blocks.append(Context(ngettext("{n} more nomination is not shown: cercle export nominations --csv "
-                                           "lists them all.",
-                                           "{n} more nominations are not shown: cercle export nominations --csv "
-                                           "lists them all.", total - len(queue))))
+        more = shown.more(lambda n: _("nomination list --all --page {page}", page=n) if all
+                          else _("nomination list --page {page}", page=n))
+        if more:
+            blocks.append(Context(more))
     if not blocks:
-        return _text(ctx, _("You have no nomination yet. See the open positions with position list."))
+        return text_reply(ctx, _("You have no nomination yet. See the open positions with position list."))
     blocks.append(Context(_("Details: nomination show <N-code>.")))
-    return _reply(ctx, _("Nominations"), *blocks)
+    return reply(ctx, _("Nominations"), *blocks)
 
 
 @command("nomination show", usage=N_("nomination show <N-code>"), summary=N_("A nomination and its history."),
@@ -235,9 +125,9 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
     identified = v.is_nominator or v.is_nominee or service.hr_may_identify(row)
     fields = [Field(_("Position"), info.headline()), Field(_("State"), service.public_state(row, v)),
               Field(_("Nominated by"), ctx.name_of(row.nominator_id)),
-              Field(_("Nominee"), ctx.name_of(row.nominee_id) if identified else _("a nominee, awaiting consent")),
+              Field(_("Nominee"), ctx.name_of(row.nominee_id) if identified else service.hidden_nominee(row)),
               Field(_("Since"), _("{date} ({age} in this state)", date=day(row.created_at),
-                                  age=_age(ctx.now(), row.updated_at)))]
+                                  age=age(ctx.now(), row.updated_at)))]
     if identified:
         fields.append(Field(_("Why"), row.argument))
     history = []
@@ -255,6 +145,8 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
     buttons: list[Button] = []
     if v.is_nominee and row.state == service.AWAITING_CONSENT:
         buttons += messaging.consent_buttons(code)
+    elif v.is_nominee and row.state == service.CONSENTED:
+        buttons.append(messaging.consent_buttons(code)[1])  # a yes may be taken back until HR moves it on
     if v.is_hr:
         buttons += [Button(service.state_label(s), messaging.move_command(code, s),
                            style="danger" if s == service.REJECTED else "default")
@@ -263,11 +155,12 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
         buttons.append(Button(_("Withdraw"), _("nomination withdraw {code}", code=code), style="danger"))
     if buttons:
         blocks.append(Actions(tuple(buttons)))
-    return _reply(ctx, _("Nomination {code}", code=code), *blocks)
+    return reply(ctx, _("Nomination {code}", code=code), *blocks)
 
 
 @command("nomination consent", usage=N_("nomination consent <N-code> yes|no"),
-         summary=N_("Nominees: agree (yes) or not (no) to be put forward."),
+         summary=N_("Nominees: agree (yes) or not (no) to be put forward; a yes may be taken back until HR "
+                    "moves it on."),
          args=[Arg("nomination", NOMINATION, label=N_("<N-code>")), Arg("answer", CONSENT, label=N_("yes|no"))],
          group="position")
 def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
@@ -281,10 +174,12 @@ def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
     if after == service.CONSENTED:
         ctx.tell_person(row.nominator_id, lambda: messaging.nominator_consented(code, info, nominee), subject=subject)
         _tell_hr(ctx, position, lambda: messaging.hr_consented(code, info, nominee), subject)
-        return _text(ctx, _("Thank you: you are put forward for {position} ({code}). HR will contact you; you "
+        return text_reply(ctx, _("Thank you: you are put forward for {position} ({code}). HR will contact you; you "
                             "will hear about each step.", position=info.headline(), code=code))
     ctx.tell_person(row.nominator_id, lambda: messaging.nominator_declined(code, info, nominee), subject=subject)
-    return _text(ctx, _("Noted: you are not put forward for {position} ({code}). The person who nominated you "
+    if before == service.CONSENTED:  # a yes taken back: HR knew who they were, and is told they no longer do
+        _tell_hr(ctx, position, lambda: messaging.consent_taken_back_to_hr(code, info), subject)
+    return text_reply(ctx, _("Noted: you are not put forward for {position} ({code}). The person who nominated you "
                         "is only told that it is closed, and HR is not told who you are.",
                         position=info.headline(), code=code))
 
@@ -304,7 +199,7 @@ def nomination_withdraw(ctx: Ctx, nomination: int) -> Reply:
         ctx.tell_person(row.nominee_id, lambda: messaging.withdrawn_to_nominee(code, info), subject=subject)
     if knew:
         _tell_hr(ctx, position, lambda: messaging.withdrawn_to_hr(code, info), subject)
-    return _text(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
+    return text_reply(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
 
 
 @command("nomination move", usage=N_('nomination move <N-code> <state> ["<note>"] [--share]'),
@@ -329,6 +224,6 @@ def nomination_move(ctx: Ctx, nomination: int, state: str, note: str | None, sha
     told = _("The nominator and the nominee have been told.")
     if note:
         told += " " + (_("Your note was shared with them.") if share else _("Your note stays with HR."))
-    return _text(ctx, _("{code} moved from {before} to {after}.", code=code, before=service.state_label(before),
+    return text_reply(ctx, _("{code} moved from {before} to {after}.", code=code, before=service.state_label(before),
                         after=service.state_label(target)) + " " + told)
 

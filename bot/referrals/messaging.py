@@ -10,10 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import Session
+
 from bot.i18n import _, ngettext, typed_word
 from bot.i18n.formats import day
 from bot.messages import Actions, Button, Context, Field, Form, FormField, Message, Section
-from bot.referrals.service import UNDER_REVIEW, position_code, state_label, typed_state
+from bot.referrals.service import FINAL, UNDER_REVIEW, position_code, skills_of, state_label, typed_state
+from storage.tables import Position
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,13 @@ class PositionInfo:
     def headline(self) -> str:
         where = f"{self.site} / {self.team}" if self.team else self.site
         return f"{self.code} — {self.title} — {where}"
+
+
+def position_info(session: Session, position: Position) -> PositionInfo:
+    assert position.id is not None
+    return PositionInfo(id=position.id, title=position.title, site=position.site, team=position.team,
+                        description=position.description, skills=tuple(skills_of(session, position.id)),
+                        closes_at=position.closes_at)
 
 
 def position_fields(p: PositionInfo) -> tuple[Field, ...]:
@@ -162,3 +172,20 @@ def digest_line(code: str, position_code_: str, title: str, state: str, nominee:
     return _("{code} — {name} for {position} ({title}) — {state}, untouched for {age}", code=code, name=nominee,
              position=position_code_, title=title, state=state_label(state),
              age=ngettext("{n} day", "{n} days", days))
+
+
+def nomination_figures(counts: dict[str, int]) -> str:
+    """HR's figures of a position: "3 nominations: 2 in progress, 1 finished"."""
+    total = sum(counts.values())
+    if not total:
+        return _("no nomination")
+    finished = sum(n for state, n in counts.items() if state in FINAL)
+    return _("{total}: {active}, {finished}", total=ngettext("{n} nomination", "{n} nominations", total),
+             active=ngettext("{n} in progress", "{n} in progress", total - finished),
+             finished=ngettext("{n} finished", "{n} finished", finished))
+
+
+def consent_taken_back_to_hr(code: str, p: PositionInfo) -> Message:
+    """To HR: the nominee took back their consent; HR no longer sees who they are."""
+    return Message.text(_("The nominee of {code} for {position} took back their consent: the nomination is "
+                          "closed, and they are no longer named to HR.", code=code, position=p.headline()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -261,11 +261,19 @@ def hr_may_identify(nomination: Nomination) -> bool:
 
 def shown_state(state: str, nomination: Nomination, v: Viewer) -> str:
     """THE rule for what a viewer may learn of a state (the current one, or one in the history): a decline
-    is shown as CLOSED to everyone but the nominee (and HR, were HR allowed to identify the nominee), so a
-    nominator never learns that the person they put forward said no. Every reply and export uses this."""
-    if state == DECLINED and not v.is_nominee and not (v.is_hr and hr_may_identify(nomination)):
+    is shown as CLOSED to its nominator (even one in HR) and to anyone else outside HR, so a nominator never
+    learns that the person they put forward said no. HR sees "declined", as in HR's CSV export, without
+    learning who declined (`hidden_nominee`). Every reply and export uses this."""
+    if state == DECLINED and not v.is_nominee and (v.is_nominator or not v.is_hr):
         return CLOSED
     return state
+
+
+def hidden_nominee(nomination: Nomination) -> str:
+    """What HR reads instead of the nominee's name, before (or without) their consent."""
+    if nomination.state in (SUBMITTED, AWAITING_CONSENT):
+        return _("not named until they consent")
+    return _("not named (no consent)")
 
 
 def shown_label(state: str) -> str:
@@ -299,19 +307,24 @@ def set_state(session: Session, nomination: Nomination, to_state: str, *, actor_
 
 
 def answer_consent(session: Session, nomination: Nomination, v: Viewer, yes: bool, now: datetime) -> str:
+    """The nominee's answer. A yes may be taken back (no) until HR moves the nomination on; then HR no longer
+    sees who they are or the argument, as after a first no."""
     if not v.is_nominee:
         raise Forbidden(_("Only the person nominated can answer for {code}.", code=nomination_code(nomination.id)))
-    if nomination.state != AWAITING_CONSENT:
-        code, state = nomination_code(nomination.id), state_label(nomination.state)
+    code, state = nomination_code(nomination.id), state_label(nomination.state)
+    taking_back = nomination.state == CONSENTED and not yes
+    if nomination.state != AWAITING_CONSENT and not taking_back:
         if nomination.state in (WITHDRAWN, LAPSED):
             raise UserError(_("{code} is {state}: there is nothing to answer any more.", code=code, state=state))
+        if nomination.state in HR_MOVES and nomination.state != CONSENTED and not yes:
+            raise UserError(_("{code} is {state}: HR has moved it on, so your consent can no longer be taken back "
+                              "here. Tell HR directly if you no longer wish to go on.", code=code, state=state))
         raise UserError(_("You have already answered for {code}: it is {state}.", code=code, state=state))
     target = CONSENTED if yes else DECLINED
-    set_state(session, nomination, target, actor_id=nomination.nominee_id, now=now, expected=AWAITING_CONSENT)
-    if yes:
-        nomination.consented_at = now
-        session.add(nomination)
-        session.flush()
+    set_state(session, nomination, target, actor_id=nomination.nominee_id, now=now, expected=nomination.state)
+    nomination.consented_at = now if yes else None
+    session.add(nomination)
+    session.flush()
     return target
 
 
@@ -359,17 +372,6 @@ def own_nominations(session: Session, person_id: int) -> tuple[list[Nomination],
                                                        Nomination.state != SUBMITTED)
                               .order_by(col(Nomination.id))))
     return made, about
-
-
-def hr_queue(session: Session, limit: int = QUEUE_LIMIT) -> tuple[list[tuple[Position, Nomination]], int]:
-    """The first `limit` open nominations (not final) by position, then state in workflow order, and
-    how many there are in all (a chat message cannot hold hundreds; the CSV export has them all)."""
-    progress = case({state: index for index, state in enumerate(STATES)}, value=col(Nomination.state))
-    query = (select(Position, Nomination).join(Nomination, col(Nomination.position_id) == Position.id)
-             .where(col(Nomination.state).not_in(FINAL)))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Position.id), progress, col(Nomination.id)).limit(limit))
-    return list(rows), int(total)
 
 
 def stale_for_hr(session: Session, now: datetime) -> list[Nomination]:

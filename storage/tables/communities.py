@@ -18,6 +18,7 @@ class Community(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="person.id")
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locale: str | None = Field(default=None, max_length=8)  # `community language`: its channels' language
 
 
 class CommunityTopic(SQLModel, table=True):

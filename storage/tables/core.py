@@ -85,6 +85,7 @@ class Channel(SQLModel, table=True):
     # A private conversation with the bot (never a broadcast target). The server default is the migration's
     # (0003, a column added to existing rows): a new database created at head gets it too.
     direct: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    locale: str | None = Field(default=None, max_length=8)  # the language of its posts; None: CERCLE_LOCALE
 
 
 class LinkCode(SQLModel, table=True):

@@ -19,6 +19,7 @@ class DigestSchedule(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     updated_by: int | None = Field(default=None, foreign_key="person.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    off_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # `digest schedule <slug> off`
 
 
 class DigestRun(SQLModel, table=True):

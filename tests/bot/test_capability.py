@@ -38,8 +38,9 @@ def test_two_applications_in_one_process_run_their_own_assemblies(settings: Sett
                        capabilities=(commands.CAPABILITY, people.CAPABILITY)))
     full = Chat(build(settings, clock=FrozenClock(), migrate=False, engine=engine))
     assert "Unknown command 'community'" in small.error("community list", user="alice")
-    assert "community create" not in small.ok("help", user="alice")
-    assert "profile skills" in small.ok("help", user="alice")
+    assert "community" not in small.ok("help", user="alice")
+    assert "help profile: skills" in small.ok("help", user="alice")
+    assert "profile skills a,b,c" in small.ok("help profile", user="alice")
     assert small.app.assembly.jobs == () and small.app.assembly.startup == ()
     full.ok('community create garden "Garden"', user="alice")
     assert "garden" in full.ok("community list", user="alice")
@@ -79,7 +80,8 @@ def test_slugs_cannot_be_the_words_of_longer_commands_of_this_assembly() -> None
     words = assemble(default_capabilities()).registry.reserved_words()
     assert {"upvote", "answer", "list", "soutenir", "repondre", "liste"} <= words
     assert "join" not in words and "garden" not in words
-    assert assemble((communities.CAPABILITY,)).registry.reserved_words() == set()
+    # Alone, communities reserve only what follows `share` (`share remove` is matched before `share <slug>`).
+    assert assemble((communities.CAPABILITY,)).registry.reserved_words() == {"remove", "supprimer", "enlever"}
 
 
 def test_the_cli_imports_capability_subcommands_only_when_asked() -> None:

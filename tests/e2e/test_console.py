@@ -3,10 +3,13 @@ and the data is still there on the next run."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,7 +46,7 @@ community info data-science
 
 
 def test_two_people_use_communities_from_a_pipe(database_url: str, tmp_path: Path) -> None:
-    result = run_cercle(["console"], SCRIPT, database_url, tmp_path)
+    result = run_cercle(["console"], SCRIPT, database_url, tmp_path, CERCLE_ADMINS="console:admin")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert not re.search(r"^\w+@(#\w+|dm)> ", out, re.MULTILINE)  # no prompt when reading a pipe
@@ -107,16 +110,100 @@ def test_console_options_are_validated(tmp_path: Path, flag: list[str]) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_without_admins_the_console_starter_administers_the_console(tmp_path: Path) -> None:
+def test_without_admins_everyone_in_the_console_administers_it(tmp_path: Path) -> None:
     script = "role grant @hannah hr\n:as bob\nrole grant @zoe hr\n"
     result = run_cercle(["console", "--user", "lea"], script, f"sqlite:///{tmp_path}/c.db", tmp_path)
     assert "hannah now has the hr role." in result.stdout
-    assert "Only people with the admin role may do this." in result.stdout  # bob is not
-    assert "console user 'lea' is an administrator" in result.stderr
-    configured = run_cercle(["console", "--user", "lea"], "role grant @zoe hr\n", f"sqlite:///{tmp_path}/c.db",
-                            tmp_path, CERCLE_ADMINS="console:root")
-    assert "Only people with the admin role may do this." in configured.stdout
+    assert "zoe now has the hr role." in result.stdout  # bob too: nobody signs in to the console
+    assert "everyone in this console is an administrator" in result.stderr
+    configured = run_cercle(["console", "--user", "lea"], "role grant @zoe hr\n:as ALICE\nrole grant @zoe hr\n",
+                            f"sqlite:///{tmp_path}/c.db", tmp_path, CERCLE_ADMINS="console:Alice")
+    assert configured.stdout.count("Only people with the admin role may do this.") == 1  # lea is not; alice is
+    assert "zoe already has the hr role." in configured.stdout
 
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def readme_console_example() -> str:
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index("<!-- example:console -->"):text.index("<!-- /example:console -->")]
+    return block.split("```sh\n", 1)[1].rsplit("```", 1)[0]
+
+
+def test_the_readme_console_example_runs_exactly_as_printed(tmp_path: Path) -> None:
+    """The block is run by a shell as it is written, with `.venv/bin/cercle` the installed command, no
+    CERCLE_ADMINS, and standard error kept apart: every command it shows works."""
+    example = readme_console_example()
+    assert example.startswith(".venv/bin/cercle console <<'SCRIPT'\n")
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    installed = Path(sys.executable).parent / "cercle"
+    assert installed.exists(), "the cercle command is installed with the project"
+    (venv_bin / "cercle").symlink_to(installed)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
+    result = subprocess.run(["bash", "-c", example], capture_output=True, text=True, cwd=tmp_path, env=environ,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Community Data Science (data-science) created. You are its manager." in out
+    assert "Your skills: machine-learning, python." in out
+    assert "hannah now has the hr role." in out
+    assert "Welcome to Data Science!" in out
+    assert "• alice — machine-learning — in data-science" in out
+    assert "[#data] bob shared a resource with Data Science:" in out
+    assert "community members <slug>" in out and "Usage:" not in out
+    assert "Traceback" not in out + result.stderr and '{"time"' not in out + result.stderr
+    assert (tmp_path / "cercle.db").exists()
+
+
+def _slow_console(args: list[str], environ: dict[str, str], cwd: Path) -> str:
+    """`cercle console 2>&1` fed by someone typing: the console waits for the next line (its scheduler then
+    starts and the digest catch-up runs and logs), then gets one more command. Returns the merged output."""
+    process = subprocess.Popen([*CERCLE, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=cwd, env=environ)
+    assert process.stdin is not None
+    process.stdin.write("help\n")
+    process.stdin.flush()
+    time.sleep(4)
+    out, _err = process.communicate("community list\n", timeout=120)
+    assert process.returncode == 0, out
+    return out
+
+
+def test_log_lines_never_land_among_the_replies(tmp_path: Path) -> None:
+    """Run as `cercle console 2>&1`: the digest catch-up logs a line; it is kept off the output (and written to
+    --log-file when asked)."""
+    url = f"sqlite:///{tmp_path}/c.db"
+    run_cercle(["console", "--user", "alice"], 'community create ds "DS"\n:in #data\ncommunity link ds\n', url,
+               tmp_path)
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        db.execute("UPDATE community SET created_at = datetime('now', '-30 days')")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_", "CERCLE_"))}
+    environ.update({"CERCLE_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).parents[2])})
+    merged = _slow_console(["console", "--user", "bob"], environ, tmp_path)
+    assert "ds — DS" in merged and "[#data] Quiet period in DS" in merged  # the catch-up ran
+    assert not [line for line in merged.splitlines() if line.startswith("{")], merged
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        db.execute("DELETE FROM digestrun")
+        db.execute("DELETE FROM outboxmessage")
+    log = tmp_path / "cercle.log"
+    logged = _slow_console(["console", "--user", "bob", "--log-file", str(log)], environ, tmp_path)
+    assert not [line for line in logged.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert any(entry["message"] == "posted 1 digest(s)" for entry in lines), lines
+
+
+def test_version_and_full_help_lines(tmp_path: Path) -> None:
+    version = run_cercle(["--version"], "", f"sqlite:///{tmp_path}/c.db", tmp_path)
+    assert version.returncode == 0 and re.fullmatch(r"cercle \d+\.\d+\.\d+\S*\n", version.stdout)
+    shown = run_cercle(["--help"], "", f"sqlite:///{tmp_path}/c.db", tmp_path, COLUMNS="80").stdout
+    flat = " ".join(shown.split())
+    assert "Read commands from standard input (a terminal or a pipe) and print the replies." in flat
+    assert "Start every configured platform; with none, the console on the embedded database." in flat
+    assert "..." not in shown.split("Commands:")[1]  # no description cut short
+    db_help = " ".join(run_cercle(["db", "--help"], "", f"sqlite:///{tmp_path}/c.db", tmp_path).stdout.split())
+    assert "Replace the SQLite database with the backup FILE; refused while the database is in use." in db_help
 
 
 HEAVY = ("slack_bolt", "slack_sdk", "nio", "aiohttp", "apscheduler", "prometheus_client")

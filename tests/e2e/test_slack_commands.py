@@ -17,8 +17,9 @@ async def test_empty_command_shows_help(slack: SlackHarness) -> None:
     response = await slack.command("")
     assert response.params["response_type"] == "ephemeral"
     text = block_text(response.params["blocks"])
-    assert "Cercle commands" in text
-    assert "community join &lt;slug&gt;" in text  # the usage lines, escaped
+    assert "Cercle commands, by topic" in text and "help community: create" in text
+    topic = await slack.command("help community")
+    assert "community join &lt;slug&gt;" in block_text(topic.params["blocks"])  # the usage lines, escaped
 
 
 async def test_community_commands_end_to_end(slack: SlackHarness) -> None:

@@ -108,3 +108,8 @@ def found(pattern: str, text: str) -> str:
     match = re.search(pattern, text)
     assert match is not None, f"{pattern!r} not in {text!r}"
     return match.group(1)
+
+
+def bullets(text: str) -> list[str]:
+    """The bulleted lines of a reply, without their bullet."""
+    return [line.removeprefix("  • ") for line in text.splitlines() if line.startswith("  • ")]

@@ -31,7 +31,8 @@ def test_codes_accept_prefix_or_bare_number() -> None:
 def test_slugs_are_validated() -> None:
     cmd = _cmd(Arg("slug", SLUG))
     assert bind(cmd, "data-science") == {"slug": "data-science"}
-    for bad in ("D", "Data", "-ds", "ds-", "a" * 41, "d_s", "x"):
+    assert bind(cmd, "LYON-Site") == {"slug": "lyon-site"}  # case does not matter
+    for bad in ("D", "-ds", "ds-", "a" * 41, "d_s", "x", "Lyon_Site"):
         with pytest.raises(UsageError):
             bind(cmd, bad)
 

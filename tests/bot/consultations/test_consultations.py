@@ -108,7 +108,20 @@ def test_closing_by_time_posts_results_once(town: Chat, clock: FrozenClock) -> N
     assert close_due(ctx) == 1
     assert close_due(ctx) == 0
     sent = town.deliver()
-    assert len(sent) == 1 and "Results of V1" in sent[0].text and "1. Lyon — 1 vote (100%)" in sent[0].text
+    [posted] = [s for s in sent if s.target_kind == "channel"]
+    assert "Results of V1" in posted.text and "1. Lyon — 1 vote (100%)" in posted.text
+    # Its manager is told, in private, that it closed by itself and that a decision is awaited (once).
+    [told] = [s for s in sent if s.target_kind == "dm"]
+    assert told.target_id == "alice" and "V1 in Garden closed by itself" in told.text
+    assert 'consult answer V1 "<decision>"' in told.text
+    assert close_due(ctx) == 0 and town.deliver() == []
+
+
+def test_closing_by_hand_tells_no_manager_in_private(town: Chat) -> None:
+    town.ok('consult open garden "Where?" "Lyon" "Paris"', user="alice")
+    town.deliver()
+    town.ok("consult close V1", user="alice")
+    assert [s.target_kind for s in town.deliver()] == ["channel"]
 
 
 def test_hidden_results_until_closing(town: Chat) -> None:
@@ -169,4 +182,7 @@ def test_two_replicas_closing_at_once_post_results_once(postgres_engine: Engine)
         t.join(timeout=60)
     assert sum(closed) == 3
     sent = chat.deliver()
-    assert sorted(s.text.splitlines()[0] for s in sent) == [f"Results of V{n} in Garden: Q{n - 1}?" for n in (1, 2, 3)]
+    posts = [s for s in sent if s.target_kind == "channel"]
+    assert sorted(s.text.splitlines()[0] for s in posts) == [f"Results of V{n} in Garden: Q{n - 1}?" for n in (1, 2, 3)]
+    assert sorted(s.text.split(" closed by itself")[0] for s in sent if s.target_kind == "dm") == [
+        f"The consultation V{n} in Garden" for n in (1, 2, 3)]  # alice told once per consultation

@@ -25,8 +25,11 @@ def test_propose_upvote_answer(town: Chat) -> None:
     assert "2 upvotes" in town.ok("idée soutenir 1", user="alice")
     town.ok('idea answer I1 "Yes, first one in March." --status acceptée', user="alice")
     sent = town.deliver()
-    assert len(sent) == 1 and "I1 in Garden: Accepted" in sent[0].text
-    assert "alice answers: Yes, first one in March." in sent[0].text
+    [post] = [s for s in sent if s.target_kind == "channel"]
+    assert "I1 in Garden: Accepted" in post.text and "alice answers: Yes, first one in March." in post.text
+    [told] = [s for s in sent if s.target_kind == "dm"]  # the author hears it in private
+    assert told.target_id == "bob" and "alice answered your idea I1 in Garden: Accepted." in told.text
+    assert "Yes, first one in March." in told.text
     idea = _idea(town, 1)
     assert (idea.status, idea.upvotes, idea.answer) == ("accepted", 2, "Yes, first one in March.")
     assert "I1 — A seed swap every spring (2 upvotes, Accepted)" in town.ok("idea list garden", user="dave")

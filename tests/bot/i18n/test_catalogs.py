@@ -143,28 +143,41 @@ def test_translated_strings_inside_f_strings_are_reported(tmp_path: Path) -> Non
 def test_french_catalog_is_loaded() -> None:
     assert catalog("fr")
     with use_locale("fr"):
-        assert _("Cercle commands") == "Commandes de Cercle"
+        assert _("Cercle commands, by topic") == "Commandes de Cercle, par sujet"
     with use_locale("en"):
-        assert _("Cercle commands") == "Cercle commands"
+        assert _("Cercle commands, by topic") == "Cercle commands, by topic"
 
 
-def test_help_lists_every_command_in_english_and_french(chat: Chat) -> None:
+def test_help_is_a_short_list_of_topics_and_each_topic_lists_its_commands(chat: Chat, french: Vocabulary) -> None:
+    """`help` fits on a screen (one line per topic); `help <topic>` gives each command's usage and summary, in
+    English and in French, with the topic's French word."""
+    registry = chat.app.assembly.registry
     english = chat.ok("help", user="alice")
     chat.ok("language fr", user="bob")
-    french = chat.ok("aide", user="bob")
-    for cmd in chat.app.assembly.registry.commands.values():
-        assert cmd.usage in english, cmd.name
-        with use_locale("fr"):
-            assert _(cmd.usage) in french, cmd.name
-            assert _(cmd.summary) in french, cmd.name
-    assert "Commandes de Cercle" in french and "Cercle commands" in english
+    french_help = chat.ok("aide", user="bob")
+    for text in (english, french_help):
+        assert len(text.splitlines()) <= len(registry.groups) + 3
+    assert "Commandes de Cercle, par sujet" in french_help and "Cercle commands, by topic" in english
+    assert "aide communauté\u202f: créer, liste" in french_help and french.english_in(french_help) == []
+    shown = 0
+    for group_id in registry.groups:
+        assert f"help {group_id}:" in english
+        in_english = chat.ok(f"help {group_id}", user="alice")
+        french_word = next(alias for alias, canonical in registry.aliases.items() if canonical == group_id)
+        in_french = chat.ok(f"aide {french_word}", user="bob")
+        for cmd in (c for c in registry.commands.values() if c.group == group_id):
+            shown += 1
+            assert cmd.usage in in_english and cmd.summary in in_english, cmd.name
+            with use_locale("fr"):
+                assert _(cmd.usage) in in_french and _(cmd.summary) in in_french, cmd.name
+    assert shown == len(registry.commands)  # every command is in a topic
 
 
 @pytest.mark.parametrize(("topic", "shown"), [
     ("consultation", "consultation ouvrir <identifiant> \"<question>\" \"<option>\" \"<option>\"... "
                      "[--clôture <2j|2026-12-01>] [--anonyme] [--masqué]"),
     ("idée répondre", "idée répondre <code I> \"<texte>\" [--statut acceptée|étude|refusée]"),
-    ("synthèse", "synthèse planifier <identifiant> \"<cron>\" [--fuseau Europe/Paris]"),
+    ("synthèse", "synthèse planifier <identifiant> [\"<cron>\"|arrêt] [--fuseau Europe/Paris]"),
     ("voter", "voter <code V> <numéro d’option>"),
 ])
 def test_help_for_consultations_ideas_and_digests_speaks_french(chat: Chat, french: Vocabulary, topic: str,
@@ -178,4 +191,4 @@ def test_help_for_consultations_ideas_and_digests_speaks_french(chat: Chat, fren
 def test_help_on_one_command_and_unknown_one(chat: Chat) -> None:
     assert "Join a community." in chat.ok("help community join")
     assert "Also: communaute, communauté" in chat.ok("help community")
-    assert "There is no command 'frobnicate'" in chat.error("help frobnicate")
+    assert "There is no topic or command 'frobnicate'" in chat.error("help frobnicate")

@@ -86,7 +86,8 @@ def test_hr_sees_the_nominee_only_after_consent(opened: Chat) -> None:
     chat.deliver()
     for text in (chat.ok("nomination list", user="hannah", direct=True),
                  chat.ok("nomination show N1", user="hannah", direct=True)):
-        assert "a nominee, awaiting consent" in text and "bob" not in text and WHY not in text
+        assert "not named until they consent" in text and "bob" not in text and WHY not in text
+        assert text.count("awaiting consent") == 1  # the state, said once (not also as the nominee's name)
     chat.ok("nomination consent N1 oui", user="bob", direct=True)
     hr = dms_to(chat, "hannah")
     assert any("bob consented to the nomination N1" in t for t in hr)
@@ -294,9 +295,12 @@ def test_hr_queue_is_capped_in_chat_and_in_workflow_order(opened: Chat) -> None:
     listing = chat.ok("nomination list", user="hannah", direct=True)
     queue = listing.split("HR queue")[1]
     assert queue.count("• N") == service.QUEUE_LIMIT
-    assert "5 more nominations are not shown: cercle export nominations --csv lists them all." in listing
+    assert "and 5 more: nomination list --page 2" in listing  # a command of the chat, not of the server
     assert queue.index("• N1 ") < queue.index("• N40 ")
     assert "N45" not in queue  # consented comes after the 44 awaiting consent
+    second = chat.ok("nomination list --page 2", user="hannah", direct=True).split("HR queue")[1]
+    assert second.count("• N") == 5 and "N45" in second and "• N1 " not in second and "more:" not in second
+    assert "only 2 pages" in chat.error("nomination list --page 3", user="hannah", direct=True)
 
 
 PATHS = {"consented": [], "under_review": ["under_review"], "interview": ["under_review", "interview"],
