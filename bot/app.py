@@ -124,11 +124,15 @@ class LeaderDuties:
             adapter.set_leader(True)
 
     async def demoted(self) -> None:
-        for adapter in self.adapters:
-            adapter.set_leader(False)
+        """The scheduler stops, then the adapters' duties (waited for, briefly): the lock is released after."""
+        from bot.shutdown import DUTIES_GRACE
+
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        for adapter in self.adapters:
+            adapter.set_leader(False)
+        await asyncio.gather(*(adapter.settle(DUTIES_GRACE) for adapter in self.adapters))
 
 
 def delivery_worker(app: Application, senders: dict[str, Any], **options: Any) -> DeliveryWorker:
@@ -145,10 +149,12 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
                 ) -> None:
     """`cercle run` with at least one platform. Every replica serves HTTP and runs a delivery worker;
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
-    A platform that fails to start is retried and reported on /healthz; the others keep running."""
+    A platform that fails to start is retried and reported on /healthz; the others keep running.
+    SIGTERM or SIGINT (or `stop`) stops it within `bot.shutdown.STOP_BUDGET` seconds (see there)."""
     from bot.http import HttpServer
     from bot.leadership import Leadership
     from bot.monitoring import run_outbox_gauges
+    from bot.shutdown import shut_down
     from bot.supervision import SupervisedAdapter
 
     stop = stop or asyncio.Event()
@@ -165,29 +171,37 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await http.start()
-    await asyncio.gather(*(adapter.first_start(timeout=30) for adapter in supervised))
-    for adapter in supervised:
-        adapter.launch()
-    tasks = [asyncio.create_task(worker.run(), name="delivery"),
-             asyncio.create_task(leadership.run(duties.elected, duties.demoted), name="leadership"),
-             asyncio.create_task(run_outbox_gauges(app.engine, stop, clock=app.clock, interval=gauges_interval),
-                                 name="outbox-gauges")]
-    log.info("cercle running: %s; http on %s:%s", ", ".join(a.name for a in supervised) or "no platform",
-             app.settings.http_host, http.bound_port)
+    tasks: list[asyncio.Task[None]] = []
     try:
+        await http.start()
+        if not await _first_start(supervised, stop):
+            return  # told to stop while a platform was still starting: stop now, not once it has started
+        for adapter in supervised:
+            adapter.launch()
+        tasks += [asyncio.create_task(worker.run(), name="delivery"),
+                  asyncio.create_task(leadership.run(duties.elected, duties.demoted), name="leadership"),
+                  asyncio.create_task(run_outbox_gauges(app.engine, stop, clock=app.clock,
+                                                        interval=gauges_interval), name="outbox-gauges")]
+        log.info("cercle running: %s; http on %s:%s", ", ".join(a.name for a in supervised) or "no platform",
+                 app.settings.http_host, http.bound_port)
         await stop.wait()
     finally:
         stop.set()
-        leadership.stop()
-        worker.stop()
-        with suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
-        for adapter in supervised:
-            with suppress(Exception):
-                await adapter.stop()
-        await http.stop()
-        log.info("cercle stopped")
+        await shut_down(http=http, adapters=supervised, worker=worker, leadership=leadership, tasks=tasks)
+
+
+async def _first_start(supervised: Sequence[SupervisedAdapter], stop: asyncio.Event) -> bool:
+    """Each platform's first start (30 s at most), unless `stop` comes first (then False)."""
+    starting: asyncio.Future[Any] = asyncio.gather(*(adapter.first_start(timeout=30) for adapter in supervised))
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        return not stop.is_set()
+    starting.cancel()
+    with suppress(asyncio.CancelledError):
+        await starting
+    return False
 
 
 async def run_console(app: Application, *, user: str, channel: str, stdin: TextIO | None = None,

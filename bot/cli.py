@@ -7,6 +7,7 @@ import gc
 import getpass
 import logging
 import re
+import signal
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -39,6 +40,13 @@ def _setup_logging(verbose: bool) -> None:
     from bot.logs import configure
 
     configure(logging.DEBUG if verbose else logging.INFO)
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM before `serve()` handles it (the migrations at start): end at once, unwinding what is open (a
+    migration's transaction rolls back). Where the process is PID 1 (a container) the kernel ignores a signal
+    it does not handle, and Kubernetes would wait for the grace period, then SIGKILL it."""
+    raise SystemExit(128 + signum)
 
 
 def _default_user() -> str:
@@ -129,6 +137,7 @@ def run() -> None:
 
     settings = _settings()
     if settings.configured():
+        signal.signal(signal.SIGTERM, _terminated)  # until serve() handles it
         asyncio.run(serve(_build(settings)))
     else:
         _console_logging()

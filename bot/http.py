@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot import metrics as metric_registry
+from bot.shutdown import HTTP_GRACE
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -51,8 +52,10 @@ def is_loopback(remote: str | None) -> bool:
 
 class HttpServer:
     def __init__(self, engine: Engine, host: str, port: int, *, metrics_token: str | None = None,
-                 metrics_host: str = "127.0.0.1", metrics_port: int | None = None) -> None:
+                 metrics_host: str = "127.0.0.1", metrics_port: int | None = None,
+                 stop_grace: float = HTTP_GRACE) -> None:
         self.engine = engine
+        self.stop_grace = stop_grace  # seconds `stop()` lets the requests already received finish
         self.host = host
         self.port = port
         self.metrics_token = metrics_token
@@ -146,7 +149,7 @@ class HttpServer:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _serve(self, app: web.Application, host: str, port: int) -> int:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.stop_grace)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, host, port)
@@ -162,6 +165,7 @@ class HttpServer:
         return self.bound_port
 
     async def stop(self) -> None:
+        """Stop taking connections at once; requests already received get `stop_grace` seconds."""
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()

@@ -2,9 +2,11 @@
 
 With PostgreSQL the leader is the replica holding a session-level advisory lock on a connection of
 its own. Followers try to take the lock every few seconds; when the leader dies its connection
-closes, PostgreSQL releases the lock and a follower takes over at its next try. The leader checks
-its connection at the same pace and steps down as soon as it is broken (or the lock is gone), so
-it never believes it leads when it may not. With SQLite there is one process: it always leads.
+closes, PostgreSQL releases the lock and a follower takes over at its next try. A leader that stops
+(SIGTERM) lets go of the lock and says so (`NOTIFY`) on its way out: followers listen, and the first one
+takes over at once instead of at its next try. The leader checks its connection at the same pace and
+steps down as soon as it is broken (or the lock is gone), so it never believes it leads when it may not.
+With SQLite there is one process: it always leads.
 
 Leadership saves work, it is not what makes work safe: jobs stay idempotent (unique rows,
 `dedupe_key`), so the few seconds where an old leader has not yet noticed it lost the lock cannot
@@ -31,6 +33,7 @@ from storage.db import is_postgres
 log = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = zlib.crc32(b"cercle:leader")  # distinct from the migrations' lock
+RELEASED = "cercle_leadership_released"  # the channel a stopping leader notifies once it has let go
 Callback = Callable[[], Awaitable[None]]
 
 
@@ -90,12 +93,29 @@ class Leadership:
                         await self._step_down(on_demoted)
                 elif await self._try_acquire() and not await self._take_up(on_elected):
                     await self._step_down(on_demoted)
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=self.interval)
+                await self._pause()
         finally:
             if self.is_leader:
-                await self._step_down(on_demoted)
+                await self._step_down(on_demoted, announce=True)
             await self._close()
+
+    async def _pause(self) -> None:
+        """Until the next try: `interval` seconds, or less when stopped or, for a follower, when a stopping
+        leader announces it let go."""
+        waits: set[asyncio.Future[object]] = {asyncio.ensure_future(self._stop.wait())}
+        conn = self._conn
+        if not self.is_leader and conn is not None and not conn.closed:
+            waits.add(asyncio.ensure_future(self._released(conn)))
+        _done, pending = await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)  # the connection is free for the next query
+
+    async def _released(self, conn: psycopg.AsyncConnection) -> None:
+        """Returns on the first `RELEASED` notification (those received meanwhile included)."""
+        with suppress(Exception):  # a broken connection: the next try reconnects
+            async for _notice in conn.notifies(timeout=self.interval, stop_after=1):
+                return
 
     def _set(self, leader: bool) -> None:
         self.is_leader = leader
@@ -114,12 +134,21 @@ class Leadership:
         self.last_error = None
         return True
 
-    async def _step_down(self, on_demoted: Callback) -> None:
+    async def _step_down(self, on_demoted: Callback, *, announce: bool = False) -> None:
+        """`on_demoted` first (the leader's duties stop), then the lock goes. `announce` (stopping): let go of
+        it and tell the followers in one statement, so one of them takes over at once."""
         self._set(False)
         try:
             await on_demoted()
         except Exception:
             log.exception("leadership: stopping the leader's duties failed")
+        conn = self._conn
+        if announce and conn is not None and not conn.closed and is_postgres(self.engine):
+            try:
+                await self._query(conn, "SELECT pg_advisory_unlock(%s), pg_notify(%s, '')", (self.key, RELEASED),
+                                  self.interval)
+            except Exception as exc:  # closing the connection below releases the lock all the same
+                log.warning("leadership: could not announce the release (%s)", type(exc).__name__)
         await self._close()  # closing the connection releases the lock
 
     async def _try_acquire(self) -> bool:
@@ -133,6 +162,7 @@ class Leadership:
                                                     autocommit=True),
                     timeout=self.interval * 3)
                 await self._end_stale_session(conn)
+                await asyncio.wait_for(conn.execute(f"LISTEN {RELEASED}"), timeout=self.interval * 3)
             row = await self._query(conn, "SELECT pg_try_advisory_lock(%s)", (self.key,), self.interval * 3)
             acquired = bool(row and row[0])
             if not acquired or (self.last_error or "").startswith("cannot reach"):

@@ -24,6 +24,9 @@ class PlatformAdapter(Protocol):
     called once before `start()` (so an adapter that does its duties by default, when used alone, starts
     as a follower), then `start_leader_duties()` when this replica becomes the leader, and
     `stop_leader_duties()` when it stops being the leader (or shuts down).
+
+    And `async stop_taking_requests()`: on shutdown, before the outbox has finished with its sender,
+    refuse new requests from the platform (Slack closes its Socket Mode connection); `stop()` follows.
     """
 
     name: str
@@ -52,6 +55,7 @@ class SupervisedAdapter:
         self.error: str | None = None
         self.retry_in: float | None = None
         self._changed = asyncio.Event()
+        self._settled = asyncio.Event()  # the last `set_leader` has been acted upon
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -87,7 +91,25 @@ class SupervisedAdapter:
 
     def set_leader(self, leader: bool) -> None:
         self.leader = leader
+        self._settled.clear()
         self._changed.set()
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait until the last `set_leader` was acted upon (duties started or stopped, or tried and failed);
+        False after `timeout`. A stepping-down leader waits here before it releases the lock."""
+        if self._task is None or self._task.done() or not self.started:  # never started: no duty runs
+            return True
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def stop_taking_requests(self) -> None:
+        """Shutting down: the platform's requests stop coming in (the adapter's optional method)."""
+        stop = getattr(self.adapter, "stop_taking_requests", None)
+        if self.started and callable(stop):
+            await stop()
 
     async def _as_follower(self) -> None:
         if self.has_duties and not self.duties:
@@ -119,9 +141,13 @@ class SupervisedAdapter:
             try:
                 await self._reconcile()
                 self.error, self.retry_in, delay = None, None, self.first_delay
+                if not self._changed.is_set():  # else a newer wish came meanwhile: act on it first
+                    self._settled.set()
                 await self._changed.wait()
             except Exception as exc:  # one platform failing never stops the others
                 self._failed(exc, delay)
+                if not self._changed.is_set():
+                    self._settled.set()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout=delay)
                 delay = min(self.max_delay, delay * 2)

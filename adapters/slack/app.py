@@ -95,8 +95,8 @@ class SlackAdapter:
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:
             log.error("slack: the Web API at SLACK_API_URL cannot be reached (%s)", type(exc).__name__)
 
-    async def stop(self) -> None:
-        """Stop taking requests, then let those being handled send their replies (a few seconds at most)."""
+    async def stop_taking_requests(self) -> None:
+        """Socket Mode: close the connection (Slack sends to the other replicas). HTTP mode: the listener stops."""
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -105,6 +105,10 @@ class SlackAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._connecting
             self._connecting = None
+
+    async def stop(self) -> None:
+        """Stop taking requests, then let those being handled send their replies (a few seconds at most)."""
+        await self.stop_taking_requests()
         if not await self.conversation.wait_idle(STOP_GRACE_SECONDS):
             log.warning("slack: stopped with %d request(s) still being handled", self.conversation.inflight)
 

@@ -14,6 +14,10 @@ posting again. A worker never starts a send it could not finish well within its 
 Up to `concurrency` rows are in flight at once, at most `per_target_inflight` per target (sent one after
 the other, in order), so one slow or throttled channel never holds the others back (pacing: see
 `bot.outbox.pacing`). The worker is the one place that counts deliveries and 429s in the metrics.
+
+Stopping (`stop()`, e.g. on SIGTERM) leaves no row waiting for a lease: rows still waiting for their turn
+are given back at once, sends already handed to the platform get `stop_grace` seconds to finish and be
+recorded, and those still running then are cancelled and given back in doubt (`bot.outbox.release`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from bot.messages import Message
 from bot.monitoring import update_outbox_gauges
 from bot.outbox.contract import DeliveryError, Outgoing, RateLimit, Sender
 from bot.outbox.pacing import Pacer
+from bot.outbox.release import release
 from bot.outbox.wakeup import Notifier
 from storage.db import is_postgres, session_scope
 from storage.tables import OutboxMessage
@@ -53,6 +58,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 40
 LEASE = timedelta(seconds=60)
 SEND_TIMEOUT = 20.0  # seconds; a send never outlives its lease
+STOP_GRACE = 5.0  # seconds a stopping worker lets the sends already handed to the platform finish
 
 
 @dataclass
@@ -82,7 +88,8 @@ class DeliveryWorker:
                  batch_size: int = 50, poll_interval: float = 1.0, concurrency: int = 64,
                  worker_id: str | None = None, limits: Mapping[str, RateLimit] | None = None,
                  lease: timedelta = LEASE, send_timeout: float = SEND_TIMEOUT,
-                 per_target_inflight: int = 2, notifier: Notifier | None = None) -> None:
+                 per_target_inflight: int = 2, notifier: Notifier | None = None,
+                 stop_grace: float = STOP_GRACE) -> None:
         self.engine = engine
         self.senders = senders
         self.clock = clock or SystemClock()
@@ -95,8 +102,11 @@ class DeliveryWorker:
         self.per_target_inflight = per_target_inflight
         self.pacer = Pacer(limits or {})
         self.notifier = notifier
+        self.stop_grace = stop_grace
         self._wake = asyncio.Event()
         self._stopping = False
+        self._sending: set[int] = set()  # rows handed to their platform, no answer yet
+        self._parked: dict[int, Outgoing] = {}  # claimed rows not sent, left for their lease to run out
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._results: list[_Result] = []
@@ -196,7 +206,10 @@ class DeliveryWorker:
         deadline = claimed_at + self.lease.total_seconds() - self.send_timeout - 1.0
         if not await self.pacer.acquire(item, deadline):
             return None  # its turn would come too late for this lease: the row returns when the lease ends
+        if self._stopping:
+            return None  # never handed to the platform: the stopping worker gives it back
         sender = self.senders[item.platform]
+        self._sending.add(item.id)
         try:
             message_id = await asyncio.wait_for(sender.send(item), timeout=self.send_timeout)
         except DeliveryError as exc:
@@ -209,6 +222,8 @@ class DeliveryWorker:
         except Exception as exc:  # an adapter bug must not kill the worker; the row is retried, in doubt
             log.exception("delivery %s raised", item.id)
             return _Result(item, error=DeliveryError(type(exc).__name__, uncertain=True))
+        finally:
+            self._sending.discard(item.id)
         metrics.DELIVERIES.labels(item.platform, "sent").inc()
         return _Result(item, message_id=message_id)
 
@@ -221,6 +236,8 @@ class DeliveryWorker:
                 result = await self.send_one(item, claimed_at)
             if result is not None:
                 self._results.append(result)
+            else:
+                self._parked[item.id] = item
         finally:
             self._inflight[key] -= 1
             if self._inflight[key] <= 0:
@@ -254,7 +271,7 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         if self.notifier is not None:
             self._unsubscribe = self.notifier.subscribe(self._on_notify)
-        tasks: set[asyncio.Task[None]] = set()
+        tasks: dict[asyncio.Task[None], Outgoing] = {}
         last_flush = time.monotonic()
         try:
             while not self._stopping:
@@ -270,9 +287,10 @@ class DeliveryWorker:
                         items = []
                     claimed_at = time.monotonic()
                     for item in items:
+                        self._parked.pop(item.id, None)
                         task = asyncio.create_task(self._track(item, claimed_at))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
+                        tasks[task] = item
+                        task.add_done_callback(tasks.pop)
                     claimed = len(items)
                 now = time.monotonic()
                 if self._results and (len(self._results) >= 100 or now - last_flush >= 0.05 or not tasks):
@@ -288,11 +306,41 @@ class DeliveryWorker:
                 await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 wake.cancel()
         finally:
-            if tasks:
-                await asyncio.wait(tasks, timeout=self.send_timeout)
-            await self.flush()
+            self._stopping = True
+            await self._wind_down(dict(tasks))
             if self._unsubscribe is not None:
                 self._unsubscribe()
+
+    async def _wind_down(self, tasks: dict[asyncio.Task[None], Outgoing]) -> None:
+        """Stopping: rows not yet handed to the platform are given back at once; sends in progress get
+        `stop_grace` seconds, then are cancelled and given back in doubt. Outcomes are recorded first."""
+        live = {task: item for task, item in tasks.items() if not task.done()}
+        waiting = {task: item for task, item in live.items() if item.id not in self._sending}
+        sending = {task: item for task, item in live.items() if item.id in self._sending}
+        for task in waiting:
+            task.cancel()
+        cut_off: list[Outgoing] = []
+        if sending:
+            _done, late = await asyncio.wait(sending, timeout=self.stop_grace)
+            for task in late:
+                task.cancel()
+                cut_off.append(sending[task])
+        await asyncio.gather(*live, return_exceptions=True)
+        unsent = {item.id: item for item in waiting.values()}
+        unsent.update(self._parked)  # left for their lease to run out (turn too late, or stopping)
+        self._parked.clear()
+        for item in cut_off:
+            unsent.pop(item.id, None)
+        await self.flush()
+        if unsent or cut_off:
+            try:
+                count = await asyncio.to_thread(release, self.engine, self.worker_id, self.clock.now(),
+                                                list(unsent.values()), cut_off)
+                log.info("delivery worker stopping: %d row(s) given back (%d cut off while sending, looked for "
+                         "before their next post)", count, len(cut_off))
+            except Exception:  # the database is away: the leases run out instead, and the rows return then
+                log.exception("could not give back %d claimed row(s); they return when their lease ends",
+                              len(unsent) + len(cut_off))
 
     async def _update_gauges(self) -> None:
         now = time.monotonic()

@@ -171,6 +171,39 @@ def test_systemd_unit_upgrades_then_runs_as_its_own_user() -> None:
     assert unit["Restart"] == "on-failure" and unit["NoNewPrivileges"] == "true"
 
 
+STOP_MARGIN = 10  # seconds between the end of Cercle's own stop budget and the supervisor's SIGKILL
+
+
+def seconds(value: str | int) -> float:
+    """A duration as systemd or compose write it: "30", "30s", "1min 30s", "1m30s"."""
+    units = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)", str(value))
+    assert parts, value
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_every_supervisor_waits_for_the_stop_budget_with_a_margin() -> None:
+    """systemd, Kubernetes and compose wait long enough for `cercle run` to stop by itself before they SIGKILL
+    it (bot/shutdown.py), after whatever pause comes before SIGTERM (Kubernetes' preStop)."""
+    from bot.shutdown import STOP_BUDGET
+
+    unit = dict(line.split("=", 1) for line in (DEPLOY / "cercle.service").read_text().splitlines()
+                if "=" in line and not line.startswith("#"))
+    assert unit["KillSignal"] == "SIGTERM"
+    assert seconds(unit["TimeoutStopSec"]) >= STOP_BUDGET + STOP_MARGIN
+
+    pod = k8s()["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    pause = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pause[0] == "sleep" and 0 < seconds(pause[1]) <= 10  # the Service stops routing to the pod meanwhile
+    assert seconds(pod["terminationGracePeriodSeconds"]) >= seconds(pause[1]) + STOP_BUDGET + STOP_MARGIN
+
+    compose = yaml.safe_load((DEPLOY / "compose.yml").read_text(encoding="utf-8"))["services"]["cercle"]
+    assert seconds(compose["stop_grace_period"]) >= STOP_BUDGET + STOP_MARGIN
+    final = stages((DEPLOY / "Dockerfile").read_text(encoding="utf-8"))[-1]
+    assert "STOPSIGNAL SIGTERM" in final
+
+
 def test_env_example_names_only_real_settings_and_every_secret() -> None:
     names = {line.split("=", 1)[0] for line in (DEPLOY / "cercle.env.example").read_text().splitlines()
              if line and not line.startswith("#")}

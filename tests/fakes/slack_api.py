@@ -3,8 +3,9 @@
 It records every call with its parameters, answers like Slack (`ok`, `error`, `ts`...), keeps each
 conversation's history with message metadata (`conversations.history`, `include_all_metadata`), can
 inject failures (429 with Retry-After, 500, a dropped connection, or either of the last two after the
-message was posted) and enforce rate limits per channel and per workspace, so delivery and broadcast
-code meet Slack's behaviour on loopback, including the lost answers that make a retry a duplicate:
+message was posted, or an answer held back after posting, as a stuck request) and enforce rate limits
+per channel and per workspace, so delivery and broadcast code meet Slack's behaviour on loopback,
+including the lost answers that make a retry a duplicate:
 
     fake = FakeSlack(rate_per_channel=1.0, workspace_rate=50.0)
     await fake.start()
@@ -44,8 +45,8 @@ class Call:
 
 @dataclass
 class Failure:
-    kind: str  # "429", "500", "drop", "500-posted", "drop-posted", or a Slack error code ("channel_not_found")
-    retry_after: float = 1.0
+    kind: str  # "429", "500", "drop", "500-posted", "drop-posted", "stall-posted", or a Slack error code
+    retry_after: float = 1.0  # 429: the Retry-After; "stall-posted": how long the answer is held
 
 
 class _Bucket:
@@ -98,6 +99,7 @@ class FakeSlack:
         self._envelopes = itertools.count(1)
         self._socket_ready = asyncio.Event()
         self.changed = asyncio.Event()
+        self._unstall = asyncio.Event()  # set by stop(): held answers go out, so the server can shut down
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -114,6 +116,7 @@ class FakeSlack:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self._unstall.set()
         for ws in list(self.sockets):
             await ws.close()
         if self._runner:
@@ -129,7 +132,8 @@ class FakeSlack:
     # -- failure injection ------------------------------------------------------------------------
     def fail_next(self, method: str, kind: str, *, times: int = 1, retry_after: float = 1.0) -> None:
         """The next `times` calls of `method` fail: "429" (with Retry-After), "500", "drop", an error code, or
-        (chat.postMessage) "500-posted" / "drop-posted": the message is posted, then the answer is lost."""
+        (chat.postMessage) "500-posted" / "drop-posted": the message is posted, then the answer is lost;
+        "stall-posted": the message is posted, then the answer is held for `retry_after` seconds."""
         self.failures[method].extend(Failure(kind, retry_after) for _ in range(times))
 
     # -- what was called ----------------------------------------------------------------------------
@@ -192,6 +196,12 @@ class FakeSlack:
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
+            if failure.kind == "stall-posted":
+                call.answer = self._answer(method, params, token)  # posted; the answer comes late, if ever
+                self.changed.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._unstall.wait(), failure.retry_after)
+                return web.json_response(call.answer)
             if failure.kind in ("500-posted", "drop-posted"):
                 call.answer = self._answer(method, params, token)  # posted; the client never learns it
                 self.changed.set()

@@ -92,6 +92,25 @@ async def test_many_replicas_elect_exactly_one(postgres_engine: Engine) -> None:
     await asyncio.gather(*tasks)
 
 
+async def test_a_stopping_leader_lets_go_and_a_follower_takes_over_at_once(postgres_engine: Engine) -> None:
+    """SIGTERM: the leader's duties stop, it unlocks and notifies; a follower does not wait for its next try."""
+    rec = Recorder()
+    slow = 3.0  # seconds between a follower's tries
+    a, b = Leadership(postgres_engine, interval=slow), Leadership(postgres_engine, interval=slow)
+    task_a = asyncio.create_task(a.run(*rec.callbacks("a")))
+    await wait_for(lambda: a.is_leader, 5)
+    task_b = asyncio.create_task(b.run(*rec.callbacks("b")))
+    await asyncio.sleep(0.5)  # b has tried once; its next try is 2.5 s away
+    assert not b.is_leader
+    a.stop()
+    takeover = await wait_for(lambda: b.is_leader, slow)
+    await task_a
+    assert takeover < 1.0, f"the follower waited {takeover:.2f} s for its next try"
+    assert rec.events == [("a", "elected"), ("a", "demoted"), ("b", "elected")]
+    b.stop()
+    await task_b
+
+
 async def test_follower_reports_unreachable_database() -> None:
     engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     rec = Recorder()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from bot.supervision import SupervisedAdapter
 from tests.bot.ops.support import MemoryAdapter, eventually
 
@@ -51,3 +54,27 @@ async def test_platform_without_duties_just_runs() -> None:
     assert await supervised.health() == (True, "connected")
     await supervised.stop()
     assert not adapter.running
+
+
+async def test_settle_waits_for_duties_to_stop_and_not_for_a_platform_that_never_started() -> None:
+    class SlowToStop(MemoryAdapter):
+        async def stop_leader_duties(self) -> None:
+            await asyncio.sleep(0.3 if self.duties_running else 0)
+            await super().stop_leader_duties()
+
+    adapter = SlowToStop("memslow")
+    supervised = SupervisedAdapter(adapter, first_delay=0.1)
+    supervised.launch()
+    supervised.set_leader(True)
+    await eventually(lambda: adapter.duties_running)
+    supervised.set_leader(False)
+    assert await supervised.settle(5) and not adapter.duties_running  # waited for the 0.3 s stop
+    await supervised.stop()
+
+    broken = SupervisedAdapter(MemoryAdapter("membroken", fail_starts=100), first_delay=10)
+    assert not await broken.first_start(timeout=1)
+    broken.launch()
+    broken.set_leader(False)
+    started = time.monotonic()
+    assert await broken.settle(5) and time.monotonic() - started < 0.1  # its retry is 10 s away
+    await broken.stop()
