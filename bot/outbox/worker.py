@@ -367,12 +367,13 @@ class DeliveryWorker:
         self._on_notify()
 
     def pending_count(self) -> int:
-        """Rows of these senders that are due now (scheduled later ones are not counted)."""
+        """Rows of these senders that are due now (scheduled later ones, and those of a sender that is not
+        ready, are not counted: this worker would not take them)."""
         now = self.clock.now()
         with session_scope(self.engine) as session:
             rows = session.exec(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.status == "pending", _due(now),
-                col(OutboxMessage.platform).in_(list(self.senders))))
+                col(OutboxMessage.platform).in_(self.ready_platforms())))
             return int(rows.one())
 
     async def drain(self, timeout: float) -> bool:
