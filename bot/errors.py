@@ -6,17 +6,18 @@ from __future__ import annotations
 class UserError(Exception):
     """Something the user can fix. The message is already translated; nothing is changed."""
 
-    def __init__(self, message: str, *, show_usage: bool = False) -> None:
+    def __init__(self, message: str, *, show_usage: bool = False, argument: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.show_usage = show_usage
+        self.argument = argument  # the argument or option it is about, when one is (forms show it there)
 
 
 class UsageError(UserError):
     """The command is malformed: the reply adds the usage line."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, show_usage=True)
+    def __init__(self, message: str, *, argument: str = "") -> None:
+        super().__init__(message, show_usage=True, argument=argument)
 
 
 class NotFound(UserError):

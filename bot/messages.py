@@ -182,6 +182,8 @@ class Reply:
     # shows private answers in the place (Matrix, in the command's thread) sends it to the person's direct
     # conversation instead. The router sets it for the commands a capability declares confidential.
     confidential: bool = False
+    # A refusal: the argument or option it is about, if the command said (a form shows it under that input).
+    about: str = ""
 
     @property
     def secret(self) -> bool:

@@ -17,7 +17,8 @@ MAX_LINES = 400
 # bot.secret_box: the Matrix crypto store seals its keys with CERCLE_SECRET_KEY, like the core's secrets.
 ADAPTER_INTERFACE = {"bot.core", "bot.answering", "bot.platforms", "bot.events", "bot.messages", "bot.outbox",
                      "bot.outbox.contract", "bot.outbox.worker", "bot.settings", "bot.i18n", "bot.i18n.typography",
-                     "bot.commands.grammar", "bot.http", "bot.supervision", "bot.metrics", "bot.secret_box"}
+                     "bot.commands.grammar", "bot.forms", "bot.http", "bot.supervision", "bot.metrics",
+                     "bot.secret_box"}
 
 
 def imports(path: Path) -> set[str]:

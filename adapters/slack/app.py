@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import handlers, interactivity
+from adapters.slack import command_forms, handlers, interactivity, shortcuts
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation
 from adapters.slack.platform import NAME, SlackSettings
 from adapters.slack.sender import SlackSender, slack_error
@@ -56,7 +56,9 @@ class SlackAdapter:
         self.users = UserDirectory(self.client)
         self.sender: Sender = SlackSender(self.client)
         self.conversation = Conversation(core, self.client, self.users)
+        shortcuts.register(self.bolt, self.conversation, settings.command)  # before the slash command's listener
         handlers.register(self.bolt, self.conversation, settings.command)
+        command_forms.register(self.bolt, self.conversation)
         interactivity.register(self.bolt, self.conversation)
         self.socket_mode = settings.socket_mode
         self._socket: AsyncSocketModeHandler | None = None

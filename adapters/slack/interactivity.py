@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -46,7 +47,7 @@ def _where(body: dict[str, Any]) -> Where:
     return Where(team=team, channel_id=channel_id, channel_name=name, direct=is_direct(channel_id, name))
 
 
-class _Refusals:
+class Refusals:
     """The errors last shown in modals, by submission key (bounded), so submitting the same refused
     values again shows the errors again rather than closing the modal."""
 
@@ -65,7 +66,7 @@ class _Refusals:
 
 def register(bolt: AsyncApp, conversation: Conversation) -> None:
     """Attach the button and modal listeners to `bolt`."""
-    refusals = _Refusals()
+    refusals = Refusals()
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                         client: AsyncWebClient) -> None:
@@ -111,33 +112,41 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=fill_command(state, values),
                                              event_key=f"view:{view.get('id')}:{digest}", origin="modal")
-        answering, responder = conversation.core.answering, conversation.responder(where, user_id)
-        # Slack closes a submission it has no answer to within 3 s: past ACK_WITHIN the modal is closed and
-        # the reply (refusal included) is posted instead of shown in the modal.
-        task = asyncio.ensure_future(answering.run(request))
-        try:
-            outcome = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN)
-        except TimeoutError:
-            await ack()
-            late = await task
-            if late.reply is not None:
-                await answering.show(request, late.reply, responder, late.locale)
-            return
-        reply = outcome.reply
-        if reply is None:  # handled before: the same submission again gets the same answer
-            shown = refusals.get(request.event_key or "")
-            await (ack(response_action="errors", errors=shown) if shown else ack())
-            return
-        if reply.is_error:
-            field = field_for_error(state, values, reply.message.summary)
-            errors = {field: error_text(reply.message.summary)}
-            refusals.remember(request.event_key or "", errors)
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        await answering.show(request, reply, responder, outcome.locale)
+        await answer_submission(conversation, refusals, ack, request, where,
+                                lambda reply: field_for_error(state, values, reply.message.summary))
 
     bolt.view(CALLBACK_ID)(on_submit)
+
+
+async def answer_submission(conversation: Conversation, refusals: Refusals, ack: AsyncAck, request: Request,
+                            where: Where, field_of: Callable[[Reply], str]) -> None:
+    """Run a modal's command and answer Slack: a refusal stays in the modal under the field `field_of` names
+    (the same refused values submitted again show it again); otherwise the modal closes and the reply is shown."""
+    answering, responder = conversation.core.answering, conversation.responder(where, request.actor.user_id)
+    # Slack closes a submission it has no answer to within 3 s: past ACK_WITHIN the modal is closed and
+    # the reply (refusal included) is posted instead of shown in the modal.
+    task = asyncio.ensure_future(answering.run(request))
+    try:
+        outcome = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN)
+    except TimeoutError:
+        await ack()
+        late = await task
+        if late.reply is not None:
+            await answering.show(request, late.reply, responder, late.locale)
+        return
+    reply = outcome.reply
+    if reply is None:  # handled before: the same submission again gets the same answer
+        shown = refusals.get(request.event_key or "")
+        await (ack(response_action="errors", errors=shown) if shown else ack())
+        return
+    if reply.is_error:
+        field = field_of(reply)
+        errors = {field: error_text(reply.message.summary)}
+        refusals.remember(request.event_key or "", errors)
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    await answering.show(request, reply, responder, outcome.locale)
 
 
 async def _open_form(conversation: Conversation, client: AsyncWebClient, body: dict[str, Any],

@@ -264,8 +264,8 @@ class Command:
                     i += 1
                     continue
                 if i + 1 >= len(tokens) or tokens[i + 1].is_option:
-                    raise UsageError(_("The option --{name} needs a value.", name=typed))
-                values[name] = opt.type.convert(tokens[i + 1], env)
+                    raise UsageError(_("The option --{name} needs a value.", name=typed), argument=name)
+                values[name] = _convert(opt.type, tokens[i + 1], env, name)
                 i += 2
                 continue
             positional.append(tok)
@@ -278,29 +278,38 @@ class Command:
             if arg.many:
                 rest = positional[index:]
                 if len(rest) < arg.minimum:
-                    raise UsageError(_("Give at least {n} {name}.", n=arg.minimum, name=arg.shown()))
+                    raise UsageError(_("Give at least {n} {name}.", n=arg.minimum, name=arg.shown()), argument=arg.name)
                 if len(rest) > arg.maximum:
-                    raise UsageError(_("Give at most {n} {name}.", n=arg.maximum, name=arg.shown()))
-                values[arg.name] = [arg.type.convert(t, env) for t in rest]
+                    raise UsageError(_("Give at most {n} {name}.", n=arg.maximum, name=arg.shown()), argument=arg.name)
+                values[arg.name] = [_convert(arg.type, t, env, arg.name) for t in rest]
                 index = len(positional)
                 continue
             if arg.rest and len(positional) > index + 1:
                 joined = Token(" ".join(t.text for t in positional[index:]))
-                values[arg.name] = arg.type.convert(joined, env)
+                values[arg.name] = _convert(arg.type, joined, env, arg.name)
                 index = len(positional)
                 continue
             if index >= len(positional):
                 if arg.optional:
                     values[arg.name] = None
                     continue
-                raise UsageError(_("Missing argument: {name}.", name=arg.shown()))
-            values[arg.name] = arg.type.convert(positional[index], env)
+                raise UsageError(_("Missing argument: {name}.", name=arg.shown()), argument=arg.name)
+            values[arg.name] = _convert(arg.type, positional[index], env, arg.name)
             index += 1
         if index < len(positional):
             extra = positional[index].text
             raise UsageError(_("Unexpected '{value}'. If it is one text, put it between double quotes.",
                                value=extra[:60]))
         return {key.replace("-", "_"): value for key, value in values.items()}
+
+
+def _convert(kind: ArgType, token: Token, env: ConvertEnv, name: str) -> Any:
+    """Convert one value; a refusal names the argument or option it is about (forms show it there)."""
+    try:
+        return kind.convert(token, env)
+    except UsageError as exc:
+        exc.argument = exc.argument or name
+        raise
 
 
 class Registry:

@@ -148,7 +148,8 @@ class Router:
                 reply = command.handler(ctx, **kwargs)
         except UserError as exc:
             # What was wrong, to the caller only; the usage line only when the usage was wrong.
-            reply = Reply.error(exc.message, self.usage_line(command) if exc.show_usage else "")
+            reply = replace(Reply.error(exc.message, self.usage_line(command) if exc.show_usage else ""),
+                            about=exc.argument)
         if self.assembly.is_confidential(command.name) and not reply.confidential:
             reply = replace(reply, confidential=True)
         return Outcome(reply, command.name)

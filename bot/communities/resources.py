@@ -9,6 +9,7 @@ from bot.commands.paging import PAGE, offset, page_of_total, page_title, paginat
 from bot.commands.registry import CSV, SLUG, TEXT, WORD, Arg, Opt, command, normalise_tag
 from bot.communities import expertise, library, service
 from bot.errors import Forbidden, NotFound, UserError
+from bot.forms import Input, form
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
 
@@ -44,6 +45,10 @@ def whoknows(ctx: Ctx, skill: str, page: int | None) -> Reply:
     return Reply(Message(summary=title, blocks=tuple(blocks)))
 
 
+@form(title=N_("Share a resource"), submit=N_("Share"), inputs=[
+    Input("slug", N_("Community"), "choice", source=lambda env: service.choices(env.session)),
+    Input("url", N_("Web address")), Input("title", N_("Title")),
+    Input("tags", N_("Tags"), option="tags", optional=True, hint=N_("Separated by commas: howto, video"))])
 @command("share", usage=N_('share <slug> <url> "<title>" [--tags a,b]'),
          summary=N_("Share a resource with a community."),
          args=[Arg("slug", SLUG, label=N_("slug")), Arg("url", WORD, label=N_("url")),

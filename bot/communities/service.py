@@ -175,6 +175,11 @@ def list_active(session: Session, topic: str | None = None) -> list[tuple[Commun
     return [(c, counts.get(c.id or 0, 0)) for c in communities]
 
 
+def choices(session: Session) -> list[tuple[str, str]]:
+    """The active communities as a form's choices: (slug, "Name (slug)")."""
+    return [(c.slug, f"{c.name} ({c.slug})") for c, _members in list_active(session)]
+
+
 def communities_with_topics(session: Session, wanted: list[str]) -> list[Community]:
     """Active communities having one of the topics (positions and digests use this)."""
     if not wanted:

@@ -20,6 +20,7 @@ from bot.commands.registry import (
 from bot.communities import service as communities
 from bot.consultations import messaging, service, usecases
 from bot.errors import UserError
+from bot.forms import Input, form
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
 
@@ -35,6 +36,17 @@ def writable(community: Community) -> None:
 
 
 # -- consultations ---------------------------------------------------------------------------------
+def community_input(label: str = N_("Community")) -> Input:
+    """The community a form's command is about, picked among the active ones."""
+    return Input("slug", label, "choice", source=lambda env: communities.choices(env.session))
+
+
+@form(title=N_("Open a consultation"), submit=N_("Open"), inputs=[
+    community_input(), Input("question", N_("Question"), "long"),
+    Input("options", N_("Option {n}"), repeat=6, at_least=2, hint=N_("Empty options are ignored.")),
+    Input("closes", N_("Voting closes on"), "date", option="closes", optional=True),
+    Input("flags", N_("Votes"), "flags", optional=True,
+          choices=(("anonymous", N_("Anonymous votes")), ("hidden", N_("Results hidden until it closes"))))])
 @command("consult open",
          usage=N_('consult open <slug> "<question>" "<option>" "<option>"... [--closes <2d|2026-12-01>] '
                   '[--anonymous] [--hidden]'),

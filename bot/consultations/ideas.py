@@ -7,7 +7,8 @@ from bot.commands.paging import PAGE, page_title, paginate
 from bot.commands.registry import SLUG, TEXT, Arg, Opt, choice_type, code_type, command
 from bot.communities import service as communities
 from bot.consultations import messaging, service
-from bot.consultations.commands import writable
+from bot.consultations.commands import community_input, writable
+from bot.forms import Input, form
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
 
@@ -17,6 +18,8 @@ STATUS = choice_type(*service.IDEA_STATUSES, kind="idea status", aliases={
     "à-l’étude": "under-study", "refusé": "declined", "rejetée": "declined"})
 
 
+@form(title=N_("Propose an idea"), submit=N_("Propose"),
+      inputs=[community_input(N_("Community it is for")), Input("text", N_("Your idea"), "long")])
 @command("idea", usage=N_('idea <slug> "<text>"'), summary=N_("Propose an idea to a community."),
          args=[Arg("slug", SLUG, label=N_("slug")), Arg("text", TEXT, label=N_("text"))], group="consult")
 def idea(ctx: Ctx, slug: str, text: str) -> Reply:

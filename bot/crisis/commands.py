@@ -12,8 +12,10 @@ from sqlmodel import col, select
 from bot.commands.context import Ctx
 from bot.commands.grammar import ChannelRef
 from bot.commands.registry import TEXT, WHEN, Arg, Opt, code_type, command
+from bot.communities import service as communities
 from bot.crisis import jobs, messaging, service
 from bot.errors import UsageError, UserError
+from bot.forms import FormEnv, Input, form
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import moment, percent
 from bot.messages import Context, Field, Message, Reply, Section
@@ -81,6 +83,30 @@ def _remind_minutes(ctx: Ctx, when: datetime | None) -> int:
     return minutes
 
 
+REMIND_CHOICES = (("1h", N_("1 hour")), ("2h", N_("2 hours")), ("4h", N_("4 hours")), ("8h", N_("8 hours")),
+                  ("1d", N_("1 day")), ("2d", N_("2 days")))
+
+
+def _audience_choices(env: FormEnv) -> list[tuple[str, str]]:
+    return [("all", _("Everyone (every channel Cercle is in)")), *communities.choices(env.session)]
+
+
+def _crisis_choices(env: FormEnv) -> list[tuple[str, str]]:
+    """The open crises the person may see (the same rule as crisis list)."""
+    if env.person_id is None:
+        return []
+    return [(service.code(c), f"{service.code(c)} {c.title}")
+            for c in service.visible_crises(env.session, env.settings, env.person_id) if c.status == service.OPEN]
+
+
+@form(title=N_("Declare a crisis"), submit=N_("Declare"), inputs=[
+    Input("title", N_("Title")),
+    Input("audience", N_("Communities it reaches"), "choices", option="audience", optional=True,
+          source=_audience_choices, hint=N_("Leave communities and channels empty to reach everyone.")),
+    Input("audience-channels", N_("Channels it reaches"), "channels", option="audience", optional=True),
+    Input("communicators", N_("Other communicators"), "users", option="communicators", optional=True),
+    Input("remind-after", N_("Remind those who have not acknowledged after"), "choice", option="remind-after",
+          optional=True, choices=REMIND_CHOICES, initial="4h")])
 @command("crisis declare",
          usage=N_('crisis declare "<title>" [--audience all|<slug>,<slug>|#channel,...] [--communicators @a,@b] '
                   '[--remind-after 4h]'),
@@ -116,6 +142,11 @@ def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | Non
         Context(_('Next: crisis announce C{id} "<text>"', id=crisis.id)))))
 
 
+@form(title=N_("Announce"), submit=N_("Send"), inputs=[
+    Input("crisis", N_("Crisis"), "choice", source=_crisis_choices),
+    Input("text", N_("Announcement"), "long"),
+    Input("flags", N_("Notifications"), "flags", optional=True,
+          choices=(("everyone", N_("Notify every member of the channels")),))])
 @command("crisis announce", usage=N_('crisis announce <C-code> "<text>" [--everyone]'),
          summary=N_("Communicators: send an announcement (or an update) to every channel of the crisis "
                     "(--everyone: notify every member of the channels, where the platform can)."),
@@ -151,6 +182,11 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
     return Reply.private(_("Thank you: your acknowledgement of C{id} is recorded.", id=crisis))
 
 
+@form(title=N_("Ask a question"), submit=N_("Send"), inputs=[
+    Input("crisis", N_("Crisis"), "choice", source=_crisis_choices),
+    Input("question", N_("Your question"), "long"),
+    Input("flags", N_("Anonymity"), "flags", optional=True,
+          choices=(("anonymous", N_("Ask anonymously: nobody, not even the communicators, can know it was you")),))])
 @command("crisis ask", usage=N_('crisis ask <C-code> "<question>" [--anonymous]'),
          summary=N_("Ask the communicators a question; with --anonymous nobody can know it was you."),
          args=[Arg("crisis", CRISIS, label=N_("C-code")), Arg("question", TEXT, label=N_("question"))],

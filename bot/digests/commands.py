@@ -8,6 +8,7 @@ from bot.commands.registry import SLUG, TEXT, Arg, ArgType, ConvertEnv, Opt, com
 from bot.communities import service as communities
 from bot.digests import jobs, messaging, service
 from bot.errors import UserError
+from bot.forms import Input, form
 from bot.i18n import N_, _, fold, ngettext, typed_word
 from bot.i18n.formats import day, moment
 from bot.messages import Reply
@@ -26,6 +27,20 @@ def _cron_or_off(token: Token, env: ConvertEnv) -> str:
 CRON = ArgType("digest schedule", _cron_or_off, (OFF,))
 
 
+SCHEDULES = (("0 9 * * 1", N_("Every Monday at 9:00")), ("0 9 * * 1-5", N_("Every weekday at 9:00")),
+             ("0 16 * * 5", N_("Every Friday at 16:00")), ("0 9 1 * *", N_("The first day of each month at 9:00")),
+             (OFF, N_("Never (turn the digest off)")))
+ZONES = ("Europe/Paris", "Europe/London", "Europe/Berlin", "Europe/Madrid", "Europe/Lisbon", "Europe/Warsaw",
+         "Europe/Athens", "Africa/Casablanca", "UTC", "America/New_York", "America/Chicago", "America/Denver",
+         "America/Los_Angeles", "America/Sao_Paulo", "America/Montreal", "Asia/Dubai", "Asia/Kolkata",
+         "Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney")
+
+
+@form(title=N_("Schedule the digest"), submit=N_("Save"), inputs=[
+    Input("slug", N_("Community"), "choice", source=lambda env: communities.choices(env.session)),
+    Input("cron", N_("When"), "choice", choices=SCHEDULES, initial="0 9 * * 1"),
+    Input("tz", N_("Time zone"), "choice", option="tz", initial=lambda env: env.zone,
+          source=lambda env: [(z, z) for z in dict.fromkeys((env.zone, *ZONES))])])
 @command("digest schedule", usage=N_('digest schedule <slug> ["<cron>"|off] [--tz Europe/Paris]'),
          summary=N_("Managers: when the community's digest is posted (default: Mondays at 9:00); off stops it; "
                     "without a schedule, shows it."),

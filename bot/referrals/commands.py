@@ -10,6 +10,7 @@ from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, offset, page_of_total
 from bot.commands.registry import TEXT, USER, Arg, Opt, choice_type, code_type, command
+from bot.forms import FormEnv, Input, form
 from bot.i18n import N_, _
 from bot.i18n.formats import day
 from bot.messages import Actions, Block, Button, Context, Field, Reply, Section
@@ -33,6 +34,14 @@ def _tell_hr(ctx: Ctx, position: Position, build: messaging.MessageBuilder, subj
             ctx.tell_person(person_id, build, subject=subject)
 
 
+def _positions(env: FormEnv) -> list[tuple[str, str]]:
+    return [(service.position_code(p.id), f"{service.position_code(p.id)} {p.title} ({p.site})")
+            for p in service.open_positions(env.session, env.now)]
+
+
+@form(title=N_("Nominate someone"), submit=N_("Nominate"), inputs=[
+    Input("position", N_("Position"), "choice", source=_positions), Input("user", N_("Person"), "user"),
+    Input("why", N_("Why them?"), "long", hint=N_("Only the person, HR and you will read this."))])
 @command("nominate", usage=N_('nominate <P-code> @user "<why>"'),
          summary=N_("Put someone forward for a position; they are asked in private first."),
          args=[Arg("position", POSITION, label=N_("<P-code>")), Arg("user", USER, label=N_("@person")),

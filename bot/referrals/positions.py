@@ -9,6 +9,7 @@ from bot.commands.paging import PAGE, page_title, paginate
 from bot.commands.registry import CSV, TEXT, WHEN, Arg, Opt, code_type, command, normalise_tag
 from bot.communities.service import channels, communities_with_topics
 from bot.errors import UsageError
+from bot.forms import Input, form
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import day
 from bot.messages import Actions, Context, Field, Message, Reply, Section
@@ -20,6 +21,12 @@ from bot.referrals.service import position_code
 POSITION = code_type("P")
 
 
+@form(title=N_("Open a position"), submit=N_("Open"), inputs=[
+    Input("title", N_("Title")), Input("site", N_("Site"), option="site"),
+    Input("team", N_("Team"), option="team", optional=True),
+    Input("skills", N_("Skills"), option="skills", optional=True, hint=N_("Separated by commas: kafka, python")),
+    Input("closes", N_("Applications close on"), "date", option="closes", optional=True),
+    Input("description", N_("Description"), "long", option="description", optional=True)])
 @command("position open",
          usage=N_('position open "<title>" --site "<site>" [--team "<team>"] [--skills a,b] [--closes <date>] '
                   '[--description "<text>"]'),
