@@ -149,8 +149,8 @@ def prepare(core: Core, spec: FormSpec, actor: Actor, prefill: Mapping[str, str]
     with session_scope(core.engine) as session:
         account = identity.find_account(session, actor.platform, actor.workspace, actor.user_id)
         person = session.get(Person, account.person_id) if account is not None else None
-        locale = (identity.person_locale(session, person, core.settings.locale) if person is not None
-                  else core.locale_of(actor))
+        locale = identity.account_locale(session, actor.platform, actor.workspace, actor.user_id,
+                                         core.settings.locale, actor.locale)
         zone = identity.person_zone(session, person, core.settings.timezone) if person is not None else \
             core.settings.timezone
         env = FormEnv(session, core.settings, person.id if person is not None else None, zone, core.clock.now())

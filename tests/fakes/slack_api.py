@@ -287,6 +287,10 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")}}
         if method == "pins.add":
             return {"ok": True}
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", ""))
+            return {"ok": True, "channel": params.get("channel"),
+                    "permalink": f"https://cercle-test.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}
