@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserError(Exception):
     """Something the user can fix. The message is already translated; nothing is changed."""
@@ -26,3 +29,13 @@ class NotFound(UserError):
 
 class Forbidden(UserError):
     """The caller may not do this."""
+
+
+@contextmanager
+def about(argument: str) -> Iterator[None]:
+    """Refusals raised inside are about `argument` (a form shows them under its input)."""
+    try:
+        yield
+    except UserError as exc:
+        exc.argument = exc.argument or argument
+        raise

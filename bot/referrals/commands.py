@@ -10,6 +10,7 @@ from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, offset, page_of_total
 from bot.commands.registry import TEXT, USER, Arg, Opt, choice_type, code_type, command
+from bot.errors import about
 from bot.forms import FormEnv, Input, form
 from bot.i18n import N_, _
 from bot.i18n.formats import day
@@ -48,6 +49,8 @@ def _positions(env: FormEnv) -> list[tuple[str, str]]:
                Arg("why", TEXT, label=N_('"<why>"'))], group="position")
 def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
     row = service.get_position(ctx.session, position)
+    with about("why"):
+        service.check_argument(why)  # checked again by the service; here a form learns which input it is about
     nominee = ctx.person_of(user)
     assert nominee.id is not None
     nomination = service.nominate(ctx.session, position=row, nominator_id=ctx.person_id, nominee_id=nominee.id,

@@ -4,7 +4,7 @@ wrong value is shown in the form, under its input, and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from storage.tables import (
     Crisis,
     CrisisChannel,
     CrisisCommunicator,
+    Nomination,
     Position,
     PositionSkill,
 )
@@ -50,8 +51,8 @@ async def _community(slack: SlackHarness, slug: str, channel: str, *members: str
      {"title": "plain_text_input", "audience": "multi_static_select", "audience-channels": "multi_conversations_select",
       "communicators": "multi_users_select", "remind-after": "static_select"}),
     ("cercle_consult_open", "Open a consultation",
-     {"slug": "static_select", "question": "plain_text_input", **{f"options-{n}": "plain_text_input" for n in range(1, 7)},
-      "closes": "datepicker", "flags": "checkboxes"}),
+     {"slug": "static_select", "question": "plain_text_input",
+      **{f"options-{n}": "plain_text_input" for n in range(1, 7)}, "closes": "datepicker", "flags": "checkboxes"}),
     ("cercle_position_open", "Open a position",
      {"title": "plain_text_input", "site": "plain_text_input", "team": "plain_text_input",
       "skills": "plain_text_input", "closes": "datepicker", "description": "plain_text_input"}),
@@ -112,3 +113,114 @@ async def test_crisis_declare_form_refusals_stay_in_the_form_and_change_nothing(
     assert list(errors) == ["audience"] and "nowhere" in errors["audience"]
     assert _rows(slack, Crisis) == []
     assert slack.fake.calls_to("chat.postMessage") == []
+
+
+async def test_consult_open_form_does_what_the_typed_command_does(slack: SlackHarness) -> None:
+    await _community(slack, "cafe", "CCAFE", ALICE)
+    await slack.command('consult open cafe "Which coffee?" "Arabica" "Robusta" --closes 2026-12-15 --anonymous',
+                        user=ADMIN)
+    view = await shortcut(slack, "cercle_consult_open", user=ADMIN)
+    assert options_of(view, "slug") == ["cafe"]
+    assert options_of(view, "flags") == ["anonymous", "hidden"]
+    assert [b["optional"] for b in view["blocks"] if b["block_id"].startswith("options-")] == \
+        [False, False, True, True, True, True]
+    accepted = await submit(slack, view, {"slug": "cafe", "question": "Which coffee?", "options-1": "Arabica",
+                                          "options-2": "", "options-3": "Robusta", "closes": "2026-12-15",
+                                          "flags": ["anonymous"]}, user=ADMIN)
+    assert accepted.status == 200 and not accepted.body
+    typed, submitted = _rows(slack, Consultation)
+    assert (submitted.community_id, submitted.question, submitted.closes_at, submitted.anonymous, submitted.hidden) \
+        == (typed.community_id, typed.question, typed.closes_at, True, False)
+    options = _rows(slack, ConsultationOption)
+    for consultation in (typed, submitted):  # the empty option is ignored: options 1 and 2 as typed
+        assert [(o.number, o.label) for o in options if o.consultation_id == consultation.id] == \
+            [(1, "Arabica"), (2, "Robusta")]
+    await slack.worker.run_once()
+    assert len(slack.fake.posted("CCAFE")) == 2  # both posted to the community's channel
+
+
+async def test_consult_open_form_refusals(slack: SlackHarness) -> None:
+    await _community(slack, "cafe", "CCAFE", ALICE)
+    good = {"slug": "cafe", "question": "Which coffee?", "options-1": "Arabica", "options-2": "Robusta"}
+    view = await shortcut(slack, "cercle_consult_open", user=ADMIN)
+
+    past = _errors(await submit(slack, view, {**good, "closes": "2026-11-01"}, user=ADMIN))
+    assert past == {"closes": "'2026-11-01' is in the past."}
+    missing = _errors(await submit(slack, view, {**good, "options-2": " "}, user=ADMIN))  # a forged submission
+    assert list(missing) == ["options-2"] and "at least 2" in missing["options-2"]
+    unknown = _errors(await submit(slack, view, {**good, "slug": "tea"}, user=ADMIN))  # removed since it opened
+    assert list(unknown) == ["slug"] and "tea" in unknown["slug"]
+    member_view = await shortcut(slack, "cercle_consult_open", user=ALICE)
+    forbidden = _errors(await submit(slack, member_view, good, user=ALICE))  # a member, not a manager
+    assert list(forbidden) == ["slug"] and "manager" in forbidden["slug"].lower()
+    assert _rows(slack, Consultation) == []
+    await slack.worker.run_once()
+    assert slack.fake.posted("CCAFE") == []
+
+
+async def test_position_and_nomination_forms_in_the_persons_language(slack: SlackHarness) -> None:
+    await slack.command(f"role grant <@{BOB}> hr", user=ADMIN)
+    view = await shortcut(slack, "cercle_position_open", user=BOB)  # Bérénice reads French
+    assert view["title"]["text"] == "Ouvrir un poste" and view["close"]["text"] == "Annuler"
+    assert label_of(view, "site") == "Site" and label_of(view, "closes") == "Candidatures jusqu'au"
+    refused = _errors(await submit(slack, view, {"title": "Data engineer", "site": "Lyon", "closes": "2026-11-02"},
+                                   user=BOB))
+    assert list(refused) == ["closes"] and "passé" in refused["closes"]
+    accepted = await submit(slack, view, {"title": "Data engineer", "site": "Lyon", "team": "Platform",
+                                          "skills": "Kafka, machine learning", "closes": "2026-12-20"}, user=BOB)
+    assert accepted.status == 200 and not accepted.body
+    (position,) = _rows(slack, Position)
+    assert (position.title, position.site, position.team) == ("Data engineer", "Lyon", "Platform")
+    assert position.closes_at is not None and position.closes_at.date().isoformat() == "2026-12-20"
+    assert sorted(s.skill for s in _rows(slack, PositionSkill)) == ["kafka", "machine-learning"]
+
+    nominate = await shortcut(slack, "cercle_nominate", user=ALICE)
+    assert options_of(nominate, "position") == ["P1"]
+    short = _errors(await submit(slack, nominate, {"position": "P1", "user": ADMIN, "why": "Good"}, user=ALICE))
+    assert list(short) == ["why"] and "at least a sentence" in short["why"]
+    why = "She ran the Kafka migration in Lyon."
+    accepted = await submit(slack, nominate, {"position": "P1", "user": ADMIN, "why": why}, user=ALICE)
+    assert accepted.status == 200 and not accepted.body
+    (nomination,) = _rows(slack, Nomination)
+    assert (nomination.position_id, nomination.argument) == (position.id, why)
+    typed = await slack.command(f'nominate P1 <@{ADMIN}> "{why}"', user=ALICE)
+    assert "already" in block_text(typed.params["blocks"])  # the form's nomination is the same one
+    again = _errors(await submit(slack, nominate, {"position": "P1", "user": ADMIN, "why": why + " Again."},
+                                 user=ALICE))
+    assert list(again) == ["position"] and "already" in again["position"]
+    # Confidential: nothing about the nomination reached a channel.
+    assert all(c.params["channel"].startswith("D") for c in slack.fake.calls_to("chat.postMessage"))
+
+
+async def test_digest_schedule_form(slack: SlackHarness) -> None:
+    await _community(slack, "cafe", "CCAFE", ALICE)
+    promoted = await slack.command(f"community promote cafe <@{ALICE}>", user=ADMIN)
+    assert "manager" in block_text(promoted.params["blocks"])
+    scheduled = await slack.command('digest schedule cafe "0 16 * * 5" --tz Europe/London', user=ALICE)
+    assert "Europe/London" in block_text(scheduled.params["blocks"])
+    typed = _digest(slack)
+    await slack.command("digest schedule cafe off", user=ALICE)
+    body, trigger = slack.command_body("digest schedule", user=ALICE)  # bare: its form opens, no usage error
+    assert (await slack.post(body, "application/x-www-form-urlencoded")).status == 200
+    await slack.settle()
+    assert slack.responses_to(trigger) == []
+    (opened,) = slack.fake.calls_to("views.open")
+    assert opened.params["trigger_id"] == trigger
+    view = opened.params["view"]
+    assert options_of(view, "cron") == ["0 9 * * 1", "0 9 * * 1-5", "0 16 * * 5", "0 9 1 * *", "off"]
+    (tz,) = [b for b in view["blocks"] if b["block_id"] == "tz"]
+    assert tz["element"]["initial_option"]["value"] == "Europe/Paris" and "Europe/London" in options_of(view, "tz")
+    accepted = await submit(slack, view, {"slug": "cafe", "cron": "0 16 * * 5", "tz": "Europe/London"}, user=ALICE)
+    assert accepted.status == 200 and not accepted.body
+    assert _digest(slack) == typed == ("0 16 * * 5", "Europe/London", None)
+    refused = _errors(await submit(slack, view, {"slug": "cafe", "cron": "0 9 * * 1", "tz": "Mars/Olympus"},
+                                   user=BOB))
+    assert list(refused) == ["slug"] and "Seuls les animateurs" in refused["slug"]  # in French: Bérénice
+    assert _digest(slack) == typed
+
+
+def _digest(slack: SlackHarness) -> tuple[str, str, datetime | None]:
+    from storage.tables import DigestSchedule
+
+    (row,) = _rows(slack, DigestSchedule)
+    return row.cron, row.timezone, row.off_since

@@ -288,9 +288,9 @@ class FakeSlack:
         if method == "pins.add":
             return {"ok": True}
         if method == "chat.getPermalink":
-            ts = str(params.get("message_ts", ""))
-            return {"ok": True, "channel": params.get("channel"),
-                    "permalink": f"https://cercle-test.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
+            channel, ts = str(params.get("channel", "")), str(params.get("message_ts", "")).replace(".", "")
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://cercle-test.slack.com/archives/{channel}/p{ts}"}
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}
