@@ -4,7 +4,7 @@ wrong value is shown in the form, under its input, and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -224,3 +224,119 @@ def _digest(slack: SlackHarness) -> tuple[str, str, datetime | None]:
 
     (row,) = _rows(slack, DigestSchedule)
     return row.cron, row.timezone, row.off_since
+
+
+async def test_message_shortcuts_share_a_message_and_propose_it_as_an_idea(slack: SlackHarness) -> None:
+    from storage.tables import Idea, Resource
+
+    await _community(slack, "cafe", "CCAFE", ALICE)
+    message = {"type": "message", "user": BOB, "ts": "1700000000.000200",
+               "text": "Great read on espresso &amp; milk: <https://example.org/espresso|the guide>\nSecond line"}
+    view = await shortcut(slack, "cercle_share_message", user=ALICE, message=message, channel="CRANDOM",
+                          channel_name="random")
+    assert view["title"]["text"] == "Share a resource"
+    (get,) = slack.fake.calls_to("chat.getPermalink")
+    assert (get.params["channel"], get.params["message_ts"]) == ("CRANDOM", "1700000000.000200")
+    initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
+    permalink = "https://cercle-test.slack.com/archives/CRANDOM/p1700000000000200"
+    assert initial["url"] == permalink
+    assert initial["title"] == "Great read on espresso & milk: https://example.org/espresso"
+    accepted = await submit(slack, view, {"slug": "cafe", "url": permalink, "title": initial["title"],
+                                          "tags": "coffee"}, user=ALICE)
+    assert accepted.status == 200 and not accepted.body
+    (resource,) = _rows(slack, Resource)
+    assert (resource.url, resource.title) == (permalink, initial["title"])
+    # The answer is private, in the channel where the message was.
+    (reply,) = slack.fake.calls_to("chat.postEphemeral")
+    assert (reply.params["channel"], reply.params["user"]) == ("CRANDOM", ALICE)
+
+    idea_view = await shortcut(slack, "cercle_idea_message", user=ALICE, message=message, channel="CRANDOM")
+    (text,) = [b for b in idea_view["blocks"] if b["block_id"] == "text"]
+    assert text["element"]["initial_value"].startswith("Great read on espresso & milk")
+    refused = _errors(await submit(slack, idea_view, {"slug": "tea", "text": "Offer espresso"}, user=ALICE))
+    assert list(refused) == ["slug"] and "tea" in refused["slug"]
+    assert _rows(slack, Idea) == []
+    accepted = await submit(slack, idea_view, {"slug": "cafe", "text": "Offer espresso on Fridays"}, user=ALICE)
+    assert accepted.status == 200 and not accepted.body
+    assert [i.text for i in _rows(slack, Idea)] == ["Offer espresso on Fridays"]
+
+
+async def test_announce_and_ask_forms(slack: SlackHarness) -> None:
+    await _community(slack, "ops", "COPS", ALICE, BOB)
+    await slack.command('crisis declare "Outage" --audience ops', user=ADMIN)
+    ask = await shortcut(slack, "cercle_crisis_ask", user=ALICE)
+    assert options_of(ask, "crisis") == []  # nothing announced yet: Alice is not told of the crisis
+
+    body, _trigger = slack.command_body("crisis announce", user=ADMIN)  # bare: the announce form
+    await slack.post(body, "application/x-www-form-urlencoded")
+    await slack.settle()
+    (opened,) = slack.fake.calls_to("views.open")[1:]
+    view = opened.params["view"]
+    assert blocks_of(view) == {"crisis": "static_select", "text": "plain_text_input", "flags": "checkboxes"}
+    assert options_of(view, "crisis") == ["C1"] and options_of(view, "flags") == ["everyone"]
+    refused = _errors(await submit(slack, view, {"crisis": "C1", "text": "Systems are down."}, user=ALICE))
+    assert list(refused) == ["crisis"] and "communicator" in refused["crisis"].lower()
+    accepted = await submit(slack, view, {"crisis": "C1", "text": "Systems are down.\nWe are on it.",
+                                          "flags": ["everyone"]}, user=ADMIN)
+    assert accepted.status == 200 and not accepted.body
+    await slack.worker.run_once()
+    (post,) = slack.fake.posted("COPS")
+    assert "Systems are down.\nWe are on it." in block_text(post.params["blocks"])
+
+    ask = await shortcut(slack, "cercle_crisis_ask", user=ALICE)
+    assert options_of(ask, "crisis") == ["C1"]
+    accepted = await submit(slack, ask, {"crisis": "C1", "question": "Is payroll affected?",
+                                         "flags": ["anonymous"]}, user=ALICE)
+    assert accepted.status == 200 and not accepted.body
+    from storage.tables import CrisisQuestion
+
+    (question,) = _rows(slack, CrisisQuestion)
+    assert (question.text, question.asker_id) == ("Is payroll affected?", None)  # anonymous, as typed --anonymous
+
+
+async def test_a_forged_flag_or_option_cannot_slip_into_the_command(slack: SlackHarness) -> None:
+    await _community(slack, "cafe", "CCAFE", ALICE)
+    view = await shortcut(slack, "cercle_consult_open", user=ADMIN)
+    accepted = await submit(slack, view, {"slug": "cafe", "question": 'Tea? --hidden', "options-1": 'Yes" --anonymous',
+                                          "options-2": "No", "flags": ["hidden --anonymous", "everyone"]}, user=ADMIN)
+    assert accepted.status == 200 and not accepted.body
+    (consultation,) = _rows(slack, Consultation)
+    assert (consultation.question, consultation.anonymous, consultation.hidden) == ("Tea? --hidden", False, False)
+    assert [o.label for o in _rows(slack, ConsultationOption)] == ["Yes' --anonymous", "No"]
+
+
+async def test_a_shortcut_and_its_form_through_socket_mode(slack_socket: SlackHarness) -> None:
+    from tests.support.slack_forms import element_state, shortcut_payload
+
+    slack = slack_socket
+    for n, text in enumerate(('community create cafe "Café"', "community link cafe")):
+        await slack.fake.socket_send("slash_commands", {
+            "team_id": "T0CERCLE", "channel_id": "CCAFE", "channel_name": "cafe", "user_id": ADMIN, "user_name": "ada",
+            "command": "/cercle", "text": text, "api_app_id": "ACERCLE",
+            "response_url": slack.fake.response_url(f"t{n}"), "trigger_id": f"t{n}"})
+        await slack.settle()
+    payload = shortcut_payload("cercle_consult_open", user=ADMIN)
+    ack = await slack.fake.socket_send("interactive", payload)
+    assert "envelope_id" in ack
+    await slack.settle()
+    (opened,) = slack.fake.calls_to("views.open")
+    assert opened.params["trigger_id"] == payload["trigger_id"]
+    view = opened.params["view"]
+    assert options_of(view, "slug") == ["cafe"]
+
+    def submission(values: dict[str, Any]) -> dict[str, Any]:
+        state = {"values": {b["block_id"]: {"value": element_state(b["element"], values.get(b["block_id"]))}
+                            for b in view["blocks"]}}
+        return {"type": "view_submission", "team": {"id": "T0CERCLE"}, "api_app_id": "ACERCLE",
+                "user": {"id": ADMIN, "username": "ada", "team_id": "T0CERCLE"},
+                "view": {**view, "id": "VSOCKET", "hash": "h1", "state": state}}
+
+    good = {"slug": "cafe", "question": "Which coffee?", "options-1": "Arabica", "options-2": "Robusta"}
+    refused = await slack.fake.socket_send("interactive", submission({**good, "closes": "2026-01-01"}))
+    assert refused["payload"] == {"response_action": "errors", "errors": {"closes": "'2026-01-01' is in the past."}}
+    assert _rows(slack, Consultation) == []
+    accepted = await slack.fake.socket_send("interactive", submission({**good, "closes": "2026-12-01"}))
+    await slack.settle()
+    assert not accepted.get("payload")
+    (consultation,) = _rows(slack, Consultation)
+    assert consultation.closes_at is not None and consultation.closes_at < datetime(2026, 12, 2, tzinfo=UTC)
