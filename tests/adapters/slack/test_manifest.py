@@ -26,3 +26,12 @@ def test_manifest_matches_the_adapter() -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "chat:write.public", "im:write", "im:history", "pins:write", "users:read",
             "channels:read", "groups:read", "app_mentions:read"} <= scopes
+
+
+def test_manifest_declares_the_shortcuts_the_adapter_answers() -> None:
+    from adapters.slack.shortcuts import GLOBAL_SHORTCUTS, MESSAGE_SHORTCUTS
+
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    declared = {(s["callback_id"], s["type"]) for s in manifest["features"]["shortcuts"]}
+    assert declared == {(c, "global") for c in GLOBAL_SHORTCUTS} | {(c, "message") for c in MESSAGE_SHORTCUTS}
+    assert all(len(s["name"]) <= 40 and len(s["description"]) <= 150 for s in manifest["features"]["shortcuts"])
