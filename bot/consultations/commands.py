@@ -41,7 +41,7 @@ def community_input(label: str = N_("Community")) -> Input:
     return Input("slug", label, "choice", source=lambda env: communities.choices(env.session))
 
 
-@form(title=N_("Open a consultation"), submit=N_("Open"), inputs=[
+@form(title=N_("Open a consultation"), submit=N_("Start the vote"), inputs=[
     community_input(), Input("question", N_("Question"), "long"),
     Input("options", N_("Option {n}"), repeat=6, at_least=2, hint=N_("Empty options are ignored.")),
     Input("closes", N_("Voting closes on"), "date", option="closes", optional=True),

@@ -21,7 +21,7 @@ from bot.referrals.service import position_code
 POSITION = code_type("P")
 
 
-@form(title=N_("Open a position"), submit=N_("Open"), inputs=[
+@form(title=N_("Open a position"), submit=N_("Publish"), inputs=[
     Input("title", N_("Title")), Input("site", N_("Site"), option="site"),
     Input("team", N_("Team"), option="team", optional=True),
     Input("skills", N_("Skills"), option="skills", optional=True, hint=N_("Separated by commas: kafka, python")),

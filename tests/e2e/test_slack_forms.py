@@ -340,3 +340,22 @@ async def test_a_shortcut_and_its_form_through_socket_mode(slack_socket: SlackHa
     assert not accepted.get("payload")
     (consultation,) = _rows(slack, Consultation)
     assert consultation.closes_at is not None and consultation.closes_at < datetime(2026, 12, 2, tzinfo=UTC)
+
+
+async def test_a_long_command_typed_alone_opens_its_form_in_any_language(slack: SlackHarness) -> None:
+    await _community(slack, "cafe", "CCAFE", BOB)
+    body, trigger = slack.command_body("consultation ouvrir", user=BOB, channel="CCAFE", channel_name="cafe")
+    assert (await slack.post(body, "application/x-www-form-urlencoded")).status == 200
+    await slack.settle()
+    assert slack.responses_to(trigger) == []
+    (opened,) = slack.fake.calls_to("views.open")
+    view = opened.params["view"]
+    assert (view["title"]["text"], view["submit"]["text"]) == ("Ouvrir une consultation", "Lancer le vote")
+    assert label_of(view, "options-1") == "Choix 1" and options_of(view, "flags") == ["anonymous", "hidden"]
+    refused = _errors(await submit(slack, view, {"slug": "cafe", "question": "Thé ?", "options-1": "Oui",
+                                                 "options-2": "Non"}, user=BOB))
+    assert list(refused) == ["slug"] and "Seuls les animateurs" in refused["slug"]
+    # With its arguments the command runs as typed (here: the same refusal, as a reply).
+    typed = await slack.command('consultation ouvrir cafe "Thé ?" "Oui" "Non"', user=BOB, channel="CCAFE")
+    assert "Seuls les animateurs" in block_text(typed.params["blocks"])
+    assert len(slack.fake.calls_to("views.open")) == 1 and _rows(slack, Consultation) == []
