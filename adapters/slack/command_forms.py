@@ -68,8 +68,8 @@ def _option(value: str, label: str) -> dict[str, Any]:
 def _element(shown: forms.Shown) -> dict[str, Any]:
     """The Block Kit element of one input."""
     kind, choices = shown.kind, shown.choices
-    if kind in ("choice", "choices") and len(choices) > CHOICES_LIMIT:
-        kind = "text"  # too many to pick from: typed (a slug, or slugs separated by commas)
+    if kind in ("choice", "choices") and not 0 < len(choices) <= CHOICES_LIMIT:
+        kind = "text"  # nothing or too much to pick from (Slack takes 1 to 100 options): typed instead
     element: dict[str, Any]
     if kind in ("text", "long"):
         element = {"type": "plain_text_input", "multiline": kind == "long"}

@@ -91,12 +91,14 @@ def _audience_choices(env: FormEnv) -> list[tuple[str, str]]:
     return [("all", _("Everyone (every channel Cercle is in)")), *communities.choices(env.session)]
 
 
-def _crisis_choices(env: FormEnv) -> list[tuple[str, str]]:
-    """The open crises the person may see (the same rule as crisis list)."""
+def _crisis_choices(env: FormEnv, *, speaking: bool = False) -> list[tuple[str, str]]:
+    """The open crises the person may see (the same rule as crisis list); `speaking`: those they speak for."""
     if env.person_id is None:
         return []
-    return [(service.code(c), f"{service.code(c)} {c.title}")
-            for c in service.visible_crises(env.session, env.settings, env.person_id) if c.status == service.OPEN]
+    crises = [c for c in service.visible_crises(env.session, env.settings, env.person_id) if c.status == service.OPEN]
+    if speaking:
+        crises = [c for c in crises if service.is_communicator(env.session, env.settings, c, env.person_id or 0)]
+    return [(service.code(c), f"{service.code(c)} {c.title}") for c in crises]
 
 
 @form(title=N_("Declare a crisis"), submit=N_("Declare"), inputs=[
@@ -143,7 +145,7 @@ def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | Non
 
 
 @form(title=N_("Announce"), submit=N_("Send"), inputs=[
-    Input("crisis", N_("Crisis"), "choice", source=_crisis_choices),
+    Input("crisis", N_("Crisis"), "choice", source=lambda env: _crisis_choices(env, speaking=True)),
     Input("text", N_("Announcement"), "long"),
     Input("flags", N_("Notifications"), "flags", optional=True,
           choices=(("everyone", N_("Notify every member of the channels")),))])
@@ -185,8 +187,8 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
 @form(title=N_("Ask a question"), submit=N_("Send"), inputs=[
     Input("crisis", N_("Crisis"), "choice", source=_crisis_choices),
     Input("question", N_("Your question"), "long"),
-    Input("flags", N_("Anonymity"), "flags", optional=True,
-          choices=(("anonymous", N_("Ask anonymously: nobody, not even the communicators, can know it was you")),))])
+    Input("flags", N_("Anonymity"), "flags", optional=True, choices=(("anonymous", N_("Ask anonymously")),),
+          hint=N_("Nobody, not even the communicators, can know who asked an anonymous question."))])
 @command("crisis ask", usage=N_('crisis ask <C-code> "<question>" [--anonymous]'),
          summary=N_("Ask the communicators a question; with --anonymous nobody can know it was you."),
          args=[Arg("crisis", CRISIS, label=N_("C-code")), Arg("question", TEXT, label=N_("question"))],

@@ -63,6 +63,11 @@ async def _community(slack: SlackHarness, slug: str, channel: str, *members: str
 ])
 async def test_each_global_shortcut_opens_its_form(slack: SlackHarness, callback_id: str, title: str,
                                                    blocks: dict[str, str]) -> None:
+    await _community(slack, "ops", "COPS", ALICE)  # something to pick in each list
+    await slack.command(f"role grant <@{BOB}> hr", user=ADMIN)
+    await slack.command('position open "Engineer" --site Lyon', user=BOB)
+    await slack.command('crisis declare "Outage" --audience ops', user=ADMIN)
+    await slack.command('crisis announce C1 "Down"', user=ADMIN)
     view = await shortcut(slack, callback_id, user=ALICE)
     assert view["type"] == "modal" and view["callback_id"] == "cercle:command-form"
     assert view["title"]["text"] == title and view["close"]["text"] == "Cancel"
@@ -265,7 +270,8 @@ async def test_announce_and_ask_forms(slack: SlackHarness) -> None:
     await _community(slack, "ops", "COPS", ALICE, BOB)
     await slack.command('crisis declare "Outage" --audience ops', user=ADMIN)
     ask = await shortcut(slack, "cercle_crisis_ask", user=ALICE)
-    assert options_of(ask, "crisis") == []  # nothing announced yet: Alice is not told of the crisis
+    # Nothing announced yet: Alice is not told of the crisis, and Slack takes no empty list: a code is typed.
+    assert blocks_of(ask)["crisis"] == "plain_text_input"
 
     body, _trigger = slack.command_body("crisis announce", user=ADMIN)  # bare: the announce form
     await slack.post(body, "application/x-www-form-urlencoded")
@@ -274,6 +280,8 @@ async def test_announce_and_ask_forms(slack: SlackHarness) -> None:
     view = opened.params["view"]
     assert blocks_of(view) == {"crisis": "static_select", "text": "plain_text_input", "flags": "checkboxes"}
     assert options_of(view, "crisis") == ["C1"] and options_of(view, "flags") == ["everyone"]
+    alices = await shortcut(slack, "cercle_crisis_ask", user=ALICE)
+    assert blocks_of(alices)["crisis"] == "plain_text_input"  # not yet announced, and Alice does not speak for it
     refused = _errors(await submit(slack, view, {"crisis": "C1", "text": "Systems are down."}, user=ALICE))
     assert list(refused) == ["crisis"] and "communicator" in refused["crisis"].lower()
     accepted = await submit(slack, view, {"crisis": "C1", "text": "Systems are down.\nWe are on it.",
