@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from sqlmodel import select
+
 from bot import identity
 from bot.commands.registry import Handler, commands_of
-from bot.events import Actor
+from bot.events import Actor, Place
 from bot.i18n import _, use_locale
 from storage.db import session_scope
-from storage.tables import Person
+from storage.tables import Channel, Person
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -44,6 +46,7 @@ class FormEnv:
     person_id: int | None
     zone: str
     now: datetime
+    channel_id: int | None = None  # the channel it is opened from, when Cercle knows it (`Channel.id`)
 
 
 Source = Callable[[FormEnv], Iterable[tuple[str, str]]]
@@ -143,17 +146,23 @@ class Prepared:
     locale: str
 
 
-def prepare(core: Core, spec: FormSpec, actor: Actor, prefill: Mapping[str, str] | None = None) -> Prepared:
-    """The form for `actor`, in their language; `prefill` gives initial texts (a message being shared)."""
+def prepare(core: Core, spec: FormSpec, actor: Actor, prefill: Mapping[str, str] | None = None,
+            place: Place | None = None) -> Prepared:
+    """The form for `actor`, in their language; `prefill` gives initial texts (a message being shared);
+    `place`: where it is opened (a community's channel preselects the community)."""
     prefill = prefill or {}
     with session_scope(core.engine) as session:
+        channel = session.exec(select(Channel).where(
+            Channel.platform == place.platform, Channel.workspace == place.workspace,
+            Channel.channel_id == place.channel_id)).first() if place is not None and place.channel_id else None
         account = identity.find_account(session, actor.platform, actor.workspace, actor.user_id)
         person = session.get(Person, account.person_id) if account is not None else None
         locale = identity.account_locale(session, actor.platform, actor.workspace, actor.user_id,
                                          core.settings.locale, actor.locale)
         zone = identity.person_zone(session, person, core.settings.timezone) if person is not None else \
             core.settings.timezone
-        env = FormEnv(session, core.settings, person.id if person is not None else None, zone, core.clock.now())
+        env = FormEnv(session, core.settings, person.id if person is not None else None, zone, core.clock.now(),
+                      channel.id if channel is not None else None)
         with use_locale(locale, zone=zone):
             fields = tuple(_shown(i, env, prefill) for i in spec.inputs)
             return Prepared(spec.command, _(spec.title), _(spec.submit), _("Cancel"),

@@ -138,7 +138,7 @@ async def open_form(conversation: Conversation, client: AsyncWebClient, spec: fo
     info = await conversation.users.info(user_id, user_name)
     actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale)
     core = conversation.core
-    prepared = await asyncio.to_thread(forms.prepare, core, spec, actor, prefill)
+    prepared = await asyncio.to_thread(forms.prepare, core, spec, actor, prefill, where.place())
     opened = Opened(spec.command, where.channel_id, where.channel_name, where.direct or not where.channel_id)
     try:
         await client.views_open(trigger_id=trigger_id, view=modal(prepared, opened))

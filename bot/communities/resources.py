@@ -46,7 +46,8 @@ def whoknows(ctx: Ctx, skill: str, page: int | None) -> Reply:
 
 
 @form(title=N_("Share a resource"), submit=N_("Share"), inputs=[
-    Input("slug", N_("Community"), "choice", source=lambda env: service.choices(env.session)),
+    Input("slug", N_("Community"), "choice", source=lambda env: service.choices(env.session),
+          initial=lambda env: service.slug_of_channel(env.session, env.channel_id)),
     Input("url", N_("Web address")), Input("title", N_("Title")),
     Input("tags", N_("Tags"), option="tags", optional=True, hint=N_("Separated by commas: howto, video"))])
 @command("share", usage=N_('share <slug> <url> "<title>" [--tags a,b]'),

@@ -180,6 +180,12 @@ def choices(session: Session) -> list[tuple[str, str]]:
     return [(c.slug, f"{c.name} ({c.slug})") for c, _members in list_active(session)]
 
 
+def slug_of_channel(session: Session, channel_id: int | None) -> str:
+    """The community a channel is linked to (a form opened there preselects it); "" for none or several."""
+    linked = communities_for_channel(session, channel_id) if channel_id is not None else []
+    return linked[0].slug if len(linked) == 1 else ""
+
+
 def communities_with_topics(session: Session, wanted: list[str]) -> list[Community]:
     """Active communities having one of the topics (positions and digests use this)."""
     if not wanted:

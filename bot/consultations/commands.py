@@ -38,7 +38,8 @@ def writable(community: Community) -> None:
 # -- consultations ---------------------------------------------------------------------------------
 def community_input(label: str = N_("Community")) -> Input:
     """The community a form's command is about, picked among the active ones."""
-    return Input("slug", label, "choice", source=lambda env: communities.choices(env.session))
+    return Input("slug", label, "choice", source=lambda env: communities.choices(env.session),
+                 initial=lambda env: communities.slug_of_channel(env.session, env.channel_id))
 
 
 @form(title=N_("Open a consultation"), submit=N_("Start the vote"), inputs=[

@@ -37,7 +37,8 @@ ZONES = ("Europe/Paris", "Europe/London", "Europe/Berlin", "Europe/Madrid", "Eur
 
 
 @form(title=N_("Schedule the digest"), submit=N_("Save"), inputs=[
-    Input("slug", N_("Community"), "choice", source=lambda env: communities.choices(env.session)),
+    Input("slug", N_("Community"), "choice", source=lambda env: communities.choices(env.session),
+          initial=lambda env: communities.slug_of_channel(env.session, env.channel_id)),
     Input("cron", N_("When"), "choice", choices=SCHEDULES, initial="0 9 * * 1"),
     Input("tz", N_("Time zone"), "choice", option="tz", initial=lambda env: env.zone,
           source=lambda env: [(z, z) for z in dict.fromkeys((env.zone, *ZONES))])])

@@ -240,6 +240,7 @@ async def test_message_shortcuts_share_a_message_and_propose_it_as_an_idea(slack
     view = await shortcut(slack, "cercle_share_message", user=ALICE, message=message, channel="CRANDOM",
                           channel_name="random")
     assert view["title"]["text"] == "Share a resource"
+    assert "initial_option" not in next(b for b in view["blocks"] if b["block_id"] == "slug")["element"]
     (get,) = slack.fake.calls_to("chat.getPermalink")
     assert (get.params["channel"], get.params["message_ts"]) == ("CRANDOM", "1700000000.000200")
     initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
@@ -359,6 +360,8 @@ async def test_a_long_command_typed_alone_opens_its_form_in_any_language(slack: 
     (opened,) = slack.fake.calls_to("views.open")
     view = opened.params["view"]
     assert (view["title"]["text"], view["submit"]["text"]) == ("Ouvrir une consultation", "Lancer le vote")
+    (slug,) = [b for b in view["blocks"] if b["block_id"] == "slug"]
+    assert slug["element"]["initial_option"]["value"] == "cafe"  # typed in the community's channel
     assert label_of(view, "options-1") == "Choix 1" and options_of(view, "flags") == ["anonymous", "hidden"]
     refused = _errors(await submit(slack, view, {"slug": "cafe", "question": "Thé ?", "options-1": "Oui",
                                                  "options-2": "Non"}, user=BOB))
