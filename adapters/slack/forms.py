@@ -153,8 +153,12 @@ class _Missing(dict[str, str]):
         return ""
 
 
-def field_for_error(state: FormState, values: dict[str, str], message: str) -> str:
-    """The field a refusal is about: the one whose value the message quotes, else the first."""
+def field_for_error(state: FormState, values: dict[str, str], message: str, about: str = "") -> str:
+    """The field a refusal is about: the argument the command named (`Reply.about`) when a field has its
+    name, else the one whose value the message quotes, else the first."""
+    named = [name for name, _optional in state.fields if about and name.replace("-", "_") == about]
+    if named:
+        return named[0]
     lowered = message.lower()
     for name, _optional in state.fields:
         value = values.get(name, "").strip()

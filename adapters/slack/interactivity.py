@@ -113,7 +113,7 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
                                              text=fill_command(state, values),
                                              event_key=f"view:{view.get('id')}:{digest}", origin="modal")
         await answer_submission(conversation, refusals, ack, request, where,
-                                lambda reply: field_for_error(state, values, reply.message.summary))
+                                lambda reply: field_for_error(state, values, reply.message.summary, reply.about))
 
     bolt.view(CALLBACK_ID)(on_submit)
 

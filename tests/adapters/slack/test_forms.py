@@ -33,6 +33,12 @@ def test_errors_point_at_the_field_they_quote() -> None:
     assert field_for_error(STATE, {"slug": "ok", "name": "x" * 300}, "Name 'xxxxx' too long") == "slug"
 
 
+def test_errors_point_at_the_argument_the_command_named() -> None:
+    values = {"slug": "runners", "name": "Runners", "topics": ","}
+    assert field_for_error(STATE, values, "Give at least one item.", about="topics") == "topics"
+    assert field_for_error(STATE, values, "'runners' is taken.", about="unknown") == "slug"
+
+
 def test_metadata_round_trip() -> None:
     assert FormState.from_metadata(STATE.to_metadata()) == STATE
 
