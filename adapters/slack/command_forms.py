@@ -145,11 +145,11 @@ async def open_form(conversation: Conversation, client: AsyncWebClient, spec: fo
         return True
     except NETWORK_ERRORS as exc:
         log.warning("could not open a form: %s", type(exc).__name__)
-    if where.channel_id:
-        with use_locale(prepared.locale):
-            refused = Reply.error(_("The form could not be opened (Slack did not answer in time). Please try again."))
-        request = Request(actor=actor, place=where.place(), text="", origin="modal")
-        await core.answering.show(request, refused, conversation.responder(where, user_id), prepared.locale)
+    with use_locale(prepared.locale):
+        refused = Reply.error(_("The form could not be opened (Slack did not answer in time). Please try again."))
+    # Where it was opened, only to them; from the ⚡ menu (no channel) the outbox takes it to their DM.
+    request = Request(actor=actor, place=where.place(), text="", origin="modal")
+    await core.answering.show(request, refused, conversation.responder(where, user_id), prepared.locale)
     return False
 
 

@@ -22,7 +22,7 @@ from storage.tables import (
     PositionSkill,
 )
 from tests.support.slack import ADMIN, ALICE, BOB, SlackHarness, block_text
-from tests.support.slack_forms import blocks_of, label_of, options_of, shortcut, submit
+from tests.support.slack_forms import blocks_of, label_of, options_of, shortcut, shortcut_payload, submit
 
 
 def _rows(slack: SlackHarness, table: Any) -> list[Any]:
@@ -370,3 +370,19 @@ async def test_a_long_command_typed_alone_opens_its_form_in_any_language(slack: 
     typed = await slack.command('consultation ouvrir cafe "Thé ?" "Oui" "Non"', user=BOB, channel="CCAFE")
     assert "Seuls les animateurs" in block_text(typed.params["blocks"])
     assert len(slack.fake.calls_to("views.open")) == 1 and _rows(slack, Consultation) == []
+
+
+async def test_a_form_slack_could_not_open_is_explained(slack: SlackHarness) -> None:
+    slack.fake.fail_next("views.open", "expired_trigger_id")
+    await slack.post_payload(shortcut_payload("cercle_position_open", user=ALICE))
+    await slack.settle()
+    await slack.worker.run_once()  # from the ⚡ menu there is no channel: the explanation goes to the DM
+    (dm,) = slack.fake.calls_to("chat.postMessage")
+    assert dm.params["channel"] == "D" + ALICE[1:]
+    assert "could not be opened" in block_text(dm.params["blocks"])
+    slack.fake.fail_next("views.open", "500", times=3)
+    body, trigger = slack.command_body("position open", user=ALICE)
+    await slack.post(body, "application/x-www-form-urlencoded")
+    await slack.settle()
+    (shown,) = slack.fake.calls_to("chat.postEphemeral")  # typed alone in a channel: only to them, there
+    assert "could not be opened" in block_text(shown.params["blocks"]) and slack.responses_to(trigger) == []
