@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.grammar import ChannelRef, Syntax, Token, UserRef
-from bot.errors import UsageError
+from bot.errors import UsageError, about
 from bot.i18n import _, fold, typed_word
 from bot.settings import SUPPORTED_LOCALES
 
@@ -304,12 +304,8 @@ class Command:
 
 
 def _convert(kind: ArgType, token: Token, env: ConvertEnv, name: str) -> Any:
-    """Convert one value; a refusal names the argument or option it is about (forms show it there)."""
-    try:
+    with about(name):  # a refusal names the argument or option it is about (forms show it there)
         return kind.convert(token, env)
-    except UsageError as exc:
-        exc.argument = exc.argument or name
-        raise
 
 
 class Registry:
