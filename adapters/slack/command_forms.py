@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CALLBACK_ID = "cercle:command-form"
 CHOICES_LIMIT = 100  # Slack's most options in a select; more are typed instead
 TEXT_LIMIT = 3000
+DM_WITHIN = 1.0  # seconds to find the DM a global shortcut's answer goes to (Slack waits 3 s for the answer)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,30}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{1,30}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -178,7 +179,8 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         channel_id = opened.channel_id
         if not channel_id:  # a global shortcut: answer in the person's DM
             try:
-                channel_id = str((await client.conversations_open(users=user_id))["channel"]["id"])
+                opened_dm = await asyncio.wait_for(client.conversations_open(users=user_id), DM_WITHIN)
+                channel_id = str(opened_dm["channel"]["id"])
             except (*NETWORK_ERRORS, KeyError, TypeError) as exc:
                 log.warning("could not open a DM to answer a form: %s", type(exc).__name__)
                 refusal = await asyncio.to_thread(_unreachable, conversation, user_id, team)
