@@ -138,6 +138,8 @@ class Shown:
 
 @dataclass(frozen=True)
 class Prepared:
+    """A form ready to show to one person: what a platform renders (Slack: a modal)."""
+
     command: str
     title: str
     submit: str
