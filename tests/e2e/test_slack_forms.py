@@ -386,3 +386,14 @@ async def test_a_form_slack_could_not_open_is_explained(slack: SlackHarness) -> 
     await slack.settle()
     (shown,) = slack.fake.calls_to("chat.postEphemeral")  # typed alone in a channel: only to them, there
     assert "could not be opened" in block_text(shown.params["blocks"]) and slack.responses_to(trigger) == []
+
+
+async def test_a_submission_delivered_twice_has_one_effect(slack: SlackHarness) -> None:
+    await _community(slack, "cafe", "CCAFE", ALICE)
+    view = await shortcut(slack, "cercle_consult_open", user=ADMIN)
+    values = {"slug": "cafe", "question": "Tea?", "options-1": "Yes", "options-2": "No"}
+    for _attempt in range(2):  # Slack sends the same submission again (same view, same values)
+        answer = await submit(slack, view, values, user=ADMIN, view_id="VTWICE")
+        assert answer.status == 200 and not answer.body
+    assert len(_rows(slack, Consultation)) == 1
+    assert len(slack.fake.calls_to("chat.postEphemeral")) == 1  # one answer
