@@ -396,4 +396,5 @@ async def test_a_submission_delivered_twice_has_one_effect(slack: SlackHarness) 
         answer = await submit(slack, view, values, user=ADMIN, view_id="VTWICE")
         assert answer.status == 200 and not answer.body
     assert len(_rows(slack, Consultation)) == 1
-    assert len(slack.fake.calls_to("chat.postEphemeral")) == 1  # one answer
+    answers = [c for c in slack.fake.calls_to("chat.postMessage") if c.params["channel"] == "D" + ADMIN[1:]]
+    assert len(answers) == 1 and "V1" in block_text(answers[0].params["blocks"])  # one answer, in the DM
