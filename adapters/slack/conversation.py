@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -44,12 +44,20 @@ class Where:
     channel_name: str = ""
     direct: bool = False
     thread: str | None = None
+    enterprise: str = ""  # the Enterprise Grid organisation, "" outside Grid (`adapters/slack/grid.py`)
+
+    @property
+    def workspace(self) -> str:
+        """What accounts and channels are keyed by: the organisation in Grid, else the workspace."""
+        return self.enterprise or self.team
 
     def place(self) -> Place:
         name = "" if self.channel_name in ("privategroup", "directmessage") else self.channel_name
         if name and not name.startswith("#") and not self.direct:
             name = "#" + name
-        return Place(NAME, self.team, self.channel_id, name=name, direct=self.direct, thread=self.thread)
+        known_as = (self.team,) if self.enterprise and self.team else ()
+        return Place(NAME, self.workspace, self.channel_id, name=name, direct=self.direct, thread=self.thread,
+                     also_known_as=known_as)
 
 
 def is_direct(channel_id: str, channel_name: str = "") -> bool:
@@ -94,8 +102,18 @@ class Conversation:
         `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
         info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
-        actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale)
-        key = f"{NAME}:{where.team}:{event_key}" if event_key else None
+        grid = self.users.grid(user_id)
+        if grid and not where.enterprise:  # a payload without its organisation: users.info knows it
+            where = replace(where, enterprise=grid.enterprise_id)
+        user_key = user_id
+        known_as: tuple[tuple[str, str], ...] = ()
+        if where.enterprise:
+            if grid and grid.enterprise_id == where.enterprise:
+                user_key = grid.user_id
+            known_as = tuple(dict.fromkeys(((where.team, user_id), *info.also_known_as)))
+        actor = Actor(NAME, where.workspace, user_key, info.display_name or user_name or user_id, info.locale,
+                      also_known_as=known_as)
+        key = f"{NAME}:{where.workspace}:{event_key}" if event_key else None
         return Request(actor=actor, place=where.place(), text=text, event_key=key, users=others,
                        channels=mentioned_channels(text), origin=origin)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.grid import GridUser, aliases, grid_user
 from bot.events import UserInfo
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class UserDirectory:
         self.ttl = ttl
         self.monotonic = monotonic
         self._cache: dict[str, tuple[float, UserInfo]] = {}
+        self._grid: dict[str, GridUser] = {}  # Enterprise Grid users seen (the cache's lifetime)
         self._pending: dict[str, asyncio.Future[UserInfo]] = {}
 
     async def info(self, user_id: str, fallback_name: str = "") -> UserInfo:
@@ -64,11 +66,20 @@ class UserDirectory:
         profile = user.get("profile") or {}
         name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
                 or user.get("name") or fallback_name)
-        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"))
+        grid = grid_user(user)
+        known_as = aliases(user_id, (str(user.get("team_id") or ""), *grid.teams)) if grid else ()
+        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), also_known_as=known_as)
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
+            self._grid.clear()
+        if grid:
+            self._grid[user_id] = grid
         self._cache[user_id] = (self.monotonic() + self.ttl, info)
         return info
+
+    def grid(self, user_id: str) -> GridUser | None:
+        """The user's Grid organisation, as the last users.info said (None outside Grid or not fetched)."""
+        return self._grid.get(user_id)
 
     async def many(self, labels: dict[str, str]) -> dict[str, UserInfo]:
         """Info of several users (mentioned in a command), fetched together."""

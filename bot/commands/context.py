@@ -87,7 +87,8 @@ class Ctx:
     # -- resolving references ---------------------------------------------------------------------
     def account_of(self, ref: UserRef) -> Account:
         info = self.request.users.get(ref.user_id) or UserInfo(display_name=ref.label.lstrip("@"))
-        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info)
+        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info,
+                                       rules=self.assembly.merge_rules)
 
     def person_of(self, ref: UserRef) -> Person:
         """The person behind a mention (created on first mention, like on first message)."""
