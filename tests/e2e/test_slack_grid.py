@@ -13,6 +13,8 @@ from bot.clock import FrozenClock
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Account, Channel
+from tests.fakes.slack_api import Call
+from tests.support.slack import block_text
 from tests.support.slack_grid import ADA, ALICE, BOB, ENTERPRISE, LYON, OLD, PARIS, SHARED, GridSlack, running_grid
 
 
@@ -22,11 +24,8 @@ async def grid(settings: Settings, clock: FrozenClock, engine: Engine) -> AsyncI
         yield harness
 
 
-def _text(call: object) -> str:
-    params = getattr(call, "params")
-    from tests.support.slack import block_text
-
-    return block_text(params.get("blocks") or [])
+def _text(call: Call) -> str:
+    return block_text(call.params.get("blocks") or [])
 
 
 def _persons_of(grid: GridSlack, user_id: str) -> set[int]:

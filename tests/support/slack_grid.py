@@ -92,8 +92,3 @@ class GridSlack:
         return [c for c in self.fake.calls if c.method.startswith("functions.complete")
                 and c.params.get("function_execution_id") == execution]
 
-
-def blocks_text(call: Call) -> str:
-    from tests.support.slack import block_text
-
-    return block_text(call.params.get("blocks") or [])
