@@ -181,7 +181,7 @@ class FakeSlack:
                 params.update(json.loads(raw))
             else:
                 params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        for key in ("blocks", "view", "metadata"):
+        for key in ("blocks", "view", "metadata", "outputs"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params
