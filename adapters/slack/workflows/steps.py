@@ -37,13 +37,12 @@ def _text(inputs: Mapping[str, Any], name: str, label: str) -> str:
     return value.strip()
 
 
-def _code(inputs: Mapping[str, Any], name: str, letter: str, label: str) -> str:
-    raw = inputs.get(name)
+def _crisis(inputs: Mapping[str, Any]) -> str:
+    raw = inputs.get("crisis")
     match = _CODE.match(str(raw)) if isinstance(raw, str | int) else None
-    if not match or (match.group(1) and match.group(1).upper() != letter):
-        raise StepInputError(_("“{value}” is not a {what} code like {example}.", value=str(raw or "")[:40],
-                               what=label, example=f"{letter}1"))
-    return f"{letter}{int(match.group(2))}"
+    if not match or (match.group(1) and match.group(1).upper() != "C"):
+        raise StepInputError(_("“{value}” is not a crisis code like C1.", value=str(raw or "")[:40]))
+    return f"C{int(match.group(2))}"
 
 
 def _slug(inputs: Mapping[str, Any]) -> str:
@@ -59,7 +58,7 @@ def _flag(inputs: Mapping[str, Any], name: str) -> bool:
 
 
 def announce_command(inputs: Mapping[str, Any]) -> str:
-    crisis = _code(inputs, "crisis", "C", _("crisis"))
+    crisis = _crisis(inputs)
     text = quote(_text(inputs, "text", _("announcement")))
     everyone = " --everyone" if _flag(inputs, "everyone") else ""
     return f"crisis announce {crisis} {text}{everyone}"
@@ -94,7 +93,7 @@ def _found(answer: str, letter: str) -> str:
 
 STEPS: tuple[Step, ...] = (
     Step("crisis_announce", announce_command,
-         lambda inputs, answer: {"crisis": _code(inputs, "crisis", "C", "crisis"), "message": answer}),
+         lambda inputs, answer: {"crisis": _crisis(inputs), "message": answer}),
     Step("consult_open", consult_command,
          lambda inputs, answer: {"consultation": _found(answer, "V"), "message": answer}),
     Step("digest_now", digest_command,
