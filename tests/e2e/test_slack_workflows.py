@@ -154,7 +154,7 @@ async def test_digest_step_posts_it_once(grid: GridSlack) -> None:
     execution = await grid.run_step("digest_now", {**runs_as(ADA), "community": "ops"})
     outputs = succeeded(grid, execution)
     assert outputs["community"] == "ops"
-    assert "The digest of Ops is posted in 1 channel." == outputs["message"]
+    assert outputs["message"] == "The digest of Ops is posted in 1 channel."
     assert len(await _deliver(grid)) == 1
     again = await grid.run_step("digest_now", {**runs_as(ADA), "community": "ops"})
     assert "already posted for this period" in failed(grid, again)
