@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import grid
 from adapters.slack.escaping import mentioned_channels, mentioned_users
 from adapters.slack.platform import NAME
 from adapters.slack.rendering import Rendered, render
@@ -55,9 +56,8 @@ class Where:
         name = "" if self.channel_name in ("privategroup", "directmessage") else self.channel_name
         if name and not name.startswith("#") and not self.direct:
             name = "#" + name
-        known_as = (self.team,) if self.enterprise and self.team else ()
         return Place(NAME, self.workspace, self.channel_id, name=name, direct=self.direct, thread=self.thread,
-                     also_known_as=known_as)
+                     also_known_as=(self.team,) if self.enterprise and self.team else ())
 
 
 def is_direct(channel_id: str, channel_name: str = "") -> bool:
@@ -102,19 +102,13 @@ class Conversation:
         `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
         info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
-        grid = self.users.grid(user_id)
-        if grid and not where.enterprise:  # a payload without its organisation: users.info knows it
-            where = replace(where, enterprise=grid.enterprise_id)
-        user_key = user_id
-        known_as: tuple[tuple[str, str], ...] = ()
-        if where.enterprise:
-            if grid and grid.enterprise_id == where.enterprise:
-                user_key = grid.user_id
-            known_as = tuple(dict.fromkeys(((where.team, user_id), *info.also_known_as)))
-        actor = Actor(NAME, where.workspace, user_key, info.display_name or user_name or user_id, info.locale,
-                      also_known_as=known_as)
+        seen = grid.keys(where.team, where.enterprise, user_id, await self.users.grid_for(user_id, where.enterprise))
+        where = replace(where, enterprise=seen.enterprise)
+        actor = Actor(NAME, where.workspace, seen.user_id, info.display_name or user_name or user_id, info.locale,
+                      also_known_as=seen.account_aliases)
         key = f"{NAME}:{where.workspace}:{event_key}" if event_key else None
-        return Request(actor=actor, place=where.place(), text=text, event_key=key, users=others,
+        place = replace(where.place(), also_known_as=seen.channel_aliases)
+        return Request(actor=actor, place=place, text=text, event_key=key, users=others,
                        channels=mentioned_channels(text), origin=origin)
 
     def responder(self, where: Where, user_id: str, respond: AsyncRespond | None = None) -> SlackResponder:

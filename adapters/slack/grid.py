@@ -72,3 +72,27 @@ def aliases(local_user_id: str, teams: tuple[str, ...]) -> tuple[tuple[str, str]
         if team and local_user_id:
             seen[(team, local_user_id)] = None
     return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """How one request's person and place are keyed: by the organisation in Grid, with the workspace keys
+    the same person and channel may have had before (`also_known_as` of the core's Actor and Place)."""
+
+    enterprise: str
+    user_id: str
+    account_aliases: tuple[tuple[str, str], ...] = ()
+    channel_aliases: tuple[str, ...] = ()
+
+
+def keys(team: str, enterprise: str, user_id: str, grid: GridUser | None) -> Keys:
+    """The keys of a request from `team` (and `enterprise`, "" outside Grid) by `user_id`, whose users.info
+    said `grid`. A payload without its organisation is keyed by the one users.info names. The aliases are the
+    workspaces the person belongs to (users.info's `teams`) and the one the request came through: a channel
+    known under one of them before is the same channel (channel ids are unique in the organisation)."""
+    enterprise = enterprise or (grid.enterprise_id if grid else "")
+    if not enterprise:
+        return Keys("", user_id)
+    same = grid is not None and grid.enterprise_id == enterprise
+    teams = tuple(dict.fromkeys(t for t in (team, *(grid.teams if grid and same else ())) if t))
+    return Keys(enterprise, grid.user_id if grid and same else user_id, aliases(user_id, teams), teams)

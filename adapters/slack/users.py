@@ -33,6 +33,7 @@ class UserDirectory:
         self.monotonic = monotonic
         self._cache: dict[str, tuple[float, UserInfo]] = {}
         self._grid: dict[str, GridUser] = {}  # Enterprise Grid users seen (the cache's lifetime)
+        self._grid_asked: dict[str, float] = {}  # user id -> until when not to ask users.info again for Grid
         self._pending: dict[str, asyncio.Future[UserInfo]] = {}
 
     async def info(self, user_id: str, fallback_name: str = "") -> UserInfo:
@@ -72,6 +73,7 @@ class UserDirectory:
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
             self._grid.clear()
+            self._grid_asked.clear()
         if grid:
             self._grid[user_id] = grid
         self._cache[user_id] = (self.monotonic() + self.ttl, info)
@@ -79,6 +81,19 @@ class UserDirectory:
 
     def grid(self, user_id: str) -> GridUser | None:
         """The user's Grid organisation, as the last users.info said (None outside Grid or not fetched)."""
+        return self._grid.get(user_id)
+
+    async def grid_for(self, user_id: str, enterprise: str) -> GridUser | None:
+        """The user's Grid organisation. When a request comes from an organisation (`enterprise`) and the
+        cached answer predates it (the workspace joined since), users.info is asked again, once per TTL."""
+        found = self._grid.get(user_id)
+        if found is not None or not enterprise:
+            return found
+        if self._grid_asked.get(user_id, 0.0) > self.monotonic():
+            return None
+        self._grid_asked[user_id] = self.monotonic() + self.ttl
+        self._cache.pop(user_id, None)
+        await self.info(user_id)
         return self._grid.get(user_id)
 
     async def many(self, labels: dict[str, str]) -> dict[str, UserInfo]:

@@ -80,25 +80,53 @@ async def test_profile_is_the_same_from_both_workspaces(grid: GridSlack) -> None
 
 
 async def test_accounts_and_links_made_before_grid_keying_are_kept(grid: GridSlack) -> None:
-    # Before: the workspace's keys (requests without an enterprise id), a skill, a link, an acknowledgement.
-    await grid.command("profile skills go", user=ALICE, team=PARIS, grid=False)
+    # Before: the workspace's keys, a skill, a community linked to the channel, an acknowledgement.
+    grid.before_grid()
+    await grid.command("profile skills golang", user=ALICE, team=PARIS, grid=False)
     await grid.command('community create ops "Ops"', user=ADA, team=PARIS, grid=False)
     await grid.command("community link ops", user=ADA, team=PARIS, grid=False)
     await grid.command("community join ops", user=ALICE, team=PARIS, grid=False)
-    await grid.command('crisis declare "Outage" --audience ops', user=ADA, team=PARIS, grid=False)
-    await grid.command('crisis announce C1 "Down"', user=ADA, team=PARIS, grid=False)
+    await grid.command('crisis declare "Outage" --audience ops', user=OLD, team=PARIS, grid=False)
+    await grid.command('crisis announce C1 "Down"', user=OLD, team=PARIS, grid=False)
     await grid.command("crisis ack C1", user=ALICE, team=PARIS, grid=False)
-    # Then the organisation, from the other workspace: the same person, the same place.
-    shown = _text(await grid.command("profile show", user=ALICE, team=LYON))
-    assert "go" in shown.split("Skills")[-1] or "go" in shown
+    with session_scope(grid.slack.app.engine) as session:
+        assert [c.workspace for c in session.exec(select(Channel).where(Channel.channel_id == SHARED))] == [PARIS]
+    # Then the organisation, first seen from the other workspace: the same person, the same place.
+    grid.in_grid()
+    assert "golang" in _text(await grid.command("profile show", user=ALICE, team=LYON))
     assert "You had already acknowledged C1" in _text(await grid.command("crisis ack C1", user=ALICE, team=LYON))
-    assert "already linked to Ops" in _text(await grid.command("community link ops", user=ADA, team=LYON))
+    assert "already linked to Ops" in _text(await grid.command("community link ops", user=OLD, team=LYON))
     assert len(_persons_of(grid, ALICE)) == 1
     with session_scope(grid.slack.app.engine) as session:
         keys = {(a.workspace, a.user_id) for a in session.exec(select(Account).where(Account.user_id == ALICE))}
-        assert (ENTERPRISE, ALICE) in keys and (PARIS, ALICE) in keys
+        assert keys == {(ENTERPRISE, ALICE), (PARIS, ALICE), (LYON, ALICE)}
         channels = session.exec(select(Channel).where(Channel.channel_id == SHARED)).all()
         assert [c.workspace for c in channels] == [ENTERPRISE]
+    await grid.command('crisis announce C1 "Back up"', user=OLD, team=LYON)
+    while await grid.slack.worker.run_once():
+        pass
+    assert [p.params["channel"] for p in grid.fake.posted()] == [SHARED, SHARED]  # one per announcement
+
+
+async def test_two_persons_of_the_same_user_in_two_workspaces_become_one(grid: GridSlack) -> None:
+    # Before the organisation, each workspace had its own account, hence its own person: two acknowledgements.
+    grid.before_grid()
+    await grid.command("profile skills kafka", user=BOB, team=PARIS, grid=False)
+    await grid.command("profile skills rust", user=BOB, team=LYON, grid=False)
+    await grid.command('crisis declare "Outage"', user=OLD, team=PARIS, grid=False)
+    await grid.command('crisis announce C1 "Down"', user=OLD, team=PARIS, grid=False)
+    await grid.command("crisis ack C1", user=BOB, team=PARIS, grid=False)
+    await grid.command("crisis ack C1", user=BOB, team=LYON, grid=False)
+    assert len(_persons_of(grid, BOB)) == 2
+    assert "Acknowledged by 2 of 3" in _text(await grid.command("crisis status C1", user=OLD, team=PARIS,
+                                                                grid=False))
+    # Seen through the organisation: one person, one acknowledgement, both skills.
+    grid.in_grid()
+    shown = _text(await grid.command("profile show", user=BOB, team=PARIS))
+    assert "kafka" in shown and "rust" in shown
+    assert len(_persons_of(grid, BOB)) == 1
+    status = _text(await grid.command("crisis status C1", user=OLD, team=PARIS))
+    assert "Acknowledged by 1 of 2" in status
 
 
 async def test_admins_written_for_the_organisation_or_the_workspace(grid: GridSlack) -> None:

@@ -48,6 +48,16 @@ class GridSlack:
     def __init__(self, slack: SlackHarness) -> None:
         self.slack = slack
         self.fake = slack.fake
+        self._members = dict(self.fake.enterprise_users)
+
+    def before_grid(self) -> None:
+        """The workspaces are not in the organisation yet: users.info has no `enterprise_user` (and requests
+        are sent with `grid=False`)."""
+        self.fake.enterprise_users.clear()
+
+    def in_grid(self) -> None:
+        """The workspaces joined the organisation (the bot's users.info cache still holds the old answers)."""
+        self.fake.enterprise_users.update(self._members)
 
     async def command(self, text: str, *, user: str, team: str, channel: str = SHARED,
                       channel_name: str = "shared", grid: bool = True) -> Call:
