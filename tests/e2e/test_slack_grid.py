@@ -58,7 +58,7 @@ async def test_one_person_acknowledges_from_two_workspaces_and_is_counted_once(g
     assert "your acknowledgement of C1 is recorded" in first
     assert "You had already acknowledged C1" in second
     status = _text(await grid.command("crisis status C1", user=ADA, team=LYON))
-    assert "Acknowledged by 1 of" in status
+    assert "Acknowledged by 1 of 2" in status
     with session_scope(grid.slack.app.engine) as session:
         channels = session.exec(select(Channel).where(Channel.channel_id == SHARED)).all()
         assert [(c.workspace, c.channel_id) for c in channels] == [(ENTERPRISE, SHARED)]
