@@ -63,8 +63,9 @@ class GridSlack:
                       channel_name: str = "shared", grid: bool = True) -> Call:
         """`/cercle <text>` typed in `team`; `grid=False`: as Slack sent it before the organisation (no enterprise)."""
         trigger = new_id("trig.")
+        name = GRID_USERS.get(user, (user, ""))[0].lower()
         fields = {"token": "legacy", "team_id": team, "team_domain": team.lower(), "channel_id": channel,
-                  "channel_name": channel_name, "user_id": user, "user_name": GRID_USERS[user][0].lower(),
+                  "channel_name": channel_name, "user_id": user, "user_name": name,
                   "command": "/cercle", "text": text, "api_app_id": "ACERCLE",
                   "response_url": self.fake.response_url(trigger), "trigger_id": trigger}
         if grid:
