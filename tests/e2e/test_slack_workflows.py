@@ -4,6 +4,7 @@ same command as `/cercle`, as the person who runs the workflow, and completes on
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,9 @@ from bot.clock import FrozenClock
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Consultation
-from tests.fakes.slack_api import Call
+from tests.fakes.slack_api import TEAM_ID, Call
+from tests.support.slack import ADMIN, SlackHarness, new_id
+from tests.support.slack import ALICE as ALICE_PLAIN
 from tests.support.slack_grid import ADA, ALICE, BOB, LYON, PARIS, SHARED, GridSlack, running_grid
 
 STEP_TOKEN = "xwfp-step-token"
@@ -167,3 +170,31 @@ async def test_digest_step_fails_for_a_member_and_an_unknown_community(grid: Gri
     execution = await grid.run_step("digest_now", {**runs_as(ADA), "community": "nowhere"})
     assert "nowhere" in failed(grid, execution)
     assert await _deliver(grid) == []
+
+
+async def test_a_step_fails_cleanly_when_slack_does_not_answer(grid: GridSlack) -> None:
+    await grid.command('crisis declare "Outage" --audience ops', user=ADA, team=PARIS)
+    grid.fake.fail_next("conversations.open", "500", times=3)  # the client's retries included
+    execution = await grid.run_step("crisis_announce", {**runs_as(ADA), "crisis": "C1", "text": "Down"})
+    assert failed(grid, execution) == ("Slack did not let Cercle reach you; nothing was changed. "
+                                       "Please run the workflow again.")
+    assert await _deliver(grid) == []
+
+
+async def test_a_step_arrives_over_socket_mode(slack_socket: SlackHarness) -> None:
+    slack = slack_socket
+    trigger = new_id("trig.")
+    await slack.fake.socket_send("slash_commands", {
+        "team_id": TEAM_ID, "channel_id": "CGENERAL", "channel_name": "general", "user_id": ADMIN,
+        "user_name": "ada", "command": "/cercle", "text": 'community create ops "Ops"', "api_app_id": "ACERCLE",
+        "response_url": slack.fake.response_url(trigger), "trigger_id": trigger})
+    await slack.settle()
+    harness = GridSlack(slack)
+    body, execution = harness.function_body("digest_now", {**runs_as(ALICE_PLAIN), "community": "ops"},
+                                            team=TEAM_ID)
+    payload = json.loads(body)
+    payload.pop("enterprise_id"), payload.pop("authorizations"), payload.pop("is_enterprise_install")
+    ack = await slack.fake.socket_send("events_api", payload)
+    assert "envelope_id" in ack
+    await slack.settle()
+    assert failed(harness, execution) == "Only the managers of 'ops' may do this."
