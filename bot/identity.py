@@ -45,6 +45,16 @@ def find_account(session: Session, platform: str, workspace: str, user_id: str) 
                                               Account.user_id == user_id)).first()
 
 
+def find_known_account(session: Session, platform: str, workspace: str, user_id: str,
+                       aliases: Iterable[tuple[str, str]] = ()) -> Account | None:
+    """The account, else the oldest one kept under one of its former keys (see `ensure_account`)."""
+    found = find_account(session, platform, workspace, user_id)
+    if found is None:
+        earlier = _alias_accounts(session, platform, tuple(aliases)[:MAX_ALIASES])
+        found = earlier[0] if earlier else None
+    return found
+
+
 def ensure_account(session: Session, platform: str, workspace: str, user_id: str,
                    info: UserInfo | None = None, seen_at: datetime | None = None,
                    rules: Iterable[MergeRule] = ()) -> Account:

@@ -101,7 +101,8 @@ class Conversation:
         """A core request, with the names and languages of the caller and of every user mentioned.
         `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
-        info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
+        info, others = await asyncio.gather(self.users.info(user_id, user_name),
+                                            self.users.many(mentions, where.enterprise))
         seen = grid.keys(where.team, where.enterprise, user_id, await self.users.grid_for(user_id, where.enterprise))
         where = replace(where, enterprise=seen.enterprise)
         actor = Actor(NAME, where.workspace, seen.user_id, info.display_name or user_name or user_id, info.locale,

@@ -96,8 +96,15 @@ class UserDirectory:
         await self.info(user_id)
         return self._grid.get(user_id)
 
-    async def many(self, labels: dict[str, str]) -> dict[str, UserInfo]:
-        """Info of several users (mentioned in a command), fetched together."""
+    async def many(self, labels: dict[str, str], enterprise: str = "") -> dict[str, UserInfo]:
+        """Info of several users (mentioned in a command), fetched together; in a Grid organisation
+        (`enterprise`), with their workspaces (see `grid_for`)."""
         ids: Iterable[str] = list(labels)[:20]
-        results = await asyncio.gather(*(self.info(uid, labels.get(uid, "")) for uid in ids))
+
+        async def one(uid: str) -> UserInfo:
+            if enterprise:
+                await self.grid_for(uid, enterprise)
+            return await self.info(uid, labels.get(uid, ""))
+
+        results = await asyncio.gather(*(one(uid) for uid in ids))
         return dict(zip(ids, results, strict=True))

@@ -145,3 +145,13 @@ async def test_admins_written_for_the_organisation_or_the_workspace(grid: GridSl
     # The person granted a role from one workspace holds it in the other.
     declared = _text(await grid.command('crisis declare "Drill"', user=BOB, team=PARIS))
     assert "C1" in declared
+
+
+async def test_someone_known_before_the_organisation_is_found_when_mentioned(grid: GridSlack) -> None:
+    grid.before_grid()
+    await grid.command("profile skills kafka", user=BOB, team=PARIS, grid=False)
+    grid.in_grid()
+    # Bob has not used Cercle since his workspace joined the organisation; Alice mentions him from the other one.
+    shown = _text(await grid.command(f"profile show <@{BOB}>", user=ALICE, team=LYON))
+    assert "kafka" in shown
+    assert len(_persons_of(grid, BOB)) == 1
