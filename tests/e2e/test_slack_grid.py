@@ -14,7 +14,7 @@ from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import Account, Channel
 from tests.fakes.slack_api import Call
-from tests.support.slack import block_text
+from tests.support.slack import block_text, button
 from tests.support.slack_grid import ADA, ALICE, BOB, ENTERPRISE, LYON, OLD, PARIS, SHARED, GridSlack, running_grid
 
 
@@ -155,3 +155,25 @@ async def test_someone_known_before_the_organisation_is_found_when_mentioned(gri
     shown = _text(await grid.command(f"profile show <@{BOB}>", user=ALICE, team=LYON))
     assert "kafka" in shown
     assert len(_persons_of(grid, BOB)) == 1
+
+
+async def test_a_button_clicked_in_one_workspace_counts_for_the_person_everywhere(grid: GridSlack) -> None:
+    await _community_in_shared_channel(grid)
+    await grid.command('crisis declare "Outage" --audience ops', user=ADA, team=PARIS)
+    await grid.command('crisis announce C1 "Servers are down"', user=ADA, team=PARIS)
+    while await grid.slack.worker.run_once():
+        pass
+    (post,) = grid.fake.posted(SHARED)
+    ack = button(post.params["blocks"], "Acknowledge")
+    # A click as Slack sends it from a workspace of the organisation (team.enterprise_id, enterprise.id).
+    payload, _key = grid.slack.action_payload(ack, user=ALICE, channel=SHARED, channel_name="shared")
+    payload["team"] = {"id": LYON, "domain": "lyon", "enterprise_id": ENTERPRISE}
+    payload["enterprise"] = {"id": ENTERPRISE, "name": "Grid"}
+    payload["user"] = {"id": ALICE, "username": "alice", "team_id": LYON}
+    payload["is_enterprise_install"] = True
+    answer = await grid.slack.post_payload(payload)
+    assert answer.status == 200
+    await grid.slack.settle()
+    again = _text(await grid.command("crisis ack C1", user=ALICE, team=PARIS))
+    assert "You had already acknowledged C1" in again
+    assert "Acknowledged by 1 of 2" in _text(await grid.command("crisis status C1", user=ADA, team=PARIS))
