@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.slack.grid import GridUser, aliases, enterprise_of, grid_user
+from adapters.slack.grid import GridUser, Keys, aliases, enterprise_of, grid_user, keys
 
 
 def test_enterprise_of_each_payload_shape() -> None:
@@ -23,3 +23,16 @@ def test_grid_user_from_users_info() -> None:
     assert grid_user({"id": "U1", "team_id": "T1"}) is None
     assert grid_user({"id": "U1", "enterprise_user": {"id": "U1"}}) is None
     assert aliases("W1", ("T1", "T2", "T1", "")) == (("T1", "W1"), ("T2", "W1"))
+
+
+def test_keys_of_a_request() -> None:
+    # Outside Grid: the workspace keys, nothing to join.
+    assert keys("T1", "", "U1", None) == Keys("", "U1")
+    # In Grid: the organisation; the person's former keys in each of their workspaces and the request's.
+    member = GridUser("E1", "W1", ("T1", "T2"))
+    assert keys("T3", "E1", "W1", member) == Keys("E1", "W1", (("T3", "W1"), ("T1", "W1"), ("T2", "W1")),
+                                                 ("T3", "T1", "T2"))
+    # A payload without its organisation is keyed by the one users.info names.
+    assert keys("T1", "", "W1", member).enterprise == "E1"
+    # Someone of another organisation (a Slack Connect channel): their users.info workspaces are not ours.
+    assert keys("T3", "E9", "W1", member) == Keys("E9", "W1", (("T3", "W1"),), ("T3",))
