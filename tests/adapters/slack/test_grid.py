@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.slack.grid import GridUser, Keys, aliases, enterprise_of, grid_user, keys
+from bot.app import default_platforms
+from bot.settings import SettingsError, load_settings
 
 
 def test_enterprise_of_each_payload_shape() -> None:
@@ -36,3 +40,14 @@ def test_keys_of_a_request() -> None:
     assert keys("T1", "", "W1", member).enterprise == "E1"
     # Someone of another organisation (a Slack Connect channel): their users.info workspaces are not ours.
     assert keys("T3", "E9", "W1", member) == Keys("E9", "W1", (("T3", "W1"),), ("T3",))
+
+
+def test_cercle_admins_accepts_organisation_accounts() -> None:
+    platforms = default_platforms()
+    settings = load_settings({"CERCLE_ADMINS": "slack:E0123ABCD:W0456EFGH, slack:T0123ABCD:U0456EFGH"},
+                             dotenv_path=None, platforms=platforms)
+    assert [(a.platform, a.workspace, a.user_id) for a in settings.admins] == [
+        ("slack", "E0123ABCD", "W0456EFGH"), ("slack", "T0123ABCD", "U0456EFGH")]
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"CERCLE_ADMINS": "slack:E0123ABCD"}, dotenv_path=None, platforms=platforms)
+    assert "slack:<team or Grid organisation id>:<user id>" in str(refused.value)
