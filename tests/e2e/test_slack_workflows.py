@@ -198,3 +198,15 @@ async def test_a_step_arrives_over_socket_mode(slack_socket: SlackHarness) -> No
     assert "envelope_id" in ack
     await slack.settle()
     assert failed(harness, execution) == "Only the managers of 'ops' may do this."
+
+
+async def test_a_step_started_by_a_click_runs_as_the_interactor(grid: GridSlack) -> None:
+    def clicked_by(user: str) -> dict[str, Any]:
+        return {"interactivity": {"interactor": {"id": user, "secret": "c2VjcmV0"},
+                                  "interactivity_pointer": "123.456.abc"}}
+
+    execution = await grid.run_step("digest_now", {**clicked_by(ALICE), "community": "ops"})
+    assert failed(grid, execution) == "Only the managers of 'ops' may do this."
+    execution = await grid.run_step("digest_now", {**clicked_by(ADA), "community": "ops"})
+    assert succeeded(grid, execution)["community"] == "ops"
+    assert len(await _deliver(grid)) == 1
