@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where
 from adapters.slack.escaping import truncate_escaped
+from adapters.slack.grid import enterprise_of
 from adapters.slack.interactivity import Refusals, answer_submission
 from adapters.slack.platform import NAME
 from bot import forms
@@ -137,7 +138,7 @@ async def open_form(conversation: Conversation, client: AsyncWebClient, spec: fo
     """Show `spec`'s form to the person (in their language); False when Slack did not take it (they are
     told why)."""
     info = await conversation.users.info(user_id, user_name)
-    actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale)
+    actor = Actor(NAME, where.workspace, user_id, info.display_name or user_name or user_id, info.locale)
     core = conversation.core
     prepared = await asyncio.to_thread(forms.prepare, core, spec, actor, prefill, where.place())
     opened = Opened(spec.command, where.channel_id, where.channel_name, where.direct or not where.channel_id)
@@ -183,10 +184,11 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
                 channel_id = str(opened_dm["channel"]["id"])
             except (*NETWORK_ERRORS, KeyError, TypeError) as exc:
                 log.warning("could not open a DM to answer a form: %s", type(exc).__name__)
-                refusal = await asyncio.to_thread(_unreachable, conversation, user_id, team)
+                refusal = await asyncio.to_thread(_unreachable, conversation, user_id, enterprise_of(body) or team)
                 await ack(response_action="errors", errors={spec.inputs[0].blocks()[0]: refusal})
                 return
-        where = Where(team=team, channel_id=channel_id, channel_name=opened.channel_name, direct=opened.direct)
+        where = Where(team=team, channel_id=channel_id, channel_name=opened.channel_name, direct=opened.direct,
+                      enterprise=enterprise_of(body))
         digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=forms.command_line(spec, values),

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.command_forms import open_form
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where, is_direct
 from adapters.slack.escaping import read_command_text
+from adapters.slack.grid import enterprise_of
 from bot import forms
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
             channel = body.get("channel") or {}
             channel_id, channel_name = str(channel.get("id") or ""), str(channel.get("name") or "")
             where = Where(team=team, channel_id=channel_id, channel_name=channel_name,
-                          direct=is_direct(channel_id, channel_name))
+                          direct=is_direct(channel_id, channel_name), enterprise=enterprise_of(body))
             prefill = None
             if body.get("type") == "message_action":
                 prefill = await _message_prefill(client, spec.command, channel_id, body.get("message") or {})
@@ -95,7 +96,7 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
                 return
             channel_id, channel_name = str(body.get("channel_id") or ""), str(body.get("channel_name") or "")
             where = Where(team=str(body.get("team_id") or ""), channel_id=channel_id, channel_name=channel_name,
-                          direct=is_direct(channel_id, channel_name))
+                          direct=is_direct(channel_id, channel_name), enterprise=enterprise_of(body))
             await open_form(conversation, client, spec, trigger_id=str(body["trigger_id"]), where=where,
                             user_id=str(body.get("user_id") or ""), user_name=str(body.get("user_name") or ""))
 
