@@ -14,7 +14,7 @@ from bot.commands.grammar import ChannelRef
 from bot.commands.registry import TEXT, WHEN, Arg, Opt, code_type, command
 from bot.communities import service as communities
 from bot.crisis import jobs, messaging, service
-from bot.errors import UsageError, UserError
+from bot.errors import UsageError, UserError, about
 from bot.forms import FormEnv, Input, form
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import moment, percent
@@ -119,11 +119,15 @@ def _crisis_choices(env: FormEnv, *, speaking: bool = False) -> list[tuple[str, 
 def declare(ctx: Ctx, title: str, audience: str | None, communicators: str | None,
             remind_after: datetime | None) -> Reply:
     ctx.require_role(Role.COMMUNICATOR)
-    spec = _audience(ctx, audience)
-    resolved = service.resolve(ctx.session, spec)
+    with about("audience"):  # refusals name what they are about (a form shows them there)
+        resolved = service.resolve(ctx.session, _audience(ctx, audience))
+    with about("communicators"):
+        named_ids = _communicators(ctx, communicators)
+    with about("remind-after"):
+        minutes = _remind_minutes(ctx, remind_after)
     crisis = service.declare(ctx.session, title=title, audience_text=audience or "all", audience=resolved,
-                             communicators=_communicators(ctx, communicators), declared_by=ctx.person_id,
-                             now=ctx.now(), remind_after_minutes=_remind_minutes(ctx, remind_after))
+                             communicators=named_ids, declared_by=ctx.person_id, now=ctx.now(),
+                             remind_after_minutes=minutes)
     ctx.audit("crisis.declare", f"crisis:{crisis.id}", channels=len(resolved.channels),
               people=len(resolved.person_ids))
     platforms = [ctx.platforms.display_name(p) for p in ctx.platforms.in_order(c.platform for c in resolved.channels)]

@@ -197,7 +197,7 @@ def declare(session: Session, *, title: str, audience_text: str, audience: Audie
         raise UserError(_("A crisis title is at most {n} characters long.", n=MAX_TITLE))
     if not audience.channels:
         raise UserError(_("This audience has no channel to post in. Link channels to the communities first "
-                          "(community link), or name channels: --audience #channel."))
+                          "(community link), or name channels: --audience #channel."), argument="audience")
     crisis = Crisis(title=title, audience=audience_text[:1000], community_ids=json.dumps(audience.community_ids),
                     remind_after_minutes=remind_after_minutes, declared_by=declared_by, declared_at=now)
     session.add(crisis)

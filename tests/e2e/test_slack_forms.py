@@ -398,3 +398,33 @@ async def test_a_submission_delivered_twice_has_one_effect(slack: SlackHarness) 
     assert len(_rows(slack, Consultation)) == 1
     answers = [c for c in slack.fake.calls_to("chat.postMessage") if c.params["channel"] == "D" + ADMIN[1:]]
     assert len(answers) == 1 and "V1" in block_text(answers[0].params["blocks"])  # one answer, in the DM
+
+
+async def test_shortcut_forms_in_an_enterprise_grid_organisation(settings: Any, clock: Any, engine: Any) -> None:
+    """Ada is an administrator of the organisation (`slack:E…:W…`): her form, opened from the Paris workspace,
+    runs as her organisation-wide account, and the crisis' communicator picked in it is one person too."""
+    from tests.support.slack_grid import ADA, ENTERPRISE, LYON, PARIS, SHARED, running_grid
+    from tests.support.slack_grid import ALICE as GRID_ALICE
+
+    async with running_grid(settings, clock, engine) as grid:
+        slack = grid.slack
+        view = await shortcut(slack, "cercle_crisis_declare", user=ADA, team=PARIS, enterprise=ENTERPRISE)
+        nowhere = _errors(await submit(slack, view, {"title": "Outage"}, user=ADA, team=PARIS, enterprise=ENTERPRISE))
+        assert list(nowhere) == ["audience"] and "no channel to post in" in nowhere["audience"]
+        accepted = await submit(slack, view, {"title": "Outage", "audience-channels": [SHARED],
+                                              "communicators": [GRID_ALICE]}, user=ADA, team=PARIS,
+                                enterprise=ENTERPRISE)
+        assert accepted.status == 200 and not accepted.body
+        (crisis,) = _rows(slack, Crisis)
+        assert crisis.title == "Outage"
+        from storage.tables import Account
+
+        person_of = {(a.workspace, a.user_id): a.person_id for a in _rows(slack, Account)}
+        assert crisis.declared_by == person_of[(ENTERPRISE, ADA)]
+        named = {r.person_id for r in _rows(slack, CrisisCommunicator) if r.crisis_id == crisis.id}
+        assert person_of[(ENTERPRISE, GRID_ALICE)] in named
+        lyon = await shortcut(slack, "cercle_crisis_declare", user=ADA, team=LYON, enterprise=ENTERPRISE)
+        accepted = await submit(slack, lyon, {"title": "Second", "audience-channels": [SHARED]}, user=ADA, team=LYON,
+                                enterprise=ENTERPRISE)
+        assert accepted.status == 200 and not accepted.body
+        assert {c.declared_by for c in _rows(slack, Crisis)} == {person_of[(ENTERPRISE, ADA)]}  # one person

@@ -10,12 +10,16 @@ from tests.support.slack import ALICE, USERS, Answer, SlackHarness, new_id
 
 
 def shortcut_payload(callback_id: str, *, user: str = ALICE, message: dict[str, Any] | None = None,
-                     channel: str = "CGENERAL", channel_name: str = "general") -> dict[str, Any]:
-    """A global shortcut (the ⚡ menu), or a message shortcut when `message` is given."""
+                     channel: str = "CGENERAL", channel_name: str = "general", team: str = TEAM_ID,
+                     enterprise: str = "") -> dict[str, Any]:
+    """A global shortcut (the ⚡ menu), or a message shortcut when `message` is given; `enterprise`: from a
+    workspace of an Enterprise Grid organisation."""
     payload: dict[str, Any] = {
         "type": "shortcut", "callback_id": callback_id, "trigger_id": new_id("trig."), "action_ts": "1700000000.1",
-        "team": {"id": TEAM_ID, "domain": "cercle-test"}, "token": "legacy",
-        "user": {"id": user, "username": USERS.get(user, (user, ""))[0].lower(), "team_id": TEAM_ID}}
+        "team": {"id": team, "domain": "cercle-test"}, "token": "legacy",
+        "user": {"id": user, "username": USERS.get(user, (user, ""))[0].lower(), "team_id": team}}
+    if enterprise:
+        payload["enterprise"] = {"id": enterprise, "name": "Grid"}
     if message is not None:
         payload.update(type="message_action", message=message, message_ts=message["ts"],
                        channel={"id": channel, "name": channel_name},
@@ -62,15 +66,18 @@ def _option(element: dict[str, Any], value: str) -> dict[str, Any]:
 
 
 async def submit(slack: SlackHarness, view: dict[str, Any], values: dict[str, Any], *, user: str = ALICE,
-                 view_id: str | None = None) -> Answer:
+                 view_id: str | None = None, team: str = TEAM_ID, enterprise: str = "") -> Answer:
     """Submit a declared form's modal with these values (by block id); returns Cercle's ack."""
     inputs = [block for block in view["blocks"] if block["type"] == "input"]
     state = {"values": {b["block_id"]: {"value": element_state(b["element"], values.get(b["block_id"]))}
                         for b in inputs}}
-    payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "cercle-test"},
-               "user": {"id": user, "username": USERS.get(user, (user, ""))[0].lower(), "team_id": TEAM_ID},
-               "api_app_id": "ACERCLE", "trigger_id": new_id("trig."),
-               "view": {**view, "id": view_id or new_id("V"), "hash": new_id("h"), "state": state}}
+    payload: dict[str, Any] = {
+        "type": "view_submission", "team": {"id": team, "domain": "cercle-test"},
+        "user": {"id": user, "username": USERS.get(user, (user, ""))[0].lower(), "team_id": team},
+        "api_app_id": "ACERCLE", "trigger_id": new_id("trig."),
+        "view": {**view, "id": view_id or new_id("V"), "hash": new_id("h"), "state": state}}
+    if enterprise:
+        payload["enterprise"] = {"id": enterprise, "name": "Grid"}
     answer = await slack.post_payload(payload)
     await slack.settle()
     return answer
