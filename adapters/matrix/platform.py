@@ -96,5 +96,6 @@ PLATFORM = PlatformDescriptor(
     channel_marks=("!", "#"),
     command_hint="Matrix: `!cercle <command>` (or a message that mentions the bot first)",
     # The refusal of a confidential command typed in a room is sent to the person's direct room with the bot.
-    private_hint=N_("Type it here, in your direct room with Cercle: nobody else reads it."),
+    private_hint=N_("Type it here, in your private conversation with Cercle (your direct room): nobody else reads "
+                     "it."),
 )
