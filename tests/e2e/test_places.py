@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.clock import FrozenClock
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import ConsultationOption, CrisisQuestion, Nomination
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
 from tests.support.chat import Chat
-from bot.clock import FrozenClock
 from tests.support.slack import ADMIN, ALICE, BOB, USERS, SlackHarness, block_text, button, buttons, running_slack
 from tests.support.snapshot import snapshot
 
