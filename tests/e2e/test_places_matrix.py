@@ -71,7 +71,8 @@ async def test_matrix_every_confidential_command_from_a_shared_room_and_a_direct
     assert not [s for s in bob.seen[mark:] if s.type in POLL_START]
 
     # marc nominates bob from a direct room: N1 awaits bob's consent.
-    marc_dm = await say(marc, general, f'!cercle nominate P1 {bob.user_id} "{WHY}"', bot, "this command is confidential")
+    marc_dm = await say(marc, general, f'!cercle nominate P1 {bob.user_id} "{WHY}"', bot,
+                        "this command is confidential")
     assert marc_dm != general  # refused in the room: the bot opened marc's direct room and said so there
     await say(marc, marc_dm, f'nominate P1 {bob.user_id} "{WHY}"', bot, "Nomination N1")
 
