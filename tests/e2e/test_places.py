@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import FrozenClock
 from bot.settings import Settings
@@ -139,9 +139,9 @@ async def test_slack_every_confidential_command_from_every_place(places: SlackHa
     submitted = await slack.submit(view, {"person": ALICE, "why": WHY.replace("Bob", "Alice")}, user=BOB)  # modal
     assert submitted.status == 200 and not submitted.body
     with session_scope(slack.app.engine) as session:
-        assert [n.state for n in session.exec(select(Nomination).order_by(Nomination.id))] == \
+        assert [n.state for n in session.exec(select(Nomination).order_by(col(Nomination.id)))] == \
             ["consented", "awaiting_consent"]
-        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] == \
+        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] == \
             [1, 0]
         assert len(session.exec(select(CrisisQuestion)).all()) == 1
     assert "moved from" in await slash(slack, HANNAH, "nomination move N1 under_review")

@@ -12,7 +12,7 @@ import asyncio
 import json
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import default_platforms
 from storage.db import session_scope
@@ -113,6 +113,6 @@ async def test_matrix_every_confidential_command_from_a_shared_room_and_a_direct
     await say(alice, general, "!cercle consult results V1", bot, "shown when it closes. 2 votes so far.")
     with session_scope(matrix.engine) as session:
         assert [n.state for n in session.exec(select(Nomination))] == ["under_review"]
-        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(ConsultationOption.number))] == \
+        assert [o.votes for o in session.exec(select(ConsultationOption).order_by(col(ConsultationOption.number)))] == \
             [1, 1]
         assert len(session.exec(select(CrisisQuestion)).all()) == 1
