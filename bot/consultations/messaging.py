@@ -33,7 +33,8 @@ def opened(consultation: Consultation, community: Community, options: list[Consu
         hints.append(_("Closes on {when}.", when=moment(consultation.closes_at)))
     if consultation.anonymous:
         hints.append(_("Anonymous: nobody can see who voted what, and a vote cannot be changed."))
-        hints.append(_("Vote in a private conversation with Cercle, not here."))
+        hints.append(_("Vote where nobody else sees your choice (a button, or a private conversation with "
+                       "Cercle), never by typing it here."))
     if consultation.hidden or consultation.anonymous:
         hints.append(_("Results are shown when it closes."))
     # An anonymous vote is typed in private (`bot.places`): its buttons say so where a button is a typed command.

@@ -69,6 +69,9 @@ async def test_matrix_every_confidential_command_from_a_shared_room_and_a_direct
     assert "React with" not in consultation.body
     assert "In your direct room with Cercle (not here), type `!cercle vote V1 1` to: 1. Yes" in consultation.body
     assert not [s for s in bob.seen[mark:] if s.type in POLL_START]
+    crisis = await bob.expect(general, sender=bot, contains="The Lyon site closes.", after=mark)
+    assert "In your direct room with Cercle (not here), type `!cercle crisis ask C1" in crisis.body
+    assert "React with ✅ to: Acknowledge" in crisis.body  # acknowledging is no secret
 
     # marc nominates bob from a direct room: N1 awaits bob's consent.
     marc_dm = await say(marc, general, f'!cercle nominate P1 {bob.user_id} "{WHY}"', bot,
