@@ -4,6 +4,7 @@ typed again and again at night."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from sqlmodel import select
@@ -102,3 +103,26 @@ def test_crisis_remind_opens_one_round_at_a_time(chat: Chat, clock: FrozenClock)
         assert [r.open for r in session.exec(select(CrisisReminderRound))] == [False]
     assert "2 sent now, 0 waiting" in chat.ok(f"crisis remind C{cid}", user="dave")  # a closed round: a new one
     assert reminded(chat) == ["alice", "bob"]
+
+
+def test_two_reminds_at_once_at_night_open_one_round(chat: Chat, clock: FrozenClock) -> None:
+    setup_people(chat)
+    cid = declare(chat)
+    chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
+    chat.deliver()
+    clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # 23:00 in Paris: the round stays open till morning
+    barrier = threading.Barrier(2)
+    replies: list[str] = []
+
+    def remind() -> None:
+        barrier.wait()
+        replies.append(chat.text(f"crisis remind C{cid}", user="dave"))
+
+    threads = [threading.Thread(target=remind) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted("Nothing new was sent" in r for r in replies) == [False, True], replies
+    with session_scope(chat.app.engine) as session:
+        assert len(session.exec(select(CrisisReminderRound)).all()) == 1
