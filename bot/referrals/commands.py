@@ -44,7 +44,7 @@ def _positions(env: FormEnv) -> list[tuple[str, str]]:
     Input("position", N_("Position"), "choice", source=_positions), Input("user", N_("Person"), "user"),
     Input("why", N_("Why them?"), "long", hint=N_("Only the person, HR and you will read this."))])
 @command("nominate", usage=N_('nominate <P-code> @user "<why>"'),
-         summary=N_("Put someone forward for a position; they are asked in private first."),
+         summary=N_("In private: put someone forward for a position; they are asked in private first."),
          args=[Arg("position", POSITION, label=N_("<P-code>")), Arg("user", USER, label=N_("@person")),
                Arg("why", TEXT, label=N_('"<why>"'))], group="position")
 def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
