@@ -70,6 +70,8 @@ class Capability:
     # Commands (a name or its first words: "nomination" covers "nomination show") whose answers are for the
     # caller's eyes only (`Reply.confidential`): a platform never shows them where others read.
     confidential: tuple[str, ...] = ()
+    # Live posts it updates in place: (key kind, `bot.outbox.live.LiveView`), e.g. ("consultation", ref).
+    live: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,16 @@ class Assembly:
         """Whether the answers of `command` (its canonical name) are for the caller's eyes only."""
         words = command.split()
         return any(" ".join(words[:n]) in self.confidential for n in range(1, len(words) + 1))
+
+    def live_views(self) -> dict[str, Any]:
+        """The capabilities' live post views by key kind (`bot.outbox.live`); a kind declared twice is an error."""
+        views: dict[str, Any] = {}
+        for cap in self.capabilities:
+            for kind, ref in cap.live:
+                if kind in views:
+                    raise ValueError(f"live post kind declared twice: {kind}")
+                views[kind] = resolve(ref)
+        return views
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""

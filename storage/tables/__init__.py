@@ -34,6 +34,7 @@ from storage.tables.crisis import (
     CrisisReminderRound,
 )
 from storage.tables.digests import DigestRun, DigestSchedule
+from storage.tables.live import OutboxEdit, PostRefresh
 from storage.tables.matrix_crypto import (
     MatrixCryptoAccount,
     MatrixCryptoDevice,
@@ -59,7 +60,8 @@ __all__ = [
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
-    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxEdit", "OutboxMessage", "Person",
+    "PostRefresh",
     "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
