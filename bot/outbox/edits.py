@@ -17,8 +17,9 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, update
@@ -111,7 +112,7 @@ class EditWorker:
                                  col(OutboxMessage.platform_message_id).is_not(None)))
                      .order_by(col(OutboxEdit.due_at), col(OutboxEdit.original_id)).limit(limit))
             if is_postgres(self.engine):
-                query = query.with_for_update(skip_locked=True, of=OutboxEdit)  # type: ignore[arg-type]
+                query = query.with_for_update(skip_locked=True, of=OutboxEdit)
             out = []
             for edit, message_id in session.exec(query):
                 edit.claimed_by = self.worker_id
@@ -212,10 +213,8 @@ class EditWorker:
                     sent = 0
                 if sent:
                     continue
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                except TimeoutError:
-                    pass
         finally:
             if unsubscribe is not None:
                 unsubscribe()

@@ -33,7 +33,7 @@ from storage.tables.base import UTCDateTime
 
 # What a post looks like now, built in the reader's language when called; None: leave it as it is
 # (an anonymous or hidden consultation never shows a tally before it closes).
-LiveView = Callable[[Session, str], Callable[[], Message] | None]
+LiveView = Callable[[Session, str, datetime], Callable[[], Message] | None]
 
 DELAY = timedelta(seconds=2)  # a first change waits this long, so that a burst makes one update
 INTERVAL = timedelta(seconds=5)  # at most one update of a post per this long
@@ -100,7 +100,7 @@ def fan_out(engine: Engine, settings: Settings, views: Mapping[str, LiveView], k
     edit row of every other copy on a platform that can edit (`editable`). Returns how many edits became due."""
     view = views.get(kind_of(key))
     with session_scope(engine) as session:
-        build = view(session, key) if view is not None else None
+        build = view(session, key, now) if view is not None else None
         if build is None:
             return 0
         posts = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.live_key) == key,
@@ -153,6 +153,6 @@ def _rewrite_unclaimed(session: Session, posts: Iterable[OutboxMessage], body_fo
         for start in range(0, len(ids), CHUNK):
             result = session.execute(update(OutboxMessage).where(
                 and_(col(OutboxMessage.id).in_(ids[start:start + CHUNK]), col(OutboxMessage.status) == "pending",
-                     col(OutboxMessage.claimed_until).is_(None))).values(body=body).returning(OutboxMessage.id))
+                     col(OutboxMessage.claimed_until).is_(None))).values(body=body).returning(col(OutboxMessage.id)))
             done.update(int(row[0]) for row in result)
     return done

@@ -17,4 +17,5 @@ CAPABILITY = Capability(
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
     confidential=("nominate", "nomination"),  # who was put forward, by whom, and why
+    live=(("position", "bot.referrals.live:position_view"),),
 )

@@ -35,6 +35,7 @@ from storage.tables.crisis import (
 )
 from storage.tables.digests import DigestRun, DigestSchedule
 from storage.tables.live import OutboxEdit, PostRefresh
+from storage.tables.live import OutboxEdit, PostRefresh
 from storage.tables.matrix_crypto import (
     MatrixCryptoAccount,
     MatrixCryptoDevice,
@@ -62,6 +63,6 @@ __all__ = [
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
     "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxEdit", "OutboxMessage", "Person",
     "PostRefresh",
-    "PersonSkill", "Position", "PositionSkill",
+    "PersonSkill", "Position", "PositionSkill", "PostRefresh",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
