@@ -35,7 +35,6 @@ from storage.tables.crisis import (
 )
 from storage.tables.digests import DigestRun, DigestSchedule
 from storage.tables.live import OutboxEdit, PostRefresh
-from storage.tables.live import OutboxEdit, PostRefresh
 from storage.tables.matrix_crypto import (
     MatrixCryptoAccount,
     MatrixCryptoDevice,
@@ -62,7 +61,6 @@ __all__ = [
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
     "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxEdit", "OutboxMessage", "Person",
-    "PostRefresh",
     "PersonSkill", "Position", "PositionSkill", "PostRefresh",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
