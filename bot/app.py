@@ -149,8 +149,9 @@ def edit_worker(app: Application, senders: dict[str, Any], **options: Any) -> Ed
     """The worker updating live posts in place, with the capabilities' views and each platform's edit pace."""
     from bot.outbox.edits import EditWorker
 
+    options.setdefault("limits", app.platforms.edit_limits())
     return EditWorker(app.engine, senders, app.settings, app.assembly.live_views(), clock=app.clock,
-                      limits=app.platforms.edit_limits(), notifier=app.outbox.notifier, **options)
+                      notifier=app.outbox.notifier, **options)
 
 
 async def serve(app: Application, *, stop: asyncio.Event | None = None,
