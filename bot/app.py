@@ -141,8 +141,8 @@ def delivery_worker(app: Application, senders: dict[str, Any], **options: Any) -
     from bot.outbox.worker import DeliveryWorker
 
     options.setdefault("edits", edit_worker(app, senders))
-    return DeliveryWorker(app.engine, senders, clock=app.clock, limits=app.platforms.limits(),
-                          notifier=app.outbox.notifier, **options)
+    options.setdefault("limits", app.platforms.limits())
+    return DeliveryWorker(app.engine, senders, clock=app.clock, notifier=app.outbox.notifier, **options)
 
 
 def edit_worker(app: Application, senders: dict[str, Any], **options: Any) -> EditWorker:

@@ -121,23 +121,26 @@ def fan_out(engine: Engine, settings: Settings, views: Mapping[str, LiveView], k
         edits = {e.original_id: e for start in range(0, len(ids), CHUNK) for e in session.exec(
             select(OutboxEdit).where(col(OutboxEdit.original_id).in_(ids[start:start + CHUNK])))}
         rewritten = _rewrite_unclaimed(session, [p for p in posts if p.id not in edits], body_for)
-        changed = 0
+        new: list[dict[str, object]] = []
+        changed_by_body: dict[str, list[int]] = {}
         for post in posts:
             if post.id in rewritten or post.platform not in editable:
                 continue
             body = body_for(post)
             edit = edits.get(post.id or 0)
             if edit is None:
-                session.execute(insert(OutboxEdit).values(
-                    original_id=post.id, platform=post.platform, workspace=post.workspace,
-                    target_kind=post.target_kind, target_id=post.target_id, body=body, version=1, sent_version=0,
-                    due_at=now, attempts=0))
-                changed += 1
+                new.append({"original_id": post.id, "platform": post.platform, "workspace": post.workspace,
+                            "target_kind": post.target_kind, "target_id": post.target_id, "body": body,
+                            "version": 1, "sent_version": 0, "due_at": now, "attempts": 0})
             elif edit.body != body:
-                session.execute(update(OutboxEdit).where(col(OutboxEdit.original_id) == post.id)
+                changed_by_body.setdefault(body, []).append(post.id or 0)
+        if new:
+            session.execute(insert(OutboxEdit), new)
+        for body, changed in changed_by_body.items():  # one statement per language, not per post
+            for start in range(0, len(changed), CHUNK):
+                session.execute(update(OutboxEdit).where(col(OutboxEdit.original_id).in_(changed[start:start + CHUNK]))
                                 .values(body=body, version=OutboxEdit.version + 1))
-                changed += 1
-        return changed
+        return len(new) + sum(len(ids) for ids in changed_by_body.values())
 
 
 def _rewrite_unclaimed(session: Session, posts: Iterable[OutboxMessage], body_for: Callable[[OutboxMessage], str],

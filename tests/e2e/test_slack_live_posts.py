@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
+
 from bot.app import edit_worker
 from bot.clock import FrozenClock
 from bot.outbox.contract import RateLimit
 from bot.outbox.edits import EditWorker
 from bot.outbox.live import DELAY, INTERVAL
+from bot.settings import Settings
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.support.slack import ADMIN, ALICE, BOB, USERS, SlackHarness, block_text, button, running_slack
 
@@ -182,7 +185,8 @@ async def test_no_update_before_the_post_has_its_ts_the_post_goes_out_fresh(slac
     assert await edits.drain(10) == 0
 
 
-async def test_a_restart_between_a_vote_and_its_update_still_updates(settings, clock: FrozenClock, engine) -> None:  # noqa: ANN001
+async def test_a_restart_between_a_vote_and_its_update_still_updates(settings: Settings, clock: FrozenClock,
+                                                                     engine: Engine) -> None:
     fake = FakeSlack(users=USERS)
     async with running_slack(settings, clock, engine, fake=fake) as slack:
         await cafe_with_members(slack)
