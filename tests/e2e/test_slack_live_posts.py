@@ -42,7 +42,7 @@ async def test_a_consultation_shows_its_new_tally_after_votes(slack: SlackHarnes
     await slack.command('consult open cafe "Which coffee?" "Arabica" "Robusta"', user=ADMIN)
     await slack.worker.run_once()
     (post,) = slack.fake.posted("CCAFE")
-    choices = [b for b in post.params["blocks"] if b["type"] == "actions"][0]["elements"]
+    choices = button_row(post)
     await slack.click(choices[0], user=ALICE, channel="CCAFE")
     await slack.click(choices[1], user=BOB, channel="CCAFE")
     edits = editor(slack)
