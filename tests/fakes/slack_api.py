@@ -169,8 +169,8 @@ class FakeSlack:
         """What was received, for a fake in another process (`tests/fakes/slack_serve.py`)."""
         return web.json_response({"posts": dict(self.posts_by_key()), "rate_limited": self.rate_limited,
                                   "calls": dict(Counter(c.method for c in self.calls)),
-                                  "updates": [[c.params.get("channel"), c.params.get("ts"), c.at, c.params.get("text")]
-                                              for c in self.updated()]})
+                                  "updates": [[c.params.get("channel"), c.params.get("ts"), c.at,
+                                               c.params.get("blocks")] for c in self.updated()]})
 
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
         """Wait until `predicate()` is true (checked after every request the fake receives)."""
