@@ -253,7 +253,8 @@ class FakeSlack:
     def _update_wait(self, channel: str) -> float:
         buckets = [self._update_bucket] if self._update_bucket is not None else []
         if self.update_per_channel:
-            buckets.append(self._update_channel_buckets.setdefault(channel, _Bucket(self.update_per_channel, 1.0)))
+            buckets.append(self._update_channel_buckets.setdefault(channel, _Bucket(self.update_per_channel,
+                                                                                    self.channel_burst)))
         wait = max((b.wait() for b in buckets), default=0.0)
         if wait == 0:
             for bucket in buckets:
