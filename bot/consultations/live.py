@@ -49,7 +49,7 @@ def consultation_view(session: Session, key: str, now: datetime) -> Callable[[],
             blocks = (*(b for b in base.blocks if not isinstance(b, Actions)),
                       Section(title=_("Final results"), lines=service.result_lines(options)), Context(counted),
                       Context(closed))
-        return replace(base, blocks=blocks)
+        return replace(base, blocks=blocks, poll=base.poll if still_open else None)  # a closed one is no poll
 
     return build
 
