@@ -17,10 +17,11 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
@@ -39,6 +40,7 @@ from storage.db import is_postgres, session_scope
 from storage.tables import OutboxEdit, OutboxMessage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 10  # an update that keeps failing is dropped: the post keeps its last content
 LEASE = timedelta(seconds=60)
@@ -74,6 +76,9 @@ class EditWorker:
         self.worker_id = worker_id or f"edit:{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.updates = 0  # sent in place by this worker (figures for tests and benchmarks)
         self._stopping = False
+        # Its own thread: a backlog of commands in the default executor (thousands of clicks) must not hold
+        # the updates back (nor the updates the commands).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cercle-edits")
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -174,6 +179,9 @@ class EditWorker:
         self.updates += 1
         return _Outcome(edit)
 
+    async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
     def _batch(self) -> int:
         """As many edits as the slowest editing platform sends in about 5 s: a round stays short, so the
         fan-out keeps up and a stopping worker is not held back by its pacing."""
@@ -183,15 +191,15 @@ class EditWorker:
 
     async def run_once(self) -> int:
         """Fan out due keys, then send one batch of due edits (paced); returns how many were sent."""
-        await asyncio.to_thread(self.refresh_due)
-        edits = await asyncio.to_thread(self.claim, self._batch())
+        await self._in_thread(self.refresh_due)
+        edits = await self._in_thread(self.claim, self._batch())
         if not edits:
             return 0
         deadline = time.monotonic() + LEASE.total_seconds() - SEND_TIMEOUT - 1.0
         outcomes = await asyncio.gather(*(self._send(e, deadline) for e in edits))
         done = [o for o in outcomes if o is not None]
-        await asyncio.to_thread(self.record, done)
-        await asyncio.to_thread(self.release, [e for e, o in zip(edits, outcomes, strict=True) if o is None])
+        await self._in_thread(self.record, done)
+        await self._in_thread(self.release, [e for e, o in zip(edits, outcomes, strict=True) if o is None])
         return sum(1 for o in done if o.error is None)
 
     def _on_notify(self) -> None:
