@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.commands.cleantext import clean_name
 from bot.events import Actor, Place, UserInfo
 from bot.settings import SUPPORTED_LOCALES
 from storage.tables import (
@@ -47,7 +49,10 @@ def find_account(session: Session, platform: str, workspace: str, user_id: str) 
 
 def ensure_account(session: Session, platform: str, workspace: str, user_id: str,
                    info: UserInfo | None = None, seen_at: datetime | None = None) -> Account:
-    """The account (and its person), created on first sight. Updates the display name and locale."""
+    """The account (and its person), created on first sight. Updates the display name and locale (a name
+    without control or bidirectional characters: PostgreSQL refuses NUL, and lists must read right)."""
+    if info and info.display_name:
+        info = replace(info, display_name=clean_name(info.display_name)[:200])
     account = find_account(session, platform, workspace, user_id)
     if account is None:
         name = (info.display_name if info else "") or user_id
@@ -98,6 +103,7 @@ def account_for_actor(session: Session, actor: Actor, seen_at: datetime) -> Acco
 
 def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "",
                    direct: bool = False) -> Channel:
+    name = clean_name(name)
     channel = session.exec(select(Channel).where(Channel.platform == platform, Channel.workspace == workspace,
                                                  Channel.channel_id == channel_id)).first()
     if channel is None:

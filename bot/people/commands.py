@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot import identity
+from bot.commands.cleantext import refuse_hidden
 from bot.commands.context import Ctx
-from bot.commands.grammar import UserRef
+from bot.commands.grammar import Token, UserRef
 from bot.commands.paging import PAGE, natural_key, page_title, paginate
-from bot.commands.registry import CSV, TEXT, USER, WORD, Arg, choice_type, command
+from bot.commands.registry import CSV, NAME, USER, WORD, Arg, ArgType, ConvertEnv, choice_type, command
 from bot.errors import UserError
 from bot.i18n import N_, _, typed_word, use_locale
 from bot.i18n.formats import moment, zone_name
@@ -17,6 +18,12 @@ from bot.settings import SUPPORTED_LOCALES
 from storage.tables import Person
 
 ROLE = choice_type(*GRANTABLE, kind="role", aliases={"communicante": "communicator"})
+def _link_code(token: Token, env: ConvertEnv) -> str:
+    refuse_hidden(token.text)
+    return token.text.strip().upper()
+
+
+LINK_CODE = ArgType("code", _link_code)
 LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en", "anglais": "en", "french": "fr",
                                                 "français": "fr", "francais": "fr"})
 
@@ -32,7 +39,7 @@ def profile_skills(ctx: Ctx, skills: list[str]) -> Reply:
 
 
 @command("profile site", usage=N_('profile site "<site>"'), summary=N_("Set the site where you work."),
-         args=[Arg("site", TEXT, label=N_("site"), rest=True)])
+         args=[Arg("site", NAME, label=N_("site"), rest=True)])
 def profile_site(ctx: Ctx, site: str) -> Reply:
     if len(site) > 200:
         raise UserError(_("A site name is at most 200 characters long."))
@@ -91,7 +98,7 @@ def profile_timezone(ctx: Ctx, zone: str) -> Reply:
 @command("profile link", usage=N_("profile link [<code>]"),
          summary=N_("Without a code: get a one-time code. With it, on your other platform: join the two "
                     "accounts."),
-         args=[Arg("code", optional=True, label=N_("<code>"))])
+         args=[Arg("code", LINK_CODE, optional=True, label=N_("<code>"))])
 def profile_link(ctx: Ctx, code: str | None) -> Reply:
     if code is None:
         new = identity.new_link_code(ctx.session, ctx.account, ctx.now())

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.commands.context import Ctx
 from bot.commands.paging import PAGE, page_title, paginate
-from bot.commands.registry import CSV, TEXT, WHEN, Arg, Opt, code_type, command, normalise_tag
+from bot.commands.registry import CSV, NAME, TEXT, WHEN, Arg, Opt, code_type, command, normalise_tag
 from bot.communities.service import channels, communities_with_topics
 from bot.errors import UsageError
 from bot.i18n import N_, _, ngettext
@@ -24,8 +24,8 @@ POSITION = code_type("P")
          usage=N_('position open "<title>" --site "<site>" [--team "<team>"] [--skills a,b] [--closes <date>] '
                   '[--description "<text>"]'),
          summary=N_("HR: open an internal position; it is announced in the communities of its skills."),
-         args=[Arg("title", TEXT, label=N_('"<title>"'))],
-         options=[Opt("site", TEXT), Opt("team", TEXT, aliases=("équipe",)),
+         args=[Arg("title", NAME, label=N_('"<title>"'))],
+         options=[Opt("site", NAME), Opt("team", NAME, aliases=("équipe",)),
                   Opt("skills", CSV, aliases=("compétences",)), Opt("closes", WHEN, aliases=("clôture", "ferme")),
                   Opt("description", TEXT)])
 def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skills: list[str] | None,
