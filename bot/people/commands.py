@@ -134,6 +134,14 @@ def role_grant(ctx: Ctx, user: UserRef, role: str) -> Reply:
         return Reply.private(_("{name} already has the {role} role.", name=person.display_name,
                                role=typed_word(role, "role")))
     ctx.audit("role.grant", f"person:{person.id}", role=role)
+    if person.id == ctx.person_id:  # an admin taking a role: its other holders hear of it
+        for holder in service.other_holders(ctx.session, ctx.settings, Role(role), person.id):
+            ctx.tell_person(holder, lambda: Message.text(_("{who} gave themselves the {role} role in Cercle.",
+                                                           who=ctx.person.display_name,
+                                                           role=typed_word(role, "role"))).rings(),
+                            subject=f"role:{person.id}")
+        return Reply.private(_("You now have the {role} role. The other people holding it have been told.",
+                               role=typed_word(role, "role")))
     ctx.tell_person(person.id, lambda: Message.text(_("{who} gave you the {role} role in Cercle.",
                                                         who=ctx.person.display_name, role=typed_word(role, "role"))),
                     subject=f"role:{person.id}")

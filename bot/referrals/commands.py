@@ -6,6 +6,7 @@ ever posted to a channel: only the position announcement is, and it names no one
 
 from __future__ import annotations
 
+from bot import permissions
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, offset, page_of_total
@@ -27,10 +28,16 @@ STATE = choice_type(*service.STATES, kind="nomination state", aliases=service.ST
 
 
 # -- nominations -----------------------------------------------------------------------------------
-def _tell_hr(ctx: Ctx, position: Position, build: messaging.MessageBuilder, subject: str) -> None:
-    for person_id in service.hr_recipients(ctx.session, position):
-        if person_id != ctx.person_id:
-            ctx.tell_person(person_id, build, subject=subject)
+def _tell_hr(ctx: Ctx, nomination: Nomination, build: messaging.MessageBuilder, subject: str) -> None:
+    """To the people holding hr now, except the nominee and the caller. With nobody left (the nominee is the
+    only HR person), the nomination waits and the admins are told another HR person is needed."""
+    told = [p for p in service.hr_recipients(ctx.session, nomination) if p != ctx.person_id]
+    for person_id in told:
+        ctx.tell_person(person_id, build, subject=subject)
+    if not told and nomination.state == service.CONSENTED:
+        for person_id in permissions.admin_ids(ctx.session, ctx.settings):
+            ctx.tell_person(person_id, messaging.hr_needed, subject="referrals:hr-needed",
+                            dedupe_key=f"referrals:hr-needed:{nomination.id}:{person_id}")
 
 
 @command("nominate", usage=N_('nominate <P-code> @user "<why>"'),
@@ -88,7 +95,8 @@ def nomination_list(ctx: Ctx, all: bool, page: int | None) -> Reply:
                 lines.append(_nomination_line(ctx, n, service.get_position(ctx.session, n.position_id), v, role=role))
             blocks.append(Section(title=title, lines=tuple(lines)))
     if hr:
-        queue, total = lists.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all)
+        queue, total = lists.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all,
+                                      not_about=ctx.person_id)
         shown = page_of_total(queue, page, total, service.QUEUE_LIMIT)
         if not queue:
             blocks.append(Section(title=_("HR queue"), text=_("No nomination yet.") if all else
@@ -173,12 +181,12 @@ def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
     info, code, nominee = position_info(ctx.session, position), nomination_code(row.id), ctx.person.display_name
     if after == service.CONSENTED:
         ctx.tell_person(row.nominator_id, lambda: messaging.nominator_consented(code, info, nominee), subject=subject)
-        _tell_hr(ctx, position, lambda: messaging.hr_consented(code, info, nominee), subject)
+        _tell_hr(ctx, row, lambda: messaging.hr_consented(code, info, nominee), subject)
         return text_reply(ctx, _("Thank you: you are put forward for {position} ({code}). HR will contact you; you "
                             "will hear about each step.", position=info.headline(), code=code))
     ctx.tell_person(row.nominator_id, lambda: messaging.nominator_declined(code, info, nominee), subject=subject)
     if before == service.CONSENTED:  # a yes taken back: HR knew who they were, and is told they no longer do
-        _tell_hr(ctx, position, lambda: messaging.consent_taken_back_to_hr(code, info), subject)
+        _tell_hr(ctx, row, lambda: messaging.consent_taken_back_to_hr(code, info), subject)
     return text_reply(ctx, _("Noted: you are not put forward for {position} ({code}). The person who nominated you "
                         "is only told that it is closed, and HR is not told who you are.",
                         position=info.headline(), code=code))
@@ -198,7 +206,7 @@ def nomination_withdraw(ctx: Ctx, nomination: int) -> Reply:
     if row.nominee_id != ctx.person_id:
         ctx.tell_person(row.nominee_id, lambda: messaging.withdrawn_to_nominee(code, info), subject=subject)
     if knew:
-        _tell_hr(ctx, position, lambda: messaging.withdrawn_to_hr(code, info), subject)
+        _tell_hr(ctx, row, lambda: messaging.withdrawn_to_hr(code, info), subject)
     return text_reply(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
 
 

@@ -128,12 +128,16 @@ def hr_digest(ctx: JobContext) -> int:
             rows = [(n, session.get(Position, n.position_id)) for n in stale]
             lines = [(service.nomination_code(n.id), service.position_code(n.position_id), p.title if p else "?",
                       n.state, identity.display_name(session, n.nominee_id), n.updated_at) for n, p in rows]
-            recipients = list(dict.fromkeys(pid for _n, p in rows for pid in service.hr_recipients(session, p)))
-            for person_id in recipients:
-                def build() -> Message:
+            nominees = [n.nominee_id for n in stale]
+            for person_id in service.hr_recipients(session):  # who holds hr today, not who opened the position
+                mine = [line for line, nominee in zip(lines, nominees, strict=True) if nominee != person_id]
+                if not mine:  # only nominations about this HR person: the others handle them
+                    continue
+
+                def build(mine: list[tuple[str, str, str, str, str, datetime]] = mine) -> Message:
                     return messaging.hr_digest(
                         [messaging.digest_line(code, pcode, title, state, nominee, now, updated)
-                         for code, pcode, title, state, nominee, updated in lines])
+                         for code, pcode, title, state, nominee, updated in mine])
 
                 if ctx.outbox.send_to_person(session, ctx.settings, person_id, build, subject="referrals:hr-digest",
                                              dedupe_key=f"referrals:hr-digest:{day}:{person_id}"):

@@ -12,7 +12,6 @@ from bot.errors import UsageError
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import day
 from bot.messages import Actions, Context, Field, Message, Reply, Section
-from bot.permissions import Role
 from bot.referrals import lists, messaging, service
 from bot.referrals.messaging import position_info
 from bot.referrals.service import position_code
@@ -30,7 +29,7 @@ POSITION = code_type("P")
                   Opt("description", TEXT)])
 def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skills: list[str] | None,
                   closes: datetime | None, description: str | None) -> Reply:
-    ctx.require_role(Role.HR)
+    service.require_hr(ctx.session, ctx.settings, ctx.person_id)
     if not site:
         raise UsageError(_("Say where the position is with --site \"<site>\"."))
     position = service.open_position(ctx.session, title=title, site=site, team=team or "",
@@ -113,7 +112,7 @@ def position_show(ctx: Ctx, position: int) -> Reply:
 @command("position close", usage=N_("position close <P-code>"), summary=N_("HR: stop taking nominations."),
          args=[Arg("position", POSITION, label=N_("<P-code>"))])
 def position_close(ctx: Ctx, position: int) -> Reply:
-    ctx.require_role(Role.HR)
+    service.require_hr(ctx.session, ctx.settings, ctx.person_id)
     row = service.get_position(ctx.session, position)
     service.close_position(ctx.session, row, ctx.now())
     ctx.audit("position.close", f"position:{row.id}")

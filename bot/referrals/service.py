@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import N_, _, typed_word
-from bot.permissions import Role, has_role, people_with_role
+from bot.permissions import Role, holds_role, people_with_role
 from bot.settings import Settings
 from storage.tables import Nomination, NominationEvent, NominationReminder, Position, PositionSkill
 
@@ -104,16 +104,23 @@ def nomination_code(nomination_id: int | None) -> str:
 
 # -- roles -----------------------------------------------------------------------------------------
 def is_hr(session: Session, settings: Settings, person_id: int) -> bool:
-    """HR people (and admins) run positions and the nomination queue."""
-    return has_role(session, person_id, settings, Role.HR)
+    """HR people run positions and the nomination queue. Admins are not HR unless granted hr: they manage
+    roles, and do not read nominations (least privilege)."""
+    return holds_role(session, person_id, settings, Role.HR)
 
 
-def hr_recipients(session: Session, position: Position | None = None) -> list[int]:
-    """Who hears about the HR side: everyone granted hr, and the person who opened the position."""
+def require_hr(session: Session, settings: Settings, person_id: int) -> None:
+    if not is_hr(session, settings, person_id):
+        raise Forbidden(_("Only HR people may do this. Administrators grant the hr role (role grant @person hr); "
+                          "they do not hold it by being administrators."))
+
+
+def hr_recipients(session: Session, nomination: Nomination | None = None) -> list[int]:
+    """Who hears about the HR side, asked when the message rows are written: the people holding hr now (a
+    former HR person, even the one who opened the position, hears nothing more), except the nominee of
+    `nomination` (a nomination about an HR person is handled by the other HR people)."""
     ids = list(dict.fromkeys(people_with_role(session, Role.HR)))
-    if position is not None and position.opened_by is not None and position.opened_by not in ids:
-        ids.append(position.opened_by)
-    return ids
+    return [i for i in ids if nomination is None or i != nomination.nominee_id]
 
 
 # -- positions -------------------------------------------------------------------------------------
@@ -227,13 +234,17 @@ class Viewer:
     is_nominator: bool
     is_nominee: bool
     is_hr: bool
+    hr_nominee: bool = False  # the nominee holds hr: the other HR people handle it
 
 
 def viewer(session: Session, settings: Settings, nomination: Nomination, person_id: int) -> Viewer | None:
     """None when the person may not know the nomination exists."""
+    # The nominee sees what any nominee sees, even when they are HR: not HR's notes, no move.
+    hr = is_hr(session, settings, person_id)
+    about_them = nomination.nominee_id == person_id
     v = Viewer(is_nominator=nomination.nominator_id == person_id,
-               is_nominee=nomination.nominee_id == person_id and nomination.state != SUBMITTED,
-               is_hr=is_hr(session, settings, person_id))
+               is_nominee=about_them and nomination.state != SUBMITTED,
+               is_hr=hr and not about_them, hr_nominee=hr and about_them)
     return v if (v.is_nominator or v.is_nominee or v.is_hr) else None
 
 
@@ -331,6 +342,9 @@ def answer_consent(session: Session, nomination: Nomination, v: Viewer, yes: boo
 def hr_move(session: Session, nomination: Nomination, v: Viewer, to_state: str, note: str, shared: bool,
             actor_id: int, now: datetime) -> str:
     if not v.is_hr:
+        if v.hr_nominee:
+            raise Forbidden(_("{code} is about you: the other HR people handle it, and you see it as any nominee "
+                              "does.", code=nomination_code(nomination.id)))
         raise Forbidden(_("Only HR may move a nomination to another state."))
     if len(note) > MAX_NOTE_CHARS:
         raise UserError(_("A note is at most {n} characters long.", n=MAX_NOTE_CHARS))
