@@ -48,6 +48,7 @@ from storage.tables.referrals import (
     Nomination,
     NominationEvent,
     NominationReminder,
+    NominationSupporter,
     Position,
     PositionSkill,
 )
@@ -59,7 +60,7 @@ __all__ = [
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
-    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxMessage", "Person",
     "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
