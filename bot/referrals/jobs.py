@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from bot import identity
 from bot.errors import UserError
 from bot.messages import Message
-from bot.referrals import messaging, service
+from bot.referrals import messaging, service, support
 from bot.scheduler import JobContext, periodic
 from storage.db import session_scope
 from storage.tables import AuditEntry, Nomination, NominationReminder, Position
@@ -87,9 +87,11 @@ def _step(ctx: JobContext, nomination_id: int) -> str | None:
                                details=json.dumps({"after": service.LAPSED, "before": service.AWAITING_CONSENT},
                                                   sort_keys=True)))
         nominee = identity.display_name(session, nomination.nominee_id)
-        ctx.outbox.send_to_person(session, ctx.settings, nomination.nominator_id,
-                                  lambda: messaging.nominator_lapsed(code, info, nominee), subject=subject,
-                                  dedupe_key=f"referrals:{nomination_id}:lapsed:nominator")
+        for backer in support.backers(session, nomination):  # the nominator, then any supporter
+            suffix = "" if backer == nomination.nominator_id else f":{backer}"
+            ctx.outbox.send_to_person(session, ctx.settings, backer,
+                                      lambda: messaging.nominator_lapsed(code, info, nominee), subject=subject,
+                                      dedupe_key=f"referrals:{nomination_id}:lapsed:nominator{suffix}")
         ctx.outbox.send_to_person(session, ctx.settings, nomination.nominee_id,
                                   lambda: messaging.nominee_lapsed(code, info),
                                   subject=subject, dedupe_key=f"referrals:{nomination_id}:lapsed:nominee")

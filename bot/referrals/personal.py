@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import identity
 from bot.personal_data import iso
 from bot.referrals import service
+from bot.referrals.support import merge_supporters
 from bot.settings import Settings
 from storage.tables import Nomination, Position
 
@@ -53,8 +54,10 @@ def personal_data(session: Session, settings: Settings, person_id: int) -> dict[
 def merge_hook(session: Session, keep_id: int, drop_id: int) -> None:
     """Before the generic move of person columns: keep one-nomination-per-(position, person) true.
     A conflicting nomination of the dropped person stays, without the uniqueness key."""
+    merge_supporters(session, keep_id, drop_id)
     kept = {n.position_id for n in session.exec(select(Nomination).where(Nomination.nominee_id == keep_id))}
-    for nomination in session.exec(select(Nomination).where(Nomination.nominee_id == drop_id)):
+    for nomination in session.exec(select(Nomination).where(Nomination.nominee_id == drop_id,
+                                                           col(Nomination.unique_key).is_not(None))):
         nomination.unique_key = None if nomination.position_id in kept else f"{nomination.position_id}:{keep_id}"
         session.add(nomination)
     session.flush()

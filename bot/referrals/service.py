@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -19,7 +18,14 @@ from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import N_, _, typed_word
 from bot.permissions import Role, holds_role, people_with_role
 from bot.settings import Settings
-from storage.tables import Nomination, NominationEvent, NominationReminder, Position, PositionSkill
+from storage.tables import (
+    Nomination,
+    NominationEvent,
+    NominationReminder,
+    NominationSupporter,
+    Position,
+    PositionSkill,
+)
 
 # -- states ------------------------------------------------------------------------------------------
 SUBMITTED = "submitted"
@@ -194,39 +200,6 @@ def check_argument(text: str) -> str:
     return text
 
 
-def nominate(session: Session, *, position: Position, nominator_id: int, nominee_id: int, argument: str,
-             now: datetime) -> Nomination:
-    """Create a nomination, submitted and at once awaiting the nominee's consent (one event records
-    the step); the caller sends the consent request in the same transaction."""
-    if not is_open(position, now):
-        raise UserError(_("The position {code} is closed: it no longer takes nominations.",
-                          code=position_code(position.id)))
-    if nominee_id == nominator_id:
-        raise UserError(_("You cannot nominate yourself. To apply for {code}, contact HR directly: they will "
-                          "be glad to hear from you.", code=position_code(position.id)))
-    argument = check_argument(argument)
-    key = f"{position.id}:{nominee_id}"
-    if session.exec(select(Nomination).where(Nomination.unique_key == key)).first() is not None:
-        raise UserError(_("This person has already been nominated for {code}: there can be only one "
-                          "nomination per person and position.", code=position_code(position.id)))
-    assert position.id is not None
-    nomination = Nomination(position_id=position.id, nominator_id=nominator_id, nominee_id=nominee_id,
-                            unique_key=key, argument=argument, state=AWAITING_CONSENT, created_at=now,
-                            updated_at=now, consent_asked_at=now)
-    try:
-        with session.begin_nested():
-            session.add(nomination)
-            session.flush()
-            assert nomination.id is not None
-            session.add(NominationEvent(nomination_id=nomination.id, at=now, actor_id=nominator_id,
-                                        from_state=SUBMITTED, to_state=AWAITING_CONSENT))
-            session.flush()
-    except IntegrityError:  # the same nomination made at the same moment elsewhere
-        raise UserError(_("This person has already been nominated for {code}: there can be only one "
-                          "nomination per person and position.", code=position_code(position.id))) from None
-    return nomination
-
-
 @dataclass(frozen=True)
 class Viewer:
     """How a person relates to a nomination, which decides what they see."""
@@ -242,7 +215,9 @@ def viewer(session: Session, settings: Settings, nomination: Nomination, person_
     # The nominee sees what any nominee sees, even when they are HR: not HR's notes, no move.
     hr = is_hr(session, settings, person_id)
     about_them = nomination.nominee_id == person_id
-    v = Viewer(is_nominator=nomination.nominator_id == person_id,
+    supporting = session.exec(select(NominationSupporter.id).where(
+        NominationSupporter.nomination_id == nomination.id, NominationSupporter.supporter_id == person_id)).first()
+    v = Viewer(is_nominator=nomination.nominator_id == person_id or supporting is not None,
                is_nominee=about_them and nomination.state != SUBMITTED,
                is_hr=hr and not about_them, hr_nominee=hr and about_them)
     return v if (v.is_nominator or v.is_nominee or v.is_hr) else None
@@ -303,9 +278,11 @@ def set_state(session: Session, nomination: Nomination, to_state: str, *, actor_
     conditional update, so two replicas or two clicks cannot both move it). Returns the old state."""
     before = expected or nomination.state
     assert nomination.id is not None
+    # A finished nomination gives up its (position, nominee) key: it no longer blocks a new one.
+    released = {"unique_key": None} if to_state in FINAL else {}
     moved = session.execute(update(Nomination).where(col(Nomination.id) == nomination.id,
                                                      col(Nomination.state) == before)
-                            .values(state=to_state, updated_at=now))
+                            .values(state=to_state, updated_at=now, **released))
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(nomination)
         raise UserError(_("{code} has just changed: it is now {state}. Nothing was done.",
@@ -361,6 +338,12 @@ def hr_move(session: Session, nomination: Nomination, v: Viewer, to_state: str, 
 
 
 def withdraw(session: Session, nomination: Nomination, v: Viewer, actor_id: int, now: datetime) -> str:
+    check_withdrawable(nomination, v)
+    return set_state(session, nomination, WITHDRAWN, actor_id=actor_id, now=now, expected=nomination.state)
+
+
+def check_withdrawable(nomination: Nomination, v: Viewer) -> None:
+    """Refuse a withdrawal by someone who did not nominate, or after an offer."""
     code = nomination_code(nomination.id)
     if not v.is_nominator:
         raise Forbidden(_("Only the person who made the nomination {code} may withdraw it.", code=code))
@@ -370,7 +353,6 @@ def withdraw(session: Session, nomination: Nomination, v: Viewer, actor_id: int,
     if nomination.state not in WITHDRAWABLE:
         raise UserError(_("{code} is {state}: it can no longer be withdrawn (only before an offer).", code=code,
                           state=public_state(nomination, v)))
-    return set_state(session, nomination, WITHDRAWN, actor_id=actor_id, now=now, expected=nomination.state)
 
 
 def events(session: Session, nomination_id: int) -> list[NominationEvent]:

@@ -60,14 +60,6 @@ def test_bad_nominations_change_nothing(opened: Chat) -> None:
     assert snapshot(chat.app.engine) == before
 
 
-def test_second_nomination_of_same_person_refused_without_naming_the_first(opened: Chat) -> None:
-    nominate(opened, by="marc")
-    before = snapshot(opened.app.engine)
-    error = opened.error(f'nominate 1 @bob "{WHY} Really."', user="lucie", direct=True)
-    assert "already been nominated for P1" in error and "marc" not in error
-    assert snapshot(opened.app.engine) == before
-
-
 def test_nominee_is_asked_in_private_with_position_argument_and_buttons(opened: Chat) -> None:
     reply = nominate(opened)
     assert "Nomination N1" in reply and "asked bob, in private" in reply
@@ -289,8 +281,8 @@ def test_french_speakers_get_french_with_french_words(opened: Chat) -> None:
 
 def test_hr_queue_is_capped_in_chat_and_in_workflow_order(opened: Chat) -> None:
     chat = opened
-    for i in range(service.QUEUE_LIMIT + 5):
-        chat.ok(f'nominate P1 @person{i} "{WHY}"', user="marc", direct=True)
+    for i in range(service.QUEUE_LIMIT + 5):  # from 5 people: each may make 10 a day
+        chat.ok(f'nominate P1 @person{i} "{WHY}"', user=f"nominator{i % 5}", direct=True)
     chat.ok("nomination consent N45 yes", user="person44", direct=True)
     listing = chat.ok("nomination list", user="hannah", direct=True)
     queue = listing.split("HR queue")[1]
