@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from bot import identity
-from bot.commands.cleantext import refuse_hidden
 from bot.commands.context import Ctx
-from bot.commands.grammar import Token, UserRef
+from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, natural_key, page_title, paginate
-from bot.commands.registry import CSV, NAME, USER, WORD, Arg, ArgType, ConvertEnv, choice_type, command
+from bot.commands.registry import CSV, NAME, USER, WORD, Arg, choice_type, command
 from bot.errors import UserError
 from bot.i18n import N_, _, typed_word, use_locale
 from bot.i18n.formats import moment, zone_name
@@ -18,12 +17,6 @@ from bot.settings import SUPPORTED_LOCALES
 from storage.tables import Person
 
 ROLE = choice_type(*GRANTABLE, kind="role", aliases={"communicante": "communicator"})
-def _link_code(token: Token, env: ConvertEnv) -> str:
-    refuse_hidden(token.text)
-    return token.text.strip().upper()
-
-
-LINK_CODE = ArgType("code", _link_code)
 LANG = choice_type(*SUPPORTED_LOCALES, kind="language", aliases={"english": "en", "anglais": "en", "french": "fr",
                                                 "français": "fr", "francais": "fr"})
 
@@ -93,34 +86,6 @@ def profile_timezone(ctx: Ctx, zone: str) -> Reply:
     ctx.audit("profile.timezone", f"person:{ctx.person_id}", timezone=name)
     with use_locale(ctx.locale, zone=name):
         return Reply.private(_("Your time zone: {zone}. It is {now} there now.", zone=name, now=moment(ctx.now())))
-
-
-@command("profile link", usage=N_("profile link [<code>]"),
-         summary=N_("Without a code: get a one-time code. With it, on your other platform: join the two "
-                    "accounts."),
-         args=[Arg("code", LINK_CODE, optional=True, label=N_("<code>"))])
-def profile_link(ctx: Ctx, code: str | None) -> Reply:
-    if code is None:
-        new = identity.new_link_code(ctx.session, ctx.account, ctx.now())
-        ctx.audit("profile.link_code", f"person:{ctx.person_id}")
-        return Reply.private(_("Your link code is {code}. Within 10 minutes, send `profile link {code}` to "
-                               "Cercle from your account on the other platform. Keep it to yourself.",
-                               code=new))
-    try:
-        person = identity.redeem_link_code(ctx.session, code, ctx.account, ctx.now(), ctx.assembly.merge_rules)
-    except identity.LinkProblem as problem:
-        reasons = {
-            "unknown": _("This link code does not exist. Ask for a new one with profile link."),
-            "used": _("This link code has already been used. Ask for a new one with profile link."),
-            "expired": _("This link code has expired (codes are valid 10 minutes). Ask for a new one."),
-            "same-person": _("These accounts are already linked."),
-            "same-platform": _("Enter the code from your account on the other platform, not this one."),
-        }
-        raise UserError(reasons[problem.reason]) from None
-    ctx.person = person
-    ctx.audit("profile.link", f"person:{person.id}", platform=ctx.account.platform)
-    return Reply.private(_("Done: your accounts are now one person, {name}. Your roles, skills and "
-                           "communities are shared.", name=person.display_name))
 
 
 @command("role grant", usage=N_("role grant @user admin|hr|communicator"),

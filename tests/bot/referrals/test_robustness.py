@@ -16,6 +16,7 @@ from storage.db import session_scope
 from storage.tables import Account, Nomination, NominationEvent, NominationSupporter
 from tests.bot.referrals.helpers import WHY, count, nominate, open_position, setup_hr
 from tests.support.chat import Chat
+from tests.support.linking import link_accounts
 
 MATRIX = {"platform": "matrix", "workspace": "example.org", "channel": "!room:example.org"}
 
@@ -25,8 +26,7 @@ def test_merging_two_nominated_accounts_keeps_both_nominations(chat: Chat) -> No
     open_position(chat)
     nominate(chat, who="bob", by="marc")  # N1: bob's console account
     chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", **MATRIX)  # N2: his Matrix one
-    code = chat.ok("profile link", user="bob").split("Your link code is ")[1].split(".")[0]
-    assert "one person" in chat.ok(f"profile link {code}", user="@bob:example.org", **MATRIX)
+    assert "one person" in link_accounts(chat, {"user": "bob"}, {"user": "@bob:example.org", **MATRIX})
     with session_scope(chat.app.engine) as session:
         person_id = session.exec(select(Account).where(Account.user_id == "bob")).one().person_id
         rows = list(session.exec(select(Nomination).order_by(col(Nomination.id))))
