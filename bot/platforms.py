@@ -69,6 +69,9 @@ class PlatformDescriptor:
     # Refuse an anonymous question typed where others read it. Only some platforms do until every
     # confidential command is refused outside private places (issue 12).
     anonymous_only_in_private: bool = False
+    # The adapter asks the platform about every mention (`UserInfo.found`): a person is created from a mention
+    # only when the platform confirmed they exist (a console name is whatever is typed: False there).
+    confirms_mentions: bool = False
 
     def account_text(self, workspace: str, user_id: str) -> str:
         """An account written as in CERCLE_ADMINS."""

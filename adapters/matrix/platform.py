@@ -95,4 +95,5 @@ PLATFORM = PlatformDescriptor(
     channel_marks=("!", "#"),
     command_hint="Matrix: `!cercle <command>` (or a message that mentions the bot first)",
     anonymous_only_in_private=True,
+    confirms_mentions=True,  # room members, else a profile lookup (adapters/matrix/profiles.py)
 )

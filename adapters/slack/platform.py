@@ -102,6 +102,7 @@ PLATFORM = PlatformDescriptor(
     parse_account=parse_account, format_account=format_account, account_form="slack:<team id>:<user id>",
     read_settings=read_settings, build=build,
     private_origins=frozenset({"slash", "modal"}),  # only the person sees what they typed there
+    confirms_mentions=True,  # users.info answers for every mention (adapters/slack/users.py)
     # About one message per second per channel, and a workspace budget of a few hundred a minute.
     pacing=RateLimit(per_target=1.0, per_second=5.0),
     channel_marks=("<#",),

@@ -19,6 +19,7 @@ from bot.events import UserInfo
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 3600.0
+NOT_FOUND = frozenset({"user_not_found", "users_not_found", "user_not_visible"})
 MAX_ENTRIES = 10_000
 
 
@@ -57,14 +58,19 @@ class UserDirectory:
     async def _fetch(self, user_id: str, fallback_name: str) -> UserInfo:
         try:
             response = await self.client.users_info(user=user_id, include_locale=True)
-        except (TimeoutError, SlackApiError, OSError) as exc:
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_FOUND:  # Slack says there is no such user: not cached
+                return UserInfo(display_name=fallback_name, found=False)
+            log.warning("users.info failed for a user: %s", exc.response.get("error"))
+            return UserInfo(display_name=fallback_name)
+        except (TimeoutError, OSError) as exc:
             log.warning("users.info failed for a user: %s", type(exc).__name__)
             return UserInfo(display_name=fallback_name)
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
                 or user.get("name") or fallback_name)
-        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"))
+        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), found=not user.get("deleted"))
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
         self._cache[user_id] = (self.monotonic() + self.ttl, info)
