@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
+from bot.events import UserInfo
 from bot.referrals import service
 from storage.db import session_scope
 from storage.tables import Account, Nomination, NominationEvent, NominationSupporter
@@ -25,7 +26,8 @@ def test_merging_two_nominated_accounts_keeps_both_nominations(chat: Chat) -> No
     setup_hr(chat)
     open_position(chat)
     nominate(chat, who="bob", by="marc")  # N1: bob's console account
-    chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", **MATRIX)  # N2: his Matrix one
+    chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", **MATRIX,  # N2: his Matrix one
+            users={"@bob:example.org": UserInfo("bob", found=True)})  # as the adapter confirms him
     assert "one person" in link_accounts(chat, {"user": "bob"}, {"user": "@bob:example.org", **MATRIX})
     with session_scope(chat.app.engine) as session:
         person_id = session.exec(select(Account).where(Account.user_id == "bob")).one().person_id
