@@ -60,7 +60,7 @@ __all__ = [
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
-    "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxMessage", "Person",
-    "PersonSkill", "Position", "PositionSkill",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxMessage",
+    "Person", "PersonSkill", "Position", "PositionSkill",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
