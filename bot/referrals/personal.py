@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot import identity
 from bot.personal_data import iso
 from bot.referrals import service
-from bot.referrals.support import merge_supporters
+from bot.referrals.support import merge_supporters, supported_by, supporter
 from bot.settings import Settings
 from storage.tables import Nomination, Position
 
@@ -36,9 +36,11 @@ def personal_data(session: Session, settings: Settings, person_id: int) -> dict[
 
     def nomination(n: Nomination, v: service.Viewer) -> dict[str, Any]:
         position = session.get(Position, n.position_id)
+        own = supporter(session, n.id or 0, person_id)  # a supporter's own argument, not the nominator's
         item: dict[str, Any] = {"code": service.nomination_code(n.id), "position": service.position_code(n.position_id),
                                 "position_title": position.title if position else "",
-                                "state": service.shown_state(n.state, n, v), "argument": n.argument,
+                                "state": service.shown_state(n.state, n, v),
+                                "argument": own.argument if own and v.is_nominator else n.argument,
                                 "created_at": iso(n.created_at), "history": _history(session, n, v)}
         if v.is_nominator:
             item["nominee"] = identity.display_name(session, n.nominee_id, missing="")
@@ -46,6 +48,7 @@ def personal_data(session: Session, settings: Settings, person_id: int) -> dict[
             item["nominator"] = identity.display_name(session, n.nominator_id, missing="")
         return item
 
+    made = sorted([*made, *supported_by(session, person_id)], key=lambda n: n.id or 0)
     return {"nominations_made": [nomination(n, as_nominator) for n in made],
             "nominations_received": [nomination(n, as_nominee) for n in about]}
 

@@ -83,8 +83,8 @@ async def test_expertise_resources_and_linking_accounts(slack: SlackHarness) -> 
     code = re.search(r"Your link code is ([A-Z0-9]{8})", block_text(linked.params["blocks"]))
     assert code is not None
     chat = Chat(slack.app)
-    shown = chat.ok(f"profile link {code.group(1)}", user="alice")
-    assert f"This will join your account with Alice on Slack (slack:{TEAM_ID}:{ALICE})" in shown
+    claimed = chat.ok(f"profile link {code.group(1)}", user="alice")
+    assert f"This will join your account with Alice on Slack (slack:{TEAM_ID}:{ALICE})" in claimed
     assert f"(slack:{TEAM_ID}:{ALICE}) must now confirm too" in chat.ok("profile link confirm", user="alice")
     await slack.worker.run_once()
     (ask,) = [c for c in slack.fake.posted() if "asks to join your account" in block_text(c.params["blocks"])]
