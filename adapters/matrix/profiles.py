@@ -45,7 +45,10 @@ class Profiles:
             return UserInfo()
         if isinstance(response, ProfileGetResponse):
             return UserInfo(display_name=response.displayname or "", found=True)
-        if isinstance(response, ProfileGetError) and response.status_code == "M_NOT_FOUND":
+        transport = getattr(response, "transport_response", None)
+        if isinstance(response, ProfileGetError) and (response.status_code == "M_NOT_FOUND"
+                                                       or getattr(transport, "status", None) == 404):
+            # Synapse answers 404 for a local user it does not know (M_NOT_FOUND, or M_UNKNOWN "No row found")
             return UserInfo(found=False)
         return UserInfo()
 
