@@ -22,7 +22,9 @@ def hr_queue(session: Session, limit: int = QUEUE_LIMIT, *, offset: int = 0, fin
     if not finished:
         query = query.where(col(Nomination.state).not_in(FINAL))
     if not_about is not None:
-        query = query.where(col(Nomination.nominee_id) != not_about)
+        # As NOT IN over the nominee index: a plain `nominee_id != ?` makes SQLite drop the ordered plan.
+        about = select(Nomination.id).where(Nomination.nominee_id == not_about)
+        query = query.where(col(Nomination.id).not_in(about))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(Position.id), progress, col(Nomination.id)).offset(offset).limit(limit))
     return list(rows), int(total)
