@@ -19,6 +19,7 @@ from bot.i18n import _, typed_word
 from bot.messages import Message
 from bot.outbox import Outbox
 from bot.permissions import Role, has_role
+from bot.places import require_private
 from bot.platforms import PlatformDescriptor, Platforms
 from bot.settings import Settings
 from storage.tables import Account, AuditEntry, Channel, Person
@@ -69,6 +70,10 @@ class Ctx:
         or modal, the console's `:dm`): see `Request.private`."""
         return self.request.private
 
+    def require_private(self, why: str = "") -> None:
+        """Refuse (`bot.places.NotHere`) a command typed where others read it, saying where to type it."""
+        require_private(self.in_private, self.platform, why)
+
     @property
     def platform(self) -> PlatformDescriptor | None:
         """The descriptor of the caller's platform (None for a platform the application does not know)."""
@@ -87,7 +92,8 @@ class Ctx:
     # -- resolving references ---------------------------------------------------------------------
     def account_of(self, ref: UserRef) -> Account:
         info = self.request.users.get(ref.user_id) or UserInfo(display_name=ref.label.lstrip("@"))
-        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info)
+        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info,
+                                       rules=self.assembly.merge_rules)
 
     def person_of(self, ref: UserRef) -> Person:
         """The person behind a mention (created on first mention, like on first message, once the platform
@@ -115,7 +121,9 @@ class Ctx:
     def known_person(self, ref: UserRef) -> Person:
         """The person behind a mention, only if Cercle knows them already: showing someone must not
         create them (a typo would become a person in crisis audiences)."""
-        account = identity.find_account(self.session, ref.platform, ref.workspace, ref.user_id)
+        info = self.request.users.get(ref.user_id)
+        account = identity.find_known_account(self.session, ref.platform, ref.workspace, ref.user_id,
+                                              info.also_known_as if info else ())
         person = self.session.get(Person, account.person_id) if account else None
         if person is None:
             raise NotFound(_("Cercle does not know {who} yet: they have never used it.", who=ref.label[:80]))
@@ -123,7 +131,8 @@ class Ctx:
 
     def channel_of(self, ref: ChannelRef) -> Channel:
         name = self.request.channels.get(ref.channel_id, ref.label)
-        return identity.ensure_channel(self.session, ref.platform, ref.workspace, ref.channel_id, name)
+        return identity.ensure_channel(self.session, ref.platform, ref.workspace, ref.channel_id, name,
+                                       also_known_as=self.request.place.also_known_as)
 
     def name_of(self, person_id: int | None) -> str:
         return identity.display_name(self.session, person_id)

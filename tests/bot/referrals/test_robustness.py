@@ -26,18 +26,20 @@ def test_merging_two_nominated_accounts_keeps_both_nominations(chat: Chat) -> No
     setup_hr(chat)
     open_position(chat)
     nominate(chat, who="bob", by="marc")  # N1: bob's console account
-    chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", **MATRIX,  # N2: his Matrix one
-            users={"@bob:example.org": UserInfo("bob", found=True)})  # as the adapter confirms him
-    assert "one person" in link_accounts(chat, {"user": "bob"}, {"user": "@bob:example.org", **MATRIX})
+    # N2: his Matrix one, confirmed as the Matrix adapter would
+    chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", direct=True, **MATRIX,
+            users={"@bob:example.org": UserInfo("bob", found=True)})
+    assert "one person" in link_accounts(chat, {"user": "bob", "direct": True},
+                                         {"user": "@bob:example.org", "direct": True, **MATRIX})
     with session_scope(chat.app.engine) as session:
         person_id = session.exec(select(Account).where(Account.user_id == "bob")).one().person_id
         rows = list(session.exec(select(Nomination).order_by(col(Nomination.id))))
     assert [n.nominee_id for n in rows] == [person_id, person_id]
     assert [n.unique_key for n in rows] == [f"1:{person_id}", None]
     # the merged person answers both; a third nomination for P1 backs N1, the one in progress
-    chat.ok("nomination consent N1 yes", user="bob")
-    chat.ok("nomination consent N2 no", user="@bob:example.org", **MATRIX)
-    assert "Nomination N1:" in chat.ok(f'nominate P1 @bob "{WHY}"', user="zoe")
+    chat.ok("nomination consent N1 yes", user="bob", direct=True)
+    chat.ok("nomination consent N2 no", user="@bob:example.org", direct=True, **MATRIX)
+    assert "Nomination N1:" in chat.ok(f'nominate P1 @bob "{WHY}"', user="zoe", direct=True)
     assert count(chat, Nomination) == 2
 
 
