@@ -14,4 +14,5 @@ CAPABILITY = Capability(
     digest_sections=("bot.consultations.digest:SECTION",),
     merge_rule="bot.consultations.service:merge_persons",
     export="bot.consultations.personal:personal_data",
+    live=(("consultation", "bot.consultations.live:consultation_view"), ("idea", "bot.consultations.live:idea_view")),
 )
