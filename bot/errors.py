@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class UserError(Exception):
@@ -39,3 +42,9 @@ def about(argument: str) -> Iterator[None]:
     except UserError as exc:
         exc.argument = exc.argument or argument
         raise
+
+
+def reading(argument: str, convert: Callable[..., T], *args: Any) -> T:
+    """`convert(*args)` (reading one argument's value); its refusal names `argument`."""
+    with about(argument):
+        return convert(*args)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands.cleantext import refuse_hidden
 from bot.commands.grammar import ChannelRef, Syntax, Token, UserRef
-from bot.errors import UsageError, about
+from bot.errors import UsageError, reading
 from bot.i18n import _, fold, typed_word
 from bot.settings import SUPPORTED_LOCALES
 
@@ -275,7 +275,7 @@ class Command:
                     continue
                 if i + 1 >= len(tokens) or tokens[i + 1].is_option:
                     raise UsageError(_("The option --{name} needs a value.", name=typed), argument=name)
-                values[name] = _convert(opt.type, tokens[i + 1], env, name)
+                values[name] = reading(name, opt.type.convert, tokens[i + 1], env)
                 i += 2
                 continue
             positional.append(tok)
@@ -291,12 +291,12 @@ class Command:
                     raise UsageError(_("Give at least {n} {name}.", n=arg.minimum, name=arg.shown()), argument=arg.name)
                 if len(rest) > arg.maximum:
                     raise UsageError(_("Give at most {n} {name}.", n=arg.maximum, name=arg.shown()), argument=arg.name)
-                values[arg.name] = [_convert(arg.type, t, env, arg.name) for t in rest]
+                values[arg.name] = [reading(arg.name, arg.type.convert, t, env) for t in rest]
                 index = len(positional)
                 continue
             if arg.rest and len(positional) > index + 1:
                 joined = Token(" ".join(t.text for t in positional[index:]))
-                values[arg.name] = _convert(arg.type, joined, env, arg.name)
+                values[arg.name] = reading(arg.name, arg.type.convert, joined, env)
                 index = len(positional)
                 continue
             if index >= len(positional):
@@ -304,18 +304,13 @@ class Command:
                     values[arg.name] = None
                     continue
                 raise UsageError(_("Missing argument: {name}.", name=arg.shown()), argument=arg.name)
-            values[arg.name] = _convert(arg.type, positional[index], env, arg.name)
+            values[arg.name] = reading(arg.name, arg.type.convert, positional[index], env)
             index += 1
         if index < len(positional):
             extra = positional[index].text
             raise UsageError(_("Unexpected '{value}'. If it is one text, put it between double quotes.",
                                value=extra[:60]))
         return {key.replace("-", "_"): value for key, value in values.items()}
-
-
-def _convert(kind: ArgType, token: Token, env: ConvertEnv, name: str) -> Any:
-    with about(name):  # a refusal names the argument or option it is about (forms show it there)
-        return kind.convert(token, env)
 
 
 class Registry:
