@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
@@ -20,8 +21,9 @@ from sqlmodel import Session
 
 from bot import identity, metrics
 from bot.clock import Clock, SystemClock
+from bot.commands import anonymity
 from bot.commands.context import Ctx
-from bot.commands.grammar import ParseError, tokenize
+from bot.commands.grammar import ParseError, Token, tokenize
 from bot.commands.registry import Command, ConvertEnv, Registry
 from bot.errors import UserError
 from bot.events import Request
@@ -105,22 +107,60 @@ class Router:
 
     def _handle_once(self, request: Request) -> Outcome:
         now = self.clock.now()
+        keys = self.settings.secret_keys
         with session_scope(self.engine) as session:
-            if request.event_key and session.get(ProcessedEvent, request.event_key) is not None:
+            anonymous = self._anonymous(session, request, now)
+            if request.event_key and (session.get(ProcessedEvent, request.event_key) is not None
+                                      or anonymity.seen(session, request.event_key, keys)):
                 return Outcome(None)
-            account = identity.account_for_actor(session, request.actor, now)
+            # An anonymous request leaves no trace of its caller's activity at its instant (bot.commands.anonymity).
+            account = identity.account_for_actor(session, request.actor, None if anonymous else now)
             person = session.get(Person, account.person_id)
             assert person is not None
             channel = identity.channel_for_place(session, request.place)
             locale = identity.person_locale(session, person, self.settings.locale)
-            if request.event_key:
+            zone = identity.person_zone(session, person, self.settings.timezone)
+            if anonymous:
+                session.commit()  # what identifying the caller wrote goes in a transaction of its own
+            elif request.event_key:
                 session.add(ProcessedEvent(key=request.event_key, at=now))
                 session.flush()
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
                       settings=self.settings, clock=self.clock, locale=locale, assembly=self.assembly,
-                      outbox=self.outbox, platforms=self.platforms)
-            with use_locale(locale, zone=identity.person_zone(session, person, self.settings.timezone)):
-                return replace(self._dispatch(ctx, session), locale=locale)
+                      outbox=self.outbox, platforms=self.platforms,
+                      anonymous_key=anonymity.record_id(request.event_key, keys) if anonymous else None)
+            with use_locale(locale, zone=zone):
+                outcome = replace(self._dispatch(ctx, session), locale=locale)
+            if anonymous and outcome.reply is not None:  # shown at once or not at all, never queued to the caller
+                outcome = replace(outcome, reply=replace(outcome.reply, traceable=False))
+            return outcome
+
+    def _command_words(self, tokens: list[Token]) -> list[str]:
+        words: list[str] = []
+        for token in tokens[:3]:
+            if token.quoted or token.is_option:
+                break
+            words.append(token.text)
+        return words
+
+    def _anonymous(self, session: Session, request: Request, now: datetime) -> bool:
+        """Whether the request is one its command declares anonymous (read before anything is written)."""
+        if not self.assembly.anonymous:
+            return False
+        try:
+            tokens = tokenize(request.text.strip()[:MAX_COMMAND_LENGTH + 1])
+        except ParseError:
+            return False
+        command, used = self.registry.lookup(self._command_words(tokens))
+        if command is None or all(name != command.name for name, _ref in self.assembly.anonymous):
+            return False
+        env = ConvertEnv(self.platforms.get(request.place.platform), request.place.workspace, now,
+                         self.settings.timezone)
+        try:
+            arguments = command.bind(tokens[used:], env)
+        except UserError:
+            return False
+        return self.assembly.is_anonymous(session, command.name, arguments)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
         text = ctx.request.text.strip()
@@ -133,11 +173,7 @@ class Router:
             return Outcome(Reply.error(str(exc)))
         if not tokens:
             tokens = tokenize("help")
-        words: list[str] = []
-        for token in tokens[:3]:
-            if token.quoted or token.is_option:
-                break
-            words.append(token.text)
+        words = self._command_words(tokens)
         command, used = self.registry.lookup(words)
         if command is None:
             return Outcome(self._unknown(words or [tokens[0].text]))
