@@ -116,9 +116,10 @@ class Ctx:
         return identity.display_name(self.session, person_id)
 
     # -- effects -------------------------------------------------------------------------------------
-    def audit(self, action: str, subject: str = "", **details: Any) -> None:
-        """Record a change. Never pass confidential text (arguments, anonymous askers) in details."""
-        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id, action=action,
+    def audit(self, action: str, subject: str = "", *, named: bool = True, **details: Any) -> None:
+        """Record a change. Never pass confidential text (arguments, anonymous askers) in details.
+        `named=False`: the row does not say who did it (a nominee's consent: the row would name them)."""
+        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id if named else None, action=action,
                                     subject=subject, details=json.dumps(details, default=str, sort_keys=True)))
 
     def audit_anonymously(self, action: str, subject: str = "") -> None:
