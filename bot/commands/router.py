@@ -51,6 +51,7 @@ class Outcome:
     command: str = ""
     internal_error: bool = False  # an unexpected exception (logged with a reference), not a user error
     locale: str = ""  # the language the reply was built in (the caller's): adapters render it in the same
+    anonymous: bool = False  # an anonymous request: not counted in the per-command metrics (a scrape would time it)
 
 
 class Router:
@@ -75,7 +76,7 @@ class Router:
         # Whether the place is private is the platform's to say, never the adapter's.
         request = replace(request, private=self.platforms.is_private(request))
         started = time.perf_counter()
-        name, outcome = "unknown", "error"
+        name, outcome, counted = "unknown", "error", True
         try:
             for attempt in range(3):
                 try:
@@ -86,7 +87,7 @@ class Router:
                     if attempt == 2:
                         raise
                     log.info("retrying request after %s", type(exc).__name__)
-            name = result.command or "unknown"
+            name, counted = result.command or "unknown", not result.anonymous
             if result.reply is None:
                 outcome = "duplicate"
             elif result.reply.is_error:
@@ -103,7 +104,8 @@ class Router:
                                              "an administrator: {ref}.", ref=ref)), internal_error=True,
                                locale=locale)
         finally:
-            metrics.observe_command(name, outcome, time.perf_counter() - started)
+            if counted:
+                metrics.observe_command(name, outcome, time.perf_counter() - started)
 
     def _handle_once(self, request: Request) -> Outcome:
         now = self.clock.now()
@@ -132,7 +134,7 @@ class Router:
             with use_locale(locale, zone=zone):
                 outcome = replace(self._dispatch(ctx, session), locale=locale)
             if anonymous and outcome.reply is not None:  # shown at once or not at all, never queued to the caller
-                outcome = replace(outcome, reply=replace(outcome.reply, traceable=False))
+                outcome = replace(outcome, reply=replace(outcome.reply, traceable=False), anonymous=True)
             return outcome
 
     def _command_words(self, tokens: list[Token]) -> list[str]:
