@@ -116,7 +116,8 @@ class Router:
                                       or anonymity.seen(session, request.event_key, keys)):
                 return Outcome(None)
             # An anonymous request leaves no trace of its caller's activity at its instant (bot.commands.anonymity).
-            account = identity.account_for_actor(session, request.actor, None if anonymous else now)
+            account = identity.account_for_actor(session, request.actor, None if anonymous else now,
+                                                 self.assembly.merge_rules)
             person = session.get(Person, account.person_id)
             assert person is not None
             channel = identity.channel_for_place(session, request.place)
