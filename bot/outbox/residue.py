@@ -9,16 +9,19 @@ sent message still runs them (`sent_message`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import case
 
-from bot.messages import Actions, Button, Message, Poll
+from bot.messages import Actions, Message, Poll
 
 
 def residue(message: Message) -> str:
     """The body a delivered row keeps: "" or a message holding only its buttons' commands."""
-    buttons = tuple(Button(label="", command=b.command, reaction=b.reaction) for b in message.buttons() if b.command)
+    # Everything a button says about how it runs is kept (its reaction, whether it is private...); only the
+    # words shown with it go.
+    buttons = tuple(replace(b, label="", confirm=None, form=None) for b in message.buttons() if b.command)
     if not buttons:
         return ""
     poll = Poll(message.poll.key, "", message.poll.ends) if message.poll else None
