@@ -74,6 +74,9 @@ class Capability:
     # and the bound arguments and says whether this request is anonymous; the router then keeps it apart
     # from every row that names a person (`bot.commands.anonymity`).
     anonymous: tuple[tuple[str, Any], ...] = ()
+    # Commands (likewise) that may be typed only where nobody else reads them (`bot.places`): from a shared
+    # place they are refused before anything is read, with a reply saying where to type them.
+    typed_in_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Assembly:
     exporters: tuple[PersonPart, ...]
     confidential: frozenset[str] = frozenset()
     anonymous: tuple[tuple[str, Any], ...] = ()
+    typed_in_private: frozenset[str] = frozenset()
 
     def is_anonymous(self, session: Any, command: str, arguments: dict[str, Any]) -> bool:
         """Whether this request of `command` is an anonymous one (an anonymous question, a secret vote)."""
@@ -96,12 +100,21 @@ class Assembly:
 
     def is_confidential(self, command: str) -> bool:
         """Whether the answers of `command` (its canonical name) are for the caller's eyes only."""
-        words = command.split()
-        return any(" ".join(words[:n]) in self.confidential for n in range(1, len(words) + 1))
+        return _covers(self.confidential, command)
+
+    def is_typed_in_private(self, command: str) -> bool:
+        """Whether `command` (its canonical name) may be typed only in a place private to the person."""
+        return _covers(self.typed_in_private, command)
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""
         return [resolve(ref) for cap in self.capabilities for ref in cap.cli]
+
+
+def _covers(names: frozenset[str], command: str) -> bool:
+    """`command` is one of `names`, or starts with one ("nomination" covers "nomination show")."""
+    words = command.split()
+    return any(" ".join(words[:n]) in names for n in range(1, len(words) + 1))
 
 
 def resolve(ref: Any) -> Any:
@@ -168,4 +181,5 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
         exporters=tuple(resolve(c.export) for c in caps if c.export is not None),
         confidential=frozenset(name for c in caps for name in c.confidential),
         anonymous=tuple(pair for c in caps for pair in c.anonymous),
+        typed_in_private=frozenset(name for c in caps for name in c.typed_in_private),
     )
