@@ -63,6 +63,7 @@ class PlatformDescriptor:
     format_account: Callable[[str, str], str] | None = None  # (workspace, user id) -> text after "name:"
     private_origins: frozenset[str] = frozenset()  # `Request.origin`s nobody else can read (besides direct)
     pacing: RateLimit = field(default_factory=RateLimit)  # the outbox's budget for this platform
+    edit_pacing: RateLimit = field(default_factory=RateLimit)  # its budget for updating posts in place
     channel_marks: tuple[str, ...] = ("#",)  # how a channel reference starts ("<#", "!")
     channel_refs_are_ids: bool = True  # a reference names a channel the platform issued (False: a free name)
     command_hint: str = ""  # how a person types a command there, for the README: "Slack: `/cercle <command>`"
@@ -144,6 +145,10 @@ class Platforms:
     def limits(self) -> dict[str, RateLimit]:
         """The outbox's pacing, by platform."""
         return {d.name: d.pacing for d in self}
+
+    def edit_limits(self) -> dict[str, RateLimit]:
+        """The edit worker's pacing, by platform (`bot.outbox.edits`)."""
+        return {d.name: d.edit_pacing for d in self}
 
     def channel_marks(self) -> tuple[str, ...]:
         """How a channel reference starts on any platform (to tell it from a community slug)."""

@@ -143,6 +143,10 @@ class Ctx:
         self.outbox.send_to_channel(self.session, self.settings, channel, build, subject=subject,
                                     dedupe_key=dedupe_key, now=self.now())
 
+    def refresh(self, key: str) -> None:
+        """The live post `key` changed (a vote, an upvote, an acknowledgement): update it in place."""
+        self.outbox.refresh(self.session, key, self.now())
+
     def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
                     dedupe_key: str | None = None) -> bool:
         """Queue a private message to a person, built in their language and time zone. False if unreachable."""

@@ -85,7 +85,15 @@ def announcement(p: PositionInfo) -> Message:
              skills=", ".join(p.skills) or _("none listed"))
     return Message(summary=text, blocks=(
         Section(text=text), Actions((nominate_button(p),)),
-        Context(_("Or send Cercle, in private: nominate {code} @person \"why them\"", code=p.code))))
+        Context(_("Or send Cercle, in private: nominate {code} @person \"why them\"", code=p.code))),
+        live=f"position:{p.id}")
+
+
+def closed_announcement(p: PositionInfo) -> Message:
+    """The same post once the position is closed (updated in place): no more Nominate button."""
+    text = _("Internal position {code}: {title} at {site} — closed: it takes no more nominations.", code=p.code,
+             title=p.title, site=p.site)
+    return Message(summary=text, blocks=(Section(text=text),), live=f"position:{p.id}")
 
 
 def consent_request(code: str, p: PositionInfo, nominator: str, argument: str, *, reminder: bool = False) -> Message:

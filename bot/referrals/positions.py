@@ -131,5 +131,6 @@ def position_close(ctx: Ctx, position: int) -> Reply:
     row = service.get_position(ctx.session, position)
     service.close_position(ctx.session, row, ctx.now())
     ctx.audit("position.close", f"position:{row.id}")
+    ctx.refresh(f"position:{row.id}")  # its posts in the communities' channels show it closed
     return Reply.private(_("Position {code} is closed: it takes no more nominations. Nominations already made "
                            "stay in the queue.", code=position_code(row.id)))

@@ -125,6 +125,8 @@ class OutboxMessage(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=255, index=True)
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The post's live key ("consultation:3"): refreshing it updates this message in place (storage/tables/live.py).
+    live_key: str | None = Field(default=None, max_length=128, index=True)
 
 
 class KeyValue(SQLModel, table=True):
