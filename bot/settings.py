@@ -58,6 +58,7 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     secret_keys: tuple[str, ...] = field(default=(), repr=False)  # CERCLE_SECRET_KEY, newest first
     nomination_retention_days: int = 365  # CERCLE_NOMINATION_RETENTION_DAYS: finished nominations' argument and notes
+    nominations_per_day: int = 10  # CERCLE_NOMINATIONS_PER_DAY: nominations one person may make in 24 hours
     # Each platform's own settings, by platform name (read by its descriptor; their repr hides secrets).
     sections: Mapping[str, PlatformSection] = field(default_factory=dict, hash=False)
 
@@ -158,6 +159,11 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
         kwargs["http_port"] = int(port)
 
     _read_metrics(env, kwargs)
+    per_day = read_env(env, "CERCLE_NOMINATIONS_PER_DAY")
+    if per_day:
+        if not per_day.isdigit() or not 1 <= int(per_day) <= 10000:
+            raise SettingsError("CERCLE_NOMINATIONS_PER_DAY", f"'{per_day}' is not a number from 1 to 10000")
+        kwargs["nominations_per_day"] = int(per_day)
 
     days = read_env(env, "CERCLE_NOMINATION_RETENTION_DAYS")
     if days:

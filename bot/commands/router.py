@@ -22,6 +22,7 @@ from sqlmodel import Session
 from bot import identity, metrics
 from bot.clock import Clock, SystemClock
 from bot.commands import anonymity
+from bot.commands.cleantext import NUL, normalise
 from bot.commands.context import Ctx
 from bot.commands.grammar import ParseError, Token, tokenize
 from bot.commands.registry import Command, ConvertEnv, Registry
@@ -167,7 +168,10 @@ class Router:
         return self.assembly.is_anonymous(session, command.name, arguments)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
-        text = ctx.request.text.strip()
+        text = normalise(ctx.request.text).strip()
+        if NUL in text:  # PostgreSQL cannot store it: refused here, before any argument reaches a table
+            return Outcome(Reply.error(_("This command contains a NUL character (U+0000), which Cercle does not "
+                                         "accept. Type it again without it.")))
         if len(text) > MAX_COMMAND_LENGTH:
             return Outcome(Reply.error(_("This command is too long ({n} characters; at most {max}).",
                                          n=len(text), max=MAX_COMMAND_LENGTH)))

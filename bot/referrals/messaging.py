@@ -193,6 +193,14 @@ def nomination_figures(counts: dict[str, int]) -> str:
              finished=ngettext("{n} finished", "{n} finished", finished))
 
 
+def hr_needed() -> Message:
+    """To the admins: a nomination waits for an HR person who is not its nominee. Nothing about it is said:
+    admins do not read nominations."""
+    return Message.text(_("A nomination is waiting for an HR person who can handle it: the only person holding "
+                          "the hr role cannot handle this one. Give the hr role to someone else with role grant "
+                          "@person hr.")).rings()
+
+
 def consent_taken_back_to_hr(code: str, p: PositionInfo) -> Message:
     """To HR: the nominee took back their consent; HR no longer sees who they are."""
     return Message.text(_("The nominee of {code} for {position} took back their consent: the nomination is "

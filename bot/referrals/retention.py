@@ -2,7 +2,8 @@
 
 A nomination that ended (hired, rejected, declined, withdrawn, lapsed: `service.FINAL`) keeps its
 argument and HR's notes for `CERCLE_NOMINATION_RETENTION_DAYS` (default 365) after its last state
-change; then a daily job replaces them by a marker. The row stays, with its states and dates, so
+change; then a daily job replaces them (and the arguments of people who backed the same nomination) by a
+marker. The row stays, with its states and dates, so
 counts and the digest's figures do not change.
 """
 
@@ -19,7 +20,7 @@ from bot.i18n import _
 from bot.referrals import service
 from bot.scheduler import JobContext, periodic
 from storage.db import session_scope
-from storage.tables import AuditEntry, Nomination, NominationEvent
+from storage.tables import AuditEntry, Nomination, NominationEvent, NominationSupporter
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def redact_finished(ctx: JobContext) -> int:
             if not ids:
                 break
             session.execute(update(Nomination).where(col(Nomination.id).in_(ids)).values(argument=REDACTED))
+            session.execute(update(NominationSupporter).where(col(NominationSupporter.nomination_id).in_(ids))
+                            .values(argument=REDACTED))
             session.execute(update(NominationEvent).where(col(NominationEvent.nomination_id).in_(ids),
                                                           col(NominationEvent.note) != "")
                             .values(note=REDACTED))

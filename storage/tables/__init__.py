@@ -50,6 +50,7 @@ from storage.tables.referrals import (
     Nomination,
     NominationEvent,
     NominationReminder,
+    NominationSupporter,
     Position,
     PositionSkill,
 )
@@ -61,7 +62,7 @@ __all__ = [
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
-    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxEdit", "OutboxMessage", "Person",
-    "PersonSkill", "Position", "PositionSkill", "PostRefresh",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxEdit",
+    "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill", "PostRefresh",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]

@@ -1,7 +1,7 @@
 """trust db: anonymous records kept apart from identified rows (issue #12)
 
 Revision ID: 0015_trust_db
-Revises: 0019_slack_update
+Revises: 0016_trust_roles
 Create Date: 2026-12-02 12:10:00
 
 A new table only (additive): the previous release never reads or writes it.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0015_trust_db'
-down_revision = '0019_slack_update'
+down_revision = '0016_trust_roles'
 branch_labels = None
 depends_on = None
 
