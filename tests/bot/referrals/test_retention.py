@@ -13,7 +13,7 @@ from bot.clock import FrozenClock
 from bot.referrals import retention
 from bot.settings import SettingsError
 from storage.db import session_scope
-from storage.tables import AuditEntry, Nomination, NominationEvent
+from storage.tables import AuditEntry, Nomination, NominationEvent, NominationSupporter
 from tests.bot.referrals.helpers import HR_NOTE, WHY, nominate, open_position, setup_hr
 from tests.bot.test_settings import load_settings
 from tests.support.chat import Chat
@@ -29,7 +29,8 @@ def _texts(chat: Chat) -> dict[int, tuple[str, list[str]]]:
 def test_finished_nominations_are_redacted_after_the_retention_period(chat: Chat, clock: FrozenClock) -> None:
     setup_hr(chat)
     open_position(chat)
-    nominate(chat, who="bob")  # N1: hired, with HR notes
+    nominate(chat, who="bob")  # N1: hired, with HR notes, and backed by a second nominator
+    nominate(chat, who="bob", by="olga")
     chat.ok("nomination consent N1 yes", user="bob", direct=True)
     chat.ok(f'nomination move N1 under_review "{HR_NOTE}"', user="hannah", direct=True)
     for state in ("interview", "offered", "hired"):
@@ -54,6 +55,9 @@ def test_finished_nominations_are_redacted_after_the_retention_period(chat: Chat
     assert texts[3] == (WHY, [f"{HR_NOTE} too"])  # not finished: kept
     assert texts[4] == (WHY, [])  # finished one day ago: kept
     assert retention.redact_finished(chat.app.job_context()) == 0  # idempotent
+    with session_scope(chat.app.engine) as session:
+        (backer,) = session.exec(select(NominationSupporter)).all()
+        assert backer.argument == retention.REDACTED
 
     with session_scope(chat.app.engine) as session:
         hired = session.get(Nomination, 1)
