@@ -154,7 +154,8 @@ class _Raced(Exception):
 AccountRaced = _Raced
 
 
-def account_for_actor(session: Session, actor: Actor, seen_at: datetime, rules: Iterable[MergeRule] = ()) -> Account:
+def account_for_actor(session: Session, actor: Actor, seen_at: datetime | None,
+                      rules: Iterable[MergeRule] = ()) -> Account:
     return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
                           UserInfo(actor.display_name, actor.locale, actor.timezone, actor.also_known_as), seen_at,
                           rules)

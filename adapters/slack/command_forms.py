@@ -9,7 +9,6 @@ modal, under the input it is about.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import re
@@ -22,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where
 from adapters.slack.escaping import truncate_escaped
 from adapters.slack.grid import enterprise_of
-from adapters.slack.interactivity import Refusals, answer_submission
+from adapters.slack.interactivity import Refusals, answer_submission, submission_digest
 from adapters.slack.platform import NAME
 from bot import forms
 from bot.events import Actor, Request
@@ -189,7 +188,7 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
                 return
         where = Where(team=team, channel_id=channel_id, channel_name=opened.channel_name, direct=opened.direct,
                       enterprise=enterprise_of(body))
-        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+        digest = submission_digest(conversation, values)  # keyed: a database reader cannot confirm a guess
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=forms.command_line(spec, values),
                                              event_key=f"view:{view.get('id')}:{digest}", origin="modal")
