@@ -94,7 +94,8 @@ class Conversation:
         `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
         info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
-        actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale)
+        actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale,
+                      info.timezone)
         key = f"{NAME}:{where.team}:{event_key}" if event_key else None
         return Request(actor=actor, place=where.place(), text=text, event_key=key, users=others,
                        channels=mentioned_channels(text), origin=origin)

@@ -23,7 +23,7 @@ MAX_ENTRIES = 10_000
 
 
 class UserDirectory:
-    """What Slack says of a user: display name and locale (`fr-FR` chooses French)."""
+    """What Slack says of a user: display name, locale (`fr-FR` chooses French) and time zone (`tz`)."""
 
     def __init__(self, client: AsyncWebClient, *, ttl: float = TTL_SECONDS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -34,7 +34,7 @@ class UserDirectory:
         self._pending: dict[str, asyncio.Future[UserInfo]] = {}
 
     async def info(self, user_id: str, fallback_name: str = "") -> UserInfo:
-        """The user's name and locale; on an API failure, the fallback name (not cached)."""
+        """The user's name, locale and zone; on an API failure, the fallback name (not cached)."""
         cached = self._cache.get(user_id)
         if cached and cached[0] > self.monotonic():
             return cached[1]
@@ -64,7 +64,7 @@ class UserDirectory:
         profile = user.get("profile") or {}
         name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
                 or user.get("name") or fallback_name)
-        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"))
+        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), timezone=user.get("tz") or None)
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
         self._cache[user_id] = (self.monotonic() + self.ttl, info)

@@ -76,6 +76,7 @@ class FakeSlack:
                  workspace_rate: float | None = None, channel_burst: float = 1.0,
                  workspace_burst: float | None = None, latency: float = 0.0) -> None:
         self.users = dict(users or {})
+        self.zones: dict[str, str] = {}  # user id -> the `tz` users.info gives
         self.calls: list[Call] = []
         self.responses: list[Call] = []  # posts to response_url
         self.failures: dict[str, list[Failure]] = defaultdict(list)
@@ -264,6 +265,8 @@ class FakeSlack:
                                     "profile": {"display_name": name, "real_name": name}}
             if params.get("include_locale") in (True, "true", "1", 1):
                 user["locale"] = locale
+            if user_id in self.zones:
+                user["tz"] = self.zones[user_id]
             return {"ok": True, "user": user}
         if method == "chat.postMessage":
             channel = str(params.get("channel", ""))
@@ -290,6 +293,12 @@ class FakeSlack:
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}
+            view = dict(params.get("view") or {})
+            view["id"] = f"V{next(self._views):06d}"
+            return {"ok": True, "view": view}
+        if method == "views.publish":
+            if str(params.get("user_id", "")) not in self.users:
+                return {"ok": False, "error": "user_not_found"}
             view = dict(params.get("view") or {})
             view["id"] = f"V{next(self._views):06d}"
             return {"ok": True, "view": view}

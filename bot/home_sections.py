@@ -1,0 +1,49 @@
+"""What a capability contributes to a person's home: "what is waiting for me", one section each.
+
+The home (the `home` command, Slack's Home tab) asks every section of the assembly, in `order`, for
+the blocks it shows one person: things to do first (a crisis to acknowledge, a vote, a consent), then
+what the person follows (their nominations, their communities), then their role's views (HR's queue,
+a communicator's progress, a manager's health figures). A section shows only what the person may see,
+builds its text in the current language and zone (the caller's), and keeps to a few queries: the view
+is rebuilt each time it is opened or refreshed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import Session
+
+from bot.messages import Block
+from bot.settings import Settings
+
+ITEM_LIMIT = 5  # items of one list on a home (the full list is one command away)
+
+
+@dataclass(frozen=True)
+class HomeViewer:
+    """Whose home is being built, and when."""
+
+    person_id: int
+    settings: Settings
+    now: datetime
+
+
+class HomeSection(Protocol):
+    """A capability's part of the home (declared in its `Capability.home_sections`)."""
+
+    key: str  # names it in logs, e.g. "crises"
+    order: int  # to do first (10-39), what the person follows (40-69), role views (70-99)
+
+    def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
+        """The section's blocks for `viewer`, in the current language; [] when it has nothing to show."""
+        ...
+
+
+def bar(done: int, total: int, width: int = 10) -> str:
+    """A progress bar as text, readable on every platform: "▰▰▰▰▱▱▱▱▱▱ 4/10"."""
+    filled = round(width * done / total) if total > 0 else 0
+    filled = max(0, min(width, filled))
+    return f"{'▰' * filled}{'▱' * (width - filled)} {done}/{total}"
