@@ -44,7 +44,8 @@ class Health:
         if not managed:
             return []
         ids = tuple(c.id for c in managed if c.id is not None)
-        parts = CommunitiesSection().gather(session, DigestBatch(ids, viewer.now - HEALTH_PERIOD, viewer.now))
+        end = viewer.now + timedelta(microseconds=1)  # up to now, what happened this instant included
+        parts = CommunitiesSection().gather(session, DigestBatch(ids, end - HEALTH_PERIOD, end))
         fields = []
         for c in managed:
             part = parts.get(c.id or 0)
