@@ -19,7 +19,7 @@ from bot.clock import FrozenClock
 from bot.crisis.jobs import reminders_job
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.tables import Account, CrisisAck, Nomination
+from storage.tables import Account, CrisisAck, Nomination, OutboxMessage
 from tests.fakes.slack_api import TEAM_ID, Call
 from tests.support.slack import ADMIN, ALICE, BOB, USERS, SlackHarness, block_text, button, new_id, running_slack
 
@@ -226,3 +226,32 @@ async def test_quiet_hours_follow_the_zone_slack_gives(slack: SlackHarness, cloc
         pass
     reminders = slack.fake.calls_to("chat.postMessage")[before:]  # private reminders (Bob's in French)
     assert [c.params["channel"] for c in reminders] == ["D" + ALICE.lstrip("U"), "D" + BOB.lstrip("U")]
+
+
+async def test_an_anonymous_vote_from_the_home_tab_is_private_and_leaves_no_trace(slack: SlackHarness) -> None:
+    await slack.command('community create garden "Garden"', user=ADMIN)
+    await slack.command("community link garden", user=ADMIN)
+    await slack.command("community join garden", user=ALICE)
+    await slack.command('consult open garden "Move the office?" "Yes" "No" --anonymous', user=ADMIN)
+    await open_home(slack, ALICE)
+    view = last_view(slack, ALICE)
+    assert "V1 in Garden: Move the office?" in block_text(view["blocks"])
+    await click_in_home(slack, button(view["blocks"], "2. No"), ALICE)
+    text = block_text(last_view(slack, ALICE)["blocks"])
+    assert "Your anonymous vote in V1 is counted" in text and "Move the office?" not in text
+    with session_scope(slack.app.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.target_kind == "dm")).all()
+        assert rows == []  # nothing addressed to Alice about her vote
+
+
+async def test_when_slack_refuses_the_view_the_answer_goes_through_the_outbox(slack: SlackHarness) -> None:
+    await waiting_for_alice(slack)
+    await open_home(slack, ALICE)
+    ack = button(last_view(slack, ALICE)["blocks"], "Acknowledge")
+    slack.fake.fail_next("views.publish", "429", times=3, retry_after=1)
+    await click_in_home(slack, ack, ALICE)
+    with session_scope(slack.app.engine) as session:
+        assert len(session.exec(select(CrisisAck)).all()) == 1
+        (row,) = session.exec(select(OutboxMessage).where(OutboxMessage.target_kind == "dm",
+                                                          OutboxMessage.subject == "reply")).all()
+        assert row.target_id == ALICE and "acknowledgement of C1 is recorded" in row.body
