@@ -81,9 +81,12 @@ class Progress:
                 lines.append(_("C{id} {title}: not announced yet ({people})", id=crisis.id, title=crisis.title,
                                people=ngettext("{n} person", "{n} people", len(audience))))
                 continue
-            acked = len(service.acked_ids(session, row.id or 0) & audience)
-            lines.append(_("C{id} {title}: {bar} acknowledged", id=crisis.id, title=crisis.title,
-                           bar=bar(acked, len(audience))))
+            latest_figures = service.figures(session, crisis)[-1]
+            posted = latest_figures.counts.get("sent", 0)
+            lines.append(_("C{id} {title}: posted in {posted}/{channels} channels; {bar} acknowledged",
+                           id=crisis.id, title=crisis.title, posted=posted,
+                           channels=len(latest_figures.deliveries),
+                           bar=bar(latest_figures.acked, latest_figures.audience)))
         return [Section(title=_("Crises you speak for"), lines=tuple(lines)),
                 Context(_("Details: crisis status <C-code>."))]
 

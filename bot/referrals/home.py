@@ -3,7 +3,8 @@ stand, and for HR the queue with its next moves. Only what `nomination show` wou
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from bot import identity
 from bot.home_sections import ITEM_LIMIT, HomeViewer
@@ -13,6 +14,7 @@ from bot.referrals import lists, messaging, service
 from bot.referrals.messaging import position_info
 from bot.referrals.replies import age
 from bot.referrals.service import nomination_code
+from storage.tables import Nomination
 
 
 class Consents:
@@ -69,15 +71,17 @@ class Queue:
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
         if not service.is_hr(session, viewer.settings, viewer.person_id):
             return []
-        rows, _total = lists.hr_queue(session, limit=service.QUEUE_LIMIT)
+        rows, total = lists.hr_queue(session, limit=service.QUEUE_LIMIT)
         # A nomination about an HR person is handled by the other HR people.
         rows = [(p, n) for p, n in rows if n.nominee_id != viewer.person_id]
         actionable = [(p, n) for p, n in rows if n.state in service.HR_MOVES]
-        waiting = len(rows) - len(actionable)
         if not rows:
             return [Section(title=_("HR queue"), text=_("No nomination in progress."))]
+        in_hand = session.exec(select(func.count()).select_from(Nomination).where(
+            col(Nomination.state).in_(service.HR_ACTIVE), Nomination.nominee_id != viewer.person_id)).one()
+        waiting = max(0, total - len(actionable[:ITEM_LIMIT]))
         blocks: list[Block] = [Section(title=_("HR queue"), text=ngettext(
-            "{n} nomination waits for you", "{n} nominations wait for you", len(actionable)))]
+            "{n} nomination waits for you", "{n} nominations wait for you", int(in_hand)))]
         for position, n in actionable[:ITEM_LIMIT]:
             code = nomination_code(n.id)
             who = identity.display_name(session, n.nominee_id) if service.hr_may_identify(n) \
@@ -89,10 +93,10 @@ class Queue:
                 Button(service.state_label(s), messaging.move_command(code, s),
                        style="danger" if s == service.REJECTED else "default")
                 for s in service.HR_MOVES[n.state])))
-        if waiting or len(actionable) > ITEM_LIMIT:
+        if waiting:
             blocks.append(Context(ngettext("{n} more waits for the nominee or is further down: nomination list.",
                                            "{n} more wait for the nominee or are further down: nomination list.",
-                                           waiting + max(0, len(actionable) - ITEM_LIMIT))))
+                                           waiting)))
         return blocks
 
 

@@ -39,7 +39,10 @@ def test_communicators_see_acknowledgement_progress_as_a_bar(chat: Chat) -> None
     assert "Crises you speak for" in home and f"C{cid} Site closure: not announced yet (2 people)" in home
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     chat.ok(f"crisis ack C{cid}", user="bob")
-    assert f"C{cid} Site closure: ▰▰▰▰▰▱▱▱▱▱ 1/2 acknowledged" in chat.ok("home", user="dave", direct=True)
+    progress = f"C{cid} Site closure: posted in {{posted}}/2 channels; ▰▰▰▰▰▱▱▱▱▱ 1/2 acknowledged"
+    assert progress.format(posted=0) in chat.ok("home", user="dave", direct=True)  # queued, not yet posted
+    chat.deliver()
+    assert progress.format(posted=2) in chat.ok("home", user="dave", direct=True)
     assert "Crises you speak for" not in chat.ok("home", user="bob", direct=True)
 
 
