@@ -42,7 +42,7 @@ HOME_COMMAND = "home"
 DEBOUNCE = 2.0  # seconds: changes within this window cause one refresh
 SWEEP = 60.0  # seconds between refreshes when nothing was seen happening
 RECENT = 3600.0  # seconds: whose views are kept fresh (people who opened the tab within this)
-MAX_WATCHED = 2000  # people whose views are kept fresh (the most recent openers)
+MAX_WATCHED = 500  # people whose views are kept fresh (the most recent openers): bounds a refresh round
 
 Person = tuple[str, str]  # (team, user)
 
