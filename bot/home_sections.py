@@ -10,9 +10,10 @@ is rebuilt each time it is opened or refreshed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
 
@@ -20,6 +21,7 @@ from bot.messages import Block
 from bot.settings import Settings
 
 ITEM_LIMIT = 5  # items of one list on a home (the full list is one command away)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,13 @@ class HomeViewer:
     person_id: int
     settings: Settings
     now: datetime
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """`make()`, computed once per home: sections asking the same (the person's memberships) share it."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
 
 class HomeSection(Protocol):

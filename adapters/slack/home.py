@@ -6,7 +6,8 @@
 - What others do changes views too (a new crisis, a new consultation, acknowledgements): after every
   request Slack sends, and every `SWEEP` seconds for what happens elsewhere (Matrix, the console, other
   replicas, scheduled closings), the views of the people who opened the tab within `RECENT` are rebuilt,
-  at most once per `DEBOUNCE` seconds, and republished only when they changed.
+  at most once per `DEBOUNCE` seconds (and never more than half of the time: a round waits as long as the
+  last one took), and republished only when they changed.
 
 The tab is private to its person: a click there is a private origin (`home`), like a slash command.
 Refreshes are this process's: another replica refreshes the people who opened the tab through it.
@@ -180,16 +181,21 @@ class HomeTab:
             self._loop = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        rested = 0.0
         while self.watched():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), self.sweep)
-            await asyncio.sleep(self.debounce)  # what happens meanwhile is in this round
+            # What happens meanwhile is in this round; and a round never follows the last one sooner than
+            # that one took, so refreshing takes at most half of the time however busy the workspace is.
+            await asyncio.sleep(max(self.debounce, rested))
             self._dirty.clear()
+            started = self.monotonic()
             try:
                 async with self.conversation.busy():
                     await self.refresh()
             except Exception:  # a refresh must never end the loop
                 log.exception("slack: refreshing Home tabs failed")
+            rested = self.monotonic() - started
 
     async def close(self) -> None:
         if self._loop is not None:

@@ -24,7 +24,7 @@ class Mine:
     order = 60
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        rows = service.memberships_of(session, viewer.person_id)
+        rows = viewer.once("memberships", lambda: service.memberships_of(session, viewer.person_id))
         if not rows:
             return []
         lines = tuple(f"{c.name} ({c.slug}){' ★' if m.is_manager else ''}" for m, c in rows[:20])
@@ -39,7 +39,8 @@ class Health:
     order = 90
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        managed = [c for m, c in service.memberships_of(session, viewer.person_id) if m.is_manager]
+        managed = [c for m, c in viewer.once("memberships", lambda: service.memberships_of(session, viewer.person_id))
+                   if m.is_manager]
         managed = managed[:MANAGED_LIMIT]
         if not managed:
             return []

@@ -20,7 +20,8 @@ class ToVote:
     order = 20
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        mine = {c.id: c for _m, c in communities.memberships_of(session, viewer.person_id)}
+        memberships = viewer.once("memberships", lambda: communities.memberships_of(session, viewer.person_id))
+        mine = {c.id: c for _m, c in memberships}
         if not mine:
             return []
         voted = select(ConsultationVoter.consultation_id).where(ConsultationVoter.person_id == viewer.person_id)

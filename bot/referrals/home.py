@@ -24,7 +24,7 @@ class Consents:
     order = 30
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        _made, about = service.own_nominations(session, viewer.person_id)
+        _made, about = viewer.once("nominations", lambda: service.own_nominations(session, viewer.person_id))
         waiting = [n for n in about if n.state == service.AWAITING_CONSENT]
         blocks: list[Block] = []
         for n in waiting[:ITEM_LIMIT]:
@@ -46,7 +46,7 @@ class Made:
     order = 50
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        made, _about = service.own_nominations(session, viewer.person_id)
+        made, _about = viewer.once("nominations", lambda: service.own_nominations(session, viewer.person_id))
         if not made:
             return []
         v = service.Viewer(is_nominator=True, is_nominee=False, is_hr=False)
