@@ -109,6 +109,7 @@ async def waiting_for_alice(slack: SlackHarness) -> None:
 
 async def test_the_home_tab_lists_what_waits_and_its_buttons_work(harness: SlackHarness) -> None:
     slack = harness
+    slack.adapter.home.debounce = 60.0  # only the clicks publish here (refreshes: the test below)
     await waiting_for_alice(slack)
     await open_home(slack, ALICE)
     (first,) = published(slack, ALICE)
