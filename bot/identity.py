@@ -91,7 +91,7 @@ class _Raced(Exception):
 AccountRaced = _Raced
 
 
-def account_for_actor(session: Session, actor: Actor, seen_at: datetime) -> Account:
+def account_for_actor(session: Session, actor: Actor, seen_at: datetime | None) -> Account:
     return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
                           UserInfo(actor.display_name, actor.locale, actor.timezone), seen_at)
 

@@ -24,6 +24,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -123,11 +124,13 @@ class HomeTab:
         await answering.show(request, outcome.reply, HomeResponder(self, team, user_id), outcome.locale)
         self.changed()
 
-    async def publish(self, team: str, user: str, notice: Reply | None = None) -> bool:
+    async def publish(self, team: str, user: str, notice: Reply | None = None, *, passive: bool = False) -> bool:
         """Build the person's home and publish it when it differs from the last one (always with a notice);
-        True when published. Raises `DeliveryError` when Slack refuses or cannot be reached."""
+        True when published. `passive`: a refresh the person did not ask for. Raises `DeliveryError` when
+        Slack refuses or cannot be reached."""
         request = await self.conversation.request(where=_where(team), user_id=user, user_name="", text=HOME_COMMAND,
                                                   event_key=None, origin=ORIGIN)
+        request = replace(request, passive=passive)
         outcome = await self.conversation.core.answering.run(request)
         if outcome.reply is None:
             return False
@@ -169,7 +172,7 @@ class HomeTab:
         published = 0
         for team, user in self.watched():
             try:
-                published += await self.publish(team, user)
+                published += await self.publish(team, user, passive=True)
             except DeliveryError as exc:
                 log.warning("slack: a Home tab could not be refreshed (%s)", exc.reason)
                 if not exc.permanent:

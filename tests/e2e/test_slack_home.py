@@ -8,7 +8,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -154,7 +154,8 @@ async def test_a_refused_click_says_why_in_the_view_and_changes_nothing(harness:
         assert session.exec(select(CrisisAck)).all() == []
 
 
-async def test_others_changes_refresh_the_views_of_those_who_opened_it_debounced(harness: SlackHarness) -> None:
+async def test_others_changes_refresh_the_views_of_those_who_opened_it_debounced(harness: SlackHarness,
+                                                                                 clock: FrozenClock) -> None:
     slack = harness
     slack.adapter.home.debounce = 3.0  # the three commands below take well under that, even on a busy machine
     await command(slack, 'community create ops "Operations"', ADMIN)
@@ -174,6 +175,13 @@ async def test_others_changes_refresh_the_views_of_those_who_opened_it_debounced
     assert len(published(slack, ALICE)) == 2  # nothing changed since: not published again
     assert slack.adapter.home.refreshes == rounds + 1
     assert published(slack, BOB) == []  # Bob never opened his Home tab
+    with session_scope(slack.app.engine) as session:
+        seen = session.exec(select(Account.last_seen_at).where(Account.user_id == ALICE)).one()
+    clock.advance(timedelta(minutes=5))
+    await command(slack, 'crisis announce C1 "Fixed."', ADMIN)
+    await slack.fake.wait_for(lambda: len(published(slack, ALICE)) == 3, timeout=20)
+    with session_scope(slack.app.engine) as session:  # a refresh is not Alice doing something
+        assert session.exec(select(Account.last_seen_at).where(Account.user_id == ALICE)).one() == seen
 
 
 async def test_times_in_slack_are_date_tokens_and_the_zone_comes_from_users_info(harness: SlackHarness,
