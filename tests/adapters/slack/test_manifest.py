@@ -22,7 +22,8 @@ def test_manifest_matches_the_adapter() -> None:
     urls = [command["url"], settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
     assert {urlparse(u).path for u in urls} == {EVENTS_PATH}
     assert settings["interactivity"]["is_enabled"] is True
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "app_home_opened"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "function_executed",
+                                                                   "app_home_opened"}
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "chat:write.public", "im:write", "im:history", "pins:write", "users:read",
@@ -39,7 +40,7 @@ SCOPES_OF = {"chat_postMessage": {"chat:write", "chat:write.public"}, "chat_post
 def test_the_manifest_asks_for_no_scope_the_code_does_not_use() -> None:
     import re
 
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (MANIFEST.parents[1] / "adapters" / "slack").glob("*.py"))
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (MANIFEST.parents[1] / "adapters" / "slack").rglob("*.py"))
     called = {m for m in re.findall(r"client\.([a-z]+_[A-Za-z]+)\(", code) if m != "is_connected"}  # socket
     assert called <= set(SCOPES_OF), f"a Web API method without its scopes here: {called - set(SCOPES_OF)}"
     # Events need these: the slash command, mentions, direct messages (message.im).
