@@ -76,6 +76,8 @@ class Capability:
     # Commands (likewise) that may be typed only where nobody else reads them (`bot.places`): from a shared
     # place they are refused before anything is read, with a reply saying where to type them.
     typed_in_private: tuple[str, ...] = ()
+    # Live posts it updates in place: (key kind, `bot.outbox.live.LiveView`), e.g. ("consultation", ref).
+    live: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,16 @@ class Assembly:
     def is_typed_in_private(self, command: str) -> bool:
         """Whether `command` (its canonical name) may be typed only in a place private to the person."""
         return _covers(self.typed_in_private, command)
+
+    def live_views(self) -> dict[str, Any]:
+        """The capabilities' live post views by key kind (`bot.outbox.live`); a kind declared twice is an error."""
+        views: dict[str, Any] = {}
+        for cap in self.capabilities:
+            for kind, ref in cap.live:
+                if kind in views:
+                    raise ValueError(f"live post kind declared twice: {kind}")
+                views[kind] = resolve(ref)
+        return views
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""

@@ -50,9 +50,3 @@ class HomeSection(Protocol):
         """The section's blocks for `viewer`, in the current language; [] when it has nothing to show."""
         ...
 
-
-def bar(done: int, total: int, width: int = 10) -> str:
-    """A progress bar as text, readable on every platform: "▰▰▰▰▱▱▱▱▱▱ 4/10"."""
-    filled = round(width * done / total) if total > 0 else 0
-    filled = max(0, min(width, filled))
-    return f"{'▰' * filled}{'▱' * (width - filled)} {done}/{total}"

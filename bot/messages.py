@@ -133,6 +133,7 @@ class Message:
     locale: str = field(default_factory=current_locale)
     ring: Ring = Ring.QUIET  # whether it notifies (announcements, reminders, consent requests, decisions)
     poll: Poll | None = None  # a native poll where the platform has them
+    live: str = ""  # a live post's key ("consultation:3"): refreshing it updates the post in place (bot/outbox/live.py)
     # The moments its text shows, (text, Unix time), noted by `formats.moment` while it was built: a platform
     # that can show a time in each reader's own zone (Slack's date tokens) replaces the text with it.
     moments: tuple[tuple[str, int], ...] = field(default_factory=noted_moments, compare=False)
@@ -218,6 +219,8 @@ def _encode(obj: Any) -> Any:
             encoded["ring"] = obj.ring.value
         if obj.poll is not None:
             encoded["poll"] = asdict(obj.poll)
+        if obj.live:
+            encoded["live"] = obj.live
         if obj.moments:
             encoded["moments"] = [list(m) for m in obj.moments]
         return encoded
@@ -251,7 +254,7 @@ def _decode_message(d: dict[str, Any]) -> Message:
     moments = tuple((str(text), int(unix)) for text, unix in d.get("moments") or ())
     return Message(summary=d["summary"], blocks=tuple(blocks), pin=d.get("pin", False),
                    locale=d.get("locale") or current_locale(), ring=Ring(d.get("ring") or Ring.QUIET), poll=poll,
-                   moments=moments)
+                   live=d.get("live") or "", moments=moments)
 
 
 __all__ = ["Actions", "Block", "Button", "Confirm", "Context", "Field", "Form", "FormField", "Message", "Poll",

@@ -57,6 +57,7 @@ class Settings:
     metrics_port: int | None = None  # None: /metrics on the main listener (loopback callers or the token only)
     metrics_token: str | None = field(default=None, repr=False)
     secret_keys: tuple[str, ...] = field(default=(), repr=False)  # CERCLE_SECRET_KEY, newest first
+    nominations_per_day: int = 10  # CERCLE_NOMINATIONS_PER_DAY: nominations one person may make in 24 hours
     # Each platform's own settings, by platform name (read by its descriptor; their repr hides secrets).
     sections: Mapping[str, PlatformSection] = field(default_factory=dict, hash=False)
 
@@ -157,6 +158,11 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
         kwargs["http_port"] = int(port)
 
     _read_metrics(env, kwargs)
+    per_day = read_env(env, "CERCLE_NOMINATIONS_PER_DAY")
+    if per_day:
+        if not per_day.isdigit() or not 1 <= int(per_day) <= 10000:
+            raise SettingsError("CERCLE_NOMINATIONS_PER_DAY", f"'{per_day}' is not a number from 1 to 10000")
+        kwargs["nominations_per_day"] = int(per_day)
 
     kwargs["sections"] = {descriptor.name: descriptor.read_settings(env) for descriptor in platforms}
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot import identity
 from bot.clock import Clock
 from bot.commands.grammar import ChannelRef, UserRef
-from bot.errors import Forbidden, NotFound
+from bot.errors import Forbidden, NotFound, UserError
 from bot.events import Request, UserInfo
 from bot.i18n import _, typed_word
 from bot.messages import Message
@@ -96,11 +96,27 @@ class Ctx:
                                        rules=self.assembly.merge_rules)
 
     def person_of(self, ref: UserRef) -> Person:
-        """The person behind a mention (created on first mention, like on first message)."""
+        """The person behind a mention (created on first mention, like on first message, once the platform
+        confirmed the person exists: a typo or a made-up id creates nobody)."""
+        if identity.find_account(self.session, ref.platform, ref.workspace, ref.user_id) is None:
+            self._require_confirmed(ref)
         account = self.account_of(ref)
         person = self.session.get(Person, account.person_id)
         assert person is not None
         return person
+
+    def _require_confirmed(self, ref: UserRef) -> None:
+        platform = self.platforms.get(ref.platform)
+        if platform is None or not platform.confirms_mentions:
+            return
+        info = self.request.users.get(ref.user_id)
+        where = self.platforms.display_name(ref.platform)
+        if info is None or info.found is None:
+            raise UserError(_("I could not check who {who} is with {platform} just now, so nothing was done. "
+                              "Try again in a moment.", who=ref.label[:80], platform=where))
+        if not info.found:
+            raise NotFound(_("I cannot find {who} on {platform}. Check the mention (pick the person from the "
+                             "list as you type); nothing was done.", who=ref.label[:80], platform=where))
 
     def known_person(self, ref: UserRef) -> Person:
         """The person behind a mention, only if Cercle knows them already: showing someone must not
@@ -132,6 +148,10 @@ class Ctx:
         """Queue a message to a channel, built in the workspace's default language and time zone."""
         self.outbox.send_to_channel(self.session, self.settings, channel, build, subject=subject,
                                     dedupe_key=dedupe_key, now=self.now())
+
+    def refresh(self, key: str) -> None:
+        """The live post `key` changed (a vote, an upvote, an acknowledgement): update it in place."""
+        self.outbox.refresh(self.session, key, self.now())
 
     def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
                     dedupe_key: str | None = None) -> bool:

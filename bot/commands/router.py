@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from bot import identity, metrics
 from bot.clock import Clock, SystemClock
+from bot.commands.cleantext import NUL, normalise
 from bot.commands.context import Ctx
 from bot.commands.grammar import ParseError, tokenize
 from bot.commands.registry import Command, ConvertEnv, Registry
@@ -125,7 +126,10 @@ class Router:
                 return replace(self._dispatch(ctx, session), locale=locale)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
-        text = ctx.request.text.strip()
+        text = normalise(ctx.request.text).strip()
+        if NUL in text:  # PostgreSQL cannot store it: refused here, before any argument reaches a table
+            return Outcome(Reply.error(_("This command contains a NUL character (U+0000), which Cercle does not "
+                                         "accept. Type it again without it.")))
         if len(text) > MAX_COMMAND_LENGTH:
             return Outcome(Reply.error(_("This command is too long ({n} characters; at most {max}).",
                                          n=len(text), max=MAX_COMMAND_LENGTH)))

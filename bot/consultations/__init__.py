@@ -15,4 +15,5 @@ CAPABILITY = Capability(
     home_sections=("bot.consultations.home:TO_VOTE",),
     merge_rule="bot.consultations.service:merge_persons",
     export="bot.consultations.personal:personal_data",
+    live=(("consultation", "bot.consultations.live:consultation_view"), ("idea", "bot.consultations.live:idea_view")),
 )

@@ -78,6 +78,7 @@ def vote(ctx: Ctx, code: int, number: int) -> Reply:
                               "counted.", n=code))
     writable(community)
     option, changed = service.vote(ctx.session, consultation, community, ctx.person_id, number, ctx.now())
+    ctx.refresh(f"consultation:{code}")  # its view shows no tally while anonymous or hidden
     if consultation.anonymous:
         ctx.audit("consultation.vote", f"consultation:{code}")  # who took part, never the choice
         return Reply.private(_("Your anonymous vote in V{n} is counted. Nobody can see what you chose.", n=code),
@@ -130,6 +131,7 @@ def consult_answer(ctx: Ctx, code: int, decision: str) -> Reply:
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
     service.answer(ctx.session, consultation, community, ctx.person_id, decision, ctx.now())
     ctx.audit("consultation.answer", f"consultation:{code}")
+    ctx.refresh(f"consultation:{code}")  # a closed post shows the decision
     tally = service.tally(ctx.session, consultation, community)
     who = ctx.person.display_name
     assert community.id is not None

@@ -17,4 +17,5 @@ CAPABILITY = Capability(
     export="bot.crisis.personal:personal_data",
     cli=("bot.crisis.export:register",),
     confidential=("crisis ask", "crisis questions"),  # who asked what (anonymous questions too)
+    live=(("crisis", "bot.crisis.live:announcement_view"),),
 )

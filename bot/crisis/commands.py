@@ -149,6 +149,8 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
     if service.acknowledge(ctx.session, row, ctx.person_id, ctx.now()) == 0:
         return Reply.private(_("You had already acknowledged C{id}. Thank you.", id=crisis))
     ctx.audit("crisis.ack", f"crisis:{crisis}")
+    for announcement in service.announcements(ctx.session, crisis):  # their posts show the new count
+        ctx.refresh(messaging.live_key(crisis, announcement.number))
     return Reply.private(_("Thank you: your acknowledgement of C{id} is recorded.", id=crisis))
 
 
@@ -303,6 +305,8 @@ def close(ctx: Ctx, crisis: int) -> Reply:
         ctx.post_to_channel(channel, lambda: messaging.closing(row, who), subject=service.subject(crisis, "close"),
                             dedupe_key=service.subject(crisis, "close", "ch", channel.id))
     ctx.audit("crisis.close", f"crisis:{crisis}", announced=announced)
+    for announcement in service.announcements(ctx.session, crisis):  # their posts show it closed
+        ctx.refresh(messaging.live_key(crisis, announcement.number))
     if not announced:
         return Reply.private(_("C{id} is closed. Nothing had been announced, so nothing was posted.", id=crisis))
     return Reply.private(_("C{id} is closed; a closing message goes to its channels. Its figures stay available "

@@ -7,7 +7,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.crisis import messaging, service
-from bot.home_sections import ITEM_LIMIT, HomeViewer, bar
+from bot.crisis.live import progress_bar
+from bot.home_sections import ITEM_LIMIT, HomeViewer
 from bot.i18n import _, ngettext
 from bot.i18n.formats import moment
 from bot.messages import Actions, Block, Button, Context, Section
@@ -86,7 +87,8 @@ class Progress:
             lines.append(_("C{id} {title}: posted in {posted}/{channels} channels; {bar} acknowledged",
                            id=crisis.id, title=crisis.title, posted=posted,
                            channels=len(latest_figures.deliveries),
-                           bar=bar(latest_figures.acked, latest_figures.audience)))
+                           bar=f"{progress_bar(latest_figures.acked, latest_figures.audience)} "
+                               f"{latest_figures.acked}/{latest_figures.audience}"))
         return [Section(title=_("Crises you speak for"), lines=tuple(lines)),
                 Context(_("Details: crisis status <C-code>."))]
 

@@ -18,5 +18,6 @@ CAPABILITY = Capability(
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
     confidential=("nominate", "nomination"),  # who was put forward, by whom, and why
+    live=(("position", "bot.referrals.live:position_view"),),
     typed_in_private=("nominate", "nomination"),  # typed in a channel, the channel would read it (bot.places)
 )

@@ -34,6 +34,7 @@ from storage.tables.crisis import (
     CrisisReminderRound,
 )
 from storage.tables.digests import DigestRun, DigestSchedule
+from storage.tables.live import OutboxEdit, PostRefresh
 from storage.tables.matrix_crypto import (
     MatrixCryptoAccount,
     MatrixCryptoDevice,
@@ -48,6 +49,7 @@ from storage.tables.referrals import (
     Nomination,
     NominationEvent,
     NominationReminder,
+    NominationSupporter,
     Position,
     PositionSkill,
 )
@@ -59,7 +61,7 @@ __all__ = [
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
-    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
-    "PersonSkill", "Position", "PositionSkill",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxEdit",
+    "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill", "PostRefresh",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
 ]
