@@ -73,6 +73,10 @@ class Capability:
     # Commands (a name or its first words: "nomination" covers "nomination show") whose answers are for the
     # caller's eyes only (`Reply.confidential`): a platform never shows them where others read.
     confidential: tuple[str, ...] = ()
+    # Commands that may act anonymously, (canonical name, "module:function"): the function gets the session
+    # and the bound arguments and says whether this request is anonymous; the router then keeps it apart
+    # from every row that names a person (`bot.commands.anonymity`).
+    anonymous: tuple[tuple[str, Any], ...] = ()
     # Commands (likewise) that may be typed only where nobody else reads them (`bot.places`): from a shared
     # place they are refused before anything is read, with a reply saying where to type them.
     typed_in_private: tuple[str, ...] = ()
@@ -92,8 +96,13 @@ class Assembly:
     merge_rules: tuple[MergeRule, ...]
     exporters: tuple[PersonPart, ...]
     confidential: frozenset[str] = frozenset()
+    anonymous: tuple[tuple[str, Any], ...] = ()
     typed_in_private: frozenset[str] = frozenset()
     home_sections: tuple[HomeSection, ...] = ()
+
+    def is_anonymous(self, session: Any, command: str, arguments: dict[str, Any]) -> bool:
+        """Whether this request of `command` is an anonymous one (an anonymous question, a secret vote)."""
+        return any(name == command and resolve(ref)(session, arguments) for name, ref in self.anonymous)
 
     def is_confidential(self, command: str) -> bool:
         """Whether the answers of `command` (its canonical name) are for the caller's eyes only."""
@@ -191,6 +200,7 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
         merge_rules=tuple(resolve(c.merge_rule) for c in caps if c.merge_rule is not None),
         exporters=tuple(resolve(c.export) for c in caps if c.export is not None),
         confidential=frozenset(name for c in caps for name in c.confidential),
+        anonymous=tuple(pair for c in caps for pair in c.anonymous),
         typed_in_private=frozenset(name for c in caps for name in c.typed_in_private),
         home_sections=tuple(home),
     )

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot import identity
 from bot.clock import Clock
+from bot.commands import anonymity
 from bot.commands.grammar import ChannelRef, UserRef
 from bot.errors import Forbidden, NotFound, UserError
 from bot.events import Request, UserInfo
@@ -41,6 +42,8 @@ class Ctx:
     assembly: Assembly  # what this application runs (its registry, digest sections, merge rules...)
     outbox: Outbox  # the application's outbox: messages to others go there
     platforms: Platforms = field(default_factory=Platforms)  # the platforms the application knows
+    # Set when the request is anonymous (`bot.commands.anonymity`): the id its record takes.
+    anonymous_key: str | None = None
 
     # -- who and when ----------------------------------------------------------------------------
     @property
@@ -138,10 +141,17 @@ class Ctx:
         return identity.display_name(self.session, person_id)
 
     # -- effects -------------------------------------------------------------------------------------
-    def audit(self, action: str, subject: str = "", **details: Any) -> None:
-        """Record a change. Never pass confidential text (arguments, anonymous askers) in details."""
-        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id, action=action,
+    def audit(self, action: str, subject: str = "", *, named: bool = True, **details: Any) -> None:
+        """Record a change. Never pass confidential text (arguments, anonymous askers) in details.
+        `named=False`: the row does not say who did it (a nominee's consent: the row would name them)."""
+        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id if named else None, action=action,
                                     subject=subject, details=json.dumps(details, default=str, sort_keys=True)))
+
+    def audit_anonymously(self, action: str, subject: str = "") -> None:
+        """Record an anonymous change apart from identified rows: no actor, the hour only, no id order.
+        Also what makes the anonymous event once-only."""
+        key = self.anonymous_key or anonymity.record_id(None, ())
+        anonymity.record(self.session, key, action, subject, self.now())
 
     def post_to_channel(self, channel: Channel, build: Callable[[], Message], *, subject: str = "",
                         dedupe_key: str | None = None) -> None:

@@ -15,5 +15,6 @@ CAPABILITY = Capability(
     home_sections=("bot.consultations.home:TO_VOTE",),
     merge_rule="bot.consultations.service:merge_persons",
     export="bot.consultations.personal:personal_data",
+    anonymous=(("vote", "bot.consultations.commands:is_secret_vote"),),
     live=(("consultation", "bot.consultations.live:consultation_view"), ("idea", "bot.consultations.live:idea_view")),
 )

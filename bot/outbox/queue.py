@@ -112,7 +112,7 @@ def sent_message(session: Session, platform: str, platform_message_id: str) -> M
     runs which command on it), or None."""
     row = session.exec(select(OutboxMessage).where(col(OutboxMessage.platform_message_id) == platform_message_id,
                                                    OutboxMessage.platform == platform)).first()
-    return Message.from_json(row.body) if row else None
+    return Message.from_json(row.body) if row and row.body else None
 
 
 class Outbox:

@@ -47,6 +47,7 @@ from bot.monitoring import update_outbox_gauges
 from bot.outbox.contract import DeliveryError, Outgoing, RateLimit, Sender
 from bot.outbox.pacing import Pacer
 from bot.outbox.release import release
+from bot.outbox.residue import forget_recipient, residue
 from bot.outbox.wakeup import Notifier
 from storage.db import is_postgres, session_scope
 from storage.tables import OutboxMessage
@@ -170,7 +171,7 @@ class DeliveryWorker:
         if not results:
             return
         now = self.clock.now()
-        sent = [{"row_id": r.item.id, "worker": self.worker_id, "mid": r.message_id}
+        sent = [{"row_id": r.item.id, "worker": self.worker_id, "mid": r.message_id, "kept": residue(r.item.message)}
                 for r in results if r.error is None]
         with session_scope(self.engine) as session:
             if sent:
@@ -178,7 +179,7 @@ class DeliveryWorker:
                 session.connection().execute(
                     update(table).where(table.c.id == bindparam("row_id"), table.c.claimed_by == bindparam("worker"))
                     .values(status="sent", platform_message_id=bindparam("mid"), sent_at=now, claimed_until=None,
-                            last_error=None), sent)
+                            last_error=None, body=bindparam("kept"), **forget_recipient(table)), sent)
             for r in results:
                 if r.error is not None:
                     self._record_failure(session, r.item, r.error, now)

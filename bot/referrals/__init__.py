@@ -5,7 +5,7 @@ from bot.i18n import N_
 
 CAPABILITY = Capability(
     name="referrals",
-    modules=("bot.referrals.positions", "bot.referrals.commands", "bot.referrals.jobs"),
+    modules=("bot.referrals.positions", "bot.referrals.commands", "bot.referrals.jobs", "bot.referrals.retention"),
     groups=(("position", N_("Talent referrals")),),
     # French command words. A word keeps one meaning across capabilities (`assemble` refuses otherwise).
     aliases=(("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),

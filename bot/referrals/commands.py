@@ -14,7 +14,7 @@ from bot.commands.registry import TEXT, USER, Arg, Opt, choice_type, code_type, 
 from bot.i18n import N_, _
 from bot.i18n.formats import day
 from bot.messages import Actions, Block, Button, Context, Field, Reply, Section
-from bot.referrals import lists, messaging, service, support
+from bot.referrals import lists, messaging, retention, service, support
 from bot.referrals.messaging import position_info
 from bot.referrals.positions import POSITION
 from bot.referrals.replies import age, reply, text_reply
@@ -142,9 +142,9 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
               Field(_("Since"), _("{date} ({age} in this state)", date=day(row.created_at),
                                   age=age(ctx.now(), row.updated_at)))]
     if identified:
-        fields.append(Field(_("Why"), backing.argument if backing else row.argument))
+        fields.append(Field(_("Why"), retention.shown(backing.argument if backing else row.argument)))
     if v.is_hr and service.hr_may_identify(row):  # HR reads every argument
-        fields += [Field(_("Also nominated by {name}", name=ctx.name_of(s.supporter_id)), s.argument)
+        fields += [Field(_("Also nominated by {name}", name=ctx.name_of(s.supporter_id)), retention.shown(s.argument))
                    for s in support.supporters(ctx.session, nomination)]
     history = []
     for event in service.events(ctx.session, row.id or 0):
@@ -153,7 +153,7 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
         state = service.shown_label(service.shown_state(event.to_state, row, v))
         line = f"{day(event.at)} — {state}"
         if event.note and (v.is_hr or event.shared):
-            line += f" — {event.note}"
+            line += f" — {retention.shown(event.note)}"
         history.append(line)
     blocks: list[Block] = [Section(title=_("Nomination {code}", code=code), fields=tuple(fields))]
     if history:
@@ -184,7 +184,7 @@ def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
     before = row.state
     after = service.answer_consent(ctx.session, row, v, answer == "yes", ctx.now())
     subject = f"nomination:{row.id}"
-    ctx.audit("nomination.state", subject, before=before, after=after)
+    ctx.audit("nomination.state", subject, named=False, before=before, after=after)  # the actor is the nominee
     position = service.get_position(ctx.session, row.position_id)
     info, code, nominee = position_info(ctx.session, position), nomination_code(row.id), ctx.person.display_name
     backers = support.backers(ctx.session, row)

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from storage.tables.anonymity import AnonymousRecord
 from storage.tables.communities import (
     Community,
     CommunityActivity,
@@ -55,7 +56,7 @@ from storage.tables.referrals import (
 )
 
 __all__ = [
-    "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
+    "Account", "AnonymousRecord", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
     "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "Crisis", "CrisisAck",
     "CrisisAnnouncement", "CrisisAudience", "CrisisChannel", "CrisisCommunicator", "CrisisQuestion",
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",

@@ -250,7 +250,7 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     for state in ("interview", "offered", "hired"):
         chat.ok(f"nomination move N1 {state}", user="hannah", direct=True)
     chat.ok("nomination list", user="marc", direct=True)
-    chat.deliver()
+    sent = chat.deliver()
     assert [row.subject for row in channel_rows(chat)] == ["position:2"]  # the announcement, nothing else
     for row in channel_rows(chat):
         assert "N1" not in row.body and "bob" not in row.body and WHY not in row.body and HR_NOTE not in row.body
@@ -261,7 +261,8 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     for entry in audits:
         assert WHY not in entry.details and HR_NOTE not in entry.details and "bob" not in entry.details
         assert set(json.loads(entry.details)) <= {"position", "state", "before", "after", "note", "shared"}
-    assert any(WHY in d.body for d in dms if d.target_id == "bob")
+    assert any(WHY in s.text for s in sent if s.target_kind == "dm" and s.target_id == "bob")  # bob was told
+    assert dms and all(WHY not in d.body for d in dms)  # and, delivered, the rows no longer hold it
     chat.deliver()
     assert WHY not in caplog.text and HR_NOTE not in caplog.text
 
