@@ -54,9 +54,9 @@ def default_platforms() -> Platforms:
 
 def default_capabilities() -> tuple[Capability, ...]:
     """What `cercle` runs, in the order help lists it."""
-    from bot import commands, communities, consultations, crisis, digests, people, referrals
+    from bot import commands, communities, consultations, crisis, digests, home, people, referrals
 
-    return (commands.CAPABILITY, people.CAPABILITY, communities.CAPABILITY, referrals.CAPABILITY,
+    return (commands.CAPABILITY, home.CAPABILITY, people.CAPABILITY, communities.CAPABILITY, referrals.CAPABILITY,
             consultations.CAPABILITY, digests.CAPABILITY, crisis.CAPABILITY)
 
 

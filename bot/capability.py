@@ -2,7 +2,7 @@
 
 Each capability package declares, in ONE object exported from its `__init__.py` (`CAPABILITY`), what it
 adds to Cercle: the modules holding its `@command` handlers, `@periodic` jobs and `@on_start` hooks, its
-help groups and other-language command words, its digest sections, its rule for merging two persons,
+help groups and other-language command words, its digest sections, its home sections, its rule for merging two persons,
 its part of a person's data export, and its `cercle` subcommands. Importing a module registers nothing:
 `assemble(capabilities)` builds an `Assembly` (the command registry, the jobs and hooks, the digest
 sections, the merge rules, the exporters), and the application (`bot.app.build`) runs what its assembly
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.app import Application
     from bot.commands.registry import Registry
     from bot.digest_sections import DigestSection
+    from bot.home_sections import HomeSection
     from bot.identity import MergeRule
     from bot.personal_data import PersonPart
     from bot.scheduler import PeriodicJob, StartupHook
@@ -60,6 +61,8 @@ class Capability:
     aliases: tuple[tuple[str, str], ...] = ()
     # Its sections of community digests (`bot.digest_sections.DigestSection`).
     digest_sections: tuple[str | DigestSection, ...] = ()
+    # Its sections of a person's home, "what is waiting for me" (`bot.home_sections.HomeSection`).
+    home_sections: tuple[str | HomeSection, ...] = ()
     # Run when two persons become one, before the core moves every person column: settles its
     # one-row-per-person rules (`bot.identity.MergeRule`).
     merge_rule: str | MergeRule | None = None
@@ -95,6 +98,7 @@ class Assembly:
     confidential: frozenset[str] = frozenset()
     anonymous: tuple[tuple[str, Any], ...] = ()
     typed_in_private: frozenset[str] = frozenset()
+    home_sections: tuple[HomeSection, ...] = ()
 
     def is_anonymous(self, session: Any, command: str, arguments: dict[str, Any]) -> bool:
         """Whether this request of `command` is an anonymous one (an anonymous question, a secret vote)."""
@@ -183,6 +187,10 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
     keys = [s.key for s in sections]
     if len(set(keys)) != len(keys):
         raise ValueError(f"a digest section is declared twice: {keys}")
+    home = sorted((resolve(ref) for cap in caps for ref in cap.home_sections), key=lambda s: s.order)
+    home_keys = [s.key for s in home]
+    if len(set(home_keys)) != len(home_keys):
+        raise ValueError(f"a home section is declared twice: {home_keys}")
     return Assembly(
         capabilities=caps,
         registry=registry,
@@ -194,4 +202,5 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
         confidential=frozenset(name for c in caps for name in c.confidential),
         anonymous=tuple(pair for c in caps for pair in c.anonymous),
         typed_in_private=frozenset(name for c in caps for name in c.typed_in_private),
+        home_sections=tuple(home),
     )

@@ -67,3 +67,6 @@ class Request:
     channels: dict[str, str] = field(default_factory=dict)  # channel id -> name, for referenced channels
     origin: str = "message"
     private: bool = False  # nobody but the person (and the bot) reads what they typed: set by the core
+    # The platform rebuilds a view by itself (Slack's Home tab refreshed): the person did nothing, so they
+    # are not "seen" (their last-used account, hence where private messages go, stays as it was).
+    passive: bool = False

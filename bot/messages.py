@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
 
-from bot.i18n import current_locale
+from bot.i18n import current_locale, noted_moments
 from bot.i18n.typography import colon
 
 
@@ -134,6 +134,9 @@ class Message:
     ring: Ring = Ring.QUIET  # whether it notifies (announcements, reminders, consent requests, decisions)
     poll: Poll | None = None  # a native poll where the platform has them
     live: str = ""  # a live post's key ("consultation:3"): refreshing it updates the post in place (bot/outbox/live.py)
+    # The moments its text shows, (text, Unix time), noted by `formats.moment` while it was built: a platform
+    # that can show a time in each reader's own zone (Slack's date tokens) replaces the text with it.
+    moments: tuple[tuple[str, int], ...] = field(default_factory=noted_moments, compare=False)
 
     @staticmethod
     def text(text: str) -> Message:
@@ -220,6 +223,8 @@ def _encode(obj: Any) -> Any:
             encoded["poll"] = asdict(obj.poll)
         if obj.live:
             encoded["live"] = obj.live
+        if obj.moments:
+            encoded["moments"] = [list(m) for m in obj.moments]
         return encoded
     raise TypeError(type(obj))
 
@@ -248,9 +253,10 @@ def _decode_message(d: dict[str, Any]) -> Message:
         elif kind == "Actions":
             blocks.append(Actions(buttons=tuple(_decode_button(x) for x in b["buttons"])))
     poll = Poll(**d["poll"]) if d.get("poll") else None
+    moments = tuple((str(text), int(unix)) for text, unix in d.get("moments") or ())
     return Message(summary=d["summary"], blocks=tuple(blocks), pin=d.get("pin", False),
                    locale=d.get("locale") or current_locale(), ring=Ring(d.get("ring") or Ring.QUIET), poll=poll,
-                   live=d.get("live") or "")
+                   live=d.get("live") or "", moments=moments)
 
 
 __all__ = ["Actions", "Block", "Button", "Confirm", "Context", "Field", "Form", "FormField", "Message", "Poll",

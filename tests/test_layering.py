@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 COMPOSITION_ROOT = {"bot/app.py", "bot/cli.py", "bot/start.py"}  # bot/start.py: the console script
-CAPABILITIES = {"communities", "consultations", "referrals", "crisis", "digests", "people"}
+CAPABILITIES = {"communities", "consultations", "referrals", "crisis", "digests", "people", "home"}
 PLATFORM_WORD = re.compile(r"\b(slack|matrix|console)\b", re.IGNORECASE)
 MAX_LINES = 400
 # What adapters may use of `bot`: the core's interface to them (see HACKING.md, "How to add a platform").

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import command_forms, handlers, interactivity, shortcuts
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation
+from adapters.slack.home import HomeTab
 from adapters.slack.platform import NAME, SlackSettings
 from adapters.slack.sender import SlackSender, slack_error
 from adapters.slack.users import UserDirectory
@@ -48,11 +49,13 @@ class SlackAdapter:
     name: str = NAME
 
     def __init__(self, core: Core, settings: SlackSettings, http: HttpServer | None) -> None:
-        if not (settings.bot_token and settings.signing_secret):
-            raise ValueError("Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        if not (settings.bot_token and (settings.signing_secret or settings.socket_mode)):
+            raise ValueError("Slack needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET unless in Socket Mode")
         self.settings = settings
         self.client = make_client(settings.bot_token, settings.api_url)
-        self.bolt = AsyncApp(client=self.client, signing_secret=settings.signing_secret,
+        # Socket Mode requests come over Slack's authenticated websocket: no signature to check.
+        self.bolt = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "",
+                             request_verification_enabled=not settings.socket_mode,
                              logger=logging.getLogger("slack_bolt.cercle"))
         self.users = UserDirectory(self.client)
         self.sender: Sender = SlackSender(self.client)
@@ -60,6 +63,8 @@ class SlackAdapter:
         shortcuts.register(self.bolt, self.conversation, settings.command)  # before the slash command's listener
         handlers.register(self.bolt, self.conversation, settings.command)
         command_forms.register(self.bolt, self.conversation)
+        self.home = HomeTab(self.conversation)
+        self.home.register(self.bolt)  # before interactivity: it takes the Home tab's buttons
         interactivity.register(self.bolt, self.conversation)
         workflows.register(self.bolt, self.conversation)  # Workflow Builder steps (Bolt functions)
         self.socket_mode = settings.socket_mode
@@ -113,6 +118,7 @@ class SlackAdapter:
     async def stop(self) -> None:
         """Stop taking requests, then let those being handled send their replies (a few seconds at most)."""
         await self.stop_taking_requests()
+        await self.home.close()
         if not await self.conversation.wait_idle(STOP_GRACE_SECONDS):
             log.warning("slack: stopped with %d request(s) still being handled", self.conversation.inflight)
 

@@ -31,14 +31,15 @@ class SlackSettings:
     """A single-workspace Slack app (HTTP mode, or Socket Mode with an app-level token)."""
 
     bot_token: str | None = field(default=None, repr=False)  # SLACK_BOT_TOKEN
-    signing_secret: str | None = field(default=None, repr=False)  # SLACK_SIGNING_SECRET
+    signing_secret: str | None = field(default=None, repr=False)  # SLACK_SIGNING_SECRET (HTTP mode only)
     app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN: Socket Mode when set
     api_url: str = "https://slack.com/api/"  # SLACK_API_URL
     command: str = "/cercle"  # CERCLE_SLACK_COMMAND
 
     @property
     def configured(self) -> bool:
-        return bool(self.bot_token and self.signing_secret)
+        """A bot token, and the signing secret unless in Socket Mode (Slack's websocket needs no signature)."""
+        return bool(self.bot_token and (self.signing_secret or self.app_token))
 
     @property
     def socket_mode(self) -> bool:
@@ -55,9 +56,12 @@ def read_settings(env: Mapping[str, str | None]) -> SlackSettings:
         raise SettingsError("SLACK_BOT_TOKEN", "a bot token starts with xoxb-")
     if app_token and not app_token.startswith("xapp-"):
         raise SettingsError("SLACK_APP_TOKEN", "an app-level token starts with xapp-")
-    if bool(token) != bool(secret):
-        missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
-        raise SettingsError(missing, "Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    if (secret or app_token) and not token:
+        raise SettingsError("SLACK_BOT_TOKEN", "Slack needs SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET, or with "
+                                               "SLACK_APP_TOKEN for Socket Mode)")
+    if token and not (secret or app_token):
+        raise SettingsError("SLACK_SIGNING_SECRET", "Slack needs SLACK_SIGNING_SECRET (HTTP mode) or "
+                                                    "SLACK_APP_TOKEN (Socket Mode) with SLACK_BOT_TOKEN")
     section = SlackSettings(bot_token=token, signing_secret=secret, app_token=app_token)
     api = read_env(env, "SLACK_API_URL")
     if api:
@@ -104,8 +108,9 @@ PLATFORM = PlatformDescriptor(
     parse_account=parse_account, format_account=format_account,
     account_form="slack:<team or Grid organisation id>:<user id>",
     read_settings=read_settings, build=build,
-    # Only the person sees what they typed there, or which button they clicked (its answer is ephemeral).
-    private_origins=frozenset({"slash", "modal", "button"}),
+    # Only the person sees what they typed there, or which button they clicked (its answer is ephemeral),
+    # and their Home tab.
+    private_origins=frozenset({"slash", "modal", "button", "home"}),
     private_hint=N_("Type it with the slash command (/cercle …), which only you see, or in your direct messages "
                     "with Cercle."),
     confirms_mentions=True,  # users.info answers for every mention (adapters/slack/users.py)

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.slack.escaping import escape_mrkdwn, truncate_escaped
 from adapters.slack.forms import encode_form
+from adapters.slack.times import with_date_tokens
 from bot.i18n import _
 from bot.messages import Actions, Block, Button, Confirm, Context, Field, Message, Section
 
@@ -139,6 +140,7 @@ def render(message: Message) -> Rendered:
         blocks = blocks[:MAX_BLOCKS - 1]
         blocks.append({"type": "context", "elements": [mrkdwn(_("(Shortened: the rest did not fit in one Slack "
                                                                 "message.)"))]})
+    with_date_tokens(blocks, message.moments)  # times in each reader's zone
     summary = message.summary or message.plain_text()
     return Rendered(text=truncate_escaped(summary, MAX_FALLBACK, mrkdwn=False), blocks=blocks)
 

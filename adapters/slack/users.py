@@ -25,7 +25,7 @@ MAX_ENTRIES = 10_000
 
 
 class UserDirectory:
-    """What Slack says of a user: display name and locale (`fr-FR` chooses French)."""
+    """What Slack says of a user: display name, locale (`fr-FR` chooses French) and time zone (`tz`)."""
 
     def __init__(self, client: AsyncWebClient, *, ttl: float = TTL_SECONDS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -38,7 +38,7 @@ class UserDirectory:
         self._pending: dict[str, asyncio.Future[UserInfo]] = {}
 
     async def info(self, user_id: str, fallback_name: str = "") -> UserInfo:
-        """The user's name and locale; on an API failure, the fallback name (not cached)."""
+        """The user's name, locale and zone; on an API failure, the fallback name (not cached)."""
         cached = self._cache.get(user_id)
         if cached and cached[0] > self.monotonic():
             return cached[1]
@@ -76,7 +76,7 @@ class UserDirectory:
         grid = grid_user(user)
         known_as = aliases(user_id, (str(user.get("team_id") or ""), *grid.teams)) if grid else ()
         info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), also_known_as=known_as,
-                        found=not user.get("deleted"))
+                        found=not user.get("deleted"), timezone=user.get("tz") or None)
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
             self._grid.clear()

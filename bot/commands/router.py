@@ -117,8 +117,9 @@ class Router:
             if request.event_key and (session.get(ProcessedEvent, request.event_key) is not None
                                       or anonymity.seen(session, request.event_key, keys)):
                 return Outcome(None)
-            # An anonymous request leaves no trace of its caller's activity at its instant (bot.commands.anonymity).
-            account = identity.account_for_actor(session, request.actor, None if anonymous else now,
+            # An anonymous request leaves no trace of its caller's activity at its instant (bot.commands.anonymity);
+            # a passive one (a view the platform refreshes by itself) is not the person doing something.
+            account = identity.account_for_actor(session, request.actor, None if anonymous or request.passive else now,
                                                  self.assembly.merge_rules)
             person = session.get(Person, account.person_id)
             assert person is not None

@@ -15,6 +15,7 @@ CAPABILITY = Capability(
              ("réactiver", "unarchive"), ("reactiver", "unarchive"), ("supprimer", "remove"),
              ("enlever", "remove")),
     digest_sections=("bot.communities.digest:SECTION",),
+    home_sections=("bot.communities.home:MINE", "bot.communities.home:HEALTH"),
     merge_rule="bot.communities.service:merge_persons",
     export="bot.communities.service:personal_data",
 )

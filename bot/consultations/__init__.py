@@ -12,6 +12,7 @@ CAPABILITY = Capability(
              ("clore", "close"), ("fermer", "close"), ("répondre", "answer"), ("repondre", "answer"),
              ("idée", "idea"), ("idee", "idea"), ("soutenir", "upvote"), ("liste", "list")),
     digest_sections=("bot.consultations.digest:SECTION",),
+    home_sections=("bot.consultations.home:TO_VOTE",),
     merge_rule="bot.consultations.service:merge_persons",
     export="bot.consultations.personal:personal_data",
     anonymous=(("vote", "bot.consultations.commands:is_secret_vote"),),

@@ -12,6 +12,7 @@ CAPABILITY = Capability(
              ("répondre", "answer"), ("repondre", "answer"), ("état", "status"), ("etat", "status"),
              ("relancer", "remind"), ("clore", "close"), ("clôturer", "close"),
              ("cloturer", "close"), ("annuler", "cancel")),
+    home_sections=("bot.crisis.home:TO_ACKNOWLEDGE", "bot.crisis.home:PROGRESS"),
     merge_rule="bot.crisis.service:merge_persons",
     export="bot.crisis.personal:personal_data",
     cli=("bot.crisis.export:register",),

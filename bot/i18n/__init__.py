@@ -33,6 +33,11 @@ DEFAULT_ZONE = "UTC"
 TYPED = "typed {kind}"
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("cercle_locale", default=DEFAULT_LOCALE)
 _zone: contextvars.ContextVar[str] = contextvars.ContextVar("cercle_zone", default=DEFAULT_ZONE)
+# The moments shown (text, Unix time) while building messages in a `use_locale` block: a `Message` keeps
+# them, so a platform that shows times in each reader's own zone (Slack's date tokens) can.
+_moments: contextvars.ContextVar[list[tuple[str, int]] | None] = contextvars.ContextVar("cercle_moments",
+                                                                                         default=None)
+MOMENTS_KEPT = 20
 
 
 @cache
@@ -95,12 +100,28 @@ def use_locale(locale: str | None, zone: str | None = None) -> Iterator[str]:
     chosen = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
     token = _current.set(chosen)
     zone_token = _zone.set(zone) if zone else None
+    moments_token = _moments.set([])
     try:
         yield chosen
     finally:
+        _moments.reset(moments_token)
         if zone_token is not None:
             _zone.reset(zone_token)
         _current.reset(token)
+
+
+def note_moment(text: str, unix: int) -> None:
+    """Remember that `text` shows the moment `unix` (`formats.moment` calls it)."""
+    noted = _moments.get()
+    if noted is None or (text, unix) in noted:
+        return
+    noted.append((text, unix))
+    del noted[:-MOMENTS_KEPT]
+
+
+def noted_moments() -> tuple[tuple[str, int], ...]:
+    """The moments shown so far in this `use_locale` block (what a `Message` built now may contain)."""
+    return tuple(_moments.get() or ())
 
 
 def _fill(text: str, params: dict[str, object]) -> str:
@@ -152,6 +173,8 @@ __all__ = [
     "fold",
     "gettext",
     "ngettext",
+    "note_moment",
+    "noted_moments",
     "pgettext",
     "translations",
     "typed_word",

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format, get_timezone_location
 from babel.numbers import format_decimal, format_percent
 
-from bot.i18n import current_locale, current_zone
+from bot.i18n import current_locale, current_zone, note_moment
 
 
 @cache
@@ -52,7 +52,9 @@ def moment(when: datetime, zone: str | None = None) -> str:
     pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
     text = pattern.replace("{1}", format_date(shown, "medium", locale=locale)) \
                   .replace("{0}", format_time(shown, "short", locale=locale))
-    return f"{text} ({zone_label(zone)})"
+    text = f"{text} ({zone_label(zone)})"
+    note_moment(text, int(shown.timestamp()))  # Slack shows it in each reader's zone (`Message.moments`)
+    return text
 
 
 def day(when: datetime | date, zone: str | None = None) -> str:

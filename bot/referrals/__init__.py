@@ -13,6 +13,7 @@ CAPABILITY = Capability(
              ("cooptation", "nomination"), ("afficher", "show"), ("voir", "show"), ("consentir", "consent"),
              ("réponse", "consent"), ("retrait", "withdraw"), ("passer", "move"), ("déplacer", "move")),
     digest_sections=("bot.referrals.digest:SECTION",),
+    home_sections=("bot.referrals.home:CONSENTS", "bot.referrals.home:MADE", "bot.referrals.home:QUEUE"),
     merge_rule="bot.referrals.personal:merge_hook",
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),

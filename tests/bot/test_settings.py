@@ -42,6 +42,11 @@ def test_every_setting_is_read() -> None:
     assert sorted(s.secrets()) == sorted(["p", "xoxb-1", "s3cr3t", "xapp-1", "pw", "k" * 40])
 
 
+def test_socket_mode_needs_no_signing_secret() -> None:
+    slack = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).section("slack")
+    assert slack.configured and slack.socket_mode and slack.signing_secret is None
+
+
 def test_secrets_are_not_in_the_representation() -> None:
     s = load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-token", "SLACK_SIGNING_SECRET": "signing-secret",
                        "CERCLE_DATABASE_URL": "postgresql+psycopg://u:dbpass@h/d"})
@@ -62,6 +67,8 @@ def test_secrets_are_not_in_the_representation() -> None:
     ({"CERCLE_HTTP_PORT": "70000"}, "CERCLE_HTTP_PORT"),
     ({"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
     ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
     ({"SLACK_APP_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
     ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
     ({"CERCLE_SLACK_COMMAND": "cercle"}, "CERCLE_SLACK_COMMAND"),

@@ -79,6 +79,7 @@ class FakeSlack:
                  update_rate: float | None = None, update_burst: float = 5.0,
                  update_per_channel: float | None = None) -> None:
         self.users = dict(users or {})
+        self.zones: dict[str, str] = {}  # user id -> the `tz` users.info gives
         self.enterprise_users = dict(enterprise_users or {})  # Grid: user id -> (enterprise id, its teams)
         self.calls: list[Call] = []
         self.responses: list[Call] = []  # posts to response_url
@@ -300,6 +301,8 @@ class FakeSlack:
                                     "profile": {"display_name": name, "real_name": name}}
             if params.get("include_locale") in (True, "true", "1", 1):
                 user["locale"] = locale
+            if user_id in self.zones:
+                user["tz"] = self.zones[user_id]
             if user_id in self.enterprise_users:
                 enterprise, teams = self.enterprise_users[user_id]
                 user["team_id"] = teams[0] if teams else TEAM_ID
@@ -337,6 +340,12 @@ class FakeSlack:
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}
+            view = dict(params.get("view") or {})
+            view["id"] = f"V{next(self._views):06d}"
+            return {"ok": True, "view": view}
+        if method == "views.publish":
+            if str(params.get("user_id", "")) not in self.users:
+                return {"ok": False, "error": "user_not_found"}
             view = dict(params.get("view") or {})
             view["id"] = f"V{next(self._views):06d}"
             return {"ok": True, "view": view}
