@@ -20,6 +20,7 @@ from bot.commands.router import Router
 from bot.events import Actor
 from bot.messages import Message
 from bot.outbox import Outbox, sent_message
+from bot.outbox.ending import end_pending
 from bot.permissions import Role, has_role
 from bot.platforms import Platforms
 from bot.settings import Settings
@@ -60,3 +61,8 @@ class Core:
         """The message the outbox sent as `platform_message_id` (e.g. to know what its buttons run)."""
         with session_scope(self.engine) as session:
             return sent_message(session, platform, platform_message_id)
+
+    def end_deliveries(self, platform: str, workspace: str, reason: str) -> int:
+        """End a workspace's pending deliveries with `reason` (it was uninstalled); how many ended."""
+        with session_scope(self.engine) as session:
+            return end_pending(session, platform, workspace, reason, self.clock.now())
