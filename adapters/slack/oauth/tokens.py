@@ -52,12 +52,12 @@ class WorkspaceClient(AsyncWebClient):
 
 
 async def bind_request_token(context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
-    """Bolt middleware: the authorized workspace's token for everything this request's handling sends."""
-    reset = _REQUEST_TOKEN.set(context.get("bot_token") or context.get("token"))
-    try:
-        return await next()
-    finally:
-        _REQUEST_TOKEN.reset(reset)
+    """Bolt middleware: the authorized workspace's token for everything this request's handling sends.
+    Bolt runs the listener after the middleware chain, in the same task (or a task it starts from it), so
+    the value is set, not reset: each request is handled in a task of its own (aiohttp, Socket Mode), and
+    every request passes here first, so no value outlives its request's handling."""
+    _REQUEST_TOKEN.set(context.get("bot_token") or context.get("token"))
+    return await next()
 
 
 class Tokens:
