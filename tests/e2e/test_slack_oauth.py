@@ -8,16 +8,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import FrozenClock
-from bot.messages import Message
 from bot.settings import Settings
-from storage.db import session_scope
 from storage.tables import OutboxMessage, SlackInstallation, SlackOAuthState
 from tests.support.slack import ADMIN, block_text
 from tests.support.slack_oauth import OAuthHarness, running_slack_oauth
@@ -100,3 +97,117 @@ async def test_outbox_deliveries_use_the_token_of_the_target_workspace(slack: OA
     tokens = {c.params["channel"]: c.token for c in slack.fake.posted()}
     assert tokens == {"CACMEWRITERS": _token(slack, ACME), "CGLOBEXWRITERS": _token(slack, GLOBEX)}
     assert "Style guide" in block_text(slack.fake.posted("CGLOBEXWRITERS")[0].params["blocks"])
+
+
+# -- the state: single use, expiring, issued by Cercle --------------------------------------------------
+def _states(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(list(session.exec(select(SlackOAuthState))))
+
+
+async def test_a_forged_state_is_refused_and_stores_nothing(slack: OAuthHarness) -> None:
+    code = slack.fake.oauth.authorize(ACME, "Acme")
+    forged = {"slack-app-oauth-state": "forged-state"}  # an attacker's page sets both cookie and state
+    page = await slack.redirect(code, "forged-state", browser=forged)
+    assert page.status == 401 and "This install link is not valid" in page.text
+    assert "Start again from /slack/install" in page.text
+    no_cookie = await slack.redirect(code, await slack.start_install(), browser={})  # a state from another browser
+    assert no_cookie.status == 400 and "not started in this browser" in no_cookie.text
+    assert slack.fake.calls_to("oauth.v2.access") == [] and _installations(slack.app.engine) == []
+
+
+async def test_a_replayed_state_is_refused_and_stores_nothing(slack: OAuthHarness) -> None:
+    state = await slack.start_install()
+    assert (await slack.redirect(slack.fake.oauth.authorize(ACME, "Acme"), state)).status == 200
+    assert _states(slack.app.engine) == 0  # consumed
+    replay = await slack.redirect(slack.fake.oauth.authorize(GLOBEX, "Globex"), state)
+    assert replay.status == 401 and "already used" in replay.text
+    assert len(slack.fake.calls_to("oauth.v2.access")) == 1
+    assert [r.team_id for r in _installations(slack.app.engine)] == [ACME]
+
+
+async def test_an_expired_state_or_a_cancelled_install_is_refused(slack: OAuthHarness, clock: FrozenClock) -> None:
+    state = await slack.start_install()
+    clock.advance(timedelta(minutes=11))
+    expired = await slack.redirect(slack.fake.oauth.authorize(ACME, "Acme"), state)
+    assert expired.status == 401 and "expired" in expired.text
+    cancelled = await slack.get(f"/slack/oauth_redirect?error=access_denied&state={await slack.start_install()}")
+    assert "The install was cancelled in Slack" in cancelled.text
+    assert slack.fake.calls_to("oauth.v2.access") == [] and _installations(slack.app.engine) == []
+
+
+# -- uninstall --------------------------------------------------------------------------------------------
+def _outbox(engine: Engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+
+
+async def _linked_in_both(slack: OAuthHarness) -> None:
+    await slack.command_in(ACME, 'community create writers "Writers"', user=ADMIN)
+    for team, channel in ((ACME, "CACMEWRITERS"), (GLOBEX, "CGLOBEXWRITERS")):
+        await slack.command_in(team, "community link writers", user=ADMIN, channel=channel, channel_name="writers")
+    joined = await slack.command_in(GLOBEX, "community join writers", user=ADMIN)  # Globex's admin shares too
+    assert "Writers" in joined.params["text"], joined.params["text"]
+
+
+async def test_an_uninstall_ends_that_workspaces_deliveries_and_a_reinstall_works(slack: OAuthHarness) -> None:
+    await _install_both(slack)
+    await _linked_in_both(slack)
+    await slack.command_in(GLOBEX, 'share writers https://example.org/a "First"', user=ADMIN)
+    slack.fake.oauth.revoke(ACME)  # Slack's side: Acme removed the app
+    answer = await slack.event_in(ACME, {"type": "app_uninstalled"})
+    assert answer.status == 200
+    (acme,) = [r for r in _outbox(slack.app.engine) if r.workspace == ACME]
+    assert (acme.status, acme.last_error) == ("failed", "slack: workspace uninstalled")
+    assert await slack.worker.run_once() == 1  # Globex still delivers
+    assert [c.params["channel"] for c in slack.fake.posted()] == ["CGLOBEXWRITERS"]
+    (row, _globex) = _installations(slack.app.engine)
+    assert row.uninstalled_at is not None and row.uninstall_reason == "app_uninstalled"
+    # Rows written later for Acme end at their first attempt instead of being retried.
+    await slack.command_in(GLOBEX, 'share writers https://example.org/b "Second"', user=ADMIN)
+    await slack.worker.run_once()
+    later = [r for r in _outbox(slack.app.engine) if r.workspace == ACME][1]
+    assert (later.status, later.attempts, later.last_error) == ("failed", 1, "slack: workspace uninstalled")
+    assert slack.fake.posted("CACMEWRITERS") == []
+    # A command from Acme is refused with a clear answer; nothing runs.
+    refused = await slack.command_in(ACME, "profile show", user=ALICE)
+    assert "Cercle is not installed in this workspace" in refused.params["text"]
+    # Installing again brings Acme back.
+    await slack.install(ACME, "Acme")
+    await slack.command_in(GLOBEX, 'share writers https://example.org/c "Third"', user=ADMIN)
+    assert await slack.worker.run_once() == 2
+    old, new = slack.fake.oauth.bot_tokens(ACME)
+    assert [c.token for c in slack.fake.posted("CACMEWRITERS")] == [new]
+    assert slack.fake.oauth.refusal(old) == "token_revoked"
+    assert _installations(slack.app.engine)[0].uninstalled_at is None
+
+
+async def test_revoked_bot_tokens_count_as_an_uninstall(slack: OAuthHarness) -> None:
+    await _install_both(slack)
+    await slack.event_in(GLOBEX, {"type": "tokens_revoked", "tokens": {"bot": [f"UBOT{GLOBEX}"]}})
+    rows = {r.team_id: r for r in _installations(slack.app.engine)}
+    assert rows[GLOBEX].uninstall_reason == "tokens_revoked" and rows[ACME].uninstalled_at is None
+    ok, detail = await slack.adapter.health()
+    assert ok and detail == "oauth: 1 workspace(s) installed"
+
+
+# -- token rotation ---------------------------------------------------------------------------------------
+async def test_a_rotated_token_is_refreshed_before_it_expires(slack: OAuthHarness) -> None:
+    await slack.install(ACME, "Acme", rotation=True, expires_in=300)  # expires in 5 minutes: refresh first
+    (first,) = slack.fake.oauth.bot_tokens(ACME)
+    await slack.command_in(ACME, 'community create writers "Writers"', user=ADMIN)
+    refreshes = [c for c in slack.fake.calls_to("oauth.v2.access") if c.params.get("grant_type") == "refresh_token"]
+    assert len(refreshes) == 1  # Bolt's authorize refreshed it before the command ran
+    second = slack.fake.oauth.bot_tokens(ACME)[-1]
+    assert second != first
+    slack.fake.oauth.expire(first)  # the old token no longer works at Slack
+    slack.fake.oauth.expire(second, in_seconds=120)  # and the new one is near its end too
+    await slack.command_in(ACME, "community link writers", user=ADMIN, channel="CACMEWRITERS", channel_name="w")
+    await slack.command_in(ACME, 'share writers https://example.org/a "First"', user=ADMIN)
+    assert await slack.worker.run_once() == 1
+    (posted,) = slack.fake.posted("CACMEWRITERS")
+    newest = slack.fake.oauth.bot_tokens(ACME)[-1]
+    assert posted.token == newest and newest not in (first, second)
+    (row,) = _installations(slack.app.engine)
+    assert slack.adapter.oauth is not None and slack.adapter.oauth.store.box.open(row.bot_token) == newest
+    assert row.bot_token_expires_at is not None

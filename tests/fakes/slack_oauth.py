@@ -25,7 +25,6 @@ class Workspace:
     rotation: bool = False  # token_rotation_enabled: tokens expire and come with a refresh token
     expires_in: int = 43200  # seconds a rotated token lives (Slack: 12 hours)
     installer: str = "UINSTALLER"
-    revoked: bool = False
 
     @property
     def bot_user_id(self) -> str:
@@ -50,19 +49,20 @@ class SlackOAuth:
     codes: dict[str, Workspace] = field(default_factory=dict)
     tokens: dict[str, Issued] = field(default_factory=dict)
     refresh_tokens: dict[str, Workspace] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)  # tokens (access and refresh) an uninstall revoked
     _serial: Any = field(default_factory=lambda: itertools.count(1))
 
     def authorize(self, team_id: str, name: str, **options: Any) -> str:
         """A person allowed the install in `team_id`: the one-time code Slack puts in the redirect."""
         workspace = self.workspaces.setdefault(team_id, Workspace(team_id, name, **options))
-        workspace.revoked = False
         code = f"code-{team_id}-{next(self._serial)}"
         self.codes[code] = workspace
         return code
 
     def revoke(self, team_id: str) -> None:
-        """The app was uninstalled: every token of the workspace stops working."""
-        self.workspaces[team_id].revoked = True
+        """The app was uninstalled: every token issued to the workspace so far stops working."""
+        self.revoked.update(self.bot_tokens(team_id))
+        self.revoked.update(r for r, w in self.refresh_tokens.items() if w.team_id == team_id)
 
     def expire(self, token: str, *, in_seconds: float = 0) -> None:
         self.tokens[token].expires_at = time.time() + in_seconds
@@ -87,8 +87,9 @@ class SlackOAuth:
             return {"ok": False, "error": "invalid_client_id" if params.get("client_id") != self.client_id
                     else "bad_client_secret"}
         if params.get("grant_type") == "refresh_token":
-            workspace = self.refresh_tokens.get(str(params.get("refresh_token") or ""))
-            if workspace is None or workspace.revoked:
+            refresh = str(params.get("refresh_token") or "")
+            workspace = self.refresh_tokens.get(refresh)
+            if workspace is None or refresh in self.revoked:
                 return {"ok": False, "error": "invalid_refresh_token"}
             return {"ok": True, "app_id": "ACERCLE", "team": {"id": workspace.team_id, "name": workspace.name},
                     **self._issue(workspace)}
@@ -106,7 +107,7 @@ class SlackOAuth:
         issued = self.tokens.get(token)
         if issued is None:
             return None
-        if issued.workspace.revoked:
+        if token in self.revoked:
             return "token_revoked"
         if issued.expires_at is not None and issued.expires_at < time.time():
             return "token_expired"
