@@ -69,6 +69,9 @@ class PlatformDescriptor:
     # Refuse an anonymous question typed where others read it. Only some platforms do until every
     # confidential command is refused outside private places (issue 12).
     anonymous_only_in_private: bool = False
+    # Functions ("module:function") adding its `cercle` subcommands to the click group, as `Capability.cli`
+    # (imported by `bot/cli.py` only, when click needs them).
+    cli: tuple[str, ...] = ()
 
     def account_text(self, workspace: str, user_id: str) -> str:
         """An account written as in CERCLE_ADMINS."""

@@ -151,4 +151,5 @@ PLATFORM = PlatformDescriptor(
     pacing=RateLimit(per_target=1.0, per_second=5.0),
     channel_marks=("<#",),
     command_hint="Slack: `/cercle <command>`",
+    cli=("adapters.slack.oauth.cli:register",),  # cercle workspace forget
 )
