@@ -86,7 +86,7 @@ class OAuthInstall:
             redirect_uri_path=REDIRECT_PATH, install_page_rendering_enabled=False,
             installation_store=store, state_store=StateStore(core.engine, now=core.clock.now),
             state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
-            callback_options=AsyncCallbackOptions(success=_success(core), failure=_failure(core)))
+            callback_options=AsyncCallbackOptions(success=_success(core, settings.command), failure=_failure(core)))
         authorize = AsyncInstallationStoreAuthorize(
             logger=logging.getLogger("slack_bolt.cercle"), installation_store=store, client_id=settings.client_id,
             client_secret=settings.client_secret, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
@@ -166,15 +166,15 @@ def _page(core: Core, status: int, title: str, text: str) -> BoltResponse:
     return BoltResponse(status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def _success(core: Core) -> Any:
+def _success(core: Core, command: str) -> Any:
     async def success(args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
         where = installation.team_name or installation.enterprise_name or installation.team_id or ""
         log.info("slack: installed in %s", installation.team_id or installation.enterprise_id)
         with use_locale(core.settings.locale):
             return _page(core, 200, _("Cercle is installed"),
-                         _("Cercle is installed in {workspace}. In Slack, type /cercle help to begin.",
-                           workspace=where))
+                         _("Cercle is installed in {workspace}. In Slack, type {command} help to begin.",
+                           workspace=where, command=command))
     return success
 
 
