@@ -157,12 +157,12 @@ async def test_an_uninstall_ends_that_workspaces_deliveries_and_a_reinstall_work
     slack.fake.oauth.revoke(ACME)  # Slack's side: Acme removed the app
     answer = await slack.event_in(ACME, {"type": "app_uninstalled"})
     assert answer.status == 200
+    row = await slack.uninstalled(ACME)
+    assert row.uninstall_reason == "app_uninstalled"
     (acme,) = [r for r in _outbox(slack.app.engine) if r.workspace == ACME]
     assert (acme.status, acme.last_error) == ("failed", "slack: workspace uninstalled")
     assert await slack.worker.run_once() == 1  # Globex still delivers
     assert [c.params["channel"] for c in slack.fake.posted()] == ["CGLOBEXWRITERS"]
-    (row, _globex) = _installations(slack.app.engine)
-    assert row.uninstalled_at is not None and row.uninstall_reason == "app_uninstalled"
     # Rows written later for Acme end at their first attempt instead of being retried.
     await slack.command_in(GLOBEX, 'share writers https://example.org/b "Second"', user=ADMIN)
     await slack.worker.run_once()
@@ -185,6 +185,7 @@ async def test_an_uninstall_ends_that_workspaces_deliveries_and_a_reinstall_work
 async def test_revoked_bot_tokens_count_as_an_uninstall(slack: OAuthHarness) -> None:
     await _install_both(slack)
     await slack.event_in(GLOBEX, {"type": "tokens_revoked", "tokens": {"bot": [f"UBOT{GLOBEX}"]}})
+    await slack.uninstalled(GLOBEX)
     rows = {r.team_id: r for r in _installations(slack.app.engine)}
     assert rows[GLOBEX].uninstall_reason == "tokens_revoked" and rows[ACME].uninstalled_at is None
     ok, detail = await slack.adapter.health()

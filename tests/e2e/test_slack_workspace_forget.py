@@ -83,6 +83,7 @@ async def test_forget_exports_then_deletes_an_uninstalled_workspace(slack: OAuth
     await _acme_life(slack)
     engine = slack.app.engine
     await slack.event_in(ACME, {"type": "app_uninstalled"})
+    await slack.uninstalled(ACME)
     with Session(engine) as session:
         alice = session.exec(select(Account).where(Account.workspace == ACME, Account.user_id == ALICE)).one()
         lina = session.exec(select(Account).where(Account.workspace == ACME, Account.user_id == LINA)).one()

@@ -4,6 +4,7 @@ from a given workspace."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse
 
 import aiohttp
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.platform import SlackSettings
@@ -22,6 +24,7 @@ from bot.clock import Clock
 from bot.http import HttpServer
 from bot.outbox.worker import DeliveryWorker
 from bot.settings import Settings
+from storage.tables import SlackInstallation
 from tests.fakes.slack_api import TEAM_ID, Call, FakeSlack
 from tests.fakes.slack_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.support.slack import ADMIN, SIGNING_SECRET, USERS, Answer, SlackHarness
@@ -80,6 +83,17 @@ class OAuthHarness(SlackHarness):
         page = await self.redirect(self.fake.oauth.authorize(team_id, name, **options), state)
         assert page.status == 200, page
         return page
+
+    async def uninstalled(self, team: str) -> SlackInstallation:
+        """The installation once an uninstall event was handled (Bolt runs event listeners after the ack;
+        the row is marked last, after the workspace's deliveries ended)."""
+        for _ in range(250):
+            with Session(self.app.engine) as session:
+                row = session.exec(select(SlackInstallation).where(SlackInstallation.team_id == team)).first()
+            if row is not None and row.uninstalled_at is not None:
+                return row
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{team} was not marked uninstalled")
 
     # -- requests from a workspace -------------------------------------------------------------------
     async def command_in(self, team: str, text: str, *, user: str, channel: str = "CGENERAL",

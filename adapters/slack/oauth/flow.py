@@ -139,14 +139,13 @@ class OAuthInstall:
         org_wide = bool(body.get("is_enterprise_install")
                         or any(a.get("is_enterprise_install") for a in body.get("authorizations") or []))
         team = "" if org_wide else str(body.get("team_id") or "")
+        if await asyncio.to_thread(self.store.find, body.get("enterprise_id"), team, org_wide) is None:
+            return  # not installed (a repeated event, or another app's)
+        # Deliveries first: once the row is marked, everything about the uninstall is done.
+        ended = await asyncio.to_thread(self.core.end_deliveries, NAME, team, UNINSTALLED) if team else 0
         row = await asyncio.to_thread(self.store.mark_gone, body.get("enterprise_id"), team, reason)
-        if row is None:
-            return
-        ended = 0
-        if row.team_id:
-            ended = await asyncio.to_thread(self.core.end_deliveries, NAME, row.team_id, UNINSTALLED)
         log.info("slack: workspace %s %s: installation marked gone, %d pending deliveries ended",
-                 row.team_id or row.enterprise_id, reason, ended)
+                 team or body.get("enterprise_id"), reason, ended if row is not None else 0)
 
     # -- running -------------------------------------------------------------------------------------
     def installed(self) -> int:
