@@ -5,6 +5,7 @@ sealed tokens, token rotation, and uninstalls."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from adapters.slack.oauth.flow import OAuthInstall
 from bot.clock import FrozenClock
 from bot.settings import Settings
 from storage.tables import OutboxMessage, SlackInstallation, SlackOAuthState
@@ -212,3 +214,22 @@ async def test_a_rotated_token_is_refreshed_before_it_expires(slack: OAuthHarnes
     (row,) = _installations(slack.app.engine)
     assert slack.adapter.oauth is not None and slack.adapter.oauth.store.box.open(row.bot_token) == newest
     assert row.bot_token_expires_at is not None
+
+
+async def test_replicas_refreshing_together_get_working_tokens(slack: OAuthHarness) -> None:
+    """Two replicas (two adapters on one database) need the same expiring token at once: each process
+    refreshes it once at most, every token handed out works, and the stored one is one of them."""
+    await slack.install(ACME, "Acme", rotation=True, expires_in=300)
+    slack.fake.oauth.workspaces[ACME].expires_in = 43200  # refreshed tokens live 12 hours
+    assert slack.adapter.oauth is not None
+    other = OAuthInstall.build(slack.app.core, slack.adapter.settings)
+    mine, theirs = slack.adapter.oauth.sender.tokens, other.sender.tokens
+    handed = await asyncio.gather(*(t.bot_token(ACME) for t in (mine, theirs, mine, theirs, mine, theirs)))
+    refreshes = [c for c in slack.fake.calls_to("oauth.v2.access") if c.params.get("grant_type") == "refresh_token"]
+    assert 1 <= len(refreshes) <= 2
+    assert all(token is not None and slack.fake.oauth.refusal(token) is None for token in handed)
+    (row,) = _installations(slack.app.engine)
+    assert slack.adapter.oauth.store.box.open(row.bot_token) in handed
+    assert await mine.bot_token(ACME) == await theirs.bot_token(ACME)  # settled: no further refresh
+    assert len([c for c in slack.fake.calls_to("oauth.v2.access")
+                if c.params.get("grant_type") == "refresh_token"]) == len(refreshes)
