@@ -51,7 +51,7 @@ from storage.tables.referrals import (
     Position,
     PositionSkill,
 )
-from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState
+from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState, SlackTeam
 
 __all__ = [
     "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
@@ -62,5 +62,5 @@ __all__ = [
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
     "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
     "PersonSkill", "Position", "PositionSkill",
-    "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant", "SlackInstallation", "SlackOAuthState",
+    "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant", "SlackInstallation", "SlackOAuthState", "SlackTeam",
 ]

@@ -55,3 +55,14 @@ class SlackOAuthState(SQLModel, table=True):
 
     state: str = Field(primary_key=True, max_length=128)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class SlackTeam(SQLModel, table=True):
+    """A workspace of an Enterprise Grid organisation, as seen in its requests: the outbox knows a row's
+    workspace only, and an org-wide installation is found through its organisation."""
+
+    __tablename__ = "slack_team"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    enterprise_id: str = Field(max_length=32, index=True)
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -233,3 +233,21 @@ async def test_replicas_refreshing_together_get_working_tokens(slack: OAuthHarne
     assert await mine.bot_token(ACME) == await theirs.bot_token(ACME)  # settled: no further refresh
     assert len([c for c in slack.fake.calls_to("oauth.v2.access")
                 if c.params.get("grant_type") == "refresh_token"]) == len(refreshes)
+
+
+async def test_an_org_wide_install_serves_the_workspaces_of_its_organisation(slack: OAuthHarness) -> None:
+    """Enterprise Grid: one install for the organisation; its workspaces' requests and deliveries use it."""
+    grid, sales = "EGRID", "TSALES"
+    await slack.install(grid, "Grid", enterprise_id=grid, org_wide=True)
+    (row,) = _installations(slack.app.engine)
+    assert (row.enterprise_id, row.team_id, row.is_enterprise_install) == (grid, "", True)
+    org_token = _token(slack, grid)
+    for typed in ('community create writers "Writers"', "community link writers"):
+        await slack.command_in(sales, typed, user=ADMIN, channel="CSALESW", channel_name="writers", enterprise=grid,
+                               org_wide=True)
+    await slack.command_in(sales, 'share writers https://example.org/a "A guide"', user=ADMIN, enterprise=grid,
+                           org_wide=True)
+    assert {c.token for c in slack.fake.calls_to("users.info")} == {org_token}
+    assert await slack.worker.run_once() == 1
+    (posted,) = slack.fake.posted("CSALESW")
+    assert posted.token == org_token

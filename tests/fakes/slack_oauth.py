@@ -25,6 +25,7 @@ class Workspace:
     rotation: bool = False  # token_rotation_enabled: tokens expire and come with a refresh token
     expires_in: int = 43200  # seconds a rotated token lives (Slack: 12 hours)
     installer: str = "UINSTALLER"
+    org_wide: bool = False  # an Enterprise Grid org-wide install: `team_id` is then the organisation's id
 
     @property
     def bot_user_id(self) -> str:
@@ -97,10 +98,11 @@ class SlackOAuth:
         if workspace is None:
             return {"ok": False, "error": "invalid_code"}
         enterprise = {"id": workspace.enterprise_id, "name": "Grid"} if workspace.enterprise_id else None
+        team = None if workspace.org_wide else {"id": workspace.team_id, "name": workspace.name}
         return {"ok": True, "app_id": "ACERCLE", "authed_user": {"id": workspace.installer},
                 "scope": str(params.get("scope") or "commands,chat:write"), "bot_user_id": workspace.bot_user_id,
-                "team": {"id": workspace.team_id, "name": workspace.name}, "enterprise": enterprise,
-                "is_enterprise_install": False, **self._issue(workspace)}
+                "team": team, "enterprise": enterprise, "is_enterprise_install": workspace.org_wide,
+                **self._issue(workspace)}
 
     def refusal(self, token: str) -> str | None:
         """Why Slack refuses a token it issued (None: it works, or it is not an OAuth token)."""
@@ -119,8 +121,8 @@ class SlackOAuth:
             return None
         w = issued.workspace
         return {"ok": True, "url": f"https://{w.team_id.lower()}.slack.com/", "team": w.name, "user": "cercle",
-                "team_id": w.team_id, "user_id": w.bot_user_id, "bot_id": w.bot_id,
-                "enterprise_id": w.enterprise_id, "is_enterprise_install": False}
+                "team_id": None if w.org_wide else w.team_id, "user_id": w.bot_user_id, "bot_id": w.bot_id,
+                "enterprise_id": w.enterprise_id, "is_enterprise_install": w.org_wide}
 
 
 def basic_auth(header: str) -> dict[str, str]:

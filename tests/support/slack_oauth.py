@@ -97,10 +97,13 @@ class OAuthHarness(SlackHarness):
 
     # -- requests from a workspace -------------------------------------------------------------------
     async def command_in(self, team: str, text: str, *, user: str, channel: str = "CGENERAL",
-                         channel_name: str = "general") -> Call:
+                         channel_name: str = "general", enterprise: str | None = None,
+                         org_wide: bool = False) -> Call:
         body, trigger = self.command_body(text, user=user, channel=channel, channel_name=channel_name)
         fields = dict(parse_qsl(body.decode()))
         fields["team_id"] = team
+        if enterprise:  # a workspace of an Enterprise Grid organisation
+            fields.update(enterprise_id=enterprise, is_enterprise_install="true" if org_wide else "false")
         answer = await self.post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
         assert answer.status == 200, answer
         await self.settle()

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -42,7 +43,7 @@ from adapters.slack.oauth.tokens import (
     Tokens,
     WorkspaceClient,
     WorkspaceSender,
-    bind_request_token,
+    use_request_token,
 )
 from adapters.slack.platform import NAME, SlackSettings
 from bot.core import Core
@@ -73,6 +74,7 @@ class OAuthInstall:
     bolt: AsyncApp
     client: AsyncWebClient
     sender: WorkspaceSender
+    grid_teams: set[tuple[str, str]] = field(default_factory=set)  # (team, enterprise) already noted
 
     @classmethod
     def build(cls, core: Core, settings: SlackSettings) -> OAuthInstall:
@@ -98,11 +100,11 @@ class OAuthInstall:
                         authorize=authorize,  # type: ignore[arg-type]  # an AsyncAuthorize is accepted
                         user_facing_authorize_error_message=refused,
                         logger=logging.getLogger("slack_bolt.cercle"))
-        bolt.use(bind_request_token)
         rotator = AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
                                     client=client)
         sender = WorkspaceSender(Tokens(store, rotator), lambda token: api_client(settings.api_url, token))
         install = cls(core, settings, store, bolt, client, sender)
+        bolt.use(install.on_request)
         bolt.event("app_uninstalled")(install.on_uninstalled)
         bolt.event("tokens_revoked")(install.on_tokens_revoked)
         return install
@@ -110,6 +112,16 @@ class OAuthInstall:
     def serve(self, http: HttpServer) -> None:
         http.app.router.add_get(INSTALL_PATH, self.on_install)
         http.app.router.add_get(REDIRECT_PATH, self.on_redirect)
+
+    async def on_request(self, context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
+        """Bolt middleware, after its authorize: the request's token for the shared client, and which Grid
+        organisation the request's workspace belongs to (its outbox rows then find an org-wide install)."""
+        use_request_token(context.get("bot_token") or context.get("token"))
+        enterprise, team = context.get("enterprise_id"), context.get("team_id")
+        if enterprise and team and (team, enterprise) not in self.grid_teams:
+            await asyncio.to_thread(self.store.remember_team, team, enterprise)
+            self.grid_teams.add((team, enterprise))
+        return await next()
 
     @property
     def flow(self) -> AsyncOAuthFlow:

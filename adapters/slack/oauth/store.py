@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.secret_box import SecretBox
-from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState
+from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState, SlackTeam
 
 log = logging.getLogger(__name__)
 STATE_SECONDS = 600  # an install link works this long, once
@@ -104,10 +104,31 @@ class InstallationStore(AsyncInstallationStore):
         return None
 
     def find_team(self, team_id: str) -> SlackInstallation | None:
-        """The active installation of a workspace known by its team id only (an outbox row's workspace)."""
+        """The active installation serving a workspace known by its id only (an outbox row's workspace): its
+        own, else the org-wide one of its Grid organisation (an `E…` id names the organisation itself)."""
         with Session(self.engine) as session:
-            return session.exec(select(SlackInstallation).where(
+            row = session.exec(select(SlackInstallation).where(
                 SlackInstallation.team_id == team_id, col(SlackInstallation.uninstalled_at).is_(None))).first()
+            if row is not None:
+                return row
+            grid = team_id if team_id.startswith("E") else None
+            if grid is None:
+                team = session.get(SlackTeam, team_id)
+                grid = team.enterprise_id if team is not None else None
+        return self.find(grid, None, True) if grid else None
+
+    def remember_team(self, team_id: str, enterprise_id: str) -> None:
+        """Note that a workspace belongs to a Grid organisation (from one of its requests)."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                team = session.get(SlackTeam, team_id)
+                if team is None:
+                    session.add(SlackTeam(team_id=team_id, enterprise_id=enterprise_id))
+                elif team.enterprise_id != enterprise_id:
+                    team.enterprise_id = enterprise_id
+                    session.add(team)
+        except IntegrityError:  # another replica noted it at the same moment
+            pass
 
     def save(self, installation: Installation | Bot) -> None:
         for _attempt in range(2):  # two replicas saving a new workspace at once: the second updates

@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -51,13 +50,12 @@ class WorkspaceClient(AsyncWebClient):
         self._fallback = value
 
 
-async def bind_request_token(context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
-    """Bolt middleware: the authorized workspace's token for everything this request's handling sends.
-    Bolt runs the listener after the middleware chain, in the same task (or a task it starts from it), so
-    the value is set, not reset: each request is handled in a task of its own (aiohttp, Socket Mode), and
-    every request passes here first, so no value outlives its request's handling."""
-    _REQUEST_TOKEN.set(context.get("bot_token") or context.get("token"))
-    return await next()
+def use_request_token(token: str | None) -> None:
+    """From a Bolt middleware: the authorized workspace's token for everything this request's handling
+    sends. Bolt runs the listener after the middleware chain, in the same task (or a task it starts from
+    it), so the value is set, not reset: each request is handled in a task of its own (aiohttp, Socket
+    Mode), and every request passes through the middleware first, so no value outlives its request."""
+    _REQUEST_TOKEN.set(token)
 
 
 class Tokens:

@@ -1,4 +1,4 @@
-"""slack installations: workspaces installed through OAuth (sealed tokens) and OAuth states in flight
+"""slack installations: workspaces installed through OAuth (sealed tokens), OAuth states, Grid workspaces
 
 Revision ID: 0020_slack_installations
 Revises: 0013_matrix_ux
@@ -60,7 +60,17 @@ def upgrade() -> None:
     with op.batch_alter_table('slack_oauth_state', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_slack_oauth_state_expires_at'), ['expires_at'], unique=False)
 
+    op.create_table('slack_team',
+    sa.Column('team_id', sa.String(length=32), nullable=False),
+    sa.Column('enterprise_id', sa.String(length=32), nullable=False),
+    sa.Column('seen_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('team_id')
+    )
+    with op.batch_alter_table('slack_team', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_slack_team_enterprise_id'), ['enterprise_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table('slack_team')
     op.drop_table('slack_oauth_state')
     op.drop_table('slack_installation')
