@@ -128,6 +128,8 @@ class SlackAdapter:
 
     async def health(self) -> tuple[bool, str]:
         if self.oauth is not None:
+            if self.socket_mode and not (self._socket is not None and await self._socket.client.is_connected()):
+                return False, "socket mode: disconnected"
             return await self.oauth.health()
         try:
             auth = await asyncio.wait_for(self.client.auth_test(), timeout=5)

@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from adapters.slack.platform import NAME
-from storage.tables.slack_oauth import SlackInstallation
+from storage.tables.slack_oauth import SlackInstallation, SlackTeam
 
 if TYPE_CHECKING:
     from bot.capability import CommandLine
@@ -71,6 +71,7 @@ def register(group: click.Group) -> None:
         counts = app.core.forget_workspace(NAME, team_id)
         with Session(app.engine) as session, session.begin():
             session.execute(delete(SlackInstallation).where(col(SlackInstallation.team_id) == team_id))
+            session.execute(delete(SlackTeam).where(col(SlackTeam.team_id) == team_id))
         click.echo(f"workspace {team_id} forgotten: {counts['accounts']} account(s), {counts['persons_deleted']} "
                    f"person(s) deleted, {counts['persons_kept']} kept (accounts elsewhere), {counts['channels']} "
                    f"channel(s), {counts['outbox']} outbox row(s), {counts['processed_events']} processed "
