@@ -114,3 +114,14 @@ async def test_forget_exports_then_deletes_an_uninstalled_workspace(slack: OAuth
     answer = await slack.command_in(GLOBEX, "profile show", user=LINA)
     assert "sql" in block_text(answer.params["blocks"])
     assert _count(engine, SlackInstallation, col(SlackInstallation.team_id) == GLOBEX) == 1
+
+
+async def test_forget_refuses_a_workspace_its_grid_organisation_still_serves(slack: OAuthHarness,
+                                                                              settings: Settings) -> None:
+    await slack.install("EGRID", "Grid", enterprise_id="EGRID", org_wide=True)
+    await slack.command_in("TSALES", "profile skills sql", user=ALICE, enterprise="EGRID", org_wide=True)
+    refused = _forget(settings, "TSALES")
+    assert refused.exit_code == 1 and "still installed" in refused.output
+    forced = _forget(settings, "TSALES", "--force")
+    assert forced.exit_code == 0 and "1 account(s), 1 person(s) deleted" in forced.output
+    assert _count(slack.app.engine, Account, col(Account.workspace) == "TSALES") == 0

@@ -52,7 +52,11 @@ def register(group: click.Group) -> None:
         app = cli.application()
         with Session(app.engine) as session:
             rows = list(session.exec(select(SlackInstallation).where(SlackInstallation.team_id == team_id)))
-        if any(r.uninstalled_at is None for r in rows) and not force:
+            grid = session.get(SlackTeam, team_id)
+            org_wide = session.exec(select(SlackInstallation).where(  # its organisation's install serves it too
+                SlackInstallation.enterprise_id == (grid.enterprise_id if grid else "-"),
+                SlackInstallation.team_id == "", col(SlackInstallation.uninstalled_at).is_(None))).first()
+        if (org_wide is not None or any(r.uninstalled_at is None for r in rows)) and not force:
             click.echo(f"cercle: workspace {team_id} is still installed; uninstall Cercle there first "
                        "(or add --force)", err=True)
             sys.exit(1)
