@@ -86,13 +86,13 @@ class OAuthInstall:
             client_id=settings.client_id, client_secret=settings.client_secret, scopes=list(settings.scopes),
             user_scopes=[], redirect_uri=settings.redirect_uri, install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH, install_page_rendering_enabled=False,
-            installation_store=store, state_store=StateStore(core.engine, now=core.clock.now),
+            installation_store=store, installation_store_bot_only=True, state_store=StateStore(core.engine, now=core.clock.now),
             state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
             callback_options=AsyncCallbackOptions(success=_success(core, settings.command), failure=_failure(core)))
         authorize = AsyncInstallationStoreAuthorize(
             logger=logging.getLogger("slack_bolt.cercle"), installation_store=store, client_id=settings.client_id,
             client_secret=settings.client_secret, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
-            client=client)
+            client=client, bot_only=True)  # no user scopes are asked: one lookup (`find_bot`) per request
         with use_locale(core.settings.locale):
             refused = _("Cercle is not installed in this workspace (or it was uninstalled): ask an "
                         "administrator to install it again.")

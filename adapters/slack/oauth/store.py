@@ -131,13 +131,13 @@ class InstallationStore(AsyncInstallationStore):
             pass
 
     def save(self, installation: Installation | Bot) -> None:
-        for _attempt in range(2):  # two replicas saving a new workspace at once: the second updates
+        for attempt in range(3):  # two replicas saving a new workspace at once: the second one updates
             try:
                 self._save(installation)
                 return
             except IntegrityError:
-                continue
-        self._save(installation)
+                if attempt == 2:
+                    raise
 
     def _save(self, item: Installation | Bot) -> None:
         enterprise, team = item.enterprise_id or "", "" if item.is_enterprise_install else item.team_id or ""
