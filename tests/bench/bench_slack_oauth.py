@@ -60,7 +60,8 @@ async def run(requests: int, database: str) -> dict[str, Any]:
                 users = list(USERS)
                 for i in range(requests + 20):
                     body, _trigger = token.command_body("profile skills python", user=users[i % len(users)])
-                    fields = dict(parse_qsl(body.decode()))
+                    fields = dict(parse_qsl(oauth.command_body("profile skills python",
+                                                               user=users[i % len(users)])[0].decode()))
                     fields["team_id"] = TEAMS[i % len(TEAMS)]
                     oauth_body = urlencode(fields).encode()
                     order = [("token", token, body), ("oauth", oauth, oauth_body)]
