@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from adapters.slack.oauth.flow import OAuthInstall
 from bot.clock import FrozenClock
+from bot.outbox import DeliveryError
 from bot.settings import Settings
 from storage.tables import OutboxMessage, SlackInstallation, SlackOAuthState
 from tests.support.slack import ADMIN, block_text
@@ -71,6 +73,13 @@ async def test_tokens_are_not_readable_in_the_database_without_the_key(slack: OA
     (row,) = _installations(slack.app.engine)
     assert slack.adapter.oauth is not None
     assert slack.adapter.oauth.store.box.open(row.bot_token) == token  # the key opens it
+    # Another key opens nothing: health says so, and deliveries wait (retried) rather than fail for good.
+    core = replace(slack.app.core, settings=replace(slack.app.settings, secret_keys=("another-key-" * 4,)))
+    elsewhere = OAuthInstall.build(core, slack.adapter.settings)
+    assert await elsewhere.health() == (False, "oauth: workspace tokens do not open with CERCLE_SECRET_KEY")
+    with pytest.raises(DeliveryError) as refused:
+        await elsewhere.sender.tokens.bot_token(ACME)
+    assert not refused.value.permanent and "CERCLE_SECRET_KEY" in refused.value.reason
 
 
 async def test_each_workspace_is_answered_with_its_own_token(slack: OAuthHarness) -> None:

@@ -49,7 +49,7 @@ from adapters.slack.platform import NAME, SlackSettings
 from bot.core import Core
 from bot.http import HttpServer
 from bot.i18n import _, use_locale
-from bot.secret_box import secret_box
+from bot.secret_box import SecretUnreadable, secret_box
 from storage.tables.slack_oauth import SlackInstallation
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ class OAuthInstall:
             client_id=settings.client_id, client_secret=settings.client_secret, scopes=list(settings.scopes),
             user_scopes=[], redirect_uri=settings.redirect_uri, install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH, install_page_rendering_enabled=False,
-            installation_store=store, installation_store_bot_only=True, state_store=StateStore(core.engine, now=core.clock.now),
+            installation_store=store, installation_store_bot_only=True,
+            state_store=StateStore(core.engine, now=core.clock.now),
             state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
             callback_options=AsyncCallbackOptions(success=_success(core, settings.command), failure=_failure(core)))
         authorize = AsyncInstallationStoreAuthorize(
@@ -160,13 +161,24 @@ class OAuthInstall:
                  team or body.get("enterprise_id"), reason, ended if row is not None else 0)
 
     # -- running -------------------------------------------------------------------------------------
-    def installed(self) -> int:
+    def installed(self) -> tuple[int, bool]:
+        """How many installations are active, and whether the latest one's token opens with the key."""
         with Session(self.core.engine) as session:
-            return int(session.exec(select(func.count()).select_from(SlackInstallation)
-                                    .where(col(SlackInstallation.uninstalled_at).is_(None))).one())
+            active = col(SlackInstallation.uninstalled_at).is_(None)
+            count = int(session.exec(select(func.count()).select_from(SlackInstallation).where(active)).one())
+            latest = session.exec(select(SlackInstallation).where(active)
+                                  .order_by(col(SlackInstallation.updated_at).desc())).first()
+        try:
+            if latest is not None and latest.bot_token:
+                self.store.box.open(latest.bot_token)
+        except SecretUnreadable:
+            return count, False
+        return count, True
 
     async def health(self) -> tuple[bool, str]:
-        count = await asyncio.to_thread(self.installed)
+        count, readable = await asyncio.to_thread(self.installed)
+        if not readable:
+            return False, "oauth: workspace tokens do not open with CERCLE_SECRET_KEY"
         return True, f"oauth: {count} workspace(s) installed"
 
 

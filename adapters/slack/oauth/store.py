@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from logging import Logger
 from typing import Any
 
+from slack_bolt.error import BoltError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.secret_box import SecretBox
@@ -57,10 +58,19 @@ class InstallationStore(AsyncInstallationStore):
 
     # -- Bolt's interface ---------------------------------------------------------------------------
     async def async_save(self, installation: Installation) -> None:
-        await asyncio.to_thread(self.save, installation)
+        await self._saved(installation)
 
     async def async_save_bot(self, bot: Bot) -> None:
-        await asyncio.to_thread(self.save, bot)
+        await self._saved(bot)
+
+    async def _saved(self, item: Installation | Bot) -> None:
+        """Save, with a failure as Bolt's `BoltError` (its install flow then shows the failure page)."""
+        try:
+            await asyncio.to_thread(self.save, item)
+        except SQLAlchemyError as exc:
+            log.error("slack: could not save the installation of %s: %s", item.team_id or item.enterprise_id,
+                      type(exc).__name__)
+            raise BoltError("the installation could not be saved") from None
 
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:

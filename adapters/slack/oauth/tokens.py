@@ -28,6 +28,7 @@ from adapters.slack.oauth.store import InstallationStore
 from adapters.slack.platform import NAME
 from adapters.slack.sender import SlackSender
 from bot.outbox import DeliveryError, Outgoing
+from bot.secret_box import SecretUnreadable
 
 log = logging.getLogger(__name__)
 ROTATE_BEFORE_MINUTES = 10  # a rotated token expiring sooner than this is refreshed before use
@@ -74,7 +75,10 @@ class Tokens:
             row = await asyncio.to_thread(self.store.find_team, team_id)
             if row is None:
                 return None
-            installation = self.store.installation(row)
+            try:
+                installation = self.store.installation(row)
+            except SecretUnreadable:  # retried: the operator may put the old key back (CERCLE_SECRET_KEY=new,old)
+                raise DeliveryError("slack: the workspace's token does not open with CERCLE_SECRET_KEY") from None
             try:
                 refreshed = await self.rotator.perform_token_rotation(installation=installation,
                                                                       minutes_before_expiration=self.minutes)
