@@ -64,12 +64,14 @@ class FileAdapter:
 
 def digest_job(folder: Path) -> PeriodicJob:
     def run(ctx: JobContext) -> None:
-        period = int(time.time() // DIGEST_PERIOD)
-        append(folder / "jobs.log", f"{os.getpid()} {period} {time.time():.3f}")
+        period, started = int(time.time() // DIGEST_PERIOD), time.time()
         with session_scope(ctx.engine) as session:
             ctx.outbox.enqueue(session, platform="file", workspace="w", target_kind="channel", target_id="digests",
                                message=Message.text(f"digest {period}"), subject=f"digest:{period}",
                                dedupe_key=f"digest:{period}")
+        # Logged once its digest is committed: a run cut short by a stop (its transaction rolled back) is not
+        # a run that should have produced a digest.
+        append(folder / "jobs.log", f"{os.getpid()} {period} {started:.3f}")
 
     return PeriodicJob("e2e-digest", DIGEST_PERIOD / 4, run)
 
