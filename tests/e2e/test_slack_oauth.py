@@ -20,7 +20,7 @@ from bot.clock import FrozenClock
 from bot.outbox import DeliveryError
 from bot.settings import Settings
 from storage.tables import OutboxMessage, SlackInstallation, SlackOAuthState
-from tests.support.slack import ADMIN, block_text
+from tests.support.slack import ADMIN, block_text, new_id
 from tests.support.slack_oauth import OAuthHarness, running_slack_oauth
 
 ACME, GLOBEX = "TACME", "TGLOBEX"
@@ -260,3 +260,23 @@ async def test_an_org_wide_install_serves_the_workspaces_of_its_organisation(sla
     assert await slack.worker.run_once() == 1
     (posted,) = slack.fake.posted("CSALESW")
     assert posted.token == org_token
+
+
+async def test_socket_mode_answers_each_workspace_with_its_token(settings: Settings, clock: FrozenClock,
+                                                                 engine: Engine) -> None:
+    """Socket Mode with OAuth: the install pages are still served over HTTP; envelopes are authorized per
+    workspace like HTTP requests."""
+    async with running_slack_oauth(settings, clock, engine, teams=(ACME, GLOBEX), socket_mode=True) as slack:
+        await _install_both(slack)
+        for team, user in ((ACME, ALICE), (GLOBEX, GARY)):
+            trigger = new_id("trig.")
+            await slack.fake.socket_send("slash_commands", {
+                "team_id": team, "channel_id": "CGENERAL", "channel_name": "general", "user_id": user,
+                "user_name": user.lower(), "command": "/cercle", "text": "profile show", "api_app_id": "ACERCLE",
+                "response_url": slack.fake.response_url(trigger), "trigger_id": trigger})
+            await slack.settle()
+            assert slack.response(trigger).params["response_type"] == "ephemeral"
+        lookups = {c.params["user"]: c.token for c in slack.fake.calls_to("users.info")}
+        assert lookups == {ALICE: _token(slack, ACME), GARY: _token(slack, GLOBEX)}
+        ok, detail = await slack.adapter.health()
+        assert ok and detail == "oauth: 2 workspace(s) installed"

@@ -27,7 +27,7 @@ from bot.settings import Settings
 from storage.tables import SlackInstallation
 from tests.fakes.slack_api import TEAM_ID, Call, FakeSlack
 from tests.fakes.slack_oauth import CLIENT_ID, CLIENT_SECRET
-from tests.support.slack import ADMIN, SIGNING_SECRET, USERS, Answer, SlackHarness
+from tests.support.slack import ADMIN, APP_TOKEN, SIGNING_SECRET, USERS, Answer, SlackHarness
 
 Browser = dict[str, str]  # a browser's cookies for the app's address
 SECRET_KEY = "a-test-secret-key-of-more-than-32-characters"
@@ -117,22 +117,23 @@ class OAuthHarness(SlackHarness):
         return answer
 
 
-def oauth_settings(base: Settings, fake: FakeSlack, teams: tuple[str, ...]) -> Settings:
+def oauth_settings(base: Settings, fake: FakeSlack, teams: tuple[str, ...], *, socket_mode: bool = False) -> Settings:
     parse = default_platforms().parse_account
     admins = (*base.admins, *(parse(f"slack:{team}:{ADMIN}") for team in teams))
     section = SlackSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, signing_secret=SIGNING_SECRET,
-                            api_url=fake.api_url)
+                            api_url=fake.api_url, app_token=APP_TOKEN if socket_mode else None)
     return replace(base, admins=admins, http_host="127.0.0.1", http_port=0,
                    secret_keys=(SECRET_KEY,)).with_section("slack", section)
 
 
 @asynccontextmanager
 async def running_slack_oauth(base: Settings, clock: Clock, engine: Engine, *,
-                              teams: tuple[str, ...] = (TEAM_ID,)) -> AsyncIterator[OAuthHarness]:
+                              teams: tuple[str, ...] = (TEAM_ID,),
+                              socket_mode: bool = False) -> AsyncIterator[OAuthHarness]:
     """The app as `cercle run` composes it for a Slack app installed through OAuth."""
     fake = FakeSlack(users=USERS)
     await fake.start()
-    settings = oauth_settings(base, fake, teams)
+    settings = oauth_settings(base, fake, teams, socket_mode=socket_mode)
     app = build(settings, clock=clock, migrate=False, engine=engine)
     http = HttpServer(engine, settings.http_host, settings.http_port)
     (adapter,) = platform_adapters(app, http)
