@@ -131,9 +131,11 @@ class OAuthInstall:
         return flow
 
     async def on_install(self, request: web.Request) -> web.Response:
+        use_request_token(None)  # a keep-alive connection may have carried a workspace's request before
         return await to_aiohttp_response(await self.flow.handle_installation(await to_bolt_request(request)))
 
     async def on_redirect(self, request: web.Request) -> web.Response:
+        use_request_token(None)  # `oauth.v2.access` authenticates with the client id and secret only
         return await to_aiohttp_response(await self.flow.handle_callback(await to_bolt_request(request)))
 
     # -- uninstall ----------------------------------------------------------------------------------
