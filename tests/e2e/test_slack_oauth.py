@@ -195,6 +195,10 @@ async def test_an_uninstall_ends_that_workspaces_deliveries_and_a_reinstall_work
 
 async def test_revoked_bot_tokens_count_as_an_uninstall(slack: OAuthHarness) -> None:
     await _install_both(slack)
+    # A person revoking their own (user) token leaves the workspace installed.
+    await slack.event_in(ACME, {"type": "tokens_revoked", "tokens": {"oauth": ["UINSTALLER"]}})
+    await slack.command_in(ACME, "profile show", user=ALICE)  # answered: the bot's token still works
+    assert [c.token for c in slack.fake.calls_to("users.info")] == [_token(slack, ACME)]
     await slack.event_in(GLOBEX, {"type": "tokens_revoked", "tokens": {"bot": [f"UBOT{GLOBEX}"]}})
     await slack.uninstalled(GLOBEX)
     rows = {r.team_id: r for r in _installations(slack.app.engine)}
