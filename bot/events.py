@@ -15,6 +15,9 @@ class Actor:
     display_name: str = ""
     locale: str | None = None  # the platform's idea of the user's language, if it has one
     timezone: str | None = None  # the platform's idea of the user's time zone (a Matrix profile's m.tz)
+    # (workspace, user id) keys under which the platform knew this same account before (a workspace's
+    # user, now keyed by its organisation): they become accounts of the same person (`identity.ensure_account`).
+    also_known_as: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class Place:
     name: str = ""  # human name of the channel, when known
     direct: bool = False  # a private conversation between the person and the bot
     thread: str | None = None
+    # Workspaces under which the platform knew this same channel before (a workspace's channel, now keyed by
+    # its organisation): a channel row kept under one of them is re-keyed on first sight.
+    also_known_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class UserInfo:
     display_name: str = ""
     locale: str | None = None
     timezone: str | None = None
+    also_known_as: tuple[tuple[str, str], ...] = ()  # as `Actor.also_known_as`
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -45,16 +45,33 @@ def find_account(session: Session, platform: str, workspace: str, user_id: str) 
                                               Account.user_id == user_id)).first()
 
 
+def find_known_account(session: Session, platform: str, workspace: str, user_id: str,
+                       aliases: Iterable[tuple[str, str]] = ()) -> Account | None:
+    """The account, else the oldest one kept under one of its former keys (see `ensure_account`)."""
+    found = find_account(session, platform, workspace, user_id)
+    if found is None:
+        earlier = _alias_accounts(session, platform, tuple(aliases)[:MAX_ALIASES])
+        found = earlier[0] if earlier else None
+    return found
+
+
 def ensure_account(session: Session, platform: str, workspace: str, user_id: str,
-                   info: UserInfo | None = None, seen_at: datetime | None = None) -> Account:
-    """The account (and its person), created on first sight. Updates the display name and locale."""
+                   info: UserInfo | None = None, seen_at: datetime | None = None,
+                   rules: Iterable[MergeRule] = ()) -> Account:
+    """The account (and its person), created on first sight. Updates the display name and locale.
+    The keys in `info.also_known_as` are the same account as the platform keyed it before: they are made
+    accounts of the same person (persons found under them are merged with `rules`, see `join_aliases`)."""
+    aliases = tuple(info.also_known_as if info else ())[:MAX_ALIASES]
     account = find_account(session, platform, workspace, user_id)
     if account is None:
         name = (info.display_name if info else "") or user_id
         with session.begin_nested():
-            person = Person(display_name=name)
-            session.add(person)
-            session.flush()
+            earlier = _alias_accounts(session, platform, aliases)
+            person = session.get(Person, earlier[0].person_id) if earlier else None
+            if person is None:
+                person = Person(display_name=name)
+                session.add(person)
+                session.flush()
             account = Account(platform=platform, workspace=workspace, user_id=user_id, display_name=name,
                               platform_locale=platform_locale(info.locale if info else None),
                               platform_timezone=platform_zone(info.timezone if info else None),
@@ -64,6 +81,8 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
                 session.flush()
             except IntegrityError:
                 raise _Raced() from None
+        if aliases:
+            join_aliases(session, account, aliases, rules)
         return account
     if info:
         if info.display_name and info.display_name != account.display_name:
@@ -81,7 +100,46 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
             account.platform_timezone = zone
     if seen_at:
         account.last_seen_at = seen_at
+    if aliases:
+        join_aliases(session, account, aliases, rules)
     return account
+
+
+MAX_ALIASES = 20
+
+
+def _alias_accounts(session: Session, platform: str, aliases: Iterable[tuple[str, str]]) -> list[Account]:
+    """The accounts kept under the given (workspace, user id) keys, oldest first."""
+    keys = [and_(col(Account.workspace) == w, col(Account.user_id) == u) for w, u in aliases]
+    if not keys:
+        return []
+    return list(session.exec(select(Account).where(Account.platform == platform, or_(*keys))
+                             .order_by(col(Account.id))))
+
+
+def join_aliases(session: Session, account: Account, aliases: Iterable[tuple[str, str]],
+                 rules: Iterable[MergeRule] = ()) -> None:
+    """Make every alias key an account of `account`'s person: a person found under one is merged into it
+    (one person, one vote, one acknowledgement), a key never seen gets an account row, so that an entry
+    written with the old key (CERCLE_ADMINS) and a request that still carries it find the same person."""
+    aliases = [(w, u) for w, u in aliases if (w, u) != (account.workspace, account.user_id)]
+    if not aliases:
+        return
+    found = _alias_accounts(session, account.platform, aliases)
+    for other in found:
+        if other.person_id != account.person_id:
+            merge_persons(session, keep_id=account.person_id, drop_id=other.person_id, rules=rules)
+    known = {(a.workspace, a.user_id) for a in found}
+    for workspace, user_id in aliases:
+        if (workspace, user_id) not in known:
+            with session.begin_nested():
+                session.add(Account(platform=account.platform, workspace=workspace, user_id=user_id,
+                                    display_name=account.display_name, platform_locale=account.platform_locale,
+                                    person_id=account.person_id))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    raise _Raced() from None
 
 
 class _Raced(Exception):
@@ -91,15 +149,26 @@ class _Raced(Exception):
 AccountRaced = _Raced
 
 
-def account_for_actor(session: Session, actor: Actor, seen_at: datetime) -> Account:
+def account_for_actor(session: Session, actor: Actor, seen_at: datetime, rules: Iterable[MergeRule] = ()) -> Account:
     return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
-                          UserInfo(actor.display_name, actor.locale, actor.timezone), seen_at)
+                          UserInfo(actor.display_name, actor.locale, actor.timezone, actor.also_known_as), seen_at,
+                          rules)
 
 
 def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "",
-                   direct: bool = False) -> Channel:
+                   direct: bool = False, also_known_as: Iterable[str] = ()) -> Channel:
+    """The channel row, created on first sight. A row kept under one of `also_known_as` (the workspaces
+    that keyed this same channel before) is re-keyed to `workspace`: one place, one link, one broadcast."""
     channel = session.exec(select(Channel).where(Channel.platform == platform, Channel.workspace == workspace,
                                                  Channel.channel_id == channel_id)).first()
+    former = [w for w in also_known_as if w != workspace][:MAX_ALIASES]
+    if channel is None and former and channel_id:
+        channel = session.exec(select(Channel).where(Channel.platform == platform, Channel.channel_id == channel_id,
+                                                     col(Channel.workspace).in_(former))
+                               .order_by(col(Channel.id))).first()
+        if channel is not None:
+            channel.workspace = workspace
+            session.flush()
     if channel is None:
         with session.begin_nested():
             channel = Channel(platform=platform, workspace=workspace, channel_id=channel_id, name=name,
@@ -115,7 +184,8 @@ def ensure_channel(session: Session, platform: str, workspace: str, channel_id: 
 
 
 def channel_for_place(session: Session, place: Place) -> Channel:
-    channel = ensure_channel(session, place.platform, place.workspace, place.channel_id, place.name, place.direct)
+    channel = ensure_channel(session, place.platform, place.workspace, place.channel_id, place.name, place.direct,
+                             place.also_known_as)
     if place.direct and not channel.direct:
         channel.direct = True
     return channel

@@ -24,6 +24,7 @@ from adapters.slack.oauth.flow import OAuthInstall
 from adapters.slack.platform import NAME, SlackSettings
 from adapters.slack.sender import SlackSender, slack_error
 from adapters.slack.users import UserDirectory
+from adapters.slack.workflows import runner as workflows
 from bot.core import Core
 from bot.http import HttpServer
 from bot.outbox import Sender
@@ -69,6 +70,7 @@ class SlackAdapter:
         self.conversation = Conversation(core, self.client, self.users)
         handlers.register(self.bolt, self.conversation, settings.command)
         interactivity.register(self.bolt, self.conversation)
+        workflows.register(self.bolt, self.conversation)  # Workflow Builder steps (Bolt functions)
         self.socket_mode = settings.socket_mode
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import grid
 from adapters.slack.escaping import mentioned_channels, mentioned_users
 from adapters.slack.platform import NAME
 from adapters.slack.rendering import Rendered, render
@@ -44,12 +45,19 @@ class Where:
     channel_name: str = ""
     direct: bool = False
     thread: str | None = None
+    enterprise: str = ""  # the Enterprise Grid organisation, "" outside Grid (`adapters/slack/grid.py`)
+
+    @property
+    def workspace(self) -> str:
+        """What accounts and channels are keyed by: the organisation in Grid, else the workspace."""
+        return self.enterprise or self.team
 
     def place(self) -> Place:
         name = "" if self.channel_name in ("privategroup", "directmessage") else self.channel_name
         if name and not name.startswith("#") and not self.direct:
             name = "#" + name
-        return Place(NAME, self.team, self.channel_id, name=name, direct=self.direct, thread=self.thread)
+        return Place(NAME, self.workspace, self.channel_id, name=name, direct=self.direct, thread=self.thread,
+                     also_known_as=(self.team,) if self.enterprise and self.team else ())
 
 
 def is_direct(channel_id: str, channel_name: str = "") -> bool:
@@ -93,10 +101,15 @@ class Conversation:
         """A core request, with the names and languages of the caller and of every user mentioned.
         `event_key` (trigger id, event id, click) makes a redelivery of the same event a no-op."""
         mentions = mentioned_users(text)
-        info, others = await asyncio.gather(self.users.info(user_id, user_name), self.users.many(mentions))
-        actor = Actor(NAME, where.team, user_id, info.display_name or user_name or user_id, info.locale)
-        key = f"{NAME}:{where.team}:{event_key}" if event_key else None
-        return Request(actor=actor, place=where.place(), text=text, event_key=key, users=others,
+        info, others = await asyncio.gather(self.users.info(user_id, user_name),
+                                            self.users.many(mentions, where.enterprise))
+        seen = grid.keys(where.team, where.enterprise, user_id, await self.users.grid_for(user_id, where.enterprise))
+        where = replace(where, enterprise=seen.enterprise)
+        actor = Actor(NAME, where.workspace, seen.user_id, info.display_name or user_name or user_id, info.locale,
+                      also_known_as=seen.account_aliases)
+        key = f"{NAME}:{where.workspace}:{event_key}" if event_key else None
+        place = replace(where.place(), also_known_as=seen.channel_aliases)
+        return Request(actor=actor, place=place, text=text, event_key=key, users=others,
                        channels=mentioned_channels(text), origin=origin)
 
     def responder(self, where: Where, user_id: str, respond: AsyncRespond | None = None) -> SlackResponder:

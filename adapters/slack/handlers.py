@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 
 from adapters.slack.conversation import Conversation, Where, is_direct
 from adapters.slack.escaping import read_command_text
+from adapters.slack.grid import enterprise_of
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
     async def answer_command(body: dict[str, Any], respond: AsyncRespond) -> None:
         where = Where(team=str(body.get("team_id") or ""), channel_id=str(body.get("channel_id") or ""),
                       channel_name=str(body.get("channel_name") or ""),
-                      direct=is_direct(str(body.get("channel_id") or ""), str(body.get("channel_name") or "")))
+                      direct=is_direct(str(body.get("channel_id") or ""), str(body.get("channel_name") or "")),
+                      enterprise=enterprise_of(body))
         request = await conversation.request(where=where, user_id=str(body["user_id"]),
                                              user_name=str(body.get("user_name") or ""),
                                              text=read_command_text(str(body.get("text") or "")),
@@ -45,7 +47,7 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
         channel = str(event.get("channel") or "")
         direct = event.get("channel_type") == "im" or is_direct(channel)
         where = Where(team=str(body.get("team_id") or event.get("team") or ""), channel_id=channel, direct=direct,
-                      thread=event.get("thread_ts"))
+                      thread=event.get("thread_ts"), enterprise=enterprise_of(body))
         request = await conversation.request(where=where, user_id=str(event["user"]), user_name="", text=text,
                                              event_key=_event_key(body, event), origin="message")
         await conversation.answer(request, where)

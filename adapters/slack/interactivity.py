@@ -28,6 +28,7 @@ from adapters.slack.forms import (
     modal_view,
     submitted_values,
 )
+from adapters.slack.grid import enterprise_of
 from adapters.slack.platform import NAME
 from adapters.slack.rendering import COMMAND_ACTION, FORM_ACTION
 from bot.events import Actor, Request
@@ -43,7 +44,8 @@ def _where(body: dict[str, Any]) -> Where:
     channel = body.get("channel") or {}
     channel_id = str(channel.get("id") or (body.get("container") or {}).get("channel_id") or "")
     name = str(channel.get("name") or "")
-    return Where(team=team, channel_id=channel_id, channel_name=name, direct=is_direct(channel_id, name))
+    return Where(team=team, channel_id=channel_id, channel_name=name, direct=is_direct(channel_id, name),
+                 enterprise=enterprise_of(body))
 
 
 class _Refusals:
@@ -106,7 +108,8 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
             return
         values = submitted_values(view)
         team = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
-        where = Where(team=team, channel_id=state.channel_id, channel_name=state.channel_name, direct=state.direct)
+        where = Where(team=team, channel_id=state.channel_id, channel_name=state.channel_name, direct=state.direct,
+                      enterprise=enterprise_of(body))
         digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=fill_command(state, values),
@@ -151,7 +154,7 @@ async def _open_form(conversation: Conversation, client: AsyncWebClient, body: d
                       channel_id=where.channel_id, channel_name=where.channel_name, direct=where.direct,
                       picked=tuple(f.name for f in form.fields if f.kind != "text"))
     user = body.get("user") or {}
-    request = Request(actor=Actor(NAME, where.team, user_id, locale=user.get("locale")), place=where.place(),
+    request = Request(actor=Actor(NAME, where.workspace, user_id, locale=user.get("locale")), place=where.place(),
                       text="", origin="button")
     locale = await asyncio.to_thread(conversation.core.locale_of, request.actor)
     answering, responder = conversation.core.answering, conversation.responder(where, user_id)

@@ -1,5 +1,6 @@
-"""Slack as the core sees it: `<@U…>` and `<#C…>` in commands, `slack:<team>:<user>` in CERCLE_ADMINS,
-the `SLACK_*` settings, and pacing. Light on purpose: slack_bolt and aiohttp load in `build`."""
+"""Slack as the core sees it: `<@U…>` and `<#C…>` in commands, `slack:<team>:<user>` in CERCLE_ADMINS
+(`slack:<E… organisation>:<user>` in Enterprise Grid), the `SLACK_*` settings, and pacing. Light on purpose:
+slack_bolt and aiohttp load in `build`."""
 
 from __future__ import annotations
 
@@ -144,7 +145,8 @@ def build(core: Core, section: SlackSettings, http: HttpServer | None) -> Platfo
 
 PLATFORM = PlatformDescriptor(
     name=NAME, display_name="Slack", parse_user=parse_user, parse_channel=parse_channel,
-    parse_account=parse_account, format_account=format_account, account_form="slack:<team id>:<user id>",
+    parse_account=parse_account, format_account=format_account,
+    account_form="slack:<team or Grid organisation id>:<user id>",
     read_settings=read_settings, build=build,
     private_origins=frozenset({"slash", "modal"}),  # only the person sees what they typed there
     # About one message per second per channel, and a workspace budget of a few hundred a minute.

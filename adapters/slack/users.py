@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.grid import GridUser, aliases, grid_user
 from bot.events import UserInfo
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class UserDirectory:
         self.ttl = ttl
         self.monotonic = monotonic
         self._cache: dict[str, tuple[float, UserInfo]] = {}
+        self._grid: dict[str, GridUser] = {}  # Enterprise Grid users seen (the cache's lifetime)
+        self._grid_asked: dict[str, float] = {}  # user id -> until when not to ask users.info again for Grid
         self._pending: dict[str, asyncio.Future[UserInfo]] = {}
 
     async def info(self, user_id: str, fallback_name: str = "") -> UserInfo:
@@ -64,14 +67,44 @@ class UserDirectory:
         profile = user.get("profile") or {}
         name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
                 or user.get("name") or fallback_name)
-        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"))
+        grid = grid_user(user)
+        known_as = aliases(user_id, (str(user.get("team_id") or ""), *grid.teams)) if grid else ()
+        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), also_known_as=known_as)
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
+            self._grid.clear()
+            self._grid_asked.clear()
+        if grid:
+            self._grid[user_id] = grid
         self._cache[user_id] = (self.monotonic() + self.ttl, info)
         return info
 
-    async def many(self, labels: dict[str, str]) -> dict[str, UserInfo]:
-        """Info of several users (mentioned in a command), fetched together."""
+    def grid(self, user_id: str) -> GridUser | None:
+        """The user's Grid organisation, as the last users.info said (None outside Grid or not fetched)."""
+        return self._grid.get(user_id)
+
+    async def grid_for(self, user_id: str, enterprise: str) -> GridUser | None:
+        """The user's Grid organisation. When a request comes from an organisation (`enterprise`) and the
+        cached answer predates it (the workspace joined since), users.info is asked again, once per TTL."""
+        found = self._grid.get(user_id)
+        if found is not None or not enterprise:
+            return found
+        if self._grid_asked.get(user_id, 0.0) > self.monotonic():
+            return None
+        self._grid_asked[user_id] = self.monotonic() + self.ttl
+        self._cache.pop(user_id, None)
+        await self.info(user_id)
+        return self._grid.get(user_id)
+
+    async def many(self, labels: dict[str, str], enterprise: str = "") -> dict[str, UserInfo]:
+        """Info of several users (mentioned in a command), fetched together; in a Grid organisation
+        (`enterprise`), with their workspaces (see `grid_for`)."""
         ids: Iterable[str] = list(labels)[:20]
-        results = await asyncio.gather(*(self.info(uid, labels.get(uid, "")) for uid in ids))
+
+        async def one(uid: str) -> UserInfo:
+            if enterprise:
+                await self.grid_for(uid, enterprise)
+            return await self.info(uid, labels.get(uid, ""))
+
+        results = await asyncio.gather(*(one(uid) for uid in ids))
         return dict(zip(ids, results, strict=True))

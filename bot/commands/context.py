@@ -87,7 +87,8 @@ class Ctx:
     # -- resolving references ---------------------------------------------------------------------
     def account_of(self, ref: UserRef) -> Account:
         info = self.request.users.get(ref.user_id) or UserInfo(display_name=ref.label.lstrip("@"))
-        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info)
+        return identity.ensure_account(self.session, ref.platform, ref.workspace, ref.user_id, info,
+                                       rules=self.assembly.merge_rules)
 
     def person_of(self, ref: UserRef) -> Person:
         """The person behind a mention (created on first mention, like on first message)."""
@@ -99,7 +100,9 @@ class Ctx:
     def known_person(self, ref: UserRef) -> Person:
         """The person behind a mention, only if Cercle knows them already: showing someone must not
         create them (a typo would become a person in crisis audiences)."""
-        account = identity.find_account(self.session, ref.platform, ref.workspace, ref.user_id)
+        info = self.request.users.get(ref.user_id)
+        account = identity.find_known_account(self.session, ref.platform, ref.workspace, ref.user_id,
+                                              info.also_known_as if info else ())
         person = self.session.get(Person, account.person_id) if account else None
         if person is None:
             raise NotFound(_("Cercle does not know {who} yet: they have never used it.", who=ref.label[:80]))
@@ -107,7 +110,8 @@ class Ctx:
 
     def channel_of(self, ref: ChannelRef) -> Channel:
         name = self.request.channels.get(ref.channel_id, ref.label)
-        return identity.ensure_channel(self.session, ref.platform, ref.workspace, ref.channel_id, name)
+        return identity.ensure_channel(self.session, ref.platform, ref.workspace, ref.channel_id, name,
+                                       also_known_as=self.request.place.also_known_as)
 
     def name_of(self, person_id: int | None) -> str:
         return identity.display_name(self.session, person_id)

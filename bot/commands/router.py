@@ -108,7 +108,7 @@ class Router:
         with session_scope(self.engine) as session:
             if request.event_key and session.get(ProcessedEvent, request.event_key) is not None:
                 return Outcome(None)
-            account = identity.account_for_actor(session, request.actor, now)
+            account = identity.account_for_actor(session, request.actor, now, self.assembly.merge_rules)
             person = session.get(Person, account.person_id)
             assert person is not None
             channel = identity.channel_for_place(session, request.place)

@@ -76,8 +76,10 @@ class FakeSlack:
 
     def __init__(self, *, users: dict[str, tuple[str, str]] | None = None, rate_per_channel: float | None = None,
                  workspace_rate: float | None = None, channel_burst: float = 1.0,
-                 workspace_burst: float | None = None, latency: float = 0.0) -> None:
+                 workspace_burst: float | None = None, latency: float = 0.0,
+                 enterprise_users: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> None:
         self.users = dict(users or {})
+        self.enterprise_users = dict(enterprise_users or {})  # Grid: user id -> (enterprise id, its teams)
         self.calls: list[Call] = []
         self.responses: list[Call] = []  # posts to response_url
         self.failures: dict[str, list[Failure]] = defaultdict(list)
@@ -182,7 +184,7 @@ class FakeSlack:
                 params.update(json.loads(raw))
             else:
                 params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        for key in ("blocks", "view", "metadata"):
+        for key in ("blocks", "view", "metadata", "outputs"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params
@@ -256,13 +258,17 @@ class FakeSlack:
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "oauth.v2.access":
             return self.oauth.access(params)
-        if not token.startswith("xoxb-"):
+        if not token.startswith(("xoxb-", "xwfp-")):  # xwfp-: a workflow step's own token (function_executed)
             return {"ok": False, "error": "not_authed"}
         refused = self.oauth.refusal(token)
         if refused:
             return {"ok": False, "error": refused}
         if method == "auth.test" and self.oauth.auth_test(token):
             return self.oauth.auth_test(token) or {}
+        if method in ("functions.completeSuccess", "functions.completeError"):
+            if not params.get("function_execution_id"):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
         if method == "auth.test":
             return {"ok": True, "url": "https://cercle-test.slack.com/", "team": "Cercle test", "user": "cercle",
                     "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
@@ -275,6 +281,11 @@ class FakeSlack:
                                     "profile": {"display_name": name, "real_name": name}}
             if params.get("include_locale") in (True, "true", "1", 1):
                 user["locale"] = locale
+            if user_id in self.enterprise_users:
+                enterprise, teams = self.enterprise_users[user_id]
+                user["team_id"] = teams[0] if teams else TEAM_ID
+                user["enterprise_user"] = {"id": user_id, "enterprise_id": enterprise, "enterprise_name": "Grid",
+                                           "is_admin": False, "is_owner": False, "teams": list(teams)}
             return {"ok": True, "user": user}
         if method == "chat.postMessage":
             channel = str(params.get("channel", ""))

@@ -125,7 +125,14 @@ class InstallationStore(AsyncInstallationStore):
             if grid is None:
                 team = session.get(SlackTeam, team_id)
                 grid = team.enterprise_id if team is not None else None
-        return self.find(grid, None, True) if grid else None
+            if not grid:
+                return None
+            # The organisation's org-wide install, else one of its workspaces' (rows keyed by the organisation:
+            # people and channels of a Grid are one across its workspaces).
+            return session.exec(select(SlackInstallation).where(
+                SlackInstallation.enterprise_id == grid, col(SlackInstallation.uninstalled_at).is_(None))
+                .order_by(col(SlackInstallation.is_enterprise_install).desc(),
+                          col(SlackInstallation.updated_at).desc())).first()
 
     def remember_team(self, team_id: str, enterprise_id: str) -> None:
         """Note that a workspace belongs to a Grid organisation (from one of its requests)."""

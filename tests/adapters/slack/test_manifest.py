@@ -24,7 +24,7 @@ def test_manifest_matches_the_adapter() -> None:
     assert {urlparse(u).path for u in urls} == {EVENTS_PATH}
     assert settings["interactivity"]["is_enabled"] is True
     assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "app_uninstalled",
-                                                                  "tokens_revoked"}
+                                                                  "tokens_revoked", "function_executed"}
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "chat:write.public", "im:write", "im:history", "pins:write", "users:read",
             "channels:read", "groups:read", "app_mentions:read"} <= scopes

@@ -39,3 +39,28 @@ async def test_unknown_user_falls_back_to_the_name_slack_gave() -> None:
         assert len(fake.calls_to("users.info")) == 2  # a failure is not cached
     finally:
         await fake.stop()
+
+
+async def test_grid_organisation_read_from_users_info_and_asked_again_once_when_it_is_new() -> None:
+    fake = FakeSlack(users={"WANA": ("Ana", "en-US"), "UPAT": ("Pat", "en-US")})
+    await fake.start()
+    now = [0.0]
+    try:
+        directory = UserDirectory(make_client("xoxb-t", fake.api_url), ttl=60, monotonic=lambda: now[0])
+        before = await directory.info("WANA")  # the workspace is not in an organisation yet: cached so
+        assert before.also_known_as == () and directory.grid("WANA") is None
+        fake.enterprise_users["WANA"] = ("E1", ("T1", "T2"))
+        # A request from the organisation: the cached answer predates it, so users.info is asked again.
+        grid = await directory.grid_for("WANA", "E1")
+        assert grid is not None and (grid.enterprise_id, grid.user_id, grid.teams) == ("E1", "WANA", ("T1", "T2"))
+        assert (await directory.info("WANA")).also_known_as == (("T1", "WANA"), ("T2", "WANA"))
+        assert len(fake.calls_to("users.info")) == 2
+        # Someone users.info places in no organisation is asked again at most once per TTL.
+        await directory.info("UPAT")
+        for _ in range(3):
+            assert await directory.grid_for("UPAT", "E1") is None
+        assert len(fake.calls_to("users.info")) == 4
+        assert await directory.grid_for("UPAT", "") is None  # outside Grid: never asked for it
+        assert len(fake.calls_to("users.info")) == 4
+    finally:
+        await fake.stop()

@@ -1,0 +1,105 @@
+"""What Enterprise Grid keying costs a command: signed `/cercle profile show` round trips (request to the
+reply on the response_url) from a workspace of a Grid organisation and from a plain workspace, interleaved
+in the same run, plus the first Grid sight of people who had an account in a workspace before (their
+accounts are joined then).
+
+    python -m tests.bench.bench_slack_grid [--requests 200] [--database sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SystemClock
+from bot.settings import Settings
+from storage.db import make_engine
+from storage.migrate import upgrade
+from tests.bench.bench_slack_ack import percentile
+from tests.support.databases import PostgresDatabase
+from tests.support.slack_grid import ALICE, BOB, LYON, OLD, PARIS, GridSlack, running_grid
+
+RESULTS = Path(__file__).parent / "results"
+PLAIN = "UPLAIN01"
+
+
+async def timed(grid: GridSlack, text: str, *, user: str, team: str, in_grid: bool) -> float:
+    started = time.perf_counter()
+    await grid.command(text, user=user, team=team, grid=in_grid)
+    return time.perf_counter() - started
+
+
+async def run(requests: int, database: str) -> dict[str, list[float]]:
+    pg: PostgresDatabase | None = None
+    out: dict[str, list[float]] = {"grid": [], "plain": [], "first_sight": []}
+    with tempfile.TemporaryDirectory() as folder:
+        if database == "postgres":
+            pg = PostgresDatabase()
+            url = pg.url
+        else:
+            url = f"sqlite:///{folder}/bench.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        try:
+            async with running_grid(Settings(database_url=url), SystemClock(), engine) as grid:
+                grid.fake.users[PLAIN] = ("Pat", "en-US")  # in no organisation
+                # First sight: people known in two workspaces before (two persons each), then seen in Grid.
+                grid.before_grid()
+                for user in (ALICE, BOB, OLD):
+                    for team in (PARIS, LYON):
+                        await grid.command("profile skills kafka", user=user, team=team, grid=False)
+                grid.in_grid()
+                for user in (ALICE, BOB, OLD):
+                    out["first_sight"].append(await timed(grid, "profile show", user=user, team=LYON, in_grid=True))
+                # Steady state: Grid requests against plain-workspace ones (another team, never in Grid).
+                for i in range(requests + 20):
+                    order = [("grid", True), ("plain", False)]
+                    if i % 2:
+                        order.reverse()
+                    for name, in_grid in order:
+                        team = (PARIS, LYON)[i % 2] if in_grid else "TPLAIN01"
+                        seconds = await timed(grid, "profile show", user=ALICE if in_grid else PLAIN, team=team,
+                                              in_grid=in_grid)
+                        if i >= 20:
+                            out[name].append(seconds)
+        finally:
+            engine.dispose()
+            if pg is not None:
+                pg.drop()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args()
+    data = asyncio.run(run(args.requests, args.database))
+    ms = {k: [s * 1000 for s in v] for k, v in data.items()}
+    figures: list[dict[str, Any]] = [
+        {"figure": f"median round trip, Grid, ms ({args.database})", "value": round(statistics.median(ms["grid"]), 2)},
+        {"figure": f"median round trip, plain workspace, ms ({args.database})",
+         "value": round(statistics.median(ms["plain"]), 2)},
+        {"figure": f"p95 round trip, Grid, ms ({args.database})", "value": round(percentile(ms["grid"], 95), 2)},
+        {"figure": f"p95 round trip, plain workspace, ms ({args.database})",
+         "value": round(percentile(ms["plain"], 95), 2)},
+        {"figure": f"first Grid sight of a person known in 2 workspaces (join + merge), max ms ({args.database})",
+         "value": round(max(ms["first_sight"]), 2)},
+    ]
+    print(f"slack_grid: {len(ms['grid'])} Grid and {len(ms['plain'])} plain `profile show` round trips")
+    for f in figures:
+        print(f"  {f['figure']}: {f['value']}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "slack_grid" if args.database == "sqlite" else f"slack_grid_{args.database}"
+    (RESULTS / f"{name}.json").write_text(json.dumps({"name": name, "figures": figures}, indent=2,
+                                                     ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
