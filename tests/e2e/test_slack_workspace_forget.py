@@ -122,6 +122,13 @@ async def test_forget_refuses_a_workspace_its_grid_organisation_still_serves(sla
     await slack.command_in("TSALES", "profile skills sql", user=ALICE, enterprise="EGRID", org_wide=True)
     refused = _forget(settings, "TSALES")
     assert refused.exit_code == 1 and "still installed" in refused.output
+    # In a Grid a person is one across the organisation (their account is the organisation's): forgetting one
+    # workspace keeps them; forgetting the organisation (refused too while installed) deletes them.
     forced = _forget(settings, "TSALES", "--force")
-    assert forced.exit_code == 0 and "1 account(s), 1 person(s) deleted" in forced.output
+    assert forced.exit_code == 0 and "0 person(s) deleted, 1 kept" in forced.output, forced.output
     assert _count(slack.app.engine, Account, col(Account.workspace) == "TSALES") == 0
+    assert _forget(settings, "EGRID").exit_code == 1
+    organisation = _forget(settings, "EGRID", "--force")
+    assert organisation.exit_code == 0 and "1 account(s), 1 person(s) deleted" in organisation.output
+    assert "1 installation(s)" in organisation.output
+    assert _count(slack.app.engine, Account, col(Account.workspace) == "EGRID") == 0

@@ -46,12 +46,15 @@ def register(group: click.Group) -> None:
     @click.option("--force", is_flag=True, help="Forget it even though it is still installed.")
     @click.pass_obj
     def forget(cli: CommandLine, team_id: str, export_to: Path | None, force: bool) -> None:
-        """Delete what Cercle holds of an uninstalled Slack workspace (TEAM_ID like T0123ABCD)."""
+        """Delete what Cercle holds of an uninstalled Slack workspace (TEAM_ID like T0123ABCD, or E… for a
+        Grid organisation: its people and channels, and its org-wide installation)."""
         if not _TEAM.match(team_id):
             raise click.BadParameter(f"'{team_id}' is not a Slack workspace id like T0123ABCD", param_hint="TEAM_ID")
         app = cli.application()
+        own = (col(SlackInstallation.enterprise_id) == team_id) & (col(SlackInstallation.team_id) == "") \
+            if team_id.startswith("E") else col(SlackInstallation.team_id) == team_id  # E…: a Grid organisation
         with Session(app.engine) as session:
-            rows = list(session.exec(select(SlackInstallation).where(SlackInstallation.team_id == team_id)))
+            rows = list(session.exec(select(SlackInstallation).where(own)))
             grid = session.get(SlackTeam, team_id)
             org_wide = session.exec(select(SlackInstallation).where(  # its organisation's install serves it too
                 SlackInstallation.enterprise_id == (grid.enterprise_id if grid else "-"),
@@ -74,8 +77,9 @@ def register(group: click.Group) -> None:
                 sys.exit(1)
         counts = app.core.forget_workspace(NAME, team_id)
         with Session(app.engine) as session, session.begin():
-            session.execute(delete(SlackInstallation).where(col(SlackInstallation.team_id) == team_id))
-            session.execute(delete(SlackTeam).where(col(SlackTeam.team_id) == team_id))
+            session.execute(delete(SlackInstallation).where(own))
+            session.execute(delete(SlackTeam).where((col(SlackTeam.team_id) == team_id)
+                                                    | (col(SlackTeam.enterprise_id) == team_id)))
         click.echo(f"workspace {team_id} forgotten: {counts['accounts']} account(s), {counts['persons_deleted']} "
                    f"person(s) deleted, {counts['persons_kept']} kept (accounts elsewhere), {counts['channels']} "
                    f"channel(s), {counts['outbox']} outbox row(s), {counts['processed_events']} processed "
