@@ -264,6 +264,18 @@ async def test_an_org_wide_install_serves_the_workspaces_of_its_organisation(sla
     assert await slack.worker.run_once() == 1
     (posted,) = slack.fake.posted("CSALESW")
     assert posted.token == org_token
+    # The organisation uninstalls: its pending rows end.
+    await slack.command_in(sales, 'share writers https://example.org/b "B"', user=ADMIN, enterprise=grid,
+                           org_wide=True)
+    await slack.event_in(sales, {"type": "app_uninstalled"}, enterprise_id=grid, is_enterprise_install=True)
+    for _ in range(250):
+        if _installations(slack.app.engine)[0].uninstalled_at is not None:
+            break
+        await asyncio.sleep(0.02)
+    (row,) = _installations(slack.app.engine)
+    assert row.uninstall_reason == "app_uninstalled"
+    ended = [r for r in _outbox(slack.app.engine) if r.status != "sent"]
+    assert [(r.status, r.last_error) for r in ended] == [("failed", "slack: workspace uninstalled")]
 
 
 async def test_socket_mode_answers_each_workspace_with_its_token(settings: Settings, clock: FrozenClock,

@@ -157,7 +157,8 @@ class OAuthInstall:
         if await asyncio.to_thread(self.store.find, body.get("enterprise_id"), team, org_wide) is None:
             return  # not installed (a repeated event, or another app's)
         # Deliveries first: once the row is marked, everything about the uninstall is done.
-        ended = await asyncio.to_thread(self.core.end_deliveries, NAME, team, UNINSTALLED) if team else 0
+        key = team or str(body.get("enterprise_id") or "")  # an org-wide install: rows keyed by the organisation
+        ended = await asyncio.to_thread(self.core.end_deliveries, NAME, key, UNINSTALLED) if key else 0
         row = await asyncio.to_thread(self.store.mark_gone, body.get("enterprise_id"), team, reason)
         log.info("slack: workspace %s %s: installation marked gone, %d pending deliveries ended",
                  team or body.get("enterprise_id"), reason, ended if row is not None else 0)
