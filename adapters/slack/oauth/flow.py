@@ -154,12 +154,15 @@ class OAuthInstall:
         org_wide = bool(body.get("is_enterprise_install")
                         or any(a.get("is_enterprise_install") for a in body.get("authorizations") or []))
         team = "" if org_wide else str(body.get("team_id") or "")
-        if await asyncio.to_thread(self.store.find, body.get("enterprise_id"), team, org_wide) is None:
+        enterprise = str(body.get("enterprise_id") or "")
+        if await asyncio.to_thread(self.store.find, enterprise, team, org_wide, fallback=False) is None:
             return  # not installed (a repeated event, or another app's)
-        # Deliveries first: once the row is marked, everything about the uninstall is done.
-        key = team or str(body.get("enterprise_id") or "")  # an org-wide install: rows keyed by the organisation
-        ended = await asyncio.to_thread(self.core.end_deliveries, NAME, key, UNINSTALLED) if key else 0
-        row = await asyncio.to_thread(self.store.mark_gone, body.get("enterprise_id"), team, reason)
+        # Deliveries first: once the row is marked, everything about the uninstall is done. Rows of a Grid
+        # are keyed by the organisation: they end when no installation of the organisation is left.
+        ended = await asyncio.to_thread(self.core.end_deliveries, NAME, team, UNINSTALLED) if team else 0
+        if enterprise and all(r.team_id == team for r in await asyncio.to_thread(self.store.active, enterprise)):
+            ended += await asyncio.to_thread(self.core.end_deliveries, NAME, enterprise, UNINSTALLED)
+        row = await asyncio.to_thread(self.store.mark_gone, enterprise, team, reason)
         log.info("slack: workspace %s %s: installation marked gone, %d pending deliveries ended",
                  team or body.get("enterprise_id"), reason, ended if row is not None else 0)
 

@@ -97,11 +97,11 @@ class InstallationStore(AsyncInstallationStore):
 
     # -- rows ----------------------------------------------------------------------------------------
     def find(self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool = False,
-             *, active: bool = True) -> SlackInstallation | None:
-        """The installation serving a workspace: its own, else its Grid organisation's org-wide install."""
+             *, active: bool = True, fallback: bool = True) -> SlackInstallation | None:
+        """The installation serving a workspace: its own, else (`fallback`) its Grid organisation's org-wide one."""
         with Session(self.engine) as session:
             keys = [(enterprise_id or "", "" if is_enterprise_install else team_id or "")]
-            if enterprise_id and not is_enterprise_install:
+            if enterprise_id and not is_enterprise_install and fallback:
                 keys.append((enterprise_id, ""))
             for enterprise, team in keys:
                 query = select(SlackInstallation).where(SlackInstallation.enterprise_id == enterprise,
@@ -133,6 +133,12 @@ class InstallationStore(AsyncInstallationStore):
                 SlackInstallation.enterprise_id == grid, col(SlackInstallation.uninstalled_at).is_(None))
                 .order_by(col(SlackInstallation.is_enterprise_install).desc(),
                           col(SlackInstallation.updated_at).desc())).first()
+
+    def active(self, enterprise_id: str) -> list[SlackInstallation]:
+        """The active installations of a Grid organisation (org-wide and per workspace)."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(SlackInstallation).where(
+                SlackInstallation.enterprise_id == enterprise_id, col(SlackInstallation.uninstalled_at).is_(None))))
 
     def remember_team(self, team_id: str, enterprise_id: str) -> None:
         """Note that a workspace belongs to a Grid organisation (from one of its requests)."""
