@@ -296,3 +296,21 @@ async def test_socket_mode_answers_each_workspace_with_its_token(settings: Setti
         assert lookups == {ALICE: _token(slack, ACME), GARY: _token(slack, GLOBEX)}
         ok, detail = await slack.adapter.health()
         assert ok and detail == "oauth: 2 workspace(s) installed"
+
+
+async def test_a_grid_workspaces_install_delivers_and_its_uninstall_ends_the_organisations_rows(
+        slack: OAuthHarness) -> None:
+    """A workspace-level install inside a Grid: rows are keyed by the organisation (one person, one channel
+    across it); they use that install's token, and end when the organisation's last installation goes."""
+    grid, sales = "EGRID", "TSALES"
+    await slack.install(sales, "Sales", enterprise_id=grid)
+    for typed in ('community create writers "Writers"', "community link writers"):
+        await slack.command_in(sales, typed, user=ADMIN, channel="CSALESW", channel_name="writers", enterprise=grid)
+    await slack.command_in(sales, 'share writers https://example.org/a "A guide"', user=ADMIN, enterprise=grid)
+    assert await slack.worker.run_once() == 1
+    assert [c.token for c in slack.fake.posted("CSALESW")] == [_token(slack, sales)]
+    await slack.command_in(sales, 'share writers https://example.org/b "B"', user=ADMIN, enterprise=grid)
+    await slack.event_in(sales, {"type": "app_uninstalled"}, enterprise_id=grid)
+    await slack.uninstalled(sales)
+    ended = [r for r in _outbox(slack.app.engine) if r.status != "sent"]
+    assert [(r.workspace, r.status, r.last_error) for r in ended] == [(grid, "failed", "slack: workspace uninstalled")]
