@@ -70,6 +70,9 @@ class Capability:
     # Commands (a name or its first words: "nomination" covers "nomination show") whose answers are for the
     # caller's eyes only (`Reply.confidential`): a platform never shows them where others read.
     confidential: tuple[str, ...] = ()
+    # Commands (likewise) that may be typed only where nobody else reads them (`bot.places`): from a shared
+    # place they are refused before anything is read, with a reply saying where to type them.
+    typed_in_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,25 @@ class Assembly:
     merge_rules: tuple[MergeRule, ...]
     exporters: tuple[PersonPart, ...]
     confidential: frozenset[str] = frozenset()
+    typed_in_private: frozenset[str] = frozenset()
 
     def is_confidential(self, command: str) -> bool:
         """Whether the answers of `command` (its canonical name) are for the caller's eyes only."""
-        words = command.split()
-        return any(" ".join(words[:n]) in self.confidential for n in range(1, len(words) + 1))
+        return _covers(self.confidential, command)
+
+    def is_typed_in_private(self, command: str) -> bool:
+        """Whether `command` (its canonical name) may be typed only in a place private to the person."""
+        return _covers(self.typed_in_private, command)
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""
         return [resolve(ref) for cap in self.capabilities for ref in cap.cli]
+
+
+def _covers(names: frozenset[str], command: str) -> bool:
+    """`command` is one of `names`, or starts with one ("nomination" covers "nomination show")."""
+    words = command.split()
+    return any(" ".join(words[:n]) in names for n in range(1, len(words) + 1))
 
 
 def resolve(ref: Any) -> Any:
@@ -158,4 +171,5 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
         merge_rules=tuple(resolve(c.merge_rule) for c in caps if c.merge_rule is not None),
         exporters=tuple(resolve(c.export) for c in caps if c.export is not None),
         confidential=frozenset(name for c in caps for name in c.confidential),
+        typed_in_private=frozenset(name for c in caps for name in c.typed_in_private),
     )

@@ -88,6 +88,9 @@ class Button:
     confirm: Confirm | None = None
     form: Form | None = None  # instead of a command: open this form
     reaction: str = ""  # on platforms without buttons (Matrix), the reaction that does the same
+    # Its command may be run only from a private place (`bot.places`): where a button is shown as a command to
+    # type (Matrix), it says to type it in private, and it is never offered as a reaction in the room.
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ def _decode_button(d: dict[str, Any]) -> Button:
         form = Form(title=f["title"], submit=f["submit"], command=f["command"],
                     fields=tuple(FormField(**x) for x in f["fields"]))
     return Button(label=d["label"], command=d.get("command", ""), style=d.get("style", "default"),
-                  confirm=confirm, form=form, reaction=d.get("reaction", ""))
+                  confirm=confirm, form=form, reaction=d.get("reaction", ""), private=d.get("private", False))
 
 
 def _decode_message(d: dict[str, Any]) -> Message:

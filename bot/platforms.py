@@ -66,9 +66,9 @@ class PlatformDescriptor:
     channel_marks: tuple[str, ...] = ("#",)  # how a channel reference starts ("<#", "!")
     channel_refs_are_ids: bool = True  # a reference names a channel the platform issued (False: a free name)
     command_hint: str = ""  # how a person types a command there, for the README: "Slack: `/cercle <command>`"
-    # Refuse an anonymous question typed where others read it. Only some platforms do until every
-    # confidential command is refused outside private places (issue 12).
-    anonymous_only_in_private: bool = False
+    # Where a person types a confidential command so that nobody else reads it (`bot.places`), marked with
+    # N_(): the end of the refusal of a command typed in a shared place.
+    private_hint: str = ""
     # Functions ("module:function") adding its `cercle` subcommands to the click group, as `Capability.cli`
     # (imported by `bot/cli.py` only, when click needs them).
     cli: tuple[str, ...] = ()

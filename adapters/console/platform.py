@@ -65,4 +65,5 @@ PLATFORM = PlatformDescriptor(
     private_origins=frozenset(), channel_marks=("#",),
     command_hint="console: `<command>`",
     channel_refs_are_ids=False,  # `#name` is any name: only a channel Cercle knows may be an audience
+    private_hint=N_("Switch to your private conversation with Cercle (:dm) and type it there."),
 )

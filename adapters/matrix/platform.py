@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.commands.grammar import ChannelRef, UserRef
+from bot.i18n import N_
 from bot.platforms import PlatformDescriptor
 from bot.settings import SettingsError, read_env
 
@@ -94,5 +95,7 @@ PLATFORM = PlatformDescriptor(
     private_origins=frozenset(),  # only a direct room with the bot: everything in a room is read by its members
     channel_marks=("!", "#"),
     command_hint="Matrix: `!cercle <command>` (or a message that mentions the bot first)",
-    anonymous_only_in_private=True,
+    # The refusal of a confidential command typed in a room is sent to the person's direct room with the bot.
+    private_hint=N_("Type it here, in your private conversation with Cercle (your direct room): nobody else reads "
+                     "it."),
 )

@@ -2,7 +2,7 @@
 
 Everything in a `Message` is plain text, so every piece is escaped here: user input can never
 inject markup or pills. Matrix has no buttons: each button becomes a hint, "react with ✅ to …"
-when it has a reaction, otherwise "type `!cercle …`".
+when it has a reaction, otherwise "type `!cercle …`" (a private button: in the direct room with the bot).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ def normalise_reaction(key: str) -> str:
 
 
 def reaction_commands(message: Message) -> dict[str, str]:
-    """Normalised reaction key -> the command its button runs."""
-    return {normalise_reaction(b.reaction): b.command for b in message.buttons() if b.reaction and b.command}
+    """Normalised reaction key -> the command its button runs (never a private one: a reaction is public)."""
+    return {normalise_reaction(b.reaction): b.command for b in message.buttons()
+            if b.reaction and b.command and not b.private}
 
 
 def _form_command(button: Button) -> str:
@@ -41,18 +42,22 @@ def _form_command(button: Button) -> str:
 
 
 def _hint(button: Button, prefix: str) -> tuple[str, str] | None:
-    """(plain, html) of one button's hint, or None when it does nothing on Matrix."""
-    if button.reaction and button.command:
+    """(plain, html) of one button's hint, or None when it does nothing on Matrix. A private button (an
+    anonymous vote, a nomination) is typed in the person's direct room with the bot, never in this room."""
+    if button.reaction and button.command and not button.private:
         plain = _("React with {emoji} to: {label}", emoji=button.reaction, label=button.label)
         return plain, escape(plain)
     command = button.command or (_form_command(button) if button.form else "")
     if not command:
         return None
     typed = f"{prefix} {command}"
-    plain = _("Type {command} to: {label}", command=f"`{typed}`", label=button.label)
-    marker = "\u0000"
-    html = escape(_("Type {command} to: {label}", command=marker, label=button.label))
-    return plain, html.replace(marker, f"<code>{escape(typed)}</code>")
+    if button.private:
+        template = _("In your direct room with Cercle (not here), type {command} to: {label}",
+                     command="\u0000", label=button.label)
+    else:
+        template = _("Type {command} to: {label}", command="\u0000", label=button.label)
+    plain = template.replace("\u0000", f"`{typed}`")
+    return plain, escape(template).replace("\u0000", f"<code>{escape(typed)}</code>")
 
 
 def _lines(text: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from bot.commands.grammar import ChannelRef, UserRef
+from bot.i18n import N_
 from bot.platforms import PlatformDescriptor, RateLimit
 from bot.settings import SettingsError, read_env
 
@@ -148,7 +149,10 @@ PLATFORM = PlatformDescriptor(
     parse_account=parse_account, format_account=format_account,
     account_form="slack:<team or Grid organisation id>:<user id>",
     read_settings=read_settings, build=build,
-    private_origins=frozenset({"slash", "modal"}),  # only the person sees what they typed there
+    # Only the person sees what they typed there, or which button they clicked (its answer is ephemeral).
+    private_origins=frozenset({"slash", "modal", "button"}),
+    private_hint=N_("Type it with the slash command (/cercle …), which only you see, or in your direct messages "
+                    "with Cercle."),
     # About one message per second per channel, and a workspace budget of a few hundred a minute.
     pacing=RateLimit(per_target=1.0, per_second=5.0),
     channel_marks=("<#",),

@@ -19,6 +19,7 @@ from bot.i18n import _, typed_word
 from bot.messages import Message
 from bot.outbox import Outbox
 from bot.permissions import Role, has_role
+from bot.places import require_private
 from bot.platforms import PlatformDescriptor, Platforms
 from bot.settings import Settings
 from storage.tables import Account, AuditEntry, Channel, Person
@@ -68,6 +69,10 @@ class Ctx:
         """Nobody but the caller reads what they typed here (a direct conversation, a Slack slash command
         or modal, the console's `:dm`): see `Request.private`."""
         return self.request.private
+
+    def require_private(self, why: str = "") -> None:
+        """Refuse (`bot.places.NotHere`) a command typed where others read it, saying where to type it."""
+        require_private(self.in_private, self.platform, why)
 
     @property
     def platform(self) -> PlatformDescriptor | None:

@@ -28,6 +28,7 @@ from bot.events import Request
 from bot.i18n import _, fold, use_locale
 from bot.messages import Reply
 from bot.outbox import Outbox
+from bot.places import NotHere, refusal
 from bot.platforms import Platforms
 from bot.settings import Settings
 from storage.db import session_scope
@@ -143,12 +144,16 @@ class Router:
             return Outcome(self._unknown(words or [tokens[0].text]))
         env = ConvertEnv(ctx.platform, ctx.request.place.workspace, ctx.now(), self.settings.timezone)
         try:
+            if self.assembly.is_typed_in_private(command.name) and not ctx.in_private:
+                raise refusal(ctx.platform)  # before reading anything: no lookup answers where others read
             with session.begin_nested():
                 kwargs = command.bind(tokens[used:], env)
                 reply = command.handler(ctx, **kwargs)
         except UserError as exc:
             # What was wrong, to the caller only; the usage line only when the usage was wrong.
             reply = Reply.error(exc.message, self.usage_line(command) if exc.show_usage else "")
+            if isinstance(exc, NotHere):  # shown where only the caller reads (Matrix: their direct room)
+                reply = replace(reply, confidential=True)
         if self.assembly.is_confidential(command.name) and not reply.confidential:
             reply = replace(reply, confidential=True)
         return Outcome(reply, command.name)

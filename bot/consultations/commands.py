@@ -67,11 +67,15 @@ def consult_open(ctx: Ctx, slug: str, question: str, options: list[str], closes:
                                   code=consultation.id))
 
 
-@command("vote", usage=N_("vote <V-code> <option number>"), summary=N_("Vote in a consultation."),
+@command("vote", usage=N_("vote <V-code> <option number>"),
+         summary=N_("Vote in a consultation (in an anonymous one, in private)."),
          args=[Arg("code", V_CODE, label=N_("V-code")), Arg("number", INT, label=N_("option number"))],
          group="consult")
 def vote(ctx: Ctx, code: int, number: int) -> Reply:
     consultation, community = service.get(ctx.session, code)
+    if consultation.anonymous:  # a choice typed where others read it is no secret
+        ctx.require_private(_("Everyone here can read your choice, and V{n} is anonymous: your vote was not "
+                              "counted.", n=code))
     writable(community)
     option, changed = service.vote(ctx.session, consultation, community, ctx.person_id, number, ctx.now())
     if consultation.anonymous:
@@ -87,13 +91,14 @@ def vote(ctx: Ctx, code: int, number: int) -> Reply:
 
 
 @command("consult results", usage=N_("consult results <V-code>"),
-         summary=N_("The results of a consultation (live, unless hidden until closing)."),
+         summary=N_("The results of a consultation (live, unless hidden or anonymous: then when it closes)."),
          args=[Arg("code", V_CODE, label=N_("V-code"))])
 def consult_results(ctx: Ctx, code: int) -> Reply:
     consultation, community = service.get(ctx.session, code)
     tally = service.tally(ctx.session, consultation, community)
     still_open = service.is_open(consultation, ctx.now())
-    if still_open and consultation.hidden:
+    if still_open and (consultation.hidden or consultation.anonymous):
+        # Anonymous: a live tally would tell each member what the others chose (a vote moves it by one).
         text = _("The results of V{n} are shown when it closes.", n=code) + " " + \
             ngettext("{n} vote so far.", "{n} votes so far.", tally.total)
         return Reply.private(text)

@@ -1,7 +1,7 @@
 """The consultations' and ideas' section of digests, and the time it takes managers to answer.
 
 Five queries for a whole batch of communities, whatever their sizes (lists capped per community with
-window functions). Hidden results stay hidden while a consultation is open.
+window functions). Hidden and anonymous results stay hidden while a consultation is open.
 
 - median time to first answer: over ideas answered in the period, the time from proposal to the
   manager's answer, and over consultations decided in the period, from closing to the decision.
@@ -38,7 +38,7 @@ class ConsultationSummary:
     def lines(self, closed: bool) -> list[str]:
         c = self.consultation
         head = f"V{c.id} — {c.question}"
-        if not closed and c.hidden:
+        if not closed and (c.hidden or c.anonymous):  # an anonymous tally is shown when it closes too
             return [head + " — " + _("results when it closes") + ", "
                     + ngettext("{n} vote so far", "{n} votes so far", self.total)]
         lines = [head + (" — " + _("closed") if closed else "")]

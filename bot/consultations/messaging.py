@@ -33,11 +33,13 @@ def opened(consultation: Consultation, community: Community, options: list[Consu
         hints.append(_("Closes on {when}.", when=moment(consultation.closes_at)))
     if consultation.anonymous:
         hints.append(_("Anonymous: nobody can see who voted what, and a vote cannot be changed."))
-        hints.append(_("Vote in a private conversation with Cercle, not here."))
-    if consultation.hidden:
+        hints.append(_("Vote where nobody else sees your choice (a button, or a private conversation with "
+                       "Cercle), never by typing it here."))
+    if consultation.hidden or consultation.anonymous:
         hints.append(_("Results are shown when it closes."))
-    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], _("vote V{n} {number}", n=n, number=o.number))
-                    for o in options)
+    # An anonymous vote is typed in private (`bot.places`): its buttons say so where a button is a typed command.
+    buttons = tuple(Button(f"{o.number}. {o.label}"[:75], _("vote V{n} {number}", n=n, number=o.number),
+                           private=consultation.anonymous) for o in options)
     poll = None if consultation.anonymous else Poll(poll_key(consultation), title)
     return Message(summary=title, blocks=(Section(title=title, lines=tuple(f"{o.number}. {o.label}" for o in options)),
                                           Actions(buttons), Context(" ".join(hints))), poll=poll)

@@ -141,6 +141,7 @@ def announce(ctx: Ctx, crisis: int, text: str, everyone: bool = False) -> Reply:
          summary=N_("Acknowledge that you have read the announcements of a crisis."),
          args=[Arg("crisis", CRISIS, label=N_("C-code"))])
 def ack(ctx: Ctx, crisis: int) -> Reply:
+    service.get_concerned(ctx.session, ctx.settings, crisis, ctx.person_id)  # others: as for an unknown code
     row = service.get_open(ctx.session, crisis)
     if service.latest_announcement(ctx.session, crisis) is None:
         raise UserError(_("C{id} has no announcement to acknowledge yet.", id=crisis))
@@ -152,17 +153,16 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
 
 
 @command("crisis ask", usage=N_('crisis ask <C-code> "<question>" [--anonymous]'),
-         summary=N_("Ask the communicators a question; with --anonymous nobody can know it was you."),
+         summary=N_("Ask the communicators a question; with --anonymous (typed in private) nobody can know it was "
+                    "you."),
          args=[Arg("crisis", CRISIS, label=N_("C-code")), Arg("question", TEXT, label=N_("question"))],
          options=[Opt("anonymous", flag=True, aliases=("anonyme",))])
 def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
+    if anonymous:  # before anything is looked up: nothing is answered where others read
+        ctx.require_private(_("Everyone here can see who typed this, so your question would not be anonymous: "
+                              "it was not sent."))
+    service.get_concerned(ctx.session, ctx.settings, crisis, ctx.person_id)  # others: as for an unknown code
     row = service.get_open(ctx.session, crisis)
-    if not service.in_audience(ctx.session, crisis, ctx.person_id) and not service.is_communicator(
-            ctx.session, ctx.settings, row, ctx.person_id):
-        raise UserError(_("Only the people the crisis C{id} is addressed to may ask about it.", id=crisis))
-    if anonymous and ctx.platform is not None and ctx.platform.anonymous_only_in_private and not ctx.in_private:
-        raise UserError(_("Everyone in this room can see who typed this. To stay anonymous, send it to Cercle "
-                          "in a private conversation."))
     stored = service.ask(ctx.session, row, question, None if anonymous else ctx.person_id, ctx.now())
     if anonymous:
         # No actor, and the time only to the hour: nothing ties this row to the asker.
@@ -225,10 +225,10 @@ def answer(ctx: Ctx, question: int, text: str, edit: bool) -> Reply:
 
 
 @command("crisis status", usage=N_("crisis status <C-code>"),
-         summary=N_("Reach and acknowledgements of each announcement."),
+         summary=N_("Its audience and communicators: reach and acknowledgements of each announcement."),
          args=[Arg("crisis", CRISIS, label=N_("C-code"))])
 def status(ctx: Ctx, crisis: int) -> Reply:
-    row = service.get(ctx.session, crisis)
+    row = service.get_concerned(ctx.session, ctx.settings, crisis, ctx.person_id)  # others: as for an unknown code
     communicator = service.is_communicator(ctx.session, ctx.settings, row, ctx.person_id)
     state = messaging.state_label(row.status)
     title = _("C{id} {title} ({state})", id=crisis, title=row.title, state=state)
@@ -271,7 +271,7 @@ def status(ctx: Ctx, crisis: int) -> Reply:
 
 @command("crisis remind", usage=N_("crisis remind <C-code>"),
          summary=N_("Communicators: remind now, in private, those who have not acknowledged the latest "
-                    "announcement."),
+                    "announcement (one round at a time)."),
          args=[Arg("crisis", CRISIS, label=N_("C-code"))])
 def remind(ctx: Ctx, crisis: int) -> Reply:
     row = service.get_open(ctx.session, crisis)
@@ -280,6 +280,9 @@ def remind(ctx: Ctx, crisis: int) -> Reply:
     if latest is None:
         raise UserError(_("C{id} has no announcement yet: there is nothing to remind.", id=crisis))
     result = jobs.start_round(ctx.session, ctx.settings, row, latest, ctx.now())
+    if result is None:
+        raise UserError(_("A reminder round for C{id} is still open: those who have not read yet get their "
+                          "reminder in their daytime. Nothing new was sent.", id=crisis))
     ctx.outbox.wake_after_commit(ctx.session)
     ctx.audit("crisis.remind", f"crisis:{crisis}", reminded=result.sent, waiting=result.waiting)
     return Reply.private(_("Reminders: {sent}, {waiting} for daytime where they are (evenings, nights and "

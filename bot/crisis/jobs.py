@@ -1,8 +1,9 @@
 """Reminders: one private reminder per person per announcement round, only in their daytime.
 
 Round 1 of an announcement starts by itself once the crisis's delay has passed; `crisis remind`
-starts the next round at once. A round stays open until everyone in it was reminded or has
-read, so people in their evening, night or weekend get theirs on their next working morning.
+starts the next round at once, unless a round is still open (one open round at a time). A round
+stays open until everyone in it was reminded or has read, so people in their evening, night or
+weekend get theirs on their next working morning.
 A reminder is a unique row (round, person) written with its outbox row, so a job run twice, or
 on two replicas, reminds once.
 """
@@ -138,10 +139,17 @@ def _remind_each(session: Session, settings: Settings, crisis: Crisis, announcem
 
 
 def start_round(session: Session, settings: Settings, crisis: Crisis, announcement: CrisisAnnouncement,
-                now: datetime) -> RoundResult:
-    """`crisis remind`: a new round for the latest announcement, sent now to those in their daytime."""
-    last = session.exec(select(CrisisReminderRound).where(CrisisReminderRound.announcement_id == announcement.id)
-                        .order_by(col(CrisisReminderRound.round).desc())).first()
+                now: datetime) -> RoundResult | None:
+    """`crisis remind`: a new round for the latest announcement, sent now to those in their daytime; None
+    while a round is still open (people waiting for their daytime would otherwise get one per round)."""
+    # One `crisis remind` at a time per crisis (PostgreSQL; SQLite has one writer anyway).
+    session.exec(select(Crisis.id).where(Crisis.id == crisis.id).with_for_update()).first()
+    rounds = list(session.exec(select(CrisisReminderRound)
+                               .where(CrisisReminderRound.announcement_id == announcement.id)
+                               .order_by(col(CrisisReminderRound.round).desc())))
+    if any(r.open for r in rounds):
+        return None
+    last = rounds[0] if rounds else None
     rnd = CrisisReminderRound(announcement_id=announcement.id or 0, round=(last.round + 1) if last else 1,
                               started_at=now)
     session.add(rnd)

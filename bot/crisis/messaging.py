@@ -26,7 +26,8 @@ def ask_buttons(crisis_id: int) -> tuple[Button, ...]:
         Button(_("Ask a question"), form=Form(_("Ask a question about C{id}", id=crisis_id), _("Send"), field,
                                               _("crisis ask C{id} {{question}}", id=crisis_id))),
         Button(_("Ask anonymously"), form=Form(_("Ask anonymously about C{id}", id=crisis_id), _("Send"), field,
-                                               _("crisis ask C{id} {{question}} --anonymous", id=crisis_id))),
+                                               _("crisis ask C{id} {{question}} --anonymous", id=crisis_id)),
+               private=True),  # typed where others read it, it would not be anonymous (bot.places)
     )
 
 

@@ -77,6 +77,15 @@ def get(session: Session, crisis_id: int) -> Crisis:
     return crisis
 
 
+def get_concerned(session: Session, settings: Settings, crisis_id: int, person_id: int) -> Crisis:
+    """The crisis, for the people it is addressed to and its communicators; for anyone else it does not
+    exist (the same answer as an unknown code: its title, figures and state are not theirs to read)."""
+    crisis = get(session, crisis_id)
+    if not in_audience(session, crisis_id, person_id) and not is_communicator(session, settings, crisis, person_id):
+        raise NotFound(_("There is no crisis C{id}.", id=crisis_id))
+    return crisis
+
+
 OPEN, CLOSED, CANCELLED = "open", "closed", "cancelled"
 
 

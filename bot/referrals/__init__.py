@@ -17,4 +17,5 @@ CAPABILITY = Capability(
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
     confidential=("nominate", "nomination"),  # who was put forward, by whom, and why
+    typed_in_private=("nominate", "nomination"),  # typed in a channel, the channel would read it (bot.places)
 )

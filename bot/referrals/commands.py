@@ -34,7 +34,7 @@ def _tell_hr(ctx: Ctx, position: Position, build: messaging.MessageBuilder, subj
 
 
 @command("nominate", usage=N_('nominate <P-code> @user "<why>"'),
-         summary=N_("Put someone forward for a position; they are asked in private first."),
+         summary=N_("In private: put someone forward for a position; they are asked in private first."),
          args=[Arg("position", POSITION, label=N_("<P-code>")), Arg("user", USER, label=N_("@person")),
                Arg("why", TEXT, label=N_('"<why>"'))], group="position")
 def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:

@@ -75,7 +75,7 @@ def nominate_button(p: PositionInfo) -> Button:
                 fields=(FormField("person", _("Who? (mention the person)"), kind="user"),
                         FormField("why", _("Why them? (at least a sentence)"), multiline=True)),
                 command=_("nominate {code} {{person}} {{why}}", code=p.code))
-    return Button(_("Nominate someone"), style="primary", form=form)
+    return Button(_("Nominate someone"), style="primary", form=form, private=True)  # typed in private only
 
 
 def announcement(p: PositionInfo) -> Message:

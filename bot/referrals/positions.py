@@ -65,7 +65,7 @@ def position_list(ctx: Ctx, skill: str | None, site: str | None, all: bool, page
             return Reply.private(_("No position matches.") if all else _("No open position matches."))
         return Reply.private(_("There is no position yet.") if all else _("There is no open position at the moment."))
     shown = paginate(rows, page)
-    hr = service.is_hr(ctx.session, ctx.settings, ctx.person_id)
+    hr = _figures_here(ctx)
     counts = lists.nomination_counts(ctx.session, [p.id or 0 for p in shown.items]) if hr else {}
     lines = []
     for position in shown.items:
@@ -84,6 +84,7 @@ def position_list(ctx: Ctx, skill: str | None, site: str | None, all: bool, page
     hints = [more] if more else []
     hints.append(_("Details: position show <P-code>. Know someone for one? In private: nominate <P-code> @person "
                    "\"why them\""))
+    hints.extend(_figures_elsewhere(ctx))
     return Reply(Message(summary=title, blocks=(Section(title=title, lines=tuple(lines)), Context(" ".join(hints)))))
 
 
@@ -99,7 +100,8 @@ def position_show(ctx: Ctx, position: int) -> Reply:
         state = _("closed on {date}", date=day(row.closed_at or row.closes_at or ctx.now()))
     fields = (Field(_("State"), state), *messaging.position_fields(info))
     blocks: list = [Section(title=info.headline(), fields=fields)]
-    if service.is_hr(ctx.session, ctx.settings, ctx.person_id):
+    blocks.extend(Context(hint) for hint in _figures_elsewhere(ctx))
+    if _figures_here(ctx):
         counts = lists.nomination_counts(ctx.session, [position])[position]
         lines = tuple(_("{state}: {n}", state=service.state_label(s), n=counts[s]) for s in service.STATES
                       if counts.get(s))
@@ -108,6 +110,18 @@ def position_show(ctx: Ctx, position: int) -> Reply:
     if service.is_open(row, ctx.now()):
         blocks.append(Actions((messaging.nominate_button(info),)))
     return Reply(Message(summary=info.headline(), blocks=tuple(blocks)))
+
+
+def _figures_here(ctx: Ctx) -> bool:
+    """HR sees nomination figures, only where nobody else reads (`bot.places`)."""
+    return ctx.in_private and service.is_hr(ctx.session, ctx.settings, ctx.person_id)
+
+
+def _figures_elsewhere(ctx: Ctx) -> list[str]:
+    """For HR in a shared place: where the nomination figures are."""
+    if ctx.in_private or not service.is_hr(ctx.session, ctx.settings, ctx.person_id):
+        return []
+    return [_("Nomination figures are shown to HR only in a private conversation with Cercle.")]
 
 
 @command("position close", usage=N_("position close <P-code>"), summary=N_("HR: stop taking nominations."),

@@ -120,7 +120,7 @@ SHARED, DIRECT = False, True
     ("slack", "slash", SHARED, True),  # only the person sees a slash command, in any channel
     ("slack", "modal", SHARED, True),
     ("slack", "message", SHARED, False),  # an @Cercle mention in a channel
-    ("slack", "button", SHARED, False),
+    ("slack", "button", SHARED, True),  # a click is seen by nobody else, its answer is ephemeral
     ("slack", "message", DIRECT, True),  # their DM with the bot
     ("matrix", "message", SHARED, False),
     ("matrix", "reaction", SHARED, False),

@@ -157,6 +157,11 @@ def test_the_readme_console_example_runs_exactly_as_printed(tmp_path: Path) -> N
     assert (tmp_path / "cercle.db").exists()
 
 
+def _digest_ran(database: Path) -> bool:
+    with sqlite3.connect(database) as db:
+        return bool(db.execute("SELECT count(*) FROM digestrun").fetchone()[0])
+
+
 def _slow_console(args: list[str], environ: dict[str, str], cwd: Path) -> str:
     """`cercle console 2>&1` fed by someone typing: the console waits for the next line (its scheduler then
     starts and the digest catch-up runs and logs), then gets one more command. Returns the merged output."""
@@ -165,7 +170,11 @@ def _slow_console(args: list[str], environ: dict[str, str], cwd: Path) -> str:
     assert process.stdin is not None
     process.stdin.write("help\n")
     process.stdin.flush()
-    time.sleep(4)
+    # The person waits until the digest catch-up has run (its run is recorded), however busy the machine is.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _digest_ran(cwd / "c.db"):
+        time.sleep(0.2)
+    time.sleep(0.5)  # its log line follows the commit
     out, _err = process.communicate("community list\n", timeout=120)
     assert process.returncode == 0, out
     return out

@@ -97,11 +97,11 @@ async def test_errors_are_answered_in_place_and_in_french(matrix: MatrixWorld) -
     typo = await bob.expect(contains="Unknown command 'comunity'", after=mark)
     assert typo.room_id == general
     assert "Type help to see every command." in typo.body
-    # An error of a confidential command stays confidential: the direct room, nothing in the room.
+    # A confidential command typed in a shared room is refused, in the direct room, nothing in the room.
     await bob.send(general, "!cercle nomination show N9")
-    secret = await bob.expect(sender=matrix.bot_id, contains="N9", after=mark)
-    assert secret.room_id != general
-    assert not [m for m in alice.messages(general, sender=matrix.bot_id, after=mark) if "N9" in m.body]
+    secret = await bob.expect(sender=matrix.bot_id, contains="this command is confidential", after=mark)
+    assert secret.room_id != general and "N9" not in secret.body
+    assert not [m for m in alice.messages(general, sender=matrix.bot_id, after=mark) if "confidential" in m.body]
 
     # An unknown room alias is refused by the adapter, and nothing is created.
     mark = bob.mark()

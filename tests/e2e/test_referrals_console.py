@@ -27,6 +27,7 @@ position open "Data engineer" --site Lyon --team Platform --skills kafka,python
 :in #general
 nominate P1 @bob "{WHY}"
 :dm
+nominate P1 @bob "{WHY}"
 nomination list
 :as bob
 :dm
@@ -52,7 +53,10 @@ def test_a_whole_nomination_through_the_console(tmp_path: Path) -> None:
     assert "Position P1 opened: Data engineer." in out and "Announced in 1 community channel." in out
     assert "[#data] New internal position P1: Data engineer at Lyon." in out
     assert "Thank you! Nomination N1: we have asked bob, in private" in out
-    assert "Only you can see this answer." in out  # the nomination typed in #general was answered privately
+    # Typed in #general, where everyone reads, the nomination was refused (issue 12) and told where to type it.
+    assert out.count("this command is confidential: it was not run. Switch to your private conversation with "
+                     "Cercle (:dm)") == 1
+    assert out.count("Thank you! Nomination N1") == 1 and "N2" not in out
     assert "[dm @bob] marc nominated you for the internal position P1" in out
     assert "[dm @marc] Good news: bob agreed to be put forward" in out
     assert "[dm @hannah] bob consented to the nomination N1" in out

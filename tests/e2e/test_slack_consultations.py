@@ -25,8 +25,14 @@ async def test_members_vote_with_buttons_and_anonymous_votes_stay_private(slack:
     for key in (alice_key, bob_key):
         (reply,) = slack.responses_to(key)
         assert reply.params["response_type"] == "ephemeral"
-    results = await slack.command("consult results V1", user=ADMIN)
-    text = block_text(results.params["blocks"])
+    # Anonymous: no live tally, not even for its manager (issue 12); the closing post shows it.
+    live = await slack.command("consult results V1", user=ADMIN)
+    assert "shown when it closes. 2 votes so far." in block_text(live.params["blocks"])
+    await slack.command("consult close V1", user=ADMIN)
+    await slack.worker.run_once()
+    closing = slack.fake.posted("CCAFE")[-1]
+    text = block_text(closing.params["blocks"])
+    assert "Results of V1" in text
     assert "1. Arabica — 1 vote (50%)" in text and "2. Robusta — 1 vote (50%)" in text
     shared = json.dumps([c.params for c in slack.fake.posted("CCAFE")], ensure_ascii=False)
     assert "Alice" not in shared and "Bérénice" not in shared  # nobody's vote is shown in the channel

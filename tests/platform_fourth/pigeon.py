@@ -125,5 +125,5 @@ PLATFORM = PlatformDescriptor(
     name=NAME, display_name="Pigeon post", parse_user=parse_user, parse_channel=parse_channel,
     parse_account=parse_account, account_form="pigeon:<name>", read_settings=read_settings, build=build,
     private_origins=frozenset({"whisper"}), pacing=RateLimit(per_target=0.0, per_second=50.0),
-    channel_marks=("%",), anonymous_only_in_private=True, command_hint="Pigeon post: `<command>`",
+    channel_marks=("%",), command_hint="Pigeon post: `<command>`",
 )

@@ -25,9 +25,9 @@ def _all_rows(chat: Chat) -> dict[str, list[dict[str, object]]]:
 
 def test_no_query_path_from_an_anonymous_vote_to_a_person(town: Chat) -> None:
     town.ok('consult open garden "Trust the board?" "Yes" "No" "Unsure" --anonymous', user="alice")
-    town.ok("vote V1 3", user="bob")
-    town.ok("vote V1 3", user="carol")
-    town.ok("vote V1 1", user="alice")
+    town.ok("vote V1 3", user="bob", direct=True)
+    town.ok("vote V1 3", user="carol", direct=True)
+    town.ok("vote V1 1", user="alice", direct=True)
     town.deliver()
     with session_scope(town.app.engine) as session:
         people = {p.display_name: p.id for p in session.exec(select(Person))}
@@ -56,8 +56,11 @@ def test_no_query_path_from_an_anonymous_vote_to_a_person(town: Chat) -> None:
 
 def test_anonymous_vote_is_final_and_managers_see_totals_only(town: Chat) -> None:
     town.ok('consult open garden "Trust the board?" "Yes" "No" --anonymous', user="alice")
-    assert "Nobody can see what you chose" in town.ok("vote V1 2", user="bob")
-    assert "Anonymous votes are final" in town.error("vote V1 1", user="bob")
+    assert "Nobody can see what you chose" in town.ok("vote V1 2", user="bob", direct=True)
+    assert "Anonymous votes are final" in town.error("vote V1 1", user="bob", direct=True)
+    # No live tally, managers included: each vote would move it by one (issue 12). The closing shows it.
+    assert "shown when it closes" in town.ok("consult results V1", user="alice")
+    town.ok("consult close V1", user="alice")
     text = town.ok("consult results V1", user="alice")
     assert "2. No — 1 vote (100%)" in text and "bob" not in text and "Your vote" not in text
     with session_scope(town.app.engine) as session:
@@ -74,7 +77,7 @@ def test_postgres_row_versions_do_not_tell_which_option_a_voter_chose(postgres_e
     chat.ok("community link garden", user="alice", channel="garden-room")
     chat.ok("community join garden", user="bob")
     chat.ok('consult open garden "Trust the board?" "Yes" "No" "Unsure" --anonymous', user="alice")
-    chat.ok("vote V1 2", user="bob")
+    chat.ok("vote V1 2", user="bob", direct=True)
     with postgres_engine.connect() as conn:
         voter_tx = conn.execute(text("SELECT xmin::text FROM consultationvoter")).scalar_one()
         option_tx = {str(r[0]) for r in conn.execute(text("SELECT xmin::text FROM consultationoption"))}

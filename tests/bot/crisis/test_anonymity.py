@@ -94,7 +94,7 @@ def test_anonymous_question_in_a_visible_matrix_room_is_refused(chat: Chat) -> N
     cid = declare(chat, audience="all")
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     text = chat.error(f'crisis ask C{cid} "Q?" --anonymous', channel="!room:example.org", **matrix)
-    assert "private conversation" in text
+    assert "private conversation" in text and "not be anonymous" in text
     with session_scope(chat.app.engine) as s:
         assert s.exec(select(CrisisQuestion)).all() == []
     assert "Keep the code" in chat.ok(f'crisis ask C{cid} "Q?" --anonymous', channel="!dm:example.org",

@@ -115,7 +115,7 @@ def test_named_question_answered_in_public_and_asker_told_privately(chat: Chat) 
     cid = declare(chat)
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     chat.deliver()
-    assert "Only the people" in chat.error(f'crisis ask C{cid} "And us?"', user="eve")
+    assert "There is no crisis C1" in chat.error(f'crisis ask C{cid} "And us?"', user="eve")
     text = chat.ok(f'crisis ask C{cid} "Will we be relocated?"', user="bob")
     qid = int(found(r"Q(\d+)", text))
     assert chat.deliver() == []  # nothing public until answered

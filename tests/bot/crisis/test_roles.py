@@ -39,7 +39,7 @@ def check(chat: Chat, command: str, allowed: set[str], refusal: str) -> None:
             chat.ok(line, user=user)
         else:
             before = changes(chat)
-            assert refusal in chat.error(line, user=user), (user, line)
+            assert refusal.format(cid=cid) in chat.error(line, user=user), (user, line)
             assert changes(chat) == before, (user, line)
 
 
@@ -64,10 +64,18 @@ def test_communicator_commands(chat: Chat) -> None:
 
 def test_everyone_commands(chat: Chat) -> None:
     setup_people(chat)
-    # Acknowledgements count the audience: a communicator or someone outside it is told so, nothing recorded.
-    check(chat, "crisis ack C{cid}", {"bob"}, "acknowledg")
-    check(chat, 'crisis ask C{cid} "Why?"', {"admin", "dave", "bob"}, "Only the people the crisis")
+    # Acknowledgements count the audience: a communicator is told so; for anyone outside the audience the crisis
+    # does not exist (the answer to an unknown code, issue 12). Nothing is recorded either way.
+    check(chat, "crisis ack C{cid}", {"bob"}, "C{cid}")
+    assert "acknowledgements count the people" in chat.error("crisis ack C1", user="dave")
+    for outsider in ("olga", "eve"):
+        assert chat.error("crisis ack C1", user=outsider) == chat.error("crisis ack C999", user=outsider).replace(
+            "C999", "C1")
+    check(chat, 'crisis ask C{cid} "Why?"', {"admin", "dave", "bob"}, "There is no crisis C")
     for user in ROLES:
+        if user in ("olga", "eve"):  # neither its audience nor its communicators: as for an unknown code
+            assert chat.error("crisis status C1", user=user) == "There is no crisis C1."
+            continue
         text = chat.ok("crisis status C1", user=user)
         assert ("Not acknowledged yet" in text) == (user in ("admin", "dave")), user
 

@@ -22,9 +22,9 @@ def _setup(chat: Chat) -> None:
     nominate(chat, who="bob")  # N1: consented, with a private HR note
     nominate(chat, who="eve")  # N2: declined
     nominate(chat, who="ann")  # N3: awaiting consent
-    chat.ok("nomination consent N1 yes", user="bob")
-    chat.ok("nomination consent N2 no", user="eve")
-    chat.ok(f'nomination move N1 under_review "{HR_NOTE}"', user="hannah")
+    chat.ok("nomination consent N1 yes", user="bob", direct=True)
+    chat.ok("nomination consent N2 no", user="eve", direct=True)
+    chat.ok(f'nomination move N1 under_review "{HR_NOTE}"', user="hannah", direct=True)
     chat.ok("profile skills kafka", user="marc")
 
 

@@ -49,7 +49,7 @@ def test_one_reminder_then_lapse(asked: Chat, clock: FrozenClock) -> None:
     assert "has lapsed: they did not answer within 14 days" in sent["marc"]
     assert "Nobody at HR was told who you are" in sent["bob"]
     assert nomination(chat).state == service.LAPSED
-    assert "nothing to answer any more" in chat.error("nomination consent N1 yes", user="bob")
+    assert "nothing to answer any more" in chat.error("nomination consent N1 yes", user="bob", direct=True)
     with session_scope(chat.app.engine) as session:
         rounds = sorted(r.round for r in session.exec(select(NominationReminder)))
     assert rounds == [1, 2]
@@ -66,7 +66,7 @@ def test_late_job_still_reminds_before_lapsing(asked: Chat, clock: FrozenClock) 
 
 
 def test_answered_nominations_are_left_alone(asked: Chat, clock: FrozenClock) -> None:
-    asked.ok("nomination consent N1 yes", user="bob")
+    asked.ok("nomination consent N1 yes", user="bob", direct=True)
     asked.deliver()
     clock.advance(timedelta(days=30))
     assert _run(asked.app) == {"reminded": 0, "lapsed": 0}
@@ -80,12 +80,12 @@ def _digests(chat: Chat) -> list[OutboxMessage]:
 
 def test_hr_digest_lists_untouched_nominations_once_a_day(asked: Chat, clock: FrozenClock) -> None:
     chat = asked
-    chat.ok("nomination consent N1 yes", user="bob")
+    chat.ok("nomination consent N1 yes", user="bob", direct=True)
     chat.deliver()
     clock.advance(timedelta(days=13))
     jobs.hr_digest(chat.app.job_context())
     assert _digests(chat) == []
-    chat.ok("nomination move N1 under_review", user="hannah")  # HR touched it: the 14 days start again
+    chat.ok("nomination move N1 under_review", user="hannah", direct=True)  # HR touched it: the 14 days start again
     clock.advance(timedelta(days=13))
     jobs.hr_digest(chat.app.job_context())
     assert _digests(chat) == []
@@ -101,7 +101,7 @@ def test_hr_digest_lists_untouched_nominations_once_a_day(asked: Chat, clock: Fr
     clock.advance(timedelta(days=1))
     jobs.hr_digest(chat.app.job_context())
     assert len(_digests(chat)) == 2
-    chat.ok("nomination move N1 interview", user="hannah")
+    chat.ok("nomination move N1 interview", user="hannah", direct=True)
     clock.advance(timedelta(days=1))
     jobs.hr_digest(chat.app.job_context())
     assert len(_digests(chat)) == 2

@@ -189,7 +189,7 @@ def test_refused_transitions_list_allowed_ones(consented: Chat, state: str, move
 def test_move_before_consent_refused(opened: Chat) -> None:
     nominate(opened)
     before = snapshot(opened.app.engine)
-    assert "HR cannot move it from there" in opened.error("nomination move N1 under_review", user="hannah")
+    assert "HR cannot move it from there" in opened.error("nomination move N1 under_review", user="hannah", direct=True)
     assert snapshot(opened.app.engine) == before
 
 
@@ -249,13 +249,15 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     chat.ok('community create data "Data" --topics kafka', user="carla")
     chat.ok("community link data", user="carla", channel="data")
     chat.ok('position open "Analyst" --site Paris --skills kafka', user="hannah", channel="general")
-    chat.ok(f'nominate P2 @bob "{WHY}"', user="marc", channel="general")
-    chat.ok("nomination consent N1 yes", user="bob", channel="data")
-    chat.ok(f'nomination move N1 under_review "{HR_NOTE}" --share', user="hannah", channel="data")
-    chat.ok("nomination show N1", user="hannah", channel="data")
+    # Typed in a channel, referral commands are refused (issue 12); typed in private, they run.
+    assert "confidential" in chat.error(f'nominate P2 @bob "{WHY}"', user="marc", channel="general")
+    chat.ok(f'nominate P2 @bob "{WHY}"', user="marc", direct=True)
+    chat.ok("nomination consent N1 yes", user="bob", direct=True)
+    chat.ok(f'nomination move N1 under_review "{HR_NOTE}" --share', user="hannah", direct=True)
+    chat.ok("nomination show N1", user="hannah", direct=True)
     for state in ("interview", "offered", "hired"):
-        chat.ok(f"nomination move N1 {state}", user="hannah", channel="data")
-    chat.ok("nomination list", user="marc", channel="data")
+        chat.ok(f"nomination move N1 {state}", user="hannah", direct=True)
+    chat.ok("nomination list", user="marc", direct=True)
     chat.deliver()
     assert [row.subject for row in channel_rows(chat)] == ["position:2"]  # the announcement, nothing else
     for row in channel_rows(chat):

@@ -78,17 +78,21 @@ def test_list_filters_and_hides_closed_and_expired(chat: Chat, clock: FrozenCloc
     assert "P1" in listing and "P2" not in listing and "P3" not in listing
     # nominations for closed or expired positions are refused, and nothing is stored
     for code in ("P2", "P3"):
-        assert f"The position {code} is closed" in chat.error(f'nominate {code} @bob "{WHY}"', user="marc")
+        assert f"The position {code} is closed" in chat.error(f'nominate {code} @bob "{WHY}"', user="marc", direct=True)
     assert count(chat, Nomination) == 0 and count(chat, Position) == 3
 
 
 def test_replies_are_private(chat: Chat) -> None:
     setup_hr(chat)
-    for text, user in (('position open "Chef" --site Lyon', "hannah"), ("position list", "zoe"),
-                       (f'nominate P1 @bob "{WHY}"', "marc"), ("nomination list", "marc"),
+    for text, user in (('position open "Chef" --site Lyon', "hannah"), ("position list", "zoe")):
+        reply = chat.say(text, user=user, channel="general")
+        assert not reply.is_error and reply.visibility is Visibility.PRIVATE
+    for text, user in ((f'nominate P1 @bob "{WHY}"', "marc"), ("nomination list", "marc"),
                        ("nomination show N1", "bob"), ("nomination consent N1 yes", "bob"),
                        ("nomination move N1 under_review", "hannah")):
-        reply = chat.say(text, user=user, channel="general")
+        refused = chat.say(text, user=user, channel="general")  # a channel reads what is typed there
+        assert refused.is_error and refused.confidential and refused.visibility is Visibility.PRIVATE
+        reply = chat.say(text, user=user, direct=True)
         assert not reply.is_error and reply.visibility is Visibility.PRIVATE
 
 

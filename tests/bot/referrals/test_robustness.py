@@ -24,7 +24,8 @@ def test_merging_two_nominated_accounts_keeps_both_nominations(chat: Chat) -> No
     setup_hr(chat)
     open_position(chat)
     nominate(chat, who="bob", by="marc")  # N1: bob's console account
-    chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", **MATRIX)  # N2: his Matrix one
+    # N2: his Matrix one
+    chat.ok(f'nominate P1 @bob:example.org "{WHY}"', user="@lucie:example.org", direct=True, **MATRIX)
     code = chat.ok("profile link", user="bob").split("Your link code is ")[1].split(".")[0]
     assert "one person" in chat.ok(f"profile link {code}", user="@bob:example.org", **MATRIX)
     with session_scope(chat.app.engine) as session:
@@ -33,9 +34,9 @@ def test_merging_two_nominated_accounts_keeps_both_nominations(chat: Chat) -> No
     assert [n.nominee_id for n in rows] == [person_id, person_id]
     assert [n.unique_key for n in rows] == [f"1:{person_id}", None]
     # the merged person answers both, and a third nomination for P1 is still refused
-    chat.ok("nomination consent N1 yes", user="bob")
-    chat.ok("nomination consent N2 no", user="@bob:example.org", **MATRIX)
-    assert "already been nominated" in chat.error(f'nominate P1 @bob "{WHY}"', user="zoe")
+    chat.ok("nomination consent N1 yes", user="bob", direct=True)
+    chat.ok("nomination consent N2 no", user="@bob:example.org", direct=True, **MATRIX)
+    assert "already been nominated" in chat.error(f'nominate P1 @bob "{WHY}"', user="zoe", direct=True)
 
 
 def test_two_nominations_of_the_same_person_at_once_make_one(chat: Chat) -> None:
