@@ -34,6 +34,7 @@ from storage.migrate import upgrade
 
 if TYPE_CHECKING:
     from bot.http import HttpServer
+    from bot.outbox.edits import EditWorker
     from bot.outbox.worker import DeliveryWorker
     from bot.scheduler import JobContext
     from bot.supervision import PlatformAdapter, SupervisedAdapter
@@ -139,8 +140,18 @@ def delivery_worker(app: Application, senders: dict[str, Any], **options: Any) -
     """A delivery worker paced as each platform's descriptor says, woken by this application's outbox."""
     from bot.outbox.worker import DeliveryWorker
 
-    return DeliveryWorker(app.engine, senders, clock=app.clock, limits=app.platforms.limits(),
-                          notifier=app.outbox.notifier, **options)
+    options.setdefault("edits", edit_worker(app, senders))
+    options.setdefault("limits", app.platforms.limits())
+    return DeliveryWorker(app.engine, senders, clock=app.clock, notifier=app.outbox.notifier, **options)
+
+
+def edit_worker(app: Application, senders: dict[str, Any], **options: Any) -> EditWorker:
+    """The worker updating live posts in place, with the capabilities' views and each platform's edit pace."""
+    from bot.outbox.edits import EditWorker
+
+    options.setdefault("limits", app.platforms.edit_limits())
+    return EditWorker(app.engine, senders, app.settings, app.assembly.live_views(), clock=app.clock,
+                      notifier=app.outbox.notifier, **options)
 
 
 async def serve(app: Application, *, stop: asyncio.Event | None = None,

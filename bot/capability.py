@@ -70,9 +70,15 @@ class Capability:
     # Commands (a name or its first words: "nomination" covers "nomination show") whose answers are for the
     # caller's eyes only (`Reply.confidential`): a platform never shows them where others read.
     confidential: tuple[str, ...] = ()
+    # Commands that may act anonymously, (canonical name, "module:function"): the function gets the session
+    # and the bound arguments and says whether this request is anonymous; the router then keeps it apart
+    # from every row that names a person (`bot.commands.anonymity`).
+    anonymous: tuple[tuple[str, Any], ...] = ()
     # Commands (likewise) that may be typed only where nobody else reads them (`bot.places`): from a shared
     # place they are refused before anything is read, with a reply saying where to type them.
     typed_in_private: tuple[str, ...] = ()
+    # Live posts it updates in place: (key kind, `bot.outbox.live.LiveView`), e.g. ("consultation", ref).
+    live: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,12 @@ class Assembly:
     merge_rules: tuple[MergeRule, ...]
     exporters: tuple[PersonPart, ...]
     confidential: frozenset[str] = frozenset()
+    anonymous: tuple[tuple[str, Any], ...] = ()
     typed_in_private: frozenset[str] = frozenset()
+
+    def is_anonymous(self, session: Any, command: str, arguments: dict[str, Any]) -> bool:
+        """Whether this request of `command` is an anonymous one (an anonymous question, a secret vote)."""
+        return any(name == command and resolve(ref)(session, arguments) for name, ref in self.anonymous)
 
     def is_confidential(self, command: str) -> bool:
         """Whether the answers of `command` (its canonical name) are for the caller's eyes only."""
@@ -96,6 +107,16 @@ class Assembly:
     def is_typed_in_private(self, command: str) -> bool:
         """Whether `command` (its canonical name) may be typed only in a place private to the person."""
         return _covers(self.typed_in_private, command)
+
+    def live_views(self) -> dict[str, Any]:
+        """The capabilities' live post views by key kind (`bot.outbox.live`); a kind declared twice is an error."""
+        views: dict[str, Any] = {}
+        for cap in self.capabilities:
+            for kind, ref in cap.live:
+                if kind in views:
+                    raise ValueError(f"live post kind declared twice: {kind}")
+                views[kind] = resolve(ref)
+        return views
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""
@@ -171,5 +192,6 @@ def assemble(capabilities: Iterable[Capability]) -> Assembly:
         merge_rules=tuple(resolve(c.merge_rule) for c in caps if c.merge_rule is not None),
         exporters=tuple(resolve(c.export) for c in caps if c.export is not None),
         confidential=frozenset(name for c in caps for name in c.confidential),
+        anonymous=tuple(pair for c in caps for pair in c.anonymous),
         typed_in_private=frozenset(name for c in caps for name in c.typed_in_private),
     )

@@ -37,12 +37,15 @@ class Place:
 
 @dataclass(frozen=True)
 class UserInfo:
-    """What an adapter knows of a user it saw mentioned (display name, language)."""
+    """What an adapter knows of a user it saw mentioned (display name, language), and whether the platform
+    confirmed the user exists: True, False (the platform says there is no such user), None (not asked, or
+    the platform did not answer). A platform whose descriptor `confirms_mentions` sets it for every mention."""
 
     display_name: str = ""
     locale: str | None = None
     timezone: str | None = None
     also_known_as: tuple[tuple[str, str], ...] = ()  # as `Actor.also_known_as`
+    found: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.commands.cleantext import clean_name
 from bot.events import Actor, Place, UserInfo
 from bot.settings import SUPPORTED_LOCALES
 from storage.tables import (
@@ -58,9 +60,12 @@ def find_known_account(session: Session, platform: str, workspace: str, user_id:
 def ensure_account(session: Session, platform: str, workspace: str, user_id: str,
                    info: UserInfo | None = None, seen_at: datetime | None = None,
                    rules: Iterable[MergeRule] = ()) -> Account:
-    """The account (and its person), created on first sight. Updates the display name and locale.
+    """The account (and its person), created on first sight. Updates the display name and locale (a name
+    without control or bidirectional characters: PostgreSQL refuses NUL, and lists must read right).
     The keys in `info.also_known_as` are the same account as the platform keyed it before: they are made
     accounts of the same person (persons found under them are merged with `rules`, see `join_aliases`)."""
+    if info and info.display_name:
+        info = replace(info, display_name=clean_name(info.display_name)[:200])
     aliases = tuple(info.also_known_as if info else ())[:MAX_ALIASES]
     account = find_account(session, platform, workspace, user_id)
     if account is None:
@@ -149,7 +154,8 @@ class _Raced(Exception):
 AccountRaced = _Raced
 
 
-def account_for_actor(session: Session, actor: Actor, seen_at: datetime, rules: Iterable[MergeRule] = ()) -> Account:
+def account_for_actor(session: Session, actor: Actor, seen_at: datetime | None,
+                      rules: Iterable[MergeRule] = ()) -> Account:
     return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
                           UserInfo(actor.display_name, actor.locale, actor.timezone, actor.also_known_as), seen_at,
                           rules)
@@ -159,6 +165,7 @@ def ensure_channel(session: Session, platform: str, workspace: str, channel_id: 
                    direct: bool = False, also_known_as: Iterable[str] = ()) -> Channel:
     """The channel row, created on first sight. A row kept under one of `also_known_as` (the workspaces
     that keyed this same channel before) is re-keyed to `workspace`: one place, one link, one broadcast."""
+    name = clean_name(name)
     channel = session.exec(select(Channel).where(Channel.platform == platform, Channel.workspace == workspace,
                                                  Channel.channel_id == channel_id)).first()
     former = [w for w in also_known_as if w != workspace][:MAX_ALIASES]
@@ -272,21 +279,22 @@ def new_link_code(session: Session, account: Account, now: datetime) -> str:
 
 
 class LinkProblem(Exception):
-    """Why a link code was refused: 'unknown', 'expired', 'used', 'same-platform', 'same-person'."""
+    """Why a link code was refused: 'unknown', 'expired', 'used', 'same-platform', 'same-person', or
+    'nothing' (a confirmation with no link waiting for this account)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def redeem_link_code(session: Session, code: str, account: Account, now: datetime,
-                     rules: Iterable[MergeRule] = ()) -> Person:
-    """Join `account`'s person into the person of the code's account (single use); `rules`: the
-    capabilities' merge rules (the application's assembly holds them)."""
+def claim_link_code(session: Session, code: str, account: Account, now: datetime) -> Account:
+    """Step 2 of 4: `account` (B) typed the code of another account (A). Nothing is joined yet: B is shown
+    A's identity and confirms, then A confirms (`confirm_link`). Returns A's account. The code is B's from
+    now on (another account typing it is told it was used), for LINK_CODE_VALIDITY more."""
     row = session.get(LinkCode, code.strip().upper())
     if row is None:
         raise LinkProblem("unknown")
-    if row.used_at is not None:
+    if row.used_at is not None or (row.claimed_by is not None and row.claimed_by != account.id):
         raise LinkProblem("used")
     if row.expires_at < now:
         raise LinkProblem("expired")
@@ -297,14 +305,45 @@ def redeem_link_code(session: Session, code: str, account: Account, now: datetim
         raise LinkProblem("same-person")
     if origin.platform == account.platform and origin.workspace == account.workspace:
         raise LinkProblem("same-platform")
-    claimed = session.execute(update(LinkCode).where(col(LinkCode.code) == row.code, col(LinkCode.used_at).is_(None))
-                              .values(used_at=now))
+    claimed = session.execute(update(LinkCode).where(col(LinkCode.code) == row.code, col(LinkCode.used_at).is_(None),
+                                                     col(LinkCode.claimed_by).is_(None) | (col(LinkCode.claimed_by)
+                                                                                           == account.id))
+                              .values(claimed_by=account.id, claimed_at=now, confirmed_at=None,
+                                      expires_at=now + LINK_CODE_VALIDITY))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise LinkProblem("used")
-    merge_persons(session, keep_id=origin.person_id, drop_id=account.person_id, rules=rules)
-    person = session.get(Person, origin.person_id)
-    assert person is not None
-    return person
+    return origin
+
+
+def confirm_link(session: Session, account: Account, now: datetime, rules: Iterable[MergeRule] = (),
+                 ) -> tuple[bool, Account]:
+    """Steps 3 and 4: `account` confirms the link waiting for it. The account that typed the code confirms
+    first (returns (False, the code's account), to be asked next); the code's account confirms last, which
+    joins the two persons (returns (True, the other account)). LinkProblem("nothing") when no link waits."""
+    live = (col(LinkCode.used_at).is_(None), col(LinkCode.expires_at) >= now)
+    typed = session.exec(select(LinkCode).where(LinkCode.claimed_by == account.id,
+                                                col(LinkCode.confirmed_at).is_(None), *live)).first()
+    if typed is not None:
+        origin = session.get(Account, typed.account_id)
+        if origin is None or origin.person_id == account.person_id:
+            raise LinkProblem("nothing")
+        typed.confirmed_at, typed.expires_at = now, now + LINK_CODE_VALIDITY
+        session.add(typed)
+        session.flush()
+        return False, origin
+    asked = session.exec(select(LinkCode).where(LinkCode.account_id == account.id,
+                                                col(LinkCode.confirmed_at).is_not(None), *live)
+                         .order_by(col(LinkCode.confirmed_at).desc())).first()
+    other = session.get(Account, asked.claimed_by) if asked is not None and asked.claimed_by else None
+    if asked is None or other is None or other.person_id == account.person_id:
+        raise LinkProblem("nothing")
+    used = session.execute(update(LinkCode).where(col(LinkCode.code) == asked.code, col(LinkCode.used_at).is_(None))
+                           .values(used_at=now))
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkProblem("nothing")
+    merge_persons(session, keep_id=account.person_id, drop_id=other.person_id, rules=rules)
+    session.refresh(other)
+    return True, other
 
 
 # A capability's rule for two persons becoming one (`Capability.merge_rule`): called with (session,

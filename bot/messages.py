@@ -133,6 +133,7 @@ class Message:
     locale: str = field(default_factory=current_locale)
     ring: Ring = Ring.QUIET  # whether it notifies (announcements, reminders, consent requests, decisions)
     poll: Poll | None = None  # a native poll where the platform has them
+    live: str = ""  # a live post's key ("consultation:3"): refreshing it updates the post in place (bot/outbox/live.py)
 
     @staticmethod
     def text(text: str) -> Message:
@@ -215,6 +216,8 @@ def _encode(obj: Any) -> Any:
             encoded["ring"] = obj.ring.value
         if obj.poll is not None:
             encoded["poll"] = asdict(obj.poll)
+        if obj.live:
+            encoded["live"] = obj.live
         return encoded
     raise TypeError(type(obj))
 
@@ -244,7 +247,8 @@ def _decode_message(d: dict[str, Any]) -> Message:
             blocks.append(Actions(buttons=tuple(_decode_button(x) for x in b["buttons"])))
     poll = Poll(**d["poll"]) if d.get("poll") else None
     return Message(summary=d["summary"], blocks=tuple(blocks), pin=d.get("pin", False),
-                   locale=d.get("locale") or current_locale(), ring=Ring(d.get("ring") or Ring.QUIET), poll=poll)
+                   locale=d.get("locale") or current_locale(), ring=Ring(d.get("ring") or Ring.QUIET), poll=poll,
+                   live=d.get("live") or "")
 
 
 __all__ = ["Actions", "Block", "Button", "Confirm", "Context", "Field", "Form", "FormField", "Message", "Poll",

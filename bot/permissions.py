@@ -1,6 +1,8 @@
 """Roles and what each may do (design §4.1).
 
-`admin` may do everything and grants roles; `hr` runs positions and the nomination queue;
+`admin` grants roles and may act for communities and crises everywhere, but does not see nomination
+content: HR's side is checked with `holds_role` (the role itself, no admin shortcut); `hr` runs positions
+and the nomination queue;
 `communicator` declares crises and speaks in them. Community managers are per community and
 checked by the communities service. The first admins come from `CERCLE_ADMINS`.
 """
@@ -50,6 +52,25 @@ def has_role(session: Session, person_id: int, settings: Settings, *wanted: Role
     """Admins have every role."""
     roles = roles_of(session, person_id, settings)
     return Role.ADMIN in roles or any(r in roles for r in wanted)
+
+
+def holds_role(session: Session, person_id: int, settings: Settings, role: Role) -> bool:
+    """The person holds `role` itself (an admin is not HR unless granted hr: least privilege)."""
+    return role in roles_of(session, person_id, settings)
+
+
+def admin_ids(session: Session, settings: Settings) -> list[int]:
+    """Every administrator known as a person: granted admin, or an account listed in CERCLE_ADMINS."""
+    ids = people_with_role(session, Role.ADMIN)
+    for spec in settings.admins:
+        if spec.user_id == ANYONE:
+            continue
+        account = session.exec(select(Account).where(Account.platform == spec.platform,
+                                                     Account.workspace == spec.workspace,
+                                                     Account.user_id == spec.user_id)).first()
+        if account is not None:
+            ids.append(account.person_id)
+    return list(dict.fromkeys(ids))
 
 
 def people_with_role(session: Session, role: Role) -> list[int]:

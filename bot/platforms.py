@@ -63,6 +63,7 @@ class PlatformDescriptor:
     format_account: Callable[[str, str], str] | None = None  # (workspace, user id) -> text after "name:"
     private_origins: frozenset[str] = frozenset()  # `Request.origin`s nobody else can read (besides direct)
     pacing: RateLimit = field(default_factory=RateLimit)  # the outbox's budget for this platform
+    edit_pacing: RateLimit = field(default_factory=RateLimit)  # its budget for updating posts in place
     channel_marks: tuple[str, ...] = ("#",)  # how a channel reference starts ("<#", "!")
     channel_refs_are_ids: bool = True  # a reference names a channel the platform issued (False: a free name)
     command_hint: str = ""  # how a person types a command there, for the README: "Slack: `/cercle <command>`"
@@ -72,6 +73,9 @@ class PlatformDescriptor:
     # Functions ("module:function") adding its `cercle` subcommands to the click group, as `Capability.cli`
     # (imported by `bot/cli.py` only, when click needs them).
     cli: tuple[str, ...] = ()
+    # The adapter asks the platform about every mention (`UserInfo.found`): a person is created from a mention
+    # only when the platform confirmed they exist (a console name is whatever is typed: False there).
+    confirms_mentions: bool = False
 
     def account_text(self, workspace: str, user_id: str) -> str:
         """An account written as in CERCLE_ADMINS."""
@@ -147,6 +151,10 @@ class Platforms:
     def limits(self) -> dict[str, RateLimit]:
         """The outbox's pacing, by platform."""
         return {d.name: d.pacing for d in self}
+
+    def edit_limits(self) -> dict[str, RateLimit]:
+        """The edit worker's pacing, by platform (`bot.outbox.edits`)."""
+        return {d.name: d.edit_pacing for d in self}
 
     def channel_marks(self) -> tuple[str, ...]:
         """How a channel reference starts on any platform (to tell it from a community slug)."""

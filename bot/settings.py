@@ -57,6 +57,8 @@ class Settings:
     metrics_port: int | None = None  # None: /metrics on the main listener (loopback callers or the token only)
     metrics_token: str | None = field(default=None, repr=False)
     secret_keys: tuple[str, ...] = field(default=(), repr=False)  # CERCLE_SECRET_KEY, newest first
+    nomination_retention_days: int = 365  # CERCLE_NOMINATION_RETENTION_DAYS: finished nominations' argument and notes
+    nominations_per_day: int = 10  # CERCLE_NOMINATIONS_PER_DAY: nominations one person may make in 24 hours
     # Each platform's own settings, by platform name (read by its descriptor; their repr hides secrets).
     sections: Mapping[str, PlatformSection] = field(default_factory=dict, hash=False)
 
@@ -157,6 +159,17 @@ def load_settings(env: Mapping[str, str | None] | None = None, dotenv_path: str 
         kwargs["http_port"] = int(port)
 
     _read_metrics(env, kwargs)
+    per_day = read_env(env, "CERCLE_NOMINATIONS_PER_DAY")
+    if per_day:
+        if not per_day.isdigit() or not 1 <= int(per_day) <= 10000:
+            raise SettingsError("CERCLE_NOMINATIONS_PER_DAY", f"'{per_day}' is not a number from 1 to 10000")
+        kwargs["nominations_per_day"] = int(per_day)
+
+    days = read_env(env, "CERCLE_NOMINATION_RETENTION_DAYS")
+    if days:
+        if not days.isdigit() or int(days) < 1:
+            raise SettingsError("CERCLE_NOMINATION_RETENTION_DAYS", f"'{days}' is not a number of days (1 or more)")
+        kwargs["nomination_retention_days"] = int(days)
 
     kwargs["sections"] = {descriptor.name: descriptor.read_settings(env) for descriptor in platforms}
 

@@ -95,8 +95,9 @@ def forget(session: Session, platform: str, workspace: str) -> dict[str, int]:
     channel_table = Channel.__table__  # type: ignore[attr-defined]
     counts["channels"] = _delete_rows(session, channel_table, (channel_table.c.platform == platform)
                                       & (channel_table.c.workspace == workspace))
-    counts["outbox"] = int(session.execute(delete(OutboxMessage).where(
-        col(OutboxMessage.platform) == platform, col(OutboxMessage.workspace) == workspace)).rowcount)  # type: ignore[attr-defined]
+    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    counts["outbox"] = _delete_rows(session, outbox, (outbox.c.platform == platform)
+                                    & (outbox.c.workspace == workspace))  # and their edits (`outboxedit`)
     counts["processed_events"] = int(session.execute(delete(ProcessedEvent).where(
         col(ProcessedEvent.key).startswith(f"{platform}:{workspace}:"))).rowcount)  # type: ignore[attr-defined]
     session.add(AuditEntry(action="workspace.forget", subject=f"{platform}:{workspace}"[:64],

@@ -157,7 +157,7 @@ class Inbound:
             return
         thread = thread_root(content)
         text, channels, unknown = await self.resolve_aliases(text)
-        users = {m: UserInfo(room.user_name(m) or "") for m in set(MXID.findall(text))}
+        users = await self.mentioned(room, text)
         request = await self.request(room, event.sender, text, event_key=event.event_id, origin="message",
                                      thread=thread, users=users, channels=channels)
         responder = self.responder(room, request, txn=f"cercle-re-{event.event_id}", reply_to=event.event_id,
@@ -170,6 +170,16 @@ class Inbound:
             refused = Reply.error(_("There is no room {alias} on Matrix. Check the address, or use the room's id "
                                     "(!…:server).", alias=unknown))
         await self.core.answering.show(request, refused, responder, locale)
+
+    async def mentioned(self, room: MatrixRoom, text: str) -> dict[str, UserInfo]:
+        """Every user mentioned: a room member as the room names them, anyone else as their profile says (or
+        not found): the core creates a person only for a user the homeserver confirmed."""
+        self.profiles.client = self.client
+        users: dict[str, UserInfo] = {}
+        for mxid in list(dict.fromkeys(MXID.findall(text)))[:20]:
+            name = room.user_name(mxid) if mxid in room.users else None
+            users[mxid] = UserInfo(name or "", found=True) if mxid in room.users else await self.profiles.lookup(mxid)
+        return users
 
     async def resolve_aliases(self, text: str) -> tuple[str, dict[str, str], str | None]:
         """`#alias:server` → the room id, with the alias as the channel's name."""

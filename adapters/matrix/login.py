@@ -1,4 +1,7 @@
-"""Logging in once and reusing the device: the token and device id live in the database."""
+"""Logging in once and reusing the device: the device id and the token live in the database, the token
+sealed with CERCLE_SECRET_KEY (`bot.secret_box`): a copy of the database alone neither reads the bot's
+conversations nor posts as Cercle. A token kept in clear by an earlier release is sealed at the next
+start (and the clear one removed)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,10 @@ from nio import AsyncClient, LoginResponse, ProfileGetDisplayNameResponse, Whoam
 
 from adapters.matrix.platform import MatrixSettings
 from adapters.matrix.state import MatrixState
+from bot.secret_box import SecretBox
+
+SEALED = "access_token_sealed"  # the session token, sealed with CERCLE_SECRET_KEY
+CLEAR = "access_token"  # where releases before issue #12 kept it in clear
 
 
 class LoginFailed(Exception):
@@ -21,12 +28,13 @@ def restore(client: AsyncClient, user_id: str, device: str, token: str) -> None:
     client.user_id, client.device_id, client.access_token = user_id, device, token
 
 
-async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixState) -> None:
+async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixState, box: SecretBox) -> None:
     """Reuse the stored device and token; log in with the password only when they no longer work."""
     user_id = client.user_id or client.user
     stored = await asyncio.to_thread(state.items, "session:")
     device = stored.get("device_id", "")
-    token = settings.access_token or stored.get("access_token")
+    kept = box.open(stored[SEALED]) if stored.get(SEALED) else stored.get(CLEAR)
+    token = settings.access_token or kept
     if token:
         restore(client, user_id, device, token)
         who = await client.whoami()
@@ -45,7 +53,12 @@ async def login(client: AsyncClient, settings: MatrixSettings, state: MatrixStat
         if not isinstance(response, LoginResponse):
             raise LoginFailed(f"login refused: {getattr(response, 'status_code', '?')}")
         device, token = response.device_id, response.access_token
-    await asyncio.to_thread(state.put, {"session:device_id": device, "session:access_token": token})
+    values = {"session:device_id": device}
+    if token != settings.access_token:  # a token from the settings is the operator's to keep, not the database's
+        values[f"session:{SEALED}"] = box.seal(token)
+    await asyncio.to_thread(state.put, values)
+    if CLEAR in stored:
+        await asyncio.to_thread(state.delete, f"session:{CLEAR}")
 
 
 async def display_name(client: AsyncClient) -> str:

@@ -98,4 +98,5 @@ PLATFORM = PlatformDescriptor(
     # The refusal of a confidential command typed in a room is sent to the person's direct room with the bot.
     private_hint=N_("Type it here, in your private conversation with Cercle (your direct room): nobody else reads "
                      "it."),
+    confirms_mentions=True,  # room members, else a profile lookup (adapters/matrix/profiles.py)
 )

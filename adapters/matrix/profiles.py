@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nio import ProfileGetResponse
+from nio import ProfileGetError, ProfileGetResponse
 
 from adapters.matrix.transport import NETWORK_ERRORS
+from bot.events import UserInfo
 
 ZONE_FIELDS = ("m.tz", "us.cloke.msc4175.tz")
 KEEP_SECONDS = 600.0
@@ -33,6 +34,23 @@ class Profiles:
         zone = zone_in(response.other_info) if isinstance(response, ProfileGetResponse) else None
         self._zones[user_id] = (zone, now)
         return zone
+
+
+    async def lookup(self, user_id: str) -> UserInfo:
+        """Whether the homeserver knows `user_id` (a mention of someone outside the room), with their name:
+        found False on M_NOT_FOUND, None when the homeserver did not answer."""
+        try:
+            response = await self.client.get_profile(user_id)
+        except NETWORK_ERRORS:
+            return UserInfo()
+        if isinstance(response, ProfileGetResponse):
+            return UserInfo(display_name=response.displayname or "", found=True)
+        transport = getattr(response, "transport_response", None)
+        if isinstance(response, ProfileGetError) and (response.status_code == "M_NOT_FOUND"
+                                                       or getattr(transport, "status", None) == 404):
+            # Synapse answers 404 for a local user it does not know (M_NOT_FOUND, or M_UNKNOWN "No row found")
+            return UserInfo(found=False)
+        return UserInfo()
 
 
 def zone_in(fields: dict[str, Any]) -> str | None:

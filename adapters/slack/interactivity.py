@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 from collections import OrderedDict
 from typing import Any
 
@@ -65,6 +67,20 @@ class _Refusals:
         return self._items.get(key)
 
 
+_PROCESS_KEY = secrets.token_bytes(32)  # only for an app without any secret (tests of the protocol alone)
+
+
+def submission_digest(conversation: Conversation, values: dict[str, Any]) -> str:
+    """Tells a corrected submission of the same modal from a repeat of it. Keyed with the app's secret: a
+    plain hash of the values, kept in the processed events, would let a database reader confirm a guess of
+    what was typed (an anonymous question's text)."""
+    section = conversation.core.settings.section(NAME)
+    secret = next((v for v in (getattr(section, "signing_secret", None), getattr(section, "app_token", None),
+                               getattr(section, "client_secret", None)) if v), "")
+    key = (secret + "".join(conversation.core.settings.secret_keys)).encode() or _PROCESS_KEY
+    return hmac.new(key, json.dumps(values, sort_keys=True).encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def register(bolt: AsyncApp, conversation: Conversation) -> None:
     """Attach the button and modal listeners to `bolt`."""
     refusals = _Refusals()
@@ -110,7 +126,7 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
         team = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
         where = Where(team=team, channel_id=state.channel_id, channel_name=state.channel_name, direct=state.direct,
                       enterprise=enterprise_of(body))
-        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+        digest = submission_digest(conversation, values)
         request = await conversation.request(where=where, user_id=user_id, user_name=str(user.get("username") or ""),
                                              text=fill_command(state, values),
                                              event_key=f"view:{view.get('id')}:{digest}", origin="modal")

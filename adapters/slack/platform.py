@@ -153,8 +153,11 @@ PLATFORM = PlatformDescriptor(
     private_origins=frozenset({"slash", "modal", "button"}),
     private_hint=N_("Type it with the slash command (/cercle …), which only you see, or in your direct messages "
                     "with Cercle."),
+    confirms_mentions=True,  # users.info answers for every mention (adapters/slack/users.py)
     # About one message per second per channel, and a workspace budget of a few hundred a minute.
     pacing=RateLimit(per_target=1.0, per_second=5.0),
+    # chat.update is Tier 3 (about 50 a minute per workspace): 45 a minute, one a second per channel at most.
+    edit_pacing=RateLimit(per_target=1.0, per_second=0.75),
     channel_marks=("<#",),
     command_hint="Slack: `/cercle <command>`",
     cli=("adapters.slack.oauth.cli:register",),  # cercle workspace forget

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.platform import NAME
 from adapters.slack.rendering import render
-from bot.outbox import DeliveryError, Outgoing
+from bot.outbox import DeliveryError, Outgoing, OutgoingEdit
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ LOOKUP_PAGES = 3  # at most this many pages: a row in doubt is recent, its messa
 LOOKUP_MARGIN = 600.0  # seconds before the row was written (clocks differ)
 LOOKUP_WINDOW = 86400.0  # without the row's creation time: the last day
 CANNOT_LOOK = frozenset({"not_in_channel", "missing_scope"})  # history refused, though posting may work
+# chat.update: the message is gone or can no longer be changed (retrying cannot help)
+CANNOT_UPDATE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -115,6 +117,21 @@ class SlackSender:
         if item.message.pin and ts:
             await self._pin(channel, ts)
         return ts
+
+    async def update(self, edit: OutgoingEdit) -> None:
+        """Replace a posted message's content in place (`chat.update`, Tier 3). Idempotent: it sets the
+        content, so a retry after a lost answer changes nothing more."""
+        rendered = render(edit.message)
+        try:
+            channel = edit.target_id if edit.target_kind == "channel" else await self._dm_channel(edit.target_id)
+            await self.poster.chat_update(channel=channel, ts=edit.message_id, text=rendered.text,
+                                          blocks=rendered.blocks)
+        except SlackApiError as exc:
+            if slack_error(exc) in CANNOT_UPDATE:
+                raise DeliveryError(f"slack: {slack_error(exc)}", permanent=True) from None
+            raise delivery_error(exc) from None
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"slack unreachable: {type(exc).__name__}") from None
 
     async def _post(self, channel: str, item: Outgoing) -> str:
         rendered = render(item.message)

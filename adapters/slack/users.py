@@ -20,6 +20,7 @@ from bot.events import UserInfo
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 3600.0
+NOT_FOUND = frozenset({"user_not_found", "users_not_found", "user_not_visible"})
 MAX_ENTRIES = 10_000
 
 
@@ -60,7 +61,12 @@ class UserDirectory:
     async def _fetch(self, user_id: str, fallback_name: str) -> UserInfo:
         try:
             response = await self.client.users_info(user=user_id, include_locale=True)
-        except (TimeoutError, SlackApiError, OSError) as exc:
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_FOUND:  # Slack says there is no such user: not cached
+                return UserInfo(display_name=fallback_name, found=False)
+            log.warning("users.info failed for a user: %s", exc.response.get("error"))
+            return UserInfo(display_name=fallback_name)
+        except (TimeoutError, OSError) as exc:
             log.warning("users.info failed for a user: %s", type(exc).__name__)
             return UserInfo(display_name=fallback_name)
         user = response.get("user") or {}
@@ -69,7 +75,8 @@ class UserDirectory:
                 or user.get("name") or fallback_name)
         grid = grid_user(user)
         known_as = aliases(user_id, (str(user.get("team_id") or ""), *grid.teams)) if grid else ()
-        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), also_known_as=known_as)
+        info = UserInfo(display_name=str(name)[:200], locale=user.get("locale"), also_known_as=known_as,
+                        found=not user.get("deleted"))
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
             self._grid.clear()

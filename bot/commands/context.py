@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from bot import identity
 from bot.clock import Clock
+from bot.commands import anonymity
 from bot.commands.grammar import ChannelRef, UserRef
-from bot.errors import Forbidden, NotFound
+from bot.errors import Forbidden, NotFound, UserError
 from bot.events import Request, UserInfo
 from bot.i18n import _, typed_word
 from bot.messages import Message
@@ -41,6 +42,8 @@ class Ctx:
     assembly: Assembly  # what this application runs (its registry, digest sections, merge rules...)
     outbox: Outbox  # the application's outbox: messages to others go there
     platforms: Platforms = field(default_factory=Platforms)  # the platforms the application knows
+    # Set when the request is anonymous (`bot.commands.anonymity`): the id its record takes.
+    anonymous_key: str | None = None
 
     # -- who and when ----------------------------------------------------------------------------
     @property
@@ -96,11 +99,27 @@ class Ctx:
                                        rules=self.assembly.merge_rules)
 
     def person_of(self, ref: UserRef) -> Person:
-        """The person behind a mention (created on first mention, like on first message)."""
+        """The person behind a mention (created on first mention, like on first message, once the platform
+        confirmed the person exists: a typo or a made-up id creates nobody)."""
+        if identity.find_account(self.session, ref.platform, ref.workspace, ref.user_id) is None:
+            self._require_confirmed(ref)
         account = self.account_of(ref)
         person = self.session.get(Person, account.person_id)
         assert person is not None
         return person
+
+    def _require_confirmed(self, ref: UserRef) -> None:
+        platform = self.platforms.get(ref.platform)
+        if platform is None or not platform.confirms_mentions:
+            return
+        info = self.request.users.get(ref.user_id)
+        where = self.platforms.display_name(ref.platform)
+        if info is None or info.found is None:
+            raise UserError(_("I could not check who {who} is with {platform} just now, so nothing was done. "
+                              "Try again in a moment.", who=ref.label[:80], platform=where))
+        if not info.found:
+            raise NotFound(_("I cannot find {who} on {platform}. Check the mention (pick the person from the "
+                             "list as you type); nothing was done.", who=ref.label[:80], platform=where))
 
     def known_person(self, ref: UserRef) -> Person:
         """The person behind a mention, only if Cercle knows them already: showing someone must not
@@ -122,16 +141,27 @@ class Ctx:
         return identity.display_name(self.session, person_id)
 
     # -- effects -------------------------------------------------------------------------------------
-    def audit(self, action: str, subject: str = "", **details: Any) -> None:
-        """Record a change. Never pass confidential text (arguments, anonymous askers) in details."""
-        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id, action=action,
+    def audit(self, action: str, subject: str = "", *, named: bool = True, **details: Any) -> None:
+        """Record a change. Never pass confidential text (arguments, anonymous askers) in details.
+        `named=False`: the row does not say who did it (a nominee's consent: the row would name them)."""
+        self.session.add(AuditEntry(at=self.now(), actor_person_id=self.person_id if named else None, action=action,
                                     subject=subject, details=json.dumps(details, default=str, sort_keys=True)))
+
+    def audit_anonymously(self, action: str, subject: str = "") -> None:
+        """Record an anonymous change apart from identified rows: no actor, the hour only, no id order.
+        Also what makes the anonymous event once-only."""
+        key = self.anonymous_key or anonymity.record_id(None, ())
+        anonymity.record(self.session, key, action, subject, self.now())
 
     def post_to_channel(self, channel: Channel, build: Callable[[], Message], *, subject: str = "",
                         dedupe_key: str | None = None) -> None:
         """Queue a message to a channel, built in the workspace's default language and time zone."""
         self.outbox.send_to_channel(self.session, self.settings, channel, build, subject=subject,
                                     dedupe_key=dedupe_key, now=self.now())
+
+    def refresh(self, key: str) -> None:
+        """The live post `key` changed (a vote, an upvote, an acknowledgement): update it in place."""
+        self.outbox.refresh(self.session, key, self.now())
 
     def tell_person(self, person_id: int, build: Callable[[], Message], *, subject: str = "",
                     dedupe_key: str | None = None) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.commands.cleantext import refuse_hidden
 from bot.commands.grammar import ChannelRef, Syntax, Token, UserRef
 from bot.errors import UsageError
 from bot.i18n import _, fold, typed_word
@@ -59,12 +60,17 @@ def _text(token: Token, env: ConvertEnv) -> str:
     return token.text.strip()
 
 
-_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+def _name(token: Token, env: ConvertEnv) -> str:  # a name read in lists (community, position, site)
+    refuse_hidden(token.text.strip())
+    return _text(token, env)
 
+
+_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 def _slug(token: Token, env: ConvertEnv) -> str:
     """A community slug; case does not matter (`LYON-Site` is `lyon-site`)."""
     value = token.text.strip().lower()
+    refuse_hidden(value)
     if not (2 <= len(value) <= 40 and _SLUG_RE.match(value)):
         raise UsageError(_("'{value}' is not a valid community slug: use 2 to 40 lowercase letters, digits "
                            "and dashes, like data-science.", value=value[:60]))
@@ -72,6 +78,7 @@ def _slug(token: Token, env: ConvertEnv) -> str:
 
 
 def _csv(token: Token, env: ConvertEnv) -> list[str]:
+    refuse_hidden(token.text.strip())
     items = [normalise_tag(x) for x in re.split(r"[,;]", token.text)]
     items = [x for x in items if x]
     if not items:
@@ -93,6 +100,7 @@ def _int(token: Token, env: ConvertEnv) -> int:
 
 
 def _user(token: Token, env: ConvertEnv) -> UserRef:
+    refuse_hidden(token.text)
     ref = env.syntax.parse_user(token.text, env.workspace) if env.syntax else None
     if ref is None:
         raise UsageError(_("'{value}' is not a mention of a person.", value=token.text[:60]))
@@ -111,6 +119,7 @@ def code_type(prefix: str) -> ArgType:
 
     def convert(token: Token, env: ConvertEnv) -> int:
         text = token.text.strip().upper()
+        refuse_hidden(text)
         if text.startswith(prefix):
             text = text[len(prefix):]
         if not text.isdigit() or len(text) > 9 or int(text) == 0:
@@ -187,6 +196,7 @@ def _when(token: Token, env: ConvertEnv) -> datetime:
 
 WORD = ArgType("word", _word)
 TEXT = ArgType("text", _text)
+NAME = ArgType("name", _name)
 SLUG = ArgType("slug", _slug)
 CSV = ArgType("list", _csv)
 INT = ArgType("number", _int)
@@ -386,5 +396,5 @@ def commands_of(handler: object) -> list[Command]:
     return list(getattr(handler, COMMANDS_ATTRIBUTE, ()))
 
 
-__all__ = ["CHANNEL", "CSV", "INT", "SLUG", "TEXT", "USER", "WHEN", "WORD", "Arg", "ArgType", "Command", "ConvertEnv",
-           "Opt", "Registry", "choice_type", "code_type", "command", "commands_of", "normalise_tag"]
+__all__ = ["CHANNEL", "CSV", "INT", "NAME", "SLUG", "TEXT", "USER", "WHEN", "WORD", "Arg", "ArgType", "Command",
+           "ConvertEnv", "Opt", "Registry", "choice_type", "code_type", "command", "commands_of", "normalise_tag"]

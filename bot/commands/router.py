@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
@@ -20,8 +21,10 @@ from sqlmodel import Session
 
 from bot import identity, metrics
 from bot.clock import Clock, SystemClock
+from bot.commands import anonymity
+from bot.commands.cleantext import NUL, normalise
 from bot.commands.context import Ctx
-from bot.commands.grammar import ParseError, tokenize
+from bot.commands.grammar import ParseError, Token, tokenize
 from bot.commands.registry import Command, ConvertEnv, Registry
 from bot.errors import UserError
 from bot.events import Request
@@ -50,6 +53,7 @@ class Outcome:
     command: str = ""
     internal_error: bool = False  # an unexpected exception (logged with a reference), not a user error
     locale: str = ""  # the language the reply was built in (the caller's): adapters render it in the same
+    anonymous: bool = False  # an anonymous request: not counted in the per-command metrics (a scrape would time it)
 
 
 class Router:
@@ -74,7 +78,7 @@ class Router:
         # Whether the place is private is the platform's to say, never the adapter's.
         request = replace(request, private=self.platforms.is_private(request))
         started = time.perf_counter()
-        name, outcome = "unknown", "error"
+        name, outcome, counted = "unknown", "error", True
         try:
             for attempt in range(3):
                 try:
@@ -85,7 +89,7 @@ class Router:
                     if attempt == 2:
                         raise
                     log.info("retrying request after %s", type(exc).__name__)
-            name = result.command or "unknown"
+            name, counted = result.command or "unknown", not result.anonymous
             if result.reply is None:
                 outcome = "duplicate"
             elif result.reply.is_error:
@@ -102,29 +106,72 @@ class Router:
                                              "an administrator: {ref}.", ref=ref)), internal_error=True,
                                locale=locale)
         finally:
-            metrics.observe_command(name, outcome, time.perf_counter() - started)
+            if counted:
+                metrics.observe_command(name, outcome, time.perf_counter() - started)
 
     def _handle_once(self, request: Request) -> Outcome:
         now = self.clock.now()
+        keys = self.settings.secret_keys
         with session_scope(self.engine) as session:
-            if request.event_key and session.get(ProcessedEvent, request.event_key) is not None:
+            anonymous = self._anonymous(session, request, now)
+            if request.event_key and (session.get(ProcessedEvent, request.event_key) is not None
+                                      or anonymity.seen(session, request.event_key, keys)):
                 return Outcome(None)
-            account = identity.account_for_actor(session, request.actor, now, self.assembly.merge_rules)
+            # An anonymous request leaves no trace of its caller's activity at its instant (bot.commands.anonymity).
+            account = identity.account_for_actor(session, request.actor, None if anonymous else now,
+                                                 self.assembly.merge_rules)
             person = session.get(Person, account.person_id)
             assert person is not None
             channel = identity.channel_for_place(session, request.place)
             locale = identity.person_locale(session, person, self.settings.locale)
-            if request.event_key:
+            zone = identity.person_zone(session, person, self.settings.timezone)
+            if anonymous:
+                session.commit()  # what identifying the caller wrote goes in a transaction of its own
+            elif request.event_key:
                 session.add(ProcessedEvent(key=request.event_key, at=now))
                 session.flush()
             ctx = Ctx(session=session, request=request, account=account, person=person, channel=channel,
                       settings=self.settings, clock=self.clock, locale=locale, assembly=self.assembly,
-                      outbox=self.outbox, platforms=self.platforms)
-            with use_locale(locale, zone=identity.person_zone(session, person, self.settings.timezone)):
-                return replace(self._dispatch(ctx, session), locale=locale)
+                      outbox=self.outbox, platforms=self.platforms,
+                      anonymous_key=anonymity.record_id(request.event_key, keys) if anonymous else None)
+            with use_locale(locale, zone=zone):
+                outcome = replace(self._dispatch(ctx, session), locale=locale)
+            if anonymous and outcome.reply is not None:  # shown at once or not at all, never queued to the caller
+                outcome = replace(outcome, reply=replace(outcome.reply, traceable=False), anonymous=True)
+            return outcome
+
+    def _command_words(self, tokens: list[Token]) -> list[str]:
+        words: list[str] = []
+        for token in tokens[:3]:
+            if token.quoted or token.is_option:
+                break
+            words.append(token.text)
+        return words
+
+    def _anonymous(self, session: Session, request: Request, now: datetime) -> bool:
+        """Whether the request is one its command declares anonymous (read before anything is written)."""
+        if not self.assembly.anonymous:
+            return False
+        try:
+            tokens = tokenize(request.text.strip()[:MAX_COMMAND_LENGTH + 1])
+        except ParseError:
+            return False
+        command, used = self.registry.lookup(self._command_words(tokens))
+        if command is None or all(name != command.name for name, _ref in self.assembly.anonymous):
+            return False
+        env = ConvertEnv(self.platforms.get(request.place.platform), request.place.workspace, now,
+                         self.settings.timezone)
+        try:
+            arguments = command.bind(tokens[used:], env)
+        except UserError:
+            return False
+        return self.assembly.is_anonymous(session, command.name, arguments)
 
     def _dispatch(self, ctx: Ctx, session: Session) -> Outcome:
-        text = ctx.request.text.strip()
+        text = normalise(ctx.request.text).strip()
+        if NUL in text:  # PostgreSQL cannot store it: refused here, before any argument reaches a table
+            return Outcome(Reply.error(_("This command contains a NUL character (U+0000), which Cercle does not "
+                                         "accept. Type it again without it.")))
         if len(text) > MAX_COMMAND_LENGTH:
             return Outcome(Reply.error(_("This command is too long ({n} characters; at most {max}).",
                                          n=len(text), max=MAX_COMMAND_LENGTH)))
@@ -134,11 +181,7 @@ class Router:
             return Outcome(Reply.error(str(exc)))
         if not tokens:
             tokens = tokenize("help")
-        words: list[str] = []
-        for token in tokens[:3]:
-            if token.quoted or token.is_option:
-                break
-            words.append(token.text)
+        words = self._command_words(tokens)
         command, used = self.registry.lookup(words)
         if command is None:
             return Outcome(self._unknown(words or [tokens[0].text]))

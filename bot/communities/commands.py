@@ -8,7 +8,7 @@ from collections.abc import Callable
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, page_title, paginate
-from bot.commands.registry import CSV, SLUG, TEXT, USER, Arg, Opt, choice_type, command, normalise_tag
+from bot.commands.registry import CSV, NAME, SLUG, TEXT, USER, Arg, Opt, choice_type, command, normalise_tag
 from bot.communities import service
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
@@ -48,7 +48,7 @@ def _community_blocks(ctx: Ctx, community: Community) -> tuple:
 
 @command("community create", usage=N_('community create <slug> "<name>" [--purpose "<text>"] [--topics a,b]'),
          summary=N_("Create a community; you become its manager."),
-         args=[Arg("slug", SLUG, label=N_("slug")), Arg("name", TEXT, label=N_("name"))],
+         args=[Arg("slug", SLUG, label=N_("slug")), Arg("name", NAME, label=N_("name"))],
          options=[Opt("purpose", TEXT, aliases=("but", "objectif")), Opt("topics", CSV, aliases=("thèmes",))])
 def create(ctx: Ctx, slug: str, name: str, purpose: str | None, topics: list[str] | None) -> Reply:
     community = service.create(ctx.session, slug=slug, name=name, purpose=purpose or "", topic_list=topics or [],

@@ -14,4 +14,6 @@ CAPABILITY = Capability(
     digest_sections=("bot.consultations.digest:SECTION",),
     merge_rule="bot.consultations.service:merge_persons",
     export="bot.consultations.personal:personal_data",
+    anonymous=(("vote", "bot.consultations.commands:is_secret_vote"),),
+    live=(("consultation", "bot.consultations.live:consultation_view"), ("idea", "bot.consultations.live:idea_view")),
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
 
 from bot.commands.context import Ctx
 from bot.commands.paging import PAGE, page_title, paginate
@@ -22,6 +24,7 @@ from bot.consultations import messaging, service, usecases
 from bot.errors import UserError
 from bot.i18n import N_, _, ngettext
 from bot.messages import Context, Message, Reply, Section
+from storage.tables import Consultation
 
 if TYPE_CHECKING:
     from storage.tables import Community  # a row the communities service returns
@@ -78,8 +81,9 @@ def vote(ctx: Ctx, code: int, number: int) -> Reply:
                               "counted.", n=code))
     writable(community)
     option, changed = service.vote(ctx.session, consultation, community, ctx.person_id, number, ctx.now())
+    ctx.refresh(f"consultation:{code}")  # its view shows no tally while anonymous or hidden
     if consultation.anonymous:
-        ctx.audit("consultation.vote", f"consultation:{code}")  # who took part, never the choice
+        ctx.audit_anonymously("consultation.vote", f"consultation:{code}")  # neither the voter nor the choice
         return Reply.private(_("Your anonymous vote in V{n} is counted. Nobody can see what you chose.", n=code),
                              traceable=False)
     ctx.audit("consultation.vote", f"consultation:{code}", option=number, changed=changed)
@@ -88,6 +92,12 @@ def vote(ctx: Ctx, code: int, number: int) -> Reply:
                                label=option.label))
     return Reply.private(_("Your vote in V{n} is counted: {number}. {label}. You may change it until it "
                            "closes.", n=code, number=number, label=option.label))
+
+
+def is_secret_vote(session: Session, arguments: dict[str, Any]) -> bool:
+    """A vote in an anonymous consultation (Capability.anonymous)."""
+    consultation = session.get(Consultation, arguments.get("code"))
+    return consultation is not None and consultation.anonymous
 
 
 @command("consult results", usage=N_("consult results <V-code>"),
@@ -130,6 +140,7 @@ def consult_answer(ctx: Ctx, code: int, decision: str) -> Reply:
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
     service.answer(ctx.session, consultation, community, ctx.person_id, decision, ctx.now())
     ctx.audit("consultation.answer", f"consultation:{code}")
+    ctx.refresh(f"consultation:{code}")  # a closed post shows the decision
     tally = service.tally(ctx.session, consultation, community)
     who = ctx.person.display_name
     assert community.id is not None

@@ -39,6 +39,7 @@ def idea_upvote(ctx: Ctx, code: int) -> Reply:
     writable(community)
     count = service.upvote(ctx.session, found, community, ctx.person_id, ctx.now())
     ctx.audit("idea.upvote", f"idea:{code}")
+    ctx.refresh(f"idea:{code}")
     return Reply.private(ngettext("You support I{code}. It has {n} upvote.", "You support I{code}. It has {n} upvotes.",
                                   count, code=code))
 
@@ -53,6 +54,7 @@ def idea_answer(ctx: Ctx, code: int, text: str, status: str | None) -> Reply:
     communities.require_manager(ctx.session, ctx.settings, community, ctx.person_id)
     service.answer_idea(ctx.session, found, community, ctx.person_id, text, status or "under-study", ctx.now())
     ctx.audit("idea.answer", f"idea:{code}", status=found.status)
+    ctx.refresh(f"idea:{code}")
     who = ctx.person.display_name
     assert community.id is not None
     for channel in communities.channels(ctx.session, community.id):

@@ -42,7 +42,8 @@ def opened(consultation: Consultation, community: Community, options: list[Consu
                            private=consultation.anonymous) for o in options)
     poll = None if consultation.anonymous else Poll(poll_key(consultation), title)
     return Message(summary=title, blocks=(Section(title=title, lines=tuple(f"{o.number}. {o.label}" for o in options)),
-                                          Actions(buttons), Context(" ".join(hints))), poll=poll)
+                                          Actions(buttons), Context(" ".join(hints))), poll=poll,
+                   live=f"consultation:{n}")
 
 
 def results(t: Tally, *, final: bool) -> Message:
@@ -74,7 +75,7 @@ def idea_proposed(idea: Idea, community: Community, who: str) -> Message:
     return Message(summary=title, blocks=(
         Section(title=title, text=_("{who} proposes: {text}", who=who, text=idea.text)),
         Actions((Button(_("Upvote"), _("idea upvote I{n}", n=idea.id), style="primary", reaction=UPVOTE_REACTION),)),
-        Context(_("Upvote with idea upvote I{n}.", n=idea.id))))
+        Context(_("Upvote with idea upvote I{n}.", n=idea.id))), live=f"idea:{idea.id}")
 
 
 def idea_answered(idea: Idea, community: Community, who: str) -> Message:

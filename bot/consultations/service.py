@@ -135,8 +135,10 @@ def vote(session: Session, consultation: Consultation, community: Community, per
                     .values(votes=ConsultationOption.votes + delta))
     changed = previous is not None
     if not changed:
-        communities.record_activity(session, community.id, None if consultation.anonymous else person_id,
-                                    "voted", now)
+        # An anonymous vote counts for the community's figures without a person, and to the hour only.
+        communities.record_activity(session, community.id, None if consultation.anonymous else person_id, "voted",
+                                    now.replace(minute=0, second=0, microsecond=0) if consultation.anonymous
+                                    else now)
     session.flush()
     session.expire_all()
     return chosen, changed

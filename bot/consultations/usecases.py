@@ -30,6 +30,7 @@ def close_and_post(outbox: Outbox, session: Session, settings: Settings, number:
         return False
     tally = service.tally(session, consultation, community)
     post_results(outbox, session, settings, tally)
+    outbox.refresh(session, f"consultation:{number}", now)  # its posts show it closed
     if by_itself:
         assert community.id is not None
         managers = communities.manager_ids(session, community.id)

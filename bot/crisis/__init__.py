@@ -16,4 +16,6 @@ CAPABILITY = Capability(
     export="bot.crisis.personal:personal_data",
     cli=("bot.crisis.export:register",),
     confidential=("crisis ask", "crisis questions"),  # who asked what (anonymous questions too)
+    anonymous=(("crisis ask", "bot.crisis.commands:is_anonymous_ask"),),
+    live=(("crisis", "bot.crisis.live:announcement_view"),),
 )

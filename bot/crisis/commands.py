@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.commands.context import Ctx
 from bot.commands.grammar import ChannelRef
@@ -18,7 +18,7 @@ from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import moment, percent
 from bot.messages import Context, Field, Message, Reply, Section
 from bot.permissions import Role
-from storage.tables import AuditEntry, Channel
+from storage.tables import Channel
 
 CRISIS = code_type("C")
 QUESTION = code_type("Q")
@@ -149,6 +149,8 @@ def ack(ctx: Ctx, crisis: int) -> Reply:
     if service.acknowledge(ctx.session, row, ctx.person_id, ctx.now()) == 0:
         return Reply.private(_("You had already acknowledged C{id}. Thank you.", id=crisis))
     ctx.audit("crisis.ack", f"crisis:{crisis}")
+    for announcement in service.announcements(ctx.session, crisis):  # their posts show the new count
+        ctx.refresh(messaging.live_key(crisis, announcement.number))
     return Reply.private(_("Thank you: your acknowledgement of C{id} is recorded.", id=crisis))
 
 
@@ -165,9 +167,8 @@ def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
     row = service.get_open(ctx.session, crisis)
     stored = service.ask(ctx.session, row, question, None if anonymous else ctx.person_id, ctx.now())
     if anonymous:
-        # No actor, and the time only to the hour: nothing ties this row to the asker.
-        ctx.session.add(AuditEntry(at=stored.asked_at, actor_person_id=None, action="crisis.ask",
-                                   subject=f"crisis:{crisis}", details=json.dumps({})))
+        # No actor, the time only to the hour, no id order: nothing ties this record to the asker.
+        ctx.audit_anonymously("crisis.ask", f"crisis:{crisis}")
         return Reply.private(_("Your anonymous question Q{qid} is with the communicators of C{id}. Nobody, not "
                                "even they, can know it was you; so Cercle cannot tell you when it is answered. "
                                "Keep the code Q{qid}: the answer will be posted in the crisis channels under it.",
@@ -175,6 +176,11 @@ def ask(ctx: Ctx, crisis: int, question: str, anonymous: bool) -> Reply:
     ctx.audit("crisis.ask", f"crisis:{crisis}", question=stored.id)
     return Reply.private(_("Your question Q{qid} is with the communicators of C{id}. Its answer will be posted in "
                            "the crisis channels, and you will be told in private.", qid=stored.id, id=crisis))
+
+
+def is_anonymous_ask(session: Session, arguments: dict[str, Any]) -> bool:
+    """`crisis ask ... --anonymous` (Capability.anonymous)."""
+    return bool(arguments.get("anonymous"))
 
 
 @command("crisis questions", usage=N_("crisis questions <C-code>"),
@@ -303,6 +309,8 @@ def close(ctx: Ctx, crisis: int) -> Reply:
         ctx.post_to_channel(channel, lambda: messaging.closing(row, who), subject=service.subject(crisis, "close"),
                             dedupe_key=service.subject(crisis, "close", "ch", channel.id))
     ctx.audit("crisis.close", f"crisis:{crisis}", announced=announced)
+    for announcement in service.announcements(ctx.session, crisis):  # their posts show it closed
+        ctx.refresh(messaging.live_key(crisis, announcement.number))
     if not announced:
         return Reply.private(_("C{id} is closed. Nothing had been announced, so nothing was posted.", id=crisis))
     return Reply.private(_("C{id} is closed; a closing message goes to its channels. Its figures stay available "

@@ -32,7 +32,8 @@ def ask_buttons(crisis_id: int) -> tuple[Button, ...]:
 
 
 def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str, *, everyone: bool = False) -> Message:
-    """Rings the channel's members; `everyone`: notifies the whole room where the platform can (@room)."""
+    """Rings the channel's members; `everyone`: notifies the whole room where the platform can (@room).
+    A live post: `bot.crisis.live` adds its acknowledgements as they come."""
     if row.number == 1:
         title = _("Crisis C{id}: {title}", id=crisis.id, title=crisis.title)
     else:
@@ -46,7 +47,12 @@ def announcement(crisis: Crisis, row: CrisisAnnouncement, author: str, *, everyo
                   "Questions: crisis ask C{id} \"<question>\" [--anonymous].", who=author, id=crisis.id,
                   emoji=ACK_REACTION)),
         Actions(buttons),
-    ))
+    ), live=live_key(crisis.id or 0, row.number))
+
+
+def live_key(crisis_id: int, number: int) -> str:
+    """The live key of an announcement's posts (`bot.outbox.live`)."""
+    return f"crisis:{crisis_id}:ann:{number}"
 
 
 def answer(crisis: Crisis, question: CrisisQuestion, who: str, *, corrected: bool = False) -> Message:

@@ -236,7 +236,8 @@ def acknowledge(session: Session, crisis: Crisis, person_id: int, now: datetime)
     """Acknowledge every announcement published so far; returns how many were new."""
     new = 0
     for announcement in announcements(session, crisis.id or 0):
-        if person_id in acked_ids(session, announcement.id or 0):
+        if session.exec(select(CrisisAck.id).where(CrisisAck.announcement_id == announcement.id,  # one row, not
+                                                   CrisisAck.person_id == person_id)).first() is not None:  # all acks
             continue
         try:
             with session.begin_nested():

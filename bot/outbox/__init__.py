@@ -9,7 +9,7 @@ message id, and retry failures with backoff, honouring `Retry-After` (`bot.outbo
 The worker is not imported here: a process that only queues messages never loads it.
 """
 
-from bot.outbox.contract import DeliveryError, Outgoing, RateLimit, Sender
+from bot.outbox.contract import DeliveryError, Outgoing, OutgoingEdit, RateLimit, Sender
 from bot.outbox.queue import (
     Outbound,
     Outbox,
@@ -27,6 +27,7 @@ __all__ = [
     "Outbound",
     "Outbox",
     "Outgoing",
+    "OutgoingEdit",
     "RateLimit",
     "Sender",
     "enqueue",

@@ -30,6 +30,22 @@ class Outgoing:
         return f"cercle-outbox-{self.id}"
 
 
+@dataclass(frozen=True)
+class OutgoingEdit:
+    """The latest content of a posted message, for a sender's optional `update(edit)` (Slack: chat.update).
+    An update is idempotent (it sets the content): a second attempt is never a duplicate."""
+
+    original_id: int
+    platform: str
+    workspace: str
+    target_kind: str
+    target_id: str
+    message_id: str  # the platform's id of the posted message (Slack: its ts)
+    message: Message
+    version: int
+    attempts: int
+
+
 class DeliveryError(Exception):
     """A send that did not go through. `retry_after` (seconds) when the platform said when to retry;
     `permanent` when retrying cannot help (channel gone, bot removed); `uncertain` when the platform
@@ -55,7 +71,9 @@ class Sender(Protocol):
 
     async def send(self, item: Outgoing) -> str:
         """Post the message; return the platform's message id. Raise DeliveryError on failure.
-        When `item.in_doubt`, first look for a message already posted with `item.idempotency_key`."""
+        When `item.in_doubt`, first look for a message already posted with `item.idempotency_key`.
+        A sender may also offer `async update(edit: OutgoingEdit) -> None`: replace a posted message's
+        content in place (live posts, `bot.outbox.live`); without it, live posts stay as first posted."""
         ...
 
 

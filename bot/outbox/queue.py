@@ -35,12 +35,18 @@ def enqueue(session: Session, *, platform: str, workspace: str, target_kind: str
         if existing is not None:
             return None
     row = OutboxMessage(platform=platform, workspace=workspace, target_kind=target_kind, target_id=target_id,
-                        person_id=person_id, subject=subject, dedupe_key=dedupe_key, body=message.to_json())
+                        person_id=person_id, subject=subject, dedupe_key=dedupe_key, body=message.to_json(),
+                        live_key=_live_key(target_kind, message))
     if not_before is not None:
         row.next_attempt_at = not_before
     session.add(row)
     session.flush()
     return row
+
+
+def _live_key(target_kind: str, message: Message) -> str | None:
+    """A channel post with a live key can be refreshed in place; a private message never is."""
+    return message.live[:128] if message.live and target_kind == "channel" else None
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def enqueue_many(session: Session, items: list[Outbound], *, subject: str, now: 
     rows = [{"created_at": now, "platform": i.platform, "workspace": i.workspace, "target_kind": i.target_kind,
              "target_id": i.target_id, "person_id": i.person_id, "subject": subject, "dedupe_key": i.dedupe_key,
              "body": bodies.setdefault(id(i.message), i.message.to_json()), "status": "pending", "attempts": 0,
-             "next_attempt_at": now} for i in items]
+             "next_attempt_at": now, "live_key": _live_key(i.target_kind, i.message)} for i in items]
     session.execute(insert(OutboxMessage), rows)
     return len(rows)
 
@@ -106,7 +112,7 @@ def sent_message(session: Session, platform: str, platform_message_id: str) -> M
     runs which command on it), or None."""
     row = session.exec(select(OutboxMessage).where(col(OutboxMessage.platform_message_id) == platform_message_id,
                                                    OutboxMessage.platform == platform)).first()
-    return Message.from_json(row.body) if row else None
+    return Message.from_json(row.body) if row and row.body else None
 
 
 class Outbox:
@@ -129,6 +135,14 @@ class Outbox:
             self.notifier.notify()
 
         event.listen(session, "after_commit", committed, once=True)
+
+    def refresh(self, session: Session, key: str, now: datetime) -> None:
+        """Say that the live post `key` changed: its messages are updated in place, coalesced and paced
+        (`bot.outbox.live`). In the caller's transaction; wakes the workers once it commits."""
+        from bot.outbox.live import refresh
+
+        refresh(session, key, now)
+        self.wake_after_commit(session)
 
     def enqueue(self, session: Session, *, platform: str, workspace: str, target_kind: str, target_id: str,
                 message: Message, person_id: int | None = None, subject: str = "",

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.engine import Engine
@@ -47,9 +47,13 @@ from bot.monitoring import update_outbox_gauges
 from bot.outbox.contract import DeliveryError, Outgoing, RateLimit, Sender
 from bot.outbox.pacing import Pacer
 from bot.outbox.release import release
+from bot.outbox.residue import forget_recipient, residue
 from bot.outbox.wakeup import Notifier
 from storage.db import is_postgres, session_scope
 from storage.tables import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.outbox.edits import EditWorker
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ class DeliveryWorker:
                  worker_id: str | None = None, limits: Mapping[str, RateLimit] | None = None,
                  lease: timedelta = LEASE, send_timeout: float = SEND_TIMEOUT,
                  per_target_inflight: int = 2, notifier: Notifier | None = None,
-                 stop_grace: float = STOP_GRACE) -> None:
+                 stop_grace: float = STOP_GRACE, edits: EditWorker | None = None) -> None:
         self.engine = engine
         self.senders = senders
         self.clock = clock or SystemClock()
@@ -103,6 +107,7 @@ class DeliveryWorker:
         self.pacer = Pacer(limits or {})
         self.notifier = notifier
         self.stop_grace = stop_grace
+        self.edits = edits  # live posts updated in place (bot.outbox.edits), run beside this worker
         self._wake = asyncio.Event()
         self._stopping = False
         self._sending: set[int] = set()  # rows handed to their platform, no answer yet
@@ -166,7 +171,7 @@ class DeliveryWorker:
         if not results:
             return
         now = self.clock.now()
-        sent = [{"row_id": r.item.id, "worker": self.worker_id, "mid": r.message_id}
+        sent = [{"row_id": r.item.id, "worker": self.worker_id, "mid": r.message_id, "kept": residue(r.item.message)}
                 for r in results if r.error is None]
         with session_scope(self.engine) as session:
             if sent:
@@ -174,7 +179,7 @@ class DeliveryWorker:
                 session.connection().execute(
                     update(table).where(table.c.id == bindparam("row_id"), table.c.claimed_by == bindparam("worker"))
                     .values(status="sent", platform_message_id=bindparam("mid"), sent_at=now, claimed_until=None,
-                            last_error=None), sent)
+                            last_error=None, body=bindparam("kept"), **forget_recipient(table)), sent)
             for r in results:
                 if r.error is not None:
                     self._record_failure(session, r.item, r.error, now)
@@ -272,6 +277,7 @@ class DeliveryWorker:
         if self.notifier is not None:
             self._unsubscribe = self.notifier.subscribe(self._on_notify)
         tasks: dict[asyncio.Task[None], Outgoing] = {}
+        editing = asyncio.create_task(self.edits.run()) if self.edits is not None else None
         last_flush = time.monotonic()
         try:
             while not self._stopping:
@@ -307,6 +313,10 @@ class DeliveryWorker:
                 wake.cancel()
         finally:
             self._stopping = True
+            if editing is not None and self.edits is not None:  # an edit is idempotent: cut off, it is sent again
+                self.edits.stop()
+                editing.cancel()
+                await asyncio.gather(editing, return_exceptions=True)
             await self._wind_down(dict(tasks))
             if self._unsubscribe is not None:
                 self._unsubscribe()

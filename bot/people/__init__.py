@@ -5,10 +5,10 @@ from bot.i18n import N_
 
 CAPABILITY = Capability(
     name="people",
-    modules=("bot.people.commands",),
+    modules=("bot.people.commands", "bot.people.linking"),
     groups=(("profile", N_("Profiles and roles")),),
     aliases=(("profil", "profile"), ("compétences", "skills"), ("competences", "skills"),
-             ("afficher", "show"), ("voir", "show"), ("lier", "link"), ("rôle", "role"),
+             ("afficher", "show"), ("voir", "show"), ("lier", "link"), ("confirmer", "confirm"), ("rôle", "role"),
              ("donner", "grant"), ("retirer", "revoke"), ("liste", "list"), ("langue", "language"),
              ("fuseau", "timezone"), ("fuseau-horaire", "timezone")),
     export="bot.people.service:personal_data",

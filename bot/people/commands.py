@@ -6,7 +6,7 @@ from bot import identity
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, natural_key, page_title, paginate
-from bot.commands.registry import CSV, TEXT, USER, WORD, Arg, choice_type, command
+from bot.commands.registry import CSV, NAME, USER, WORD, Arg, choice_type, command
 from bot.errors import UserError
 from bot.i18n import N_, _, typed_word, use_locale
 from bot.i18n.formats import moment, zone_name
@@ -32,7 +32,7 @@ def profile_skills(ctx: Ctx, skills: list[str]) -> Reply:
 
 
 @command("profile site", usage=N_('profile site "<site>"'), summary=N_("Set the site where you work."),
-         args=[Arg("site", TEXT, label=N_("site"), rest=True)])
+         args=[Arg("site", NAME, label=N_("site"), rest=True)])
 def profile_site(ctx: Ctx, site: str) -> Reply:
     if len(site) > 200:
         raise UserError(_("A site name is at most 200 characters long."))
@@ -88,34 +88,6 @@ def profile_timezone(ctx: Ctx, zone: str) -> Reply:
         return Reply.private(_("Your time zone: {zone}. It is {now} there now.", zone=name, now=moment(ctx.now())))
 
 
-@command("profile link", usage=N_("profile link [<code>]"),
-         summary=N_("Without a code: get a one-time code. With it, on your other platform: join the two "
-                    "accounts."),
-         args=[Arg("code", optional=True, label=N_("<code>"))])
-def profile_link(ctx: Ctx, code: str | None) -> Reply:
-    if code is None:
-        new = identity.new_link_code(ctx.session, ctx.account, ctx.now())
-        ctx.audit("profile.link_code", f"person:{ctx.person_id}")
-        return Reply.private(_("Your link code is {code}. Within 10 minutes, send `profile link {code}` to "
-                               "Cercle from your account on the other platform. Keep it to yourself.",
-                               code=new))
-    try:
-        person = identity.redeem_link_code(ctx.session, code, ctx.account, ctx.now(), ctx.assembly.merge_rules)
-    except identity.LinkProblem as problem:
-        reasons = {
-            "unknown": _("This link code does not exist. Ask for a new one with profile link."),
-            "used": _("This link code has already been used. Ask for a new one with profile link."),
-            "expired": _("This link code has expired (codes are valid 10 minutes). Ask for a new one."),
-            "same-person": _("These accounts are already linked."),
-            "same-platform": _("Enter the code from your account on the other platform, not this one."),
-        }
-        raise UserError(reasons[problem.reason]) from None
-    ctx.person = person
-    ctx.audit("profile.link", f"person:{person.id}", platform=ctx.account.platform)
-    return Reply.private(_("Done: your accounts are now one person, {name}. Your roles, skills and "
-                           "communities are shared.", name=person.display_name))
-
-
 @command("role grant", usage=N_("role grant @user admin|hr|communicator"),
          summary=N_("Give someone a role (admins only)."),
          args=[Arg("user", USER, label=N_("person")), Arg("role", ROLE, label=N_("role"))], group="profile")
@@ -127,6 +99,14 @@ def role_grant(ctx: Ctx, user: UserRef, role: str) -> Reply:
         return Reply.private(_("{name} already has the {role} role.", name=person.display_name,
                                role=typed_word(role, "role")))
     ctx.audit("role.grant", f"person:{person.id}", role=role)
+    if person.id == ctx.person_id:  # an admin taking a role: its other holders hear of it
+        for holder in service.other_holders(ctx.session, ctx.settings, Role(role), person.id):
+            ctx.tell_person(holder, lambda: Message.text(_("{who} gave themselves the {role} role in Cercle.",
+                                                           who=ctx.person.display_name,
+                                                           role=typed_word(role, "role"))).rings(),
+                            subject=f"role:{person.id}")
+        return Reply.private(_("You now have the {role} role. The other people holding it have been told.",
+                               role=typed_word(role, "role")))
     ctx.tell_person(person.id, lambda: Message.text(_("{who} gave you the {role} role in Cercle.",
                                                         who=ctx.person.display_name, role=typed_word(role, "role"))),
                     subject=f"role:{person.id}")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from bot import permissions
 from bot.communities import service as communities
 from bot.permissions import Role
 from bot.settings import Settings
@@ -48,6 +49,13 @@ def grant(session: Session, person_id: int, role: Role, by: int) -> bool:
     session.add(RoleGrant(person_id=person_id, role=role.value, granted_by=by))
     session.flush()
     return True
+
+
+def other_holders(session: Session, settings: Settings, role: Role, person_id: int) -> list[int]:
+    """Who else holds `role` (for admin: granted or through CERCLE_ADMINS)."""
+    holders = permissions.admin_ids(session, settings) if role == Role.ADMIN else permissions.people_with_role(
+        session, role)
+    return [h for h in dict.fromkeys(holders) if h != person_id]
 
 
 def revoke(session: Session, person_id: int, role: Role) -> bool:

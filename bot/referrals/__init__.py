@@ -5,7 +5,7 @@ from bot.i18n import N_
 
 CAPABILITY = Capability(
     name="referrals",
-    modules=("bot.referrals.positions", "bot.referrals.commands", "bot.referrals.jobs"),
+    modules=("bot.referrals.positions", "bot.referrals.commands", "bot.referrals.jobs", "bot.referrals.retention"),
     groups=(("position", N_("Talent referrals")),),
     # French command words. A word keeps one meaning across capabilities (`assemble` refuses otherwise).
     aliases=(("poste", "position"), ("postes", "position"), ("ouvrir", "open"), ("fermer", "close"),
@@ -17,5 +17,6 @@ CAPABILITY = Capability(
     export="bot.referrals.personal:personal_data",
     cli=("bot.referrals.export:register",),
     confidential=("nominate", "nomination"),  # who was put forward, by whom, and why
+    live=(("position", "bot.referrals.live:position_view"),),
     typed_in_private=("nominate", "nomination"),  # typed in a channel, the channel would read it (bot.places)
 )

@@ -6,6 +6,7 @@ ever posted to a channel: only the position announcement is, and it names no one
 
 from __future__ import annotations
 
+from bot import permissions
 from bot.commands.context import Ctx
 from bot.commands.grammar import UserRef
 from bot.commands.paging import PAGE, offset, page_of_total
@@ -13,7 +14,7 @@ from bot.commands.registry import TEXT, USER, Arg, Opt, choice_type, code_type, 
 from bot.i18n import N_, _
 from bot.i18n.formats import day
 from bot.messages import Actions, Block, Button, Context, Field, Reply, Section
-from bot.referrals import lists, messaging, service
+from bot.referrals import lists, messaging, retention, service, support
 from bot.referrals.messaging import position_info
 from bot.referrals.positions import POSITION
 from bot.referrals.replies import age, reply, text_reply
@@ -27,10 +28,16 @@ STATE = choice_type(*service.STATES, kind="nomination state", aliases=service.ST
 
 
 # -- nominations -----------------------------------------------------------------------------------
-def _tell_hr(ctx: Ctx, position: Position, build: messaging.MessageBuilder, subject: str) -> None:
-    for person_id in service.hr_recipients(ctx.session, position):
-        if person_id != ctx.person_id:
-            ctx.tell_person(person_id, build, subject=subject)
+def _tell_hr(ctx: Ctx, nomination: Nomination, build: messaging.MessageBuilder, subject: str) -> None:
+    """To the people holding hr now, except the nominee and the caller. With nobody left (the nominee is the
+    only HR person), the nomination waits and the admins are told another HR person is needed."""
+    told = [p for p in service.hr_recipients(ctx.session, nomination) if p != ctx.person_id]
+    for person_id in told:
+        ctx.tell_person(person_id, build, subject=subject)
+    if not told and nomination.state == service.CONSENTED:
+        for person_id in permissions.admin_ids(ctx.session, ctx.settings):
+            ctx.tell_person(person_id, messaging.hr_needed, subject="referrals:hr-needed",
+                            dedupe_key=f"referrals:hr-needed:{nomination.id}:{person_id}")
 
 
 @command("nominate", usage=N_('nominate <P-code> @user "<why>"'),
@@ -41,13 +48,16 @@ def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
     row = service.get_position(ctx.session, position)
     nominee = ctx.person_of(user)
     assert nominee.id is not None
-    nomination = service.nominate(ctx.session, position=row, nominator_id=ctx.person_id, nominee_id=nominee.id,
-                                  argument=why, now=ctx.now())
+    nomination, new = support.nominate(ctx.session, position=row, nominator_id=ctx.person_id,
+                                       nominee_id=nominee.id, argument=why, now=ctx.now(),
+                                       per_day=ctx.settings.nominations_per_day)
     subject = f"nomination:{nomination.id}"
-    ctx.audit("nomination.create", subject, position=row.id, state=nomination.state)
+    ctx.audit("nomination.create" if new else "nomination.support", subject, position=row.id)
     info = position_info(ctx.session, row)
     code, nominator, argument = nomination_code(nomination.id), ctx.person.display_name, nomination.argument
-    ctx.tell_person(nominee.id, lambda: messaging.consent_request(code, info, nominator, argument), subject=subject)
+    if new:  # a supporter gets the same answer, and the nominee is asked only once
+        ctx.tell_person(nominee.id, lambda: messaging.consent_request(code, info, nominator, argument),
+                        subject=subject)
     text = _("Thank you! Nomination {code}: we have asked {name}, in private, whether they agree to be put forward "
              "for {position}. You will hear about each step; HR will know who they are only if they agree.",
              code=code, name=nominee.display_name, position=info.headline())
@@ -77,6 +87,7 @@ def _nomination_line(ctx: Ctx, nomination: Nomination, position: Position, v: se
          options=[Opt("all", flag=True, aliases=("tous", "toutes")), PAGE], group="position")
 def nomination_list(ctx: Ctx, all: bool, page: int | None) -> Reply:
     made, about = service.own_nominations(ctx.session, ctx.person_id)
+    made = sorted([*made, *support.supported_by(ctx.session, ctx.person_id)], key=lambda n: n.id or 0)
     hr = service.is_hr(ctx.session, ctx.settings, ctx.person_id)
     blocks: list[Block] = []
     for title, rows, role in ((_("Nominations you made"), made, "made"), (_("Nominations of you"), about, "about")):
@@ -88,7 +99,8 @@ def nomination_list(ctx: Ctx, all: bool, page: int | None) -> Reply:
                 lines.append(_nomination_line(ctx, n, service.get_position(ctx.session, n.position_id), v, role=role))
             blocks.append(Section(title=title, lines=tuple(lines)))
     if hr:
-        queue, total = lists.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all)
+        queue, total = lists.hr_queue(ctx.session, offset=offset(page, service.QUEUE_LIMIT), finished=all,
+                                      not_about=ctx.person_id)
         shown = page_of_total(queue, page, total, service.QUEUE_LIMIT)
         if not queue:
             blocks.append(Section(title=_("HR queue"), text=_("No nomination yet.") if all else
@@ -123,13 +135,17 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
     info = position_info(ctx.session, position)
     code = nomination_code(row.id)
     identified = v.is_nominator or v.is_nominee or service.hr_may_identify(row)
+    backing = support.supporter(ctx.session, nomination, ctx.person_id)  # the caller as a supporter
     fields = [Field(_("Position"), info.headline()), Field(_("State"), service.public_state(row, v)),
-              Field(_("Nominated by"), ctx.name_of(row.nominator_id)),
+              Field(_("Nominated by"), ctx.name_of(backing.supporter_id if backing else row.nominator_id)),
               Field(_("Nominee"), ctx.name_of(row.nominee_id) if identified else service.hidden_nominee(row)),
               Field(_("Since"), _("{date} ({age} in this state)", date=day(row.created_at),
                                   age=age(ctx.now(), row.updated_at)))]
     if identified:
-        fields.append(Field(_("Why"), row.argument))
+        fields.append(Field(_("Why"), retention.shown(backing.argument if backing else row.argument)))
+    if v.is_hr and service.hr_may_identify(row):  # HR reads every argument
+        fields += [Field(_("Also nominated by {name}", name=ctx.name_of(s.supporter_id)), retention.shown(s.argument))
+                   for s in support.supporters(ctx.session, nomination)]
     history = []
     for event in service.events(ctx.session, row.id or 0):
         if event.to_state == service.AWAITING_CONSENT:
@@ -137,7 +153,7 @@ def nomination_show(ctx: Ctx, nomination: int) -> Reply:
         state = service.shown_label(service.shown_state(event.to_state, row, v))
         line = f"{day(event.at)} — {state}"
         if event.note and (v.is_hr or event.shared):
-            line += f" — {event.note}"
+            line += f" — {retention.shown(event.note)}"
         history.append(line)
     blocks: list[Block] = [Section(title=_("Nomination {code}", code=code), fields=tuple(fields))]
     if history:
@@ -168,17 +184,20 @@ def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
     before = row.state
     after = service.answer_consent(ctx.session, row, v, answer == "yes", ctx.now())
     subject = f"nomination:{row.id}"
-    ctx.audit("nomination.state", subject, before=before, after=after)
+    ctx.audit("nomination.state", subject, named=False, before=before, after=after)  # the actor is the nominee
     position = service.get_position(ctx.session, row.position_id)
     info, code, nominee = position_info(ctx.session, position), nomination_code(row.id), ctx.person.display_name
+    backers = support.backers(ctx.session, row)
     if after == service.CONSENTED:
-        ctx.tell_person(row.nominator_id, lambda: messaging.nominator_consented(code, info, nominee), subject=subject)
-        _tell_hr(ctx, position, lambda: messaging.hr_consented(code, info, nominee), subject)
+        for backer in backers:
+            ctx.tell_person(backer, lambda: messaging.nominator_consented(code, info, nominee), subject=subject)
+        _tell_hr(ctx, row, lambda: messaging.hr_consented(code, info, nominee), subject)
         return text_reply(ctx, _("Thank you: you are put forward for {position} ({code}). HR will contact you; you "
                             "will hear about each step.", position=info.headline(), code=code))
-    ctx.tell_person(row.nominator_id, lambda: messaging.nominator_declined(code, info, nominee), subject=subject)
+    for backer in backers:
+        ctx.tell_person(backer, lambda: messaging.nominator_declined(code, info, nominee), subject=subject)
     if before == service.CONSENTED:  # a yes taken back: HR knew who they were, and is told they no longer do
-        _tell_hr(ctx, position, lambda: messaging.consent_taken_back_to_hr(code, info), subject)
+        _tell_hr(ctx, row, lambda: messaging.consent_taken_back_to_hr(code, info), subject)
     return text_reply(ctx, _("Noted: you are not put forward for {position} ({code}). The person who nominated you "
                         "is only told that it is closed, and HR is not told who you are.",
                         position=info.headline(), code=code))
@@ -190,15 +209,20 @@ def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
 def nomination_withdraw(ctx: Ctx, nomination: int) -> Reply:
     row, v = service.visible_nomination(ctx.session, ctx.settings, nomination, ctx.person_id)
     knew = service.hr_may_identify(row)
-    before = service.withdraw(ctx.session, row, v, ctx.person_id, ctx.now())
     subject = f"nomination:{row.id}"
+    service.check_withdrawable(row, v)
+    if support.withdraw_backing(ctx.session, row, ctx.person_id):  # others still back it: it goes on
+        ctx.audit("nomination.unsupport", subject)
+        return text_reply(ctx, _("You have withdrawn from nomination {code}: it no longer goes forward in your "
+                                 "name.", code=nomination_code(row.id)))
+    before = service.withdraw(ctx.session, row, v, ctx.person_id, ctx.now())
     ctx.audit("nomination.state", subject, before=before, after=service.WITHDRAWN)
     position = service.get_position(ctx.session, row.position_id)
     info, code = position_info(ctx.session, position), nomination_code(row.id)
     if row.nominee_id != ctx.person_id:
         ctx.tell_person(row.nominee_id, lambda: messaging.withdrawn_to_nominee(code, info), subject=subject)
     if knew:
-        _tell_hr(ctx, position, lambda: messaging.withdrawn_to_hr(code, info), subject)
+        _tell_hr(ctx, row, lambda: messaging.withdrawn_to_hr(code, info), subject)
     return text_reply(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
 
 
@@ -217,7 +241,7 @@ def nomination_move(ctx: Ctx, nomination: int, state: str, note: str | None, sha
     position = service.get_position(ctx.session, row.position_id)
     info, code = position_info(ctx.session, position), nomination_code(row.id)
     shared_note = note if (note and share) else ""
-    for person_id in dict.fromkeys((row.nominator_id, row.nominee_id)):
+    for person_id in dict.fromkeys((*support.backers(ctx.session, row), row.nominee_id)):
         if person_id != ctx.person_id:
             ctx.tell_person(person_id, lambda: messaging.state_changed(code, info, target, shared_note),
                             subject=subject)

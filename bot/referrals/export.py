@@ -22,6 +22,18 @@ from storage.tables import Nomination, Position
 if TYPE_CHECKING:
     from bot.capability import CommandLine
 
+# A cell a spreadsheet would read as a formula (or that starts a new cell on import): prefixed with `'`.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> object:
+    """`value` as a CSV cell HR can open in a spreadsheet safely: text starting like a formula is quoted
+    (OWASP's CSV injection advice); numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = ("nomination", "position", "position_title", "site", "team", "state", "nominator", "nominee",
                "argument", "created_at", "updated_at", "days_in_state")
 
@@ -36,11 +48,12 @@ def write_nominations_csv(session: Session, out: TextIO, now: datetime) -> int:
     for nomination, position in rows:
         identified = service.hr_may_identify(nomination)
         nominator = identity.display_name(session, nomination.nominator_id, missing="")
-        writer.writerow((service.nomination_code(nomination.id), service.position_code(position.id), position.title,
-                         position.site, position.team, nomination.state, nominator,
-                         identity.display_name(session, nomination.nominee_id, missing="") if identified else "",
-                         nomination.argument if identified else "", iso(nomination.created_at),
-                         iso(nomination.updated_at), max(0, (now - nomination.updated_at).days)))
+        values = (service.nomination_code(nomination.id), service.position_code(position.id), position.title,
+                  position.site, position.team, nomination.state, nominator,
+                  identity.display_name(session, nomination.nominee_id, missing="") if identified else "",
+                  nomination.argument if identified else "", iso(nomination.created_at),
+                  iso(nomination.updated_at), max(0, (now - nomination.updated_at).days))
+        writer.writerow(cell(value) for value in values)
         count += 1
     return count
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from bot import identity
 from bot.errors import UserError
 from bot.messages import Message
-from bot.referrals import messaging, service
+from bot.referrals import messaging, service, support
 from bot.scheduler import JobContext, periodic
 from storage.db import session_scope
 from storage.tables import AuditEntry, Nomination, NominationReminder, Position
@@ -87,9 +87,11 @@ def _step(ctx: JobContext, nomination_id: int) -> str | None:
                                details=json.dumps({"after": service.LAPSED, "before": service.AWAITING_CONSENT},
                                                   sort_keys=True)))
         nominee = identity.display_name(session, nomination.nominee_id)
-        ctx.outbox.send_to_person(session, ctx.settings, nomination.nominator_id,
-                                  lambda: messaging.nominator_lapsed(code, info, nominee), subject=subject,
-                                  dedupe_key=f"referrals:{nomination_id}:lapsed:nominator")
+        for backer in support.backers(session, nomination):  # the nominator, then any supporter
+            suffix = "" if backer == nomination.nominator_id else f":{backer}"
+            ctx.outbox.send_to_person(session, ctx.settings, backer,
+                                      lambda: messaging.nominator_lapsed(code, info, nominee), subject=subject,
+                                      dedupe_key=f"referrals:{nomination_id}:lapsed:nominator{suffix}")
         ctx.outbox.send_to_person(session, ctx.settings, nomination.nominee_id,
                                   lambda: messaging.nominee_lapsed(code, info),
                                   subject=subject, dedupe_key=f"referrals:{nomination_id}:lapsed:nominee")
@@ -128,12 +130,16 @@ def hr_digest(ctx: JobContext) -> int:
             rows = [(n, session.get(Position, n.position_id)) for n in stale]
             lines = [(service.nomination_code(n.id), service.position_code(n.position_id), p.title if p else "?",
                       n.state, identity.display_name(session, n.nominee_id), n.updated_at) for n, p in rows]
-            recipients = list(dict.fromkeys(pid for _n, p in rows for pid in service.hr_recipients(session, p)))
-            for person_id in recipients:
-                def build() -> Message:
+            nominees = [n.nominee_id for n in stale]
+            for person_id in service.hr_recipients(session):  # who holds hr today, not who opened the position
+                mine = [line for line, nominee in zip(lines, nominees, strict=True) if nominee != person_id]
+                if not mine:  # only nominations about this HR person: the others handle them
+                    continue
+
+                def build(mine: list[tuple[str, str, str, str, str, datetime]] = mine) -> Message:
                     return messaging.hr_digest(
                         [messaging.digest_line(code, pcode, title, state, nominee, now, updated)
-                         for code, pcode, title, state, nominee, updated in lines])
+                         for code, pcode, title, state, nominee, updated in mine])
 
                 if ctx.outbox.send_to_person(session, ctx.settings, person_id, build, subject="referrals:hr-digest",
                                              dedupe_key=f"referrals:hr-digest:{day}:{person_id}"):

@@ -13,13 +13,18 @@ from storage.tables import Nomination, Position, PositionSkill
 
 
 def hr_queue(session: Session, limit: int = QUEUE_LIMIT, *, offset: int = 0, finished: bool = False,
-             ) -> tuple[list[tuple[Position, Nomination]], int]:
+             not_about: int | None = None) -> tuple[list[tuple[Position, Nomination]], int]:
     """One page of HR's queue: open nominations (with `finished`, the finished ones too) by position, then
-    state in workflow order, and how many there are in all (a chat message cannot hold hundreds)."""
+    state in workflow order, and how many there are in all (a chat message cannot hold hundreds). `not_about`:
+    the HR person reading it, whose own nominations are the other HR people's to handle."""
     progress = case({state: index for index, state in enumerate(STATES)}, value=col(Nomination.state))
     query = select(Position, Nomination).join(Nomination, col(Nomination.position_id) == Position.id)
     if not finished:
         query = query.where(col(Nomination.state).not_in(FINAL))
+    if not_about is not None:
+        # As NOT IN over the nominee index: a plain `nominee_id != ?` makes SQLite drop the ordered plan.
+        about = select(Nomination.id).where(Nomination.nominee_id == not_about)
+        query = query.where(col(Nomination.id).not_in(about))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(Position.id), progress, col(Nomination.id)).offset(offset).limit(limit))
     return list(rows), int(total)

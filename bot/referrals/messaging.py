@@ -85,7 +85,15 @@ def announcement(p: PositionInfo) -> Message:
              skills=", ".join(p.skills) or _("none listed"))
     return Message(summary=text, blocks=(
         Section(text=text), Actions((nominate_button(p),)),
-        Context(_("Or send Cercle, in private: nominate {code} @person \"why them\"", code=p.code))))
+        Context(_("Or send Cercle, in private: nominate {code} @person \"why them\"", code=p.code))),
+        live=f"position:{p.id}")
+
+
+def closed_announcement(p: PositionInfo) -> Message:
+    """The same post once the position is closed (updated in place): no more Nominate button."""
+    text = _("Internal position {code}: {title} at {site} — closed: it takes no more nominations.", code=p.code,
+             title=p.title, site=p.site)
+    return Message(summary=text, blocks=(Section(text=text),), live=f"position:{p.id}")
 
 
 def consent_request(code: str, p: PositionInfo, nominator: str, argument: str, *, reminder: bool = False) -> Message:
@@ -183,6 +191,14 @@ def nomination_figures(counts: dict[str, int]) -> str:
     return _("{total}: {active}, {finished}", total=ngettext("{n} nomination", "{n} nominations", total),
              active=ngettext("{n} in progress", "{n} in progress", total - finished),
              finished=ngettext("{n} finished", "{n} finished", finished))
+
+
+def hr_needed() -> Message:
+    """To the admins: a nomination waits for an HR person who is not its nominee. Nothing about it is said:
+    admins do not read nominations."""
+    return Message.text(_("A nomination is waiting for an HR person who can handle it: the only person holding "
+                          "the hr role cannot handle this one. Give the hr role to someone else with role grant "
+                          "@person hr.")).rings()
 
 
 def consent_taken_back_to_hr(code: str, p: PositionInfo) -> Message:

@@ -6,13 +6,12 @@ from datetime import datetime
 
 from bot.commands.context import Ctx
 from bot.commands.paging import PAGE, page_title, paginate
-from bot.commands.registry import CSV, TEXT, WHEN, Arg, Opt, code_type, command, normalise_tag
+from bot.commands.registry import CSV, NAME, TEXT, WHEN, Arg, Opt, code_type, command, normalise_tag
 from bot.communities.service import channels, communities_with_topics
 from bot.errors import UsageError
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formats import day
 from bot.messages import Actions, Context, Field, Message, Reply, Section
-from bot.permissions import Role
 from bot.referrals import lists, messaging, service
 from bot.referrals.messaging import position_info
 from bot.referrals.service import position_code
@@ -24,13 +23,13 @@ POSITION = code_type("P")
          usage=N_('position open "<title>" --site "<site>" [--team "<team>"] [--skills a,b] [--closes <date>] '
                   '[--description "<text>"]'),
          summary=N_("HR: open an internal position; it is announced in the communities of its skills."),
-         args=[Arg("title", TEXT, label=N_('"<title>"'))],
-         options=[Opt("site", TEXT), Opt("team", TEXT, aliases=("équipe",)),
+         args=[Arg("title", NAME, label=N_('"<title>"'))],
+         options=[Opt("site", NAME), Opt("team", NAME, aliases=("équipe",)),
                   Opt("skills", CSV, aliases=("compétences",)), Opt("closes", WHEN, aliases=("clôture", "ferme")),
                   Opt("description", TEXT)])
 def position_open(ctx: Ctx, title: str, site: str | None, team: str | None, skills: list[str] | None,
                   closes: datetime | None, description: str | None) -> Reply:
-    ctx.require_role(Role.HR)
+    service.require_hr(ctx.session, ctx.settings, ctx.person_id)
     if not site:
         raise UsageError(_("Say where the position is with --site \"<site>\"."))
     position = service.open_position(ctx.session, title=title, site=site, team=team or "",
@@ -127,9 +126,10 @@ def _figures_elsewhere(ctx: Ctx) -> list[str]:
 @command("position close", usage=N_("position close <P-code>"), summary=N_("HR: stop taking nominations."),
          args=[Arg("position", POSITION, label=N_("<P-code>"))])
 def position_close(ctx: Ctx, position: int) -> Reply:
-    ctx.require_role(Role.HR)
+    service.require_hr(ctx.session, ctx.settings, ctx.person_id)
     row = service.get_position(ctx.session, position)
     service.close_position(ctx.session, row, ctx.now())
     ctx.audit("position.close", f"position:{row.id}")
+    ctx.refresh(f"position:{row.id}")  # its posts in the communities' channels show it closed
     return Reply.private(_("Position {code} is closed: it takes no more nominations. Nominations already made "
                            "stay in the queue.", code=position_code(row.id)))

@@ -11,15 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import N_, _, typed_word
-from bot.permissions import Role, has_role, people_with_role
+from bot.permissions import Role, holds_role, people_with_role
 from bot.settings import Settings
-from storage.tables import Nomination, NominationEvent, NominationReminder, Position, PositionSkill
+from storage.tables import (
+    Nomination,
+    NominationEvent,
+    NominationReminder,
+    NominationSupporter,
+    Position,
+    PositionSkill,
+)
 
 # -- states ------------------------------------------------------------------------------------------
 SUBMITTED = "submitted"
@@ -104,16 +110,23 @@ def nomination_code(nomination_id: int | None) -> str:
 
 # -- roles -----------------------------------------------------------------------------------------
 def is_hr(session: Session, settings: Settings, person_id: int) -> bool:
-    """HR people (and admins) run positions and the nomination queue."""
-    return has_role(session, person_id, settings, Role.HR)
+    """HR people run positions and the nomination queue. Admins are not HR unless granted hr: they manage
+    roles, and do not read nominations (least privilege)."""
+    return holds_role(session, person_id, settings, Role.HR)
 
 
-def hr_recipients(session: Session, position: Position | None = None) -> list[int]:
-    """Who hears about the HR side: everyone granted hr, and the person who opened the position."""
+def require_hr(session: Session, settings: Settings, person_id: int) -> None:
+    if not is_hr(session, settings, person_id):
+        raise Forbidden(_("Only HR people may do this. Administrators grant the hr role (role grant @person hr); "
+                          "they do not hold it by being administrators."))
+
+
+def hr_recipients(session: Session, nomination: Nomination | None = None) -> list[int]:
+    """Who hears about the HR side, asked when the message rows are written: the people holding hr now (a
+    former HR person, even the one who opened the position, hears nothing more), except the nominee of
+    `nomination` (a nomination about an HR person is handled by the other HR people)."""
     ids = list(dict.fromkeys(people_with_role(session, Role.HR)))
-    if position is not None and position.opened_by is not None and position.opened_by not in ids:
-        ids.append(position.opened_by)
-    return ids
+    return [i for i in ids if nomination is None or i != nomination.nominee_id]
 
 
 # -- positions -------------------------------------------------------------------------------------
@@ -187,39 +200,6 @@ def check_argument(text: str) -> str:
     return text
 
 
-def nominate(session: Session, *, position: Position, nominator_id: int, nominee_id: int, argument: str,
-             now: datetime) -> Nomination:
-    """Create a nomination, submitted and at once awaiting the nominee's consent (one event records
-    the step); the caller sends the consent request in the same transaction."""
-    if not is_open(position, now):
-        raise UserError(_("The position {code} is closed: it no longer takes nominations.",
-                          code=position_code(position.id)))
-    if nominee_id == nominator_id:
-        raise UserError(_("You cannot nominate yourself. To apply for {code}, contact HR directly: they will "
-                          "be glad to hear from you.", code=position_code(position.id)))
-    argument = check_argument(argument)
-    key = f"{position.id}:{nominee_id}"
-    if session.exec(select(Nomination).where(Nomination.unique_key == key)).first() is not None:
-        raise UserError(_("This person has already been nominated for {code}: there can be only one "
-                          "nomination per person and position.", code=position_code(position.id)))
-    assert position.id is not None
-    nomination = Nomination(position_id=position.id, nominator_id=nominator_id, nominee_id=nominee_id,
-                            unique_key=key, argument=argument, state=AWAITING_CONSENT, created_at=now,
-                            updated_at=now, consent_asked_at=now)
-    try:
-        with session.begin_nested():
-            session.add(nomination)
-            session.flush()
-            assert nomination.id is not None
-            session.add(NominationEvent(nomination_id=nomination.id, at=now, actor_id=nominator_id,
-                                        from_state=SUBMITTED, to_state=AWAITING_CONSENT))
-            session.flush()
-    except IntegrityError:  # the same nomination made at the same moment elsewhere
-        raise UserError(_("This person has already been nominated for {code}: there can be only one "
-                          "nomination per person and position.", code=position_code(position.id))) from None
-    return nomination
-
-
 @dataclass(frozen=True)
 class Viewer:
     """How a person relates to a nomination, which decides what they see."""
@@ -227,13 +207,19 @@ class Viewer:
     is_nominator: bool
     is_nominee: bool
     is_hr: bool
+    hr_nominee: bool = False  # the nominee holds hr: the other HR people handle it
 
 
 def viewer(session: Session, settings: Settings, nomination: Nomination, person_id: int) -> Viewer | None:
     """None when the person may not know the nomination exists."""
-    v = Viewer(is_nominator=nomination.nominator_id == person_id,
-               is_nominee=nomination.nominee_id == person_id and nomination.state != SUBMITTED,
-               is_hr=is_hr(session, settings, person_id))
+    # The nominee sees what any nominee sees, even when they are HR: not HR's notes, no move.
+    hr = is_hr(session, settings, person_id)
+    about_them = nomination.nominee_id == person_id
+    supporting = session.exec(select(NominationSupporter.id).where(
+        NominationSupporter.nomination_id == nomination.id, NominationSupporter.supporter_id == person_id)).first()
+    v = Viewer(is_nominator=nomination.nominator_id == person_id or supporting is not None,
+               is_nominee=about_them and nomination.state != SUBMITTED,
+               is_hr=hr and not about_them, hr_nominee=hr and about_them)
     return v if (v.is_nominator or v.is_nominee or v.is_hr) else None
 
 
@@ -292,9 +278,11 @@ def set_state(session: Session, nomination: Nomination, to_state: str, *, actor_
     conditional update, so two replicas or two clicks cannot both move it). Returns the old state."""
     before = expected or nomination.state
     assert nomination.id is not None
+    # A finished nomination gives up its (position, nominee) key: it no longer blocks a new one.
+    released = {"unique_key": None} if to_state in FINAL else {}
     moved = session.execute(update(Nomination).where(col(Nomination.id) == nomination.id,
                                                      col(Nomination.state) == before)
-                            .values(state=to_state, updated_at=now))
+                            .values(state=to_state, updated_at=now, **released))
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(nomination)
         raise UserError(_("{code} has just changed: it is now {state}. Nothing was done.",
@@ -331,6 +319,9 @@ def answer_consent(session: Session, nomination: Nomination, v: Viewer, yes: boo
 def hr_move(session: Session, nomination: Nomination, v: Viewer, to_state: str, note: str, shared: bool,
             actor_id: int, now: datetime) -> str:
     if not v.is_hr:
+        if v.hr_nominee:
+            raise Forbidden(_("{code} is about you: the other HR people handle it, and you see it as any nominee "
+                              "does.", code=nomination_code(nomination.id)))
         raise Forbidden(_("Only HR may move a nomination to another state."))
     if len(note) > MAX_NOTE_CHARS:
         raise UserError(_("A note is at most {n} characters long.", n=MAX_NOTE_CHARS))
@@ -347,6 +338,12 @@ def hr_move(session: Session, nomination: Nomination, v: Viewer, to_state: str, 
 
 
 def withdraw(session: Session, nomination: Nomination, v: Viewer, actor_id: int, now: datetime) -> str:
+    check_withdrawable(nomination, v)
+    return set_state(session, nomination, WITHDRAWN, actor_id=actor_id, now=now, expected=nomination.state)
+
+
+def check_withdrawable(nomination: Nomination, v: Viewer) -> None:
+    """Refuse a withdrawal by someone who did not nominate, or after an offer."""
     code = nomination_code(nomination.id)
     if not v.is_nominator:
         raise Forbidden(_("Only the person who made the nomination {code} may withdraw it.", code=code))
@@ -356,7 +353,6 @@ def withdraw(session: Session, nomination: Nomination, v: Viewer, actor_id: int,
     if nomination.state not in WITHDRAWABLE:
         raise UserError(_("{code} is {state}: it can no longer be withdrawn (only before an offer).", code=code,
                           state=public_state(nomination, v)))
-    return set_state(session, nomination, WITHDRAWN, actor_id=actor_id, now=now, expected=nomination.state)
 
 
 def events(session: Session, nomination_id: int) -> list[NominationEvent]:

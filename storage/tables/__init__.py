@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from storage.tables.anonymity import AnonymousRecord
 from storage.tables.communities import (
     Community,
     CommunityActivity,
@@ -34,6 +35,7 @@ from storage.tables.crisis import (
     CrisisReminderRound,
 )
 from storage.tables.digests import DigestRun, DigestSchedule
+from storage.tables.live import OutboxEdit, PostRefresh
 from storage.tables.matrix_crypto import (
     MatrixCryptoAccount,
     MatrixCryptoDevice,
@@ -48,19 +50,20 @@ from storage.tables.referrals import (
     Nomination,
     NominationEvent,
     NominationReminder,
+    NominationSupporter,
     Position,
     PositionSkill,
 )
 from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState, SlackTeam
 
 __all__ = [
-    "Account", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
+    "Account", "AnonymousRecord", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
     "CommunityTopic", "Consultation", "ConsultationOption", "ConsultationVoter", "Crisis", "CrisisAck",
     "CrisisAnnouncement", "CrisisAudience", "CrisisChannel", "CrisisCommunicator", "CrisisQuestion",
     "CrisisReminder", "CrisisReminderRound", "DigestRun", "DigestSchedule", "Idea", "IdeaUpvote", "KeyValue",
     "LinkCode", "MatrixCryptoAccount", "MatrixCryptoDevice", "MatrixCryptoGroupSession", "MatrixCryptoKeyRequest",
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
-    "Membership", "Nomination", "NominationEvent", "NominationReminder", "OutboxMessage", "Person",
-    "PersonSkill", "Position", "PositionSkill",
+    "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxEdit",
+    "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill", "PostRefresh",
     "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant", "SlackInstallation", "SlackOAuthState", "SlackTeam",
 ]

@@ -91,12 +91,16 @@ class Channel(SQLModel, table=True):
 
 
 class LinkCode(SQLModel, table=True):
-    """A one-time code joining two accounts into one person (`profile link`)."""
+    """A one-time code joining two accounts into one person (`profile link`). Both accounts confirm: the one
+    that types the code (`claimed_by`, then `confirmed_at`), then the one that asked for it (`used_at`)."""
 
     code: str = Field(primary_key=True, max_length=16)
     account_id: int = Field(foreign_key="account.id")
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: int | None = Field(default=None, foreign_key="account.id")
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -125,6 +129,8 @@ class OutboxMessage(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=255, index=True)
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The post's live key ("consultation:3"): refreshing it updates this message in place (storage/tables/live.py).
+    live_key: str | None = Field(default=None, max_length=128, index=True)
 
 
 class KeyValue(SQLModel, table=True):

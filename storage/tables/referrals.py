@@ -81,3 +81,17 @@ class NominationReminder(SQLModel, table=True):
     nomination_id: int = Field(foreign_key="nomination.id", index=True)
     round: int
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NominationSupporter(SQLModel, table=True):
+    """A second person who nominated the same person for the same position while the first nomination was
+    in progress: they get the same answer as its nominator (the nominee is asked once, nobody learns there
+    was already a nomination) and HR sees their argument next to the first one."""
+
+    __table_args__ = (UniqueConstraint("nomination_id", "supporter_id", name="uq_nomination_supporter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    nomination_id: int = Field(foreign_key="nomination.id", index=True)
+    supporter_id: int = Field(foreign_key="person.id", index=True)
+    argument: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

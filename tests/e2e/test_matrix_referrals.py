@@ -14,11 +14,13 @@ pytestmark = pytest.mark.synapse
 
 
 async def test_a_nomination_stays_in_direct_rooms_and_consent_is_a_reaction(matrix: MatrixWorld) -> None:
-    alice = await matrix.user("alice")  # HR (an administrator)
+    alice = await matrix.user("alice")  # an administrator, who takes the hr role
     bob = await matrix.user("bob")  # the nominee
     carol = await matrix.user("carol")  # the nominator
     await matrix.start_bot(admins=(default_platforms().parse_account(f"matrix:{alice.user_id}"),))
     general = await matrix.room_with_bot(alice, bob, carol)
+    await alice.send(general, f"!cercle role grant {alice.user_id} hr")
+    await alice.expect(sender=matrix.bot_id, contains="hr role")
     room_mark = alice.mark()
 
     await alice.send(general, '!cercle position open "Data engineer" --site "Lyon"')

@@ -104,6 +104,8 @@ async def test_a_crisis_announcement_and_a_consent_request_ring_a_routine_answer
     everyone = await bob.expect(room, sender=matrix.bot_id, contains="works from home", after=mark)
     assert everyone.content["m.mentions"] == {"room": True}
 
+    await alice.send(room, f"!cercle role grant {alice.user_id} hr")  # admins are HR once granted hr
+    await alice.expect(sender=matrix.bot_id, contains="hr role")
     await alice.send(room, '!cercle position open "Data engineer" --site Lyon')
     await alice.expect(sender=matrix.bot_id, contains="P1")
     await carol.send(carol_dm, f'nominate P1 {bob.user_id} "Great at SQL, she ran the Lyon migration"')

@@ -78,12 +78,19 @@ async def test_expertise_resources_and_linking_accounts(slack: SlackHarness) -> 
     shared = await slack.command("resources data --tag ml", user=ADMIN)
     assert "Notebooks — <https://example.org/nb> [ml]" in block_text(shared.params["blocks"])
 
-    # Alice joins her console account to her Slack one with a one-time code.
+    # Alice joins her console account to her Slack one with a one-time code; both accounts confirm.
     linked = await slack.command("profile link", user=ALICE)
     code = re.search(r"Your link code is ([A-Z0-9]{8})", block_text(linked.params["blocks"]))
     assert code is not None
     chat = Chat(slack.app)
-    assert "Done: your accounts are now one person" in chat.ok(f"profile link {code.group(1)}", user="alice")
+    claimed = chat.ok(f"profile link {code.group(1)}", user="alice")
+    assert f"This will join your account with Alice on Slack (slack:{TEAM_ID}:{ALICE})" in claimed
+    assert f"(slack:{TEAM_ID}:{ALICE}) must now confirm too" in chat.ok("profile link confirm", user="alice")
+    await slack.worker.run_once()
+    (ask,) = [c for c in slack.fake.posted() if "asks to join your account" in block_text(c.params["blocks"])]
+    assert "alice on the console (console:alice)" in block_text(ask.params["blocks"])
+    confirmed = await slack.command("profile link confirm", user=ALICE)
+    assert "Done: your accounts are now one person" in block_text(confirmed.params["blocks"])
     shown = await slack.command("profile show", user=ALICE)
     text = block_text(shown.params["blocks"])
     assert "console:alice" in text and f"slack:{ALICE}" in text and "python" in text

@@ -16,6 +16,7 @@ async def test_nominating_from_an_announcement_in_slack(slack: SlackHarness) -> 
     await slack.command('community create data "Data" --topics python', user=ADMIN)
     await slack.command("community link data", user=ADMIN, channel="CDATA", channel_name="data")
     await slack.command("profile show", user=BOB)  # Bérénice is known to Cercle
+    await slack.command(f"role grant <@{ADMIN}> hr", user=ADMIN)  # an admin is HR only once granted hr
     opened = await slack.command('position open "Data engineer" --site "Lyon" --skills python', user=ADMIN)
     assert "Position P1 opened" in block_text(opened.params["blocks"])
     await slack.worker.run_once()

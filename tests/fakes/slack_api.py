@@ -77,7 +77,9 @@ class FakeSlack:
     def __init__(self, *, users: dict[str, tuple[str, str]] | None = None, rate_per_channel: float | None = None,
                  workspace_rate: float | None = None, channel_burst: float = 1.0,
                  workspace_burst: float | None = None, latency: float = 0.0,
-                 enterprise_users: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> None:
+                 enterprise_users: dict[str, tuple[str, tuple[str, ...]]] | None = None,
+                 update_rate: float | None = None, update_burst: float = 5.0,
+                 update_per_channel: float | None = None) -> None:
         self.users = dict(users or {})
         self.enterprise_users = dict(enterprise_users or {})  # Grid: user id -> (enterprise id, its teams)
         self.calls: list[Call] = []
@@ -92,6 +94,10 @@ class FakeSlack:
         self._workspace_bucket = (_Bucket(workspace_rate, workspace_burst or workspace_rate)
                                   if workspace_rate else None)
         self.channel_burst = channel_burst
+        # chat.update has its own budget (Tier 3: about 50 a minute per workspace) and a per-channel one.
+        self._update_bucket = _Bucket(update_rate, update_burst) if update_rate else None
+        self.update_per_channel = update_per_channel
+        self._update_channel_buckets: dict[str, _Bucket] = {}
         self.rate_limited = 0
         self.history: dict[str, list[dict[str, Any]]] = defaultdict(list)  # channel -> messages, oldest first
         self.latency = latency  # seconds each Web API answer takes
@@ -155,6 +161,11 @@ class FakeSlack:
         return Counter(str(((m.get("metadata") or {}).get("event_payload") or {}).get("key", ""))
                        for messages in list(self.history.values()) for m in list(messages))
 
+    def updated(self, channel: str | None = None) -> list[Call]:
+        """chat.update calls that changed a message (in `channel` if given), oldest first."""
+        return [c for c in self.calls if c.method == "chat.update" and c.answer.get("ok")
+                and (channel is None or c.params.get("channel") == channel)]
+
     @property
     def total_posts(self) -> int:
         return sum(len(messages) for messages in list(self.history.values()))
@@ -162,7 +173,9 @@ class FakeSlack:
     async def _stats(self, request: web.Request) -> web.Response:
         """What was received, for a fake in another process (`tests/fakes/slack_serve.py`)."""
         return web.json_response({"posts": dict(self.posts_by_key()), "rate_limited": self.rate_limited,
-                                  "calls": dict(Counter(c.method for c in self.calls))})
+                                  "calls": dict(Counter(c.method for c in self.calls)),
+                                  "updates": [[c.params.get("channel"), c.params.get("ts"), c.at,
+                                               c.params.get("blocks")] for c in self.updated()]})
 
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
         """Wait until `predicate()` is true (checked after every request the fake receives)."""
@@ -233,9 +246,26 @@ class FakeSlack:
                 self.rate_limited += 1
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        if method == "chat.update":
+            wait = self._update_wait(str(params.get("channel", "")))
+            if wait > 0:
+                self.rate_limited += 1
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                         headers={"Retry-After": str(max(1, math.ceil(wait)))})
         answer = self._answer(method, params, token)
         call.answer = answer
         return web.json_response(answer)
+
+    def _update_wait(self, channel: str) -> float:
+        buckets = [self._update_bucket] if self._update_bucket is not None else []
+        if self.update_per_channel:
+            buckets.append(self._update_channel_buckets.setdefault(channel, _Bucket(self.update_per_channel,
+                                                                                    self.channel_burst)))
+        wait = max((b.wait() for b in buckets), default=0.0)
+        if wait == 0:
+            for bucket in buckets:
+                bucket.take()
+        return wait
 
     def _rate_wait(self, channel: str) -> float:
         """A message spends a token of its channel and of the workspace, only when both have one."""
@@ -299,6 +329,8 @@ class FakeSlack:
             return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
         if method == "conversations.history":
             return self._history(params)
+        if method == "chat.update":
+            return self._update(params)
         if method == "chat.postEphemeral":
             channel = str(params.get("channel", ""))
             if channel in self.channel_errors:
@@ -332,6 +364,17 @@ class FakeSlack:
         more = start + limit < len(messages)
         return {"ok": True, "messages": page, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replace a message's text and blocks in place (its metadata stays, as on Slack)."""
+        channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        for message in self.history.get(channel, []):
+            if message["ts"] == ts:
+                message["text"], message["blocks"] = params.get("text"), params.get("blocks")
+                return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
+        return {"ok": False, "error": "message_not_found"}
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"

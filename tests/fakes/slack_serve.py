@@ -10,11 +10,13 @@ import asyncio
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tests.fakes.slack_api import FakeSlack
@@ -68,7 +70,12 @@ class RemoteFake:
 @contextmanager
 def fake_process(**options: Any) -> Iterator[RemoteFake]:
     """A FakeSlack in a child process, stopped on exit."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.slack_serve", json.dumps(options)],
+    text = json.dumps(options)
+    if len(text) > 64_000:  # thousands of users: too long for a command line, handed over in a file
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as file:
+            file.write(text)
+        text = "@" + file.name
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.slack_serve", text],
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -89,4 +96,9 @@ async def _serve_forever(options: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve_forever(json.loads(sys.argv[1])))
+    argument = sys.argv[1]
+    if argument.startswith("@"):
+        path = Path(argument[1:])
+        argument = path.read_text(encoding="utf-8")
+        path.unlink()
+    asyncio.run(_serve_forever(json.loads(argument)))

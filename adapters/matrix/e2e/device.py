@@ -38,7 +38,7 @@ async def open_crypto_client(engine: Engine, settings: MatrixSettings, secret_ke
     client = CryptoClient(settings.homeserver, settings.user_id, engine)
     started = time.monotonic()
     try:
-        await login(client, settings, MatrixState(engine, client.user_id))
+        await login(client, settings, MatrixState(engine, client.user_id), box)
         claim = await asyncio.to_thread(claim_device, engine, box, client.user_id, client.device_id,
                                         device_name=device_name, holder=holder)
         await asyncio.to_thread(client.attach, claim)

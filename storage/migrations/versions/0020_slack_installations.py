@@ -1,7 +1,7 @@
 """slack installations: workspaces installed through OAuth (sealed tokens), OAuth states, Grid workspaces
 
 Revision ID: 0020_slack_installations
-Revises: 0013_matrix_ux
+Revises: 0015_trust_db
 Create Date: 2026-12-02 11:50:00
 
 New tables only: the previous release runs on the upgraded schema unchanged. Plain CREATE TABLE works
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020_slack_installations'
-down_revision = '0013_matrix_ux'
+down_revision = '0015_trust_db'
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ async def test_cached_for_the_ttl_then_read_again() -> None:
     try:
         directory = UserDirectory(make_client("xoxb-t", fake.api_url), ttl=60, monotonic=lambda: now[0])
         results = await asyncio.gather(*(directory.info("UBOB") for _ in range(5)))
-        assert results == [UserInfo("Bérénice", "fr-FR")] * 5
+        assert results == [UserInfo("Bérénice", "fr-FR", found=True)] * 5
         assert len(fake.calls_to("users.info")) == 1
         now[0] = 59
         await directory.info("UBOB")
@@ -34,8 +34,8 @@ async def test_unknown_user_falls_back_to_the_name_slack_gave() -> None:
     await fake.start()
     try:
         directory = UserDirectory(make_client("xoxb-t", fake.api_url))
-        assert await directory.info("UGONE", "gone") == UserInfo("gone", None)
-        assert await directory.info("UGONE", "gone") == UserInfo("gone", None)
+        assert await directory.info("UGONE", "gone") == UserInfo("gone", None, found=False)  # Slack says so
+        assert await directory.info("UGONE", "gone") == UserInfo("gone", None, found=False)
         assert len(fake.calls_to("users.info")) == 2  # a failure is not cached
     finally:
         await fake.stop()

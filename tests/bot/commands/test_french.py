@@ -88,4 +88,4 @@ def test_roles_in_french(chat: Chat) -> None:
     assert "rh\u202f: hannah" in listed and "communicant\u202f: olga" in listed
     chat.ok("langue fr", user="zoe")
     refused = chat.error("poste ouvrir \"Chef\" --site Lyon", user="zoe", direct=True)
-    assert "Seules les personnes ayant le rôle rh peuvent faire cela." in refused
+    assert "Seules les personnes des RH peuvent faire cela." in refused

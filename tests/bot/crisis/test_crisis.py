@@ -11,6 +11,7 @@ from bot.outbox import DeliveryError, Outgoing
 from storage.db import session_scope
 from storage.tables import Crisis, CrisisAck, OutboxMessage, Person
 from tests.support.chat import Chat, found
+from tests.support.linking import link_accounts
 
 
 def setup_people(chat: Chat) -> None:
@@ -102,8 +103,7 @@ def test_two_accounts_of_one_person_acknowledge_once(chat: Chat) -> None:
     chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
     chat.ok(f"crisis ack C{cid}", user="bob")
     chat.ok(f"crisis ack C{cid}", channel="!room:example.org", **matrix)
-    code = found(r"link code is (\w+)", chat.ok("profile link", user="bob", direct=True))
-    chat.ok(f"profile link {code}", channel="!dm:example.org", direct=True, **matrix)
+    link_accounts(chat, {"user": "bob", "direct": True}, {"channel": "!dm:example.org", "direct": True, **matrix})
     after = chat.ok(f"crisis status C{cid}", user="dave")
     assert f"Acknowledged by 1 of {total - 1}" in after
     with session_scope(chat.app.engine) as s:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from bot.clock import FrozenClock
 from storage.tables import Account, Membership, Person
 from tests.support.chat import Chat
+from tests.support.linking import link_accounts
 from tests.support.snapshot import snapshot
 
 
@@ -71,8 +72,8 @@ def test_link_two_accounts_into_one_person(chat: Chat, engine: Engine) -> None:
     chat.ok("profile skills sql", user="@alice:example.org", platform="matrix", workspace="example.org",
             channel="!room:example.org")
     chat.ok("community join ds", user="@alice:example.org", platform="matrix", workspace="example.org")
-    done = chat.ok(f"profile link {code.lower()}", user="@alice:example.org", platform="matrix",
-                   workspace="example.org")
+    done = link_accounts(chat, {"user": "alice"}, {"user": "@alice:example.org", "platform": "matrix",
+                                                   "workspace": "example.org"}, code=code.lower())
     assert "your accounts are now one person" in done
     with Session(engine) as session:
         accounts = list(session.exec(select(Account).where(col(Account.user_id).in_(["alice", "@alice:example.org"]))))

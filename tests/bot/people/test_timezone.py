@@ -9,6 +9,7 @@ from bot.crisis.jobs import is_daytime
 from storage.db import session_scope
 from storage.tables import Account, AuditEntry, Person
 from tests.support.chat import Chat
+from tests.support.linking import link_accounts
 from tests.support.snapshot import snapshot
 
 
@@ -72,8 +73,7 @@ def test_replies_use_the_readers_zone_and_channel_posts_the_default(town: Chat) 
 
 def test_linked_accounts_keep_the_zone(chat: Chat) -> None:
     chat.ok("profile timezone Europe/Lisbon", user="alice")
-    code = chat.ok("profile link", user="alice").split("Your link code is ")[1].split(".")[0]
-    chat.ok(f"profile link {code}", user="U1", platform="slack", workspace="T1")
+    link_accounts(chat, {"user": "alice"}, {"user": "U1", "platform": "slack", "workspace": "T1"})
     assert zone_of(chat, "U1") == "Europe/Lisbon"
 
 

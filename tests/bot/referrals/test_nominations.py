@@ -60,14 +60,6 @@ def test_bad_nominations_change_nothing(opened: Chat) -> None:
     assert snapshot(chat.app.engine) == before
 
 
-def test_second_nomination_of_same_person_refused_without_naming_the_first(opened: Chat) -> None:
-    nominate(opened, by="marc")
-    before = snapshot(opened.app.engine)
-    error = opened.error(f'nominate 1 @bob "{WHY} Really."', user="lucie", direct=True)
-    assert "already been nominated for P1" in error and "marc" not in error
-    assert snapshot(opened.app.engine) == before
-
-
 def test_nominee_is_asked_in_private_with_position_argument_and_buttons(opened: Chat) -> None:
     reply = nominate(opened)
     assert "Nomination N1" in reply and "asked bob, in private" in reply
@@ -213,7 +205,7 @@ def test_no_withdrawal_from_offered(consented: Chat) -> None:
     assert snapshot(consented.app.engine) == before
 
 
-ROLES = ("marc", "bob", "hannah", "admin", "zoe")  # nominator, nominee, HR, admin, another member
+ROLES = ("marc", "bob", "hannah", "admin", "zoe")  # nominator, nominee, HR, admin (not HR), another member
 
 
 @pytest.mark.parametrize("user", ROLES)
@@ -221,7 +213,7 @@ def test_who_may_see_and_do_what(consented: Chat, user: str) -> None:
     chat = consented
     show = chat.say("nomination show N1", user=user, direct=True)
     listing = chat.ok("nomination list", user=user, direct=True)
-    if user == "zoe":
+    if user in ("zoe", "admin"):  # admins manage roles; they do not read nominations
         # exactly the answer about a code that does not exist (each with its own usage line)
         for command in ("nomination show", "nomination consent", "nomination withdraw", "nomination move"):
             extra = {"nomination consent": " yes", "nomination move": " under_review"}.get(command, "")
@@ -233,10 +225,10 @@ def test_who_may_see_and_do_what(consented: Chat, user: str) -> None:
     else:
         assert not show.is_error and "Nominee: bob" in show.message.plain_text()
         assert "N1" in listing
-    may_move = user in ("hannah", "admin")
+    may_move = user == "hannah"
     reply = chat.say("nomination move N1 under_review", user=user, direct=True)
     assert reply.is_error is not may_move
-    if not may_move and user != "zoe":
+    if not may_move and user not in ("zoe", "admin"):
         assert "Only HR" in reply.message.plain_text()
     if user != "bob":
         consent = chat.say("nomination consent N1 no", user=user, direct=True)
@@ -258,7 +250,7 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     for state in ("interview", "offered", "hired"):
         chat.ok(f"nomination move N1 {state}", user="hannah", direct=True)
     chat.ok("nomination list", user="marc", direct=True)
-    chat.deliver()
+    sent = chat.deliver()
     assert [row.subject for row in channel_rows(chat)] == ["position:2"]  # the announcement, nothing else
     for row in channel_rows(chat):
         assert "N1" not in row.body and "bob" not in row.body and WHY not in row.body and HR_NOTE not in row.body
@@ -269,7 +261,8 @@ def test_nothing_reaches_a_channel_the_audit_or_the_logs(opened: Chat, caplog: p
     for entry in audits:
         assert WHY not in entry.details and HR_NOTE not in entry.details and "bob" not in entry.details
         assert set(json.loads(entry.details)) <= {"position", "state", "before", "after", "note", "shared"}
-    assert any(WHY in d.body for d in dms if d.target_id == "bob")
+    assert any(WHY in s.text for s in sent if s.target_kind == "dm" and s.target_id == "bob")  # bob was told
+    assert dms and all(WHY not in d.body for d in dms)  # and, delivered, the rows no longer hold it
     chat.deliver()
     assert WHY not in caplog.text and HR_NOTE not in caplog.text
 
@@ -291,8 +284,8 @@ def test_french_speakers_get_french_with_french_words(opened: Chat) -> None:
 
 def test_hr_queue_is_capped_in_chat_and_in_workflow_order(opened: Chat) -> None:
     chat = opened
-    for i in range(service.QUEUE_LIMIT + 5):
-        chat.ok(f'nominate P1 @person{i} "{WHY}"', user="marc", direct=True)
+    for i in range(service.QUEUE_LIMIT + 5):  # from 5 people: each may make 10 a day
+        chat.ok(f'nominate P1 @person{i} "{WHY}"', user=f"nominator{i % 5}", direct=True)
     chat.ok("nomination consent N45 yes", user="person44", direct=True)
     listing = chat.ok("nomination list", user="hannah", direct=True)
     queue = listing.split("HR queue")[1]
