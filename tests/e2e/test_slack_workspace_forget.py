@@ -56,7 +56,9 @@ async def _acme_life(slack: OAuthHarness) -> None:
     await slack.command_in(ACME, "community join writers", user=ALICE)
     code = re.search(r"link code is (\w+)", (await slack.command_in(ACME, "profile link", user=LINA)).params["text"])
     assert code is not None
-    linked = await slack.command_in(GLOBEX, f"profile link {code.group(1)}", user=LINA)
+    await slack.command_in(GLOBEX, f"profile link {code.group(1)}", user=LINA)
+    await slack.command_in(GLOBEX, "profile link confirm", user=LINA)  # both accounts confirm (issue #12)
+    linked = await slack.command_in(ACME, "profile link confirm", user=LINA)
     assert "your accounts are now one person" in linked.params["text"], linked.params["text"]
     await slack.command_in(ACME, "profile skills sql", user=LINA)
     await slack.command_in(GLOBEX, 'share writers https://example.org/a "A guide"', user=ADMIN)  # to CACMEW
@@ -93,7 +95,8 @@ async def test_forget_exports_then_deletes_an_uninstalled_workspace(slack: OAuth
     assert "3 account(s), 2 person(s) deleted, 1 kept" in done.output
     held = json.loads(export.read_text(encoding="utf-8"))
     assert sorted(a["user_id"] for a in held["accounts"]) == [ADMIN, ALICE, LINA]
-    assert held["channels"][0]["channel_id"] == "CACMEW" and held["outbox"] == {"failed": 1}
+    # Ended by the uninstall: the share to CACMEW, and the link confirmation asked of Lina in Acme.
+    assert held["channels"][0]["channel_id"] == "CACMEW" and held["outbox"] == {"failed": 2}
     assert held["installations"][0]["uninstall_reason"] == "app_uninstalled"
     assert "xox" not in export.read_text(encoding="utf-8")  # no token, sealed or not
     # Acme is gone: accounts, Alice with her skills and membership, channels, outbox rows, events, installation.
