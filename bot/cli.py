@@ -88,6 +88,9 @@ class CercleGroup(FullHelpGroup):
             for capability in default_capabilities():
                 for ref in capability.cli:
                     resolve(ref)(self)
+            for platform in _platforms():  # a platform's own subcommands (`cercle workspace forget`)
+                for ref in platform.cli:
+                    resolve(ref)(self)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands or cmd_name == "export":

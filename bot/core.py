@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot import identity
+from bot import identity, workspaces
 from bot.answering import Answering
 from bot.clock import Clock
 from bot.commands.router import Router
 from bot.events import Actor
 from bot.messages import Message
 from bot.outbox import Outbox, sent_message
+from bot.outbox.ending import end_pending
 from bot.permissions import Role, has_role
 from bot.platforms import Platforms
 from bot.settings import Settings
@@ -60,3 +62,18 @@ class Core:
         """The message the outbox sent as `platform_message_id` (e.g. to know what its buttons run)."""
         with session_scope(self.engine) as session:
             return sent_message(session, platform, platform_message_id)
+
+    def end_deliveries(self, platform: str, workspace: str, reason: str) -> int:
+        """End a workspace's pending deliveries with `reason` (it was uninstalled); how many ended."""
+        with session_scope(self.engine) as session:
+            return end_pending(session, platform, workspace, reason, self.clock.now())
+
+    def workspace_holdings(self, platform: str, workspace: str) -> dict[str, Any]:
+        """What Cercle holds of a workspace (accounts and their persons, channels, outbox and event counts)."""
+        with session_scope(self.engine) as session:
+            return workspaces.holdings(session, platform, workspace)
+
+    def forget_workspace(self, platform: str, workspace: str) -> dict[str, int]:
+        """Delete what Cercle holds of a workspace that left (`bot.workspaces.forget`); the counts."""
+        with session_scope(self.engine) as session:
+            return workspaces.forget(session, platform, workspace)

@@ -70,6 +70,9 @@ class PlatformDescriptor:
     # Where a person types a confidential command so that nobody else reads it (`bot.places`), marked with
     # N_(): the end of the refusal of a command typed in a shared place.
     private_hint: str = ""
+    # Functions ("module:function") adding its `cercle` subcommands to the click group, as `Capability.cli`
+    # (imported by `bot/cli.py` only, when click needs them).
+    cli: tuple[str, ...] = ()
     # The adapter asks the platform about every mention (`UserInfo.found`): a person is created from a mention
     # only when the platform confirmed they exist (a console name is whatever is typed: False there).
     confirms_mentions: bool = False

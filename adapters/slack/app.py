@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import command_forms, handlers, interactivity, shortcuts
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation
 from adapters.slack.home import HomeTab
+from adapters.slack.oauth.flow import OAuthInstall
 from adapters.slack.platform import NAME, SlackSettings
 from adapters.slack.sender import SlackSender, slack_error
 from adapters.slack.users import UserDirectory
@@ -49,16 +50,26 @@ class SlackAdapter:
     name: str = NAME
 
     def __init__(self, core: Core, settings: SlackSettings, http: HttpServer | None) -> None:
-        if not (settings.bot_token and (settings.signing_secret or settings.socket_mode)):
-            raise ValueError("Slack needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET unless in Socket Mode")
+        if not settings.configured:
+            raise ValueError("Slack needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), and "
+                             "SLACK_SIGNING_SECRET unless in Socket Mode")
         self.settings = settings
-        self.client = make_client(settings.bot_token, settings.api_url)
-        # Socket Mode requests come over Slack's authenticated websocket: no signature to check.
-        self.bolt = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "",
-                             request_verification_enabled=not settings.socket_mode,
-                             logger=logging.getLogger("slack_bolt.cercle"))
+        self.oauth: OAuthInstall | None = None
+        self.sender: Sender
+        if settings.oauth:  # several workspaces: each one's token comes from its installation
+            self.oauth = OAuthInstall.build(core, settings)
+            self.client, self.bolt, self.sender = self.oauth.client, self.oauth.bolt, self.oauth.sender
+            if http is not None:
+                self.oauth.serve(http)
+        else:
+            assert settings.bot_token
+            self.client = make_client(settings.bot_token, settings.api_url)
+            # Socket Mode requests come over Slack's authenticated websocket: no signature to check.
+            self.bolt = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "",
+                                 request_verification_enabled=not settings.socket_mode,
+                                 logger=logging.getLogger("slack_bolt.cercle"))
+            self.sender = SlackSender(self.client)
         self.users = UserDirectory(self.client)
-        self.sender: Sender = SlackSender(self.client)
         self.conversation = Conversation(core, self.client, self.users)
         shortcuts.register(self.bolt, self.conversation, settings.command)  # before the slash command's listener
         handlers.register(self.bolt, self.conversation, settings.command)
@@ -96,6 +107,9 @@ class SlackAdapter:
                       "connections:write) and that Socket Mode is on in the app. Still trying.")
 
     async def _check_token(self) -> None:
+        if self.oauth is not None:
+            log.info("slack: OAuth install, %s", (await self.oauth.health())[1])
+            return
         try:
             await asyncio.wait_for(self.client.auth_test(), timeout=10)
         except SlackApiError as exc:
@@ -123,6 +137,10 @@ class SlackAdapter:
             log.warning("slack: stopped with %d request(s) still being handled", self.conversation.inflight)
 
     async def health(self) -> tuple[bool, str]:
+        if self.oauth is not None:
+            if self.socket_mode and not (self._socket is not None and await self._socket.client.is_connected()):
+                return False, "socket mode: disconnected"
+            return await self.oauth.health()
         try:
             auth = await asyncio.wait_for(self.client.auth_test(), timeout=5)
         except NETWORK_ERRORS as exc:

@@ -24,29 +24,44 @@ _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
 _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+|G[A-Z0-9]+)(?:\|([^>]*))?>$")
 _ID = re.compile(r"^[A-Z0-9]{2,}$")
 _COMMAND = re.compile(r"^/[a-z0-9_\-]{1,31}$")
+_SCOPE = re.compile(r"^[a-z_]+(:[a-z_.]+)*$")
+# The bot scopes an OAuth install asks for by default: the manifest's (tests/adapters/slack/test_manifest.py).
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "im:history", "channels:history",
+              "groups:history", "pins:write", "users:read", "app_mentions:read")
 
 
 @dataclass(frozen=True)
 class SlackSettings:
-    """A single-workspace Slack app (HTTP mode, or Socket Mode with an app-level token)."""
+    """A single-workspace Slack app (a bot token), or an app installed in several workspaces through
+    OAuth (client id and secret: tokens kept sealed in the database); HTTP mode, or Socket Mode."""
 
     bot_token: str | None = field(default=None, repr=False)  # SLACK_BOT_TOKEN
     signing_secret: str | None = field(default=None, repr=False)  # SLACK_SIGNING_SECRET (HTTP mode only)
     app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN: Socket Mode when set
     api_url: str = "https://slack.com/api/"  # SLACK_API_URL
     command: str = "/cercle"  # CERCLE_SLACK_COMMAND
+    client_id: str | None = None  # SLACK_CLIENT_ID: OAuth install in several workspaces
+    client_secret: str | None = field(default=None, repr=False)  # SLACK_CLIENT_SECRET
+    scopes: tuple[str, ...] = BOT_SCOPES  # SLACK_SCOPES
+    redirect_uri: str | None = None  # SLACK_REDIRECT_URI (else the one registered in the app)
 
     @property
     def configured(self) -> bool:
-        """A bot token, and the signing secret unless in Socket Mode (Slack's websocket needs no signature)."""
-        return bool(self.bot_token and (self.signing_secret or self.app_token))
+        """A bot token or an OAuth install, and the signing secret unless in Socket Mode (Slack's websocket
+        needs no signature)."""
+        return bool((self.bot_token or self.oauth) and (self.signing_secret or self.app_token))
+
+    @property
+    def oauth(self) -> bool:
+        """Installed through OAuth: each workspace's token comes from the database."""
+        return bool(self.client_id and self.client_secret)
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
     def secrets(self) -> tuple[str, ...]:
-        return tuple(v for v in (self.bot_token, self.signing_secret, self.app_token) if v)
+        return tuple(v for v in (self.bot_token, self.signing_secret, self.app_token, self.client_secret) if v)
 
 
 def read_settings(env: Mapping[str, str | None]) -> SlackSettings:
@@ -56,13 +71,17 @@ def read_settings(env: Mapping[str, str | None]) -> SlackSettings:
         raise SettingsError("SLACK_BOT_TOKEN", "a bot token starts with xoxb-")
     if app_token and not app_token.startswith("xapp-"):
         raise SettingsError("SLACK_APP_TOKEN", "an app-level token starts with xapp-")
-    if (secret or app_token) and not token:
+    oauth = read_oauth(env)
+    if token and oauth:
+        raise SettingsError("SLACK_BOT_TOKEN", "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID "
+                                               "and SLACK_CLIENT_SECRET (OAuth install), not both")
+    if (secret or app_token) and not (token or oauth):
         raise SettingsError("SLACK_BOT_TOKEN", "Slack needs SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET, or with "
                                                "SLACK_APP_TOKEN for Socket Mode)")
-    if token and not (secret or app_token):
+    if (token or oauth) and not (secret or app_token):
         raise SettingsError("SLACK_SIGNING_SECRET", "Slack needs SLACK_SIGNING_SECRET (HTTP mode) or "
                                                     "SLACK_APP_TOKEN (Socket Mode) with SLACK_BOT_TOKEN")
-    section = SlackSettings(bot_token=token, signing_secret=secret, app_token=app_token)
+    section = replace(oauth or SlackSettings(), bot_token=token, signing_secret=secret, app_token=app_token)
     api = read_env(env, "SLACK_API_URL")
     if api:
         if not re.match(r"^https?://", api):
@@ -73,6 +92,33 @@ def read_settings(env: Mapping[str, str | None]) -> SlackSettings:
         if not _COMMAND.match(command):
             raise SettingsError("CERCLE_SLACK_COMMAND", f"'{command}' is not a slash command like /cercle")
         section = replace(section, command=command)
+    return section
+
+
+def read_oauth(env: Mapping[str, str | None]) -> SlackSettings | None:
+    """The OAuth install settings, or None without SLACK_CLIENT_ID and SLACK_CLIENT_SECRET."""
+    client_id, client_secret = read_env(env, "SLACK_CLIENT_ID"), read_env(env, "SLACK_CLIENT_SECRET")
+    if not (client_id or client_secret):
+        return None
+    if not (client_id and client_secret):
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(missing, "an OAuth install needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+    if not read_env(env, "CERCLE_SECRET_KEY"):
+        raise SettingsError("CERCLE_SECRET_KEY", "Slack OAuth install needs it: each workspace's tokens are kept "
+                                                 "in the database, sealed with it")
+    section = SlackSettings(client_id=client_id, client_secret=client_secret)
+    scopes = read_env(env, "SLACK_SCOPES")
+    if scopes:
+        listed = tuple(s.strip() for s in scopes.split(",") if s.strip())
+        wrong = [s for s in listed if not _SCOPE.match(s)]
+        if wrong or not listed:
+            raise SettingsError("SLACK_SCOPES", f"'{(wrong or [scopes])[0]}' is not a Slack scope like chat:write")
+        section = replace(section, scopes=listed)
+    redirect = read_env(env, "SLACK_REDIRECT_URI")
+    if redirect:
+        if not re.match(r"^https?://", redirect):
+            raise SettingsError("SLACK_REDIRECT_URI", f"'{redirect}' is not an http(s) URL")
+        section = replace(section, redirect_uri=redirect)
     return section
 
 
@@ -120,4 +166,5 @@ PLATFORM = PlatformDescriptor(
     edit_pacing=RateLimit(per_target=1.0, per_second=0.75),
     channel_marks=("<#",),
     command_hint="Slack: `/cercle <command>`",
+    cli=("adapters.slack.oauth.cli:register",),  # cercle workspace forget
 )

@@ -54,6 +54,7 @@ from storage.tables.referrals import (
     Position,
     PositionSkill,
 )
+from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState, SlackTeam
 
 __all__ = [
     "Account", "AnonymousRecord", "AuditEntry", "Channel", "Community", "CommunityActivity", "CommunityChannel",
@@ -64,5 +65,5 @@ __all__ = [
     "MatrixCryptoOlmSession", "MatrixCryptoOutboundSession", "MatrixCryptoRoom", "MatrixCryptoTrackedUser",
     "Membership", "Nomination", "NominationEvent", "NominationReminder", "NominationSupporter", "OutboxEdit",
     "OutboxMessage", "Person", "PersonSkill", "Position", "PositionSkill", "PostRefresh",
-    "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant",
+    "ProcessedEvent", "Resource", "ResourceTag", "RoleGrant", "SlackInstallation", "SlackOAuthState", "SlackTeam",
 ]

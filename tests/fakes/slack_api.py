@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.slack_oauth import SlackOAuth, basic_auth
+
 TEAM_ID = "T0CERCLE"
 BOT_USER_ID = "UBOTCERCLE"
 BOT_ID = "BBOTCERCLE"
@@ -86,6 +88,7 @@ class FakeSlack:
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         self.channel_errors: dict[str, str] = {}  # channel id -> error code of chat.postMessage
         self.expired_responses: set[str] = set()  # response_url keys that answer 404 expired_url
+        self.oauth = SlackOAuth()  # oauth.v2.access, and the workspace of each token it issued
         self.rate_per_channel = rate_per_channel
         self.workspace_rate = workspace_rate
         self._channel_buckets: dict[str, _Bucket] = {}
@@ -203,6 +206,7 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await self._params(request)
+        params.update(basic_auth(request.headers.get("Authorization", "")))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         call = Call(method, params, token)
         self.calls.append(call)
@@ -283,8 +287,15 @@ class FakeSlack:
             if not token.startswith("xapp-"):
                 return {"ok": False, "error": "not_allowed_token_type"}
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        if method == "oauth.v2.access":
+            return self.oauth.access(params)
         if not token.startswith(("xoxb-", "xwfp-")):  # xwfp-: a workflow step's own token (function_executed)
             return {"ok": False, "error": "not_authed"}
+        refused = self.oauth.refusal(token)
+        if refused:
+            return {"ok": False, "error": refused}
+        if method == "auth.test" and self.oauth.auth_test(token):
+            return self.oauth.auth_test(token) or {}
         if method in ("functions.completeSuccess", "functions.completeError"):
             if not params.get("function_execution_id"):
                 return {"ok": False, "error": "invalid_arguments"}

@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 import yaml
 
 from adapters.slack.app import EVENTS_PATH
-from adapters.slack.platform import SlackSettings
+from adapters.slack.oauth.flow import REDIRECT_PATH
+from adapters.slack.platform import BOT_SCOPES, SlackSettings
 
 MANIFEST = Path(__file__).parents[3] / "deploy" / "slack-manifest.yml"
 
@@ -22,7 +23,8 @@ def test_manifest_matches_the_adapter() -> None:
     urls = [command["url"], settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
     assert {urlparse(u).path for u in urls} == {EVENTS_PATH}
     assert settings["interactivity"]["is_enabled"] is True
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "function_executed",
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "app_uninstalled",
+                                                                   "tokens_revoked", "function_executed",
                                                                    "app_home_opened"}
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
@@ -56,3 +58,12 @@ def test_the_manifest_asks_for_no_scope_the_code_does_not_use() -> None:
     needed = {"commands", "app_mentions:read", "im:history"}.union(*(SCOPES_OF[m] for m in called))
     scopes = set(yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["oauth_config"]["scopes"]["bot"])
     assert scopes == needed
+
+
+def test_an_oauth_install_asks_for_the_manifests_scopes_and_comes_back_to_cercle() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert SlackSettings().scopes == BOT_SCOPES
+    assert list(BOT_SCOPES) == manifest["oauth_config"]["scopes"]["bot"]  # SLACK_SCOPES' default
+    (redirect,) = manifest["oauth_config"]["redirect_urls"]
+    assert urlparse(redirect).path == REDIRECT_PATH
+    assert manifest["settings"]["token_rotation_enabled"] is False  # SLACK_BOT_TOKEN cannot be refreshed
