@@ -158,6 +158,7 @@ async def test_an_announcement_shows_its_acknowledgements_as_a_bar(slack: SlackH
 
 async def test_a_closed_position_shows_closed_on_its_post(slack: SlackHarness, clock: FrozenClock) -> None:
     await cafe_with_members(slack)
+    await slack.command(f"role grant <@{ADMIN}> hr", user=ADMIN)  # only HR opens positions
     await slack.command('position open "Barista" --site "Lyon" --skills coffee', user=ADMIN)
     await slack.worker.run_once()
     (post,) = slack.fake.posted("CCAFE")
