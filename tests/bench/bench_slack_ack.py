@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from adapters.slack.app import make_client
 from bot.clock import SystemClock
 from bot.settings import Settings
-from storage.db import make_engine, session_scope
-from storage.migrate import upgrade
+from storage.db import session_scope
 from storage.tables import PersonSkill
+from tests.bench.common import bench_database
 from tests.fakes.slack_api import FakeSlack
-from tests.support.databases import PostgresDatabase
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, USERS, running_slack, sign
 
 RESULTS = Path(__file__).parent / "results"
@@ -75,45 +73,32 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run(requests: int, database: str) -> dict[str, Any]:
-    pg: PostgresDatabase | None = None
-    with tempfile.TemporaryDirectory() as folder:
-        if database == "postgres":
-            pg = PostgresDatabase()
-            url = pg.url
-        else:
-            url = f"sqlite:///{folder}/bench.db"
-        engine = make_engine(url)
-        upgrade(engine)
+    with bench_database(database) as (url, engine):
         fake = FakeSlack(users=USERS)
-        try:
-            async with running_slack(Settings(database_url=url), SystemClock(), engine, fake=fake) as cercle:
-                runner, bare_url = await bare_bolt(cercle.fake)
-                users = list(USERS)
-                cercle_times: list[float] = []
-                bare_times: list[float] = []
-                try:
-                    for i in range(requests + 20):
-                        text = "profile skills " + ",".join(SKILLS[j % len(SKILLS)] for j in range(i % 5 + 1))
-                        body, _trigger = cercle.command_body(text, user=users[i % len(users)])
-                        # Alternate which goes first, so neither always meets a warmer machine.
-                        order = [("cercle", cercle.url), ("bare", bare_url)]
-                        if i % 2:
-                            order.reverse()
-                        for name, target in order:
-                            seconds = await ack_seconds(cercle.session, target, body)
-                            if i >= 20:  # warm-up: first users.info, first connections
-                                (cercle_times if name == "cercle" else bare_times).append(seconds)
-                        await cercle.settle()  # the reply went out: each command meets an idle app
-                    burst = await burst_acks(cercle, bare_url, users)
-                finally:
-                    await runner.cleanup()
-                with session_scope(engine) as session:
-                    written = len(list(session.exec(PersonSkill.__table__.select())))  # type: ignore[attr-defined]
-                answered = len(cercle.fake.responses)
-        finally:
-            engine.dispose()
-            if pg is not None:
-                pg.drop()
+        async with running_slack(Settings(database_url=url), SystemClock(), engine, fake=fake) as cercle:
+            runner, bare_url = await bare_bolt(cercle.fake)
+            users = list(USERS)
+            cercle_times: list[float] = []
+            bare_times: list[float] = []
+            try:
+                for i in range(requests + 20):
+                    text = "profile skills " + ",".join(SKILLS[j % len(SKILLS)] for j in range(i % 5 + 1))
+                    body, _trigger = cercle.command_body(text, user=users[i % len(users)])
+                    # Alternate which goes first, so neither always meets a warmer machine.
+                    order = [("cercle", cercle.url), ("bare", bare_url)]
+                    if i % 2:
+                        order.reverse()
+                    for name, target in order:
+                        seconds = await ack_seconds(cercle.session, target, body)
+                        if i >= 20:  # warm-up: first users.info, first connections
+                            (cercle_times if name == "cercle" else bare_times).append(seconds)
+                    await cercle.settle()  # the reply went out: each command meets an idle app
+                burst = await burst_acks(cercle, bare_url, users)
+            finally:
+                await runner.cleanup()
+            with session_scope(engine) as session:
+                written = len(list(session.exec(PersonSkill.__table__.select())))  # type: ignore[attr-defined]
+            answered = len(cercle.fake.responses)
     assert written > 0, "the benchmark command wrote nothing"
     return {"cercle": cercle_times, "bare": bare_times, "answered": answered, "burst": burst}
 

@@ -12,17 +12,14 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
 from bot.settings import Settings
-from storage.db import make_engine
-from storage.migrate import upgrade
 from tests.bench.bench_slack_ack import percentile
-from tests.support.databases import PostgresDatabase
+from tests.bench.common import bench_database
 from tests.support.slack_grid import ALICE, BOB, LYON, OLD, PARIS, GridSlack, running_grid
 
 RESULTS = Path(__file__).parent / "results"
@@ -36,42 +33,29 @@ async def timed(grid: GridSlack, text: str, *, user: str, team: str, in_grid: bo
 
 
 async def run(requests: int, database: str) -> dict[str, list[float]]:
-    pg: PostgresDatabase | None = None
     out: dict[str, list[float]] = {"grid": [], "plain": [], "first_sight": []}
-    with tempfile.TemporaryDirectory() as folder:
-        if database == "postgres":
-            pg = PostgresDatabase()
-            url = pg.url
-        else:
-            url = f"sqlite:///{folder}/bench.db"
-        engine = make_engine(url)
-        upgrade(engine)
-        try:
-            async with running_grid(Settings(database_url=url), SystemClock(), engine) as grid:
-                grid.fake.users[PLAIN] = ("Pat", "en-US")  # in no organisation
-                # First sight: people known in two workspaces before (two persons each), then seen in Grid.
-                grid.before_grid()
-                for user in (ALICE, BOB, OLD):
-                    for team in (PARIS, LYON):
-                        await grid.command("profile skills kafka", user=user, team=team, grid=False)
-                grid.in_grid()
-                for user in (ALICE, BOB, OLD):
-                    out["first_sight"].append(await timed(grid, "profile show", user=user, team=LYON, in_grid=True))
-                # Steady state: Grid requests against plain-workspace ones (another team, never in Grid).
-                for i in range(requests + 20):
-                    order = [("grid", True), ("plain", False)]
-                    if i % 2:
-                        order.reverse()
-                    for name, in_grid in order:
-                        team = (PARIS, LYON)[i % 2] if in_grid else "TPLAIN01"
-                        seconds = await timed(grid, "profile show", user=ALICE if in_grid else PLAIN, team=team,
-                                              in_grid=in_grid)
-                        if i >= 20:
-                            out[name].append(seconds)
-        finally:
-            engine.dispose()
-            if pg is not None:
-                pg.drop()
+    with bench_database(database) as (url, engine):
+        async with running_grid(Settings(database_url=url), SystemClock(), engine) as grid:
+            grid.fake.users[PLAIN] = ("Pat", "en-US")  # in no organisation
+            # First sight: people known in two workspaces before (two persons each), then seen in Grid.
+            grid.before_grid()
+            for user in (ALICE, BOB, OLD):
+                for team in (PARIS, LYON):
+                    await grid.command("profile skills kafka", user=user, team=team, grid=False)
+            grid.in_grid()
+            for user in (ALICE, BOB, OLD):
+                out["first_sight"].append(await timed(grid, "profile show", user=user, team=LYON, in_grid=True))
+            # Steady state: Grid requests against plain-workspace ones (another team, never in Grid).
+            for i in range(requests + 20):
+                order = [("grid", True), ("plain", False)]
+                if i % 2:
+                    order.reverse()
+                for name, in_grid in order:
+                    team = (PARIS, LYON)[i % 2] if in_grid else "TPLAIN01"
+                    seconds = await timed(grid, "profile show", user=ALICE if in_grid else PLAIN, team=team,
+                                          in_grid=in_grid)
+                    if i >= 20:
+                        out[name].append(seconds)
     return out
 
 

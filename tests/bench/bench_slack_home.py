@@ -14,64 +14,48 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
 from bot.settings import Settings
-from storage.db import make_engine
-from storage.migrate import upgrade
 from tests.bench.bench_slack_ack import percentile
+from tests.bench.common import bench_database
 from tests.fakes.slack_api import FakeSlack
-from tests.support.databases import PostgresDatabase
 from tests.support.slack import ADMIN, USERS, running_slack
 
 RESULTS = Path(__file__).parent / "results"
 
 
 async def run(people: int, database: str) -> dict[str, Any]:
-    pg: PostgresDatabase | None = None
     users = {**USERS, **{f"UP{i:05d}": (f"Person {i}", "en-US") for i in range(people)}}
-    with tempfile.TemporaryDirectory() as folder:
-        if database == "postgres":
-            pg = PostgresDatabase()
-            url = pg.url
-        else:
-            url = f"sqlite:///{folder}/bench.db"
-        engine = make_engine(url)
-        upgrade(engine)
-        try:
-            async with running_slack(Settings(database_url=url), SystemClock(), engine,
-                                     fake=FakeSlack(users=users)) as slack:
-                home = slack.adapter.home
-                home.debounce, home.sweep = 3600.0, 3600.0  # rounds are run by hand below
-                await slack.command('community create ops "Operations"', user=ADMIN)
-                await slack.command("community link ops", user=ADMIN)
-                ids = [u for u in users if u.startswith("UP")]
-                for uid in ids:
-                    await slack.command("community join ops", user=uid)
-                await slack.command('crisis declare "Outage" --audience ops', user=ADMIN)
-                await slack.command('crisis announce C1 "The VPN is down."', user=ADMIN)
-                opened: list[float] = []
-                for uid in ids:
-                    started = time.perf_counter()
-                    await slack.event({"type": "app_home_opened", "user": uid, "channel": "D" + uid, "tab": "home"})
-                    opened.append(time.perf_counter() - started)
-                before = len(slack.fake.calls_to("views.publish"))
-                await slack.command('crisis announce C1 "Back at noon."', user=ADMIN)
+    with bench_database(database) as (url, engine):
+        async with running_slack(Settings(database_url=url), SystemClock(), engine,
+                                 fake=FakeSlack(users=users)) as slack:
+            home = slack.adapter.home
+            home.debounce, home.sweep = 3600.0, 3600.0  # rounds are run by hand below
+            await slack.command('community create ops "Operations"', user=ADMIN)
+            await slack.command("community link ops", user=ADMIN)
+            ids = [u for u in users if u.startswith("UP")]
+            for uid in ids:
+                await slack.command("community join ops", user=uid)
+            await slack.command('crisis declare "Outage" --audience ops', user=ADMIN)
+            await slack.command('crisis announce C1 "The VPN is down."', user=ADMIN)
+            opened: list[float] = []
+            for uid in ids:
                 started = time.perf_counter()
-                changed = await home.refresh()
-                changed_seconds = time.perf_counter() - started
-                started = time.perf_counter()
-                unchanged = await home.refresh()
-                unchanged_seconds = time.perf_counter() - started
-                published = len(slack.fake.calls_to("views.publish")) - before
-        finally:
-            engine.dispose()
-            if pg is not None:
-                pg.drop()
+                await slack.event({"type": "app_home_opened", "user": uid, "channel": "D" + uid, "tab": "home"})
+                opened.append(time.perf_counter() - started)
+            before = len(slack.fake.calls_to("views.publish"))
+            await slack.command('crisis announce C1 "Back at noon."', user=ADMIN)
+            started = time.perf_counter()
+            changed = await home.refresh()
+            changed_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            unchanged = await home.refresh()
+            unchanged_seconds = time.perf_counter() - started
+            published = len(slack.fake.calls_to("views.publish")) - before
     return {"opened": opened, "changed": changed, "changed_seconds": changed_seconds, "unchanged": unchanged,
             "unchanged_seconds": unchanged_seconds, "published": published}
 

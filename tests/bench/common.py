@@ -9,10 +9,16 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -70,3 +76,24 @@ def median(values: list[float]) -> float:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+@contextmanager
+def bench_database(database: str) -> Iterator[tuple[str, Engine]]:
+    """A migrated database for one benchmark run, dropped afterwards: a SQLite file in a temporary folder,
+    or (`database == "postgres"`) a fresh PostgreSQL database. Yields its URL and engine."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from tests.support.databases import PostgresDatabase
+
+    with tempfile.TemporaryDirectory() as folder:
+        pg = PostgresDatabase() if database == "postgres" else None
+        url = pg.url if pg is not None else f"sqlite:///{folder}/bench.db"
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            yield url, engine
+        finally:
+            engine.dispose()
+            if pg is not None:
+                pg.drop()
