@@ -14,9 +14,6 @@ from tests.support.matrix import MatrixWorld
 pytestmark = pytest.mark.synapse
 
 
-# Platform behaviour, the same on both databases (the place and mention rules are tested on both in
-# tests/e2e/test_places.py and tests/e2e/test_slack_mentions.py): one real-Synapse run keeps the suite short.
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_an_unknown_matrix_user_creates_nobody_and_a_real_one_is_found(matrix: MatrixWorld) -> None:
     alice = await matrix.user("alice")  # an administrator
     carol = await matrix.user("carol")  # exists on the homeserver, not in the room

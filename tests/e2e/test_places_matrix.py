@@ -43,9 +43,6 @@ async def say(user: MatrixUser, room: str, text: str, bot: str, contains: str) -
     return answer.room_id
 
 
-# Platform behaviour, the same on both databases (the place and mention rules are tested on both in
-# tests/e2e/test_places.py and tests/e2e/test_slack_mentions.py): one real-Synapse run keeps the suite short.
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_matrix_every_confidential_command_from_a_shared_room_and_a_direct_room(matrix: MatrixWorld) -> None:
     alice = await matrix.user("alice")  # an administrator: opens the community, the consultation, the crisis
     hannah = await matrix.user("hannah")  # HR

@@ -13,7 +13,6 @@ versions the project locks today and the install comes mostly from pip's cache.
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
@@ -23,11 +22,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.cache_lock import locked
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "releases"
@@ -120,24 +119,13 @@ def plain_constraints(lock: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # two test runs of one clone build the venv once
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def release_python(release: Release) -> Path:
     """The python of the release's cached venv, building it when missing (about a minute, then reused)."""
     name = f"{release.version}-{release.commit[:12]}-py{sys.version_info.major}.{sys.version_info.minor}"
     venv = CACHE / name
     python = venv / "bin" / "python"
     marker = venv / ".cercle-ready"
-    with _locked(CACHE / f"{name}.lock"):
+    with locked(CACHE / f"{name}.lock"):
         if marker.exists() and python.exists():
             return python
         shutil.rmtree(venv, ignore_errors=True)

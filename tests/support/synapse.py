@@ -23,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.cache_lock import locked
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("CERCLE_SYNAPSE_VENV", ROOT / ".cache" / "synapse-venv"))
 SYNAPSE_SPEC = os.environ.get("CERCLE_SYNAPSE_SPEC", "matrix-synapse>=1.100")
@@ -40,6 +42,14 @@ def ensure_venv() -> Path:
     marker = VENV / ".cercle-ready"
     if marker.exists() and python.exists():
         return python
+    with locked(VENV.parent / f"{VENV.name}.lock"):  # the suite's workers install it once
+        if marker.exists() and python.exists():
+            return python
+        _install(python, marker)
+    return python
+
+
+def _install(python: Path, marker: Path) -> None:
     try:
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True)
@@ -49,7 +59,6 @@ def ensure_venv() -> Path:
         stderr = getattr(exc, "stderr", b"") or b""
         raise SynapseUnavailable(f"cannot install {SYNAPSE_SPEC}: {stderr.decode(errors='replace')[-500:]}") from None
     marker.write_text("ok\n")
-    return python
 
 
 def free_port() -> int:
