@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 from bot.commands.cleantext import clean_name
 from bot.events import Actor, Place, UserInfo
 from bot.settings import SUPPORTED_LOCALES
+from storage.db import affected
 from storage.tables import (
     Account,
     AuditEntry,
@@ -305,12 +306,12 @@ def claim_link_code(session: Session, code: str, account: Account, now: datetime
         raise LinkProblem("same-person")
     if origin.platform == account.platform and origin.workspace == account.workspace:
         raise LinkProblem("same-platform")
-    claimed = session.execute(update(LinkCode).where(col(LinkCode.code) == row.code, col(LinkCode.used_at).is_(None),
-                                                     col(LinkCode.claimed_by).is_(None) | (col(LinkCode.claimed_by)
-                                                                                           == account.id))
-                              .values(claimed_by=account.id, claimed_at=now, confirmed_at=None,
-                                      expires_at=now + LINK_CODE_VALIDITY))
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    claimed = affected(session, update(LinkCode).where(col(LinkCode.code) == row.code, col(LinkCode.used_at).is_(None),
+                                                       col(LinkCode.claimed_by).is_(None) | (col(LinkCode.claimed_by)
+                                                                                             == account.id))
+                       .values(claimed_by=account.id, claimed_at=now, confirmed_at=None,
+                               expires_at=now + LINK_CODE_VALIDITY))
+    if claimed != 1:
         raise LinkProblem("used")
     return origin
 
@@ -337,9 +338,9 @@ def confirm_link(session: Session, account: Account, now: datetime, rules: Itera
     other = session.get(Account, asked.claimed_by) if asked is not None and asked.claimed_by else None
     if asked is None or other is None or other.person_id == account.person_id:
         raise LinkProblem("nothing")
-    used = session.execute(update(LinkCode).where(col(LinkCode.code) == asked.code, col(LinkCode.used_at).is_(None))
-                           .values(used_at=now))
-    if used.rowcount != 1:  # type: ignore[attr-defined]
+    used = affected(session, update(LinkCode).where(col(LinkCode.code) == asked.code, col(LinkCode.used_at).is_(None))
+                    .values(used_at=now))
+    if used != 1:
         raise LinkProblem("nothing")
     merge_persons(session, keep_id=account.person_id, drop_id=other.person_id, rules=rules)
     session.refresh(other)

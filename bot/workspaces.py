@@ -21,6 +21,7 @@ from sqlalchemy import select as select_column
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.identity import display_name
+from storage.db import affected, table_of
 from storage.tables import Account, AuditEntry, Channel, OutboxMessage, Person, ProcessedEvent
 
 
@@ -42,12 +43,13 @@ def _delete_rows(session: Session, table: Table, where: Any) -> int:
                 session.execute(update(child).where(column.in_(ids)).values({column.name: None}))
             else:
                 _delete_rows(session, child, column.in_(ids))
-    return int(session.execute(delete(table).where(where)).rowcount)  # type: ignore[attr-defined]
+    return affected(session, delete(table).where(where))
 
 
 def erase_person(session: Session, person_id: int) -> None:
     """Delete a person and what cannot outlive them; blank them where a row stays."""
-    _delete_rows(session, Person.__table__, Person.__table__.c.id == person_id)  # type: ignore[attr-defined]
+    people = table_of(Person)
+    _delete_rows(session, people, people.c.id == person_id)
 
 
 def holdings(session: Session, platform: str, workspace: str) -> dict[str, Any]:
@@ -81,10 +83,11 @@ def forget(session: Session, platform: str, workspace: str) -> dict[str, int]:
               "processed_events": 0}
     accounts = list(session.exec(select(Account).where(col(Account.platform) == platform,
                                                        col(Account.workspace) == workspace)))
+    accounts_table = table_of(Account)
     for account in accounts:
         person_id, account_id = account.person_id, account.id
         assert account_id is not None
-        _delete_rows(session, Account.__table__, Account.__table__.c.id == account_id)  # type: ignore[attr-defined]
+        _delete_rows(session, accounts_table, accounts_table.c.id == account_id)
         counts["accounts"] += 1
         if session.exec(select(func.count()).select_from(Account)
                         .where(col(Account.person_id) == person_id)).one():
@@ -92,14 +95,14 @@ def forget(session: Session, platform: str, workspace: str) -> dict[str, int]:
         else:
             erase_person(session, person_id)
             counts["persons_deleted"] += 1
-    channel_table = Channel.__table__  # type: ignore[attr-defined]
+    channel_table = table_of(Channel)
     counts["channels"] = _delete_rows(session, channel_table, (channel_table.c.platform == platform)
                                       & (channel_table.c.workspace == workspace))
-    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    outbox = table_of(OutboxMessage)
     counts["outbox"] = _delete_rows(session, outbox, (outbox.c.platform == platform)
                                     & (outbox.c.workspace == workspace))  # and their edits (`outboxedit`)
-    counts["processed_events"] = int(session.execute(delete(ProcessedEvent).where(
-        col(ProcessedEvent.key).startswith(f"{platform}:{workspace}:"))).rowcount)  # type: ignore[attr-defined]
+    counts["processed_events"] = affected(session, delete(ProcessedEvent).where(
+        col(ProcessedEvent.key).startswith(f"{platform}:{workspace}:")))
     session.add(AuditEntry(action="workspace.forget", subject=f"{platform}:{workspace}"[:64],
                            details=json.dumps(counts)))
     session.expire_all()

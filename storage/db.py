@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine
+from sqlalchemy.sql.dml import UpdateBase
+from sqlmodel import Session, SQLModel, create_engine
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -57,3 +58,17 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def affected(session: Session, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE and say how many rows it changed: a conditional update that changed none
+    lost a race (someone else moved the row first)."""
+    return session.exec(statement).rowcount
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for statements written over its columns (`table.c`)."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table

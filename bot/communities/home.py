@@ -10,31 +10,37 @@ from sqlmodel import Session
 from bot.communities import service
 from bot.communities.digest import CommunitiesSection
 from bot.digest_sections import DigestBatch
-from bot.home_sections import HomeViewer
+from bot.home_sections import HomeViewer, lines_listing
 from bot.i18n import _, current_locale
 from bot.i18n.typography import colon
-from bot.messages import Block, Context, Field, Section
+from bot.messages import Block, Field, Section
+from storage.tables import Community, Membership
 
 HEALTH_PERIOD = timedelta(days=30)
 MANAGED_LIMIT = 5
+MINE_LIMIT = 20  # a person's communities on their home (a long list; the rest: profile show)
 
 
 class Mine:
+    """The communities the person belongs to (★: one they manage)."""
+
     key = "communities"
     order = 60
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
         rows = viewer.once("memberships", lambda: service.memberships_of(session, viewer.person_id))
-        if not rows:
-            return []
-        lines = tuple(f"{c.name} ({c.slug}){' ★' if m.is_manager else ''}" for m, c in rows[:20])
-        blocks: list[Block] = [Section(title=_("Your communities"), lines=lines)]
-        if len(rows) > 20:
-            blocks.append(Context(_("All of them: profile show.")))
-        return blocks
+        return lines_listing(_("Your communities"), rows, self._line, more=_("All of them: profile show."),
+                             limit=MINE_LIMIT)
+
+    @staticmethod
+    def _line(row: tuple[Membership, Community]) -> str:
+        membership, community = row
+        return f"{community.name} ({community.slug}){' ★' if membership.is_manager else ''}"
 
 
 class Health:
+    """For the communities the person manages: their figures of the last 30 days."""
+
     key = "community health"
     order = 90
 

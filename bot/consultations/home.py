@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from bot.communities import service as communities
 from bot.consultations import service
-from bot.home_sections import ITEM_LIMIT, HomeViewer
+from bot.home_sections import HomeViewer, listing
 from bot.i18n import _, ngettext
 from bot.i18n.formats import moment
 from bot.messages import Actions, Block, Button, Context, Section
@@ -16,6 +16,8 @@ from storage.tables import Consultation, ConsultationVoter
 
 
 class ToVote:
+    """Open consultations of the person's communities they have not voted in, a button per option."""
+
     key = "consultations"
     order = 20
 
@@ -32,15 +34,11 @@ class ToVote:
                                            col(Consultation.closes_at) > viewer.now),
                                        col(Consultation.id).not_in(voted))
             .order_by(col(Consultation.closes_at).is_(None), col(Consultation.closes_at), col(Consultation.id))))
-        if not rows:
-            return []
-        blocks: list[Block] = [Section(title=ngettext("{n} consultation waits for your vote",
-                                                      "{n} consultations wait for your vote", len(rows)))]
-        for c in rows[:ITEM_LIMIT]:
+
+        def item(c: Consultation) -> list[Block]:
             assert c.id is not None
-            community = mine[c.community_id]
-            blocks.append(Section(text=_("V{n} in {name}: {question}", n=c.id, name=community.name,
-                                         question=c.question[:300])))
+            blocks: list[Block] = [Section(text=_("V{n} in {name}: {question}", n=c.id, name=mine[c.community_id].name,
+                                                  question=c.question[:300]))]
             hints = [_("Closes on {when}.", when=moment(c.closes_at))] if c.closes_at else []
             if c.anonymous:
                 hints.append(_("Anonymous: nobody can see who voted what, and a vote cannot be changed."))
@@ -49,9 +47,11 @@ class ToVote:
             blocks.append(Actions(tuple(Button(f"{o.number}. {o.label}"[:75], _("vote V{n} {number}", n=c.id,
                                                                                 number=o.number))
                                         for o in service.options(session, c.id))))
-        if len(rows) > ITEM_LIMIT:
-            blocks.append(Context(_("All of them: consult list <community>.")))
-        return blocks
+            return blocks
+
+        return listing(rows, item, more=_("All of them: consult list <community>."),
+                       heading=Section(title=ngettext("{n} consultation waits for your vote",
+                                                      "{n} consultations wait for your vote", len(rows))))
 
 
 TO_VOTE = ToVote()

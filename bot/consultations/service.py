@@ -18,6 +18,7 @@ from bot.communities import service as communities
 from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import _, ngettext
 from bot.i18n.formats import percent
+from storage.db import affected
 from storage.tables import Consultation, ConsultationOption, ConsultationVoter, Idea, IdeaUpvote
 
 if TYPE_CHECKING:
@@ -157,11 +158,11 @@ def my_vote(session: Session, consultation: Consultation, person_id: int) -> int
 def close(session: Session, consultation: Consultation, now: datetime) -> bool:
     """Close once: False when someone (a person or the closing job) closed it first."""
     assert consultation.id is not None
-    result = session.execute(update(Consultation).where(col(Consultation.id) == consultation.id,
-                                                        col(Consultation.closed_at).is_(None))
-                             .values(closed_at=now))
+    closed = affected(session, update(Consultation).where(col(Consultation.id) == consultation.id,
+                                                          col(Consultation.closed_at).is_(None))
+                      .values(closed_at=now))
     session.expire(consultation)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(closed)
 
 
 def due_for_closing(session: Session, now: datetime) -> list[int]:

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from bot.crisis import messaging, service
 from bot.crisis.live import progress_bar
-from bot.home_sections import ITEM_LIMIT, HomeViewer
+from bot.home_sections import ITEM_LIMIT, HomeViewer, lines_listing, listing
 from bot.i18n import _, ngettext
 from bot.i18n.formats import moment
 from bot.messages import Actions, Block, Button, Context, Section
@@ -28,6 +28,14 @@ def _latest(session: Session, crisis_ids: list[int]) -> dict[int, CrisisAnnounce
     return {row.crisis_id: row for row in rows}
 
 
+def _open_crises(session: Session, via: type[CrisisAudience] | type[CrisisCommunicator], person_id: int,
+                 limit: int | None = None) -> list[Crisis]:
+    """The open crises the person is in (`via`: their audience, or their communicators), oldest first."""
+    return list(session.exec(select(Crisis).join(via, col(via.crisis_id) == Crisis.id)
+                             .where(via.person_id == person_id, Crisis.status == service.OPEN)
+                             .order_by(col(Crisis.id)).limit(limit)))
+
+
 class ToAcknowledge:
     """Open crises whose latest announcement the person (in the audience) has not acknowledged."""
 
@@ -35,28 +43,23 @@ class ToAcknowledge:
     order = 10
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        crises = list(session.exec(
-            select(Crisis).join(CrisisAudience, col(CrisisAudience.crisis_id) == Crisis.id)
-            .where(CrisisAudience.person_id == viewer.person_id, Crisis.status == service.OPEN)
-            .order_by(col(Crisis.id))))
+        crises = _open_crises(session, CrisisAudience, viewer.person_id)
         latest = _latest(session, [c.id for c in crises if c.id is not None])
         acked = set(session.exec(select(CrisisAck.announcement_id).where(
             CrisisAck.person_id == viewer.person_id,
             col(CrisisAck.announcement_id).in_([a.id for a in latest.values()]))))
         waiting = [(c, latest[c.id]) for c in crises if c.id in latest and latest[c.id].id not in acked]
-        if not waiting:
-            return []
-        blocks: list[Block] = [Section(title=ngettext("{n} crisis announcement to acknowledge",
-                                                      "{n} crisis announcements to acknowledge", len(waiting)))]
-        for crisis, row in waiting[:ITEM_LIMIT]:
-            blocks.append(Section(text=_("C{id} {title}: {text}", id=crisis.id, title=crisis.title,
-                                         text=row.text[:300])))
-            blocks.append(Context(_("Announced on {when}.", when=moment(row.at))))
-            blocks.append(Actions((Button(_("Acknowledge"), messaging.ack_command(crisis), style="primary",
-                                          reaction=messaging.ACK_REACTION),)))
-        if len(waiting) > ITEM_LIMIT:
-            blocks.append(Context(_("All of them: crisis list.")))
-        return blocks
+        return listing(waiting, self._item, more=_("All of them: crisis list."),
+                       heading=Section(title=ngettext("{n} crisis announcement to acknowledge",
+                                                      "{n} crisis announcements to acknowledge", len(waiting))))
+
+    @staticmethod
+    def _item(waiting: tuple[Crisis, CrisisAnnouncement]) -> list[Block]:
+        crisis, row = waiting
+        return [Section(text=_("C{id} {title}: {text}", id=crisis.id, title=crisis.title, text=row.text[:300])),
+                Context(_("Announced on {when}.", when=moment(row.at))),
+                Actions((Button(_("Acknowledge"), messaging.ack_command(crisis), style="primary",
+                                reaction=messaging.ACK_REACTION),))]
 
 
 class Progress:
@@ -66,31 +69,25 @@ class Progress:
     order = 80
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
-        crises = list(session.exec(
-            select(Crisis).join(CrisisCommunicator, col(CrisisCommunicator.crisis_id) == Crisis.id)
-            .where(CrisisCommunicator.person_id == viewer.person_id, Crisis.status == service.OPEN)
-            .order_by(col(Crisis.id)).limit(ITEM_LIMIT)))
-        if not crises:
-            return []
+        crises = _open_crises(session, CrisisCommunicator, viewer.person_id, limit=ITEM_LIMIT)
         latest = _latest(session, [c.id for c in crises if c.id is not None])
-        lines = []
-        for crisis in crises:
-            assert crisis.id is not None
+        return lines_listing(_("Crises you speak for"), crises,
+                             lambda crisis: self._line(session, crisis, latest.get(crisis.id or 0)),
+                             note=_("Details: crisis status <C-code>."))
+
+    @staticmethod
+    def _line(session: Session, crisis: Crisis, row: CrisisAnnouncement | None) -> str:
+        assert crisis.id is not None
+        if row is None:
             audience = service.audience_ids(session, crisis.id)
-            row = latest.get(crisis.id)
-            if row is None:
-                lines.append(_("C{id} {title}: not announced yet ({people})", id=crisis.id, title=crisis.title,
-                               people=ngettext("{n} person", "{n} people", len(audience))))
-                continue
-            latest_figures = service.figures(session, crisis)[-1]
-            posted = latest_figures.counts.get("sent", 0)
-            lines.append(_("C{id} {title}: posted in {posted}/{channels} channels; {bar} acknowledged",
-                           id=crisis.id, title=crisis.title, posted=posted,
-                           channels=len(latest_figures.deliveries),
-                           bar=f"{progress_bar(latest_figures.acked, latest_figures.audience)} "
-                               f"{latest_figures.acked}/{latest_figures.audience}"))
-        return [Section(title=_("Crises you speak for"), lines=tuple(lines)),
-                Context(_("Details: crisis status <C-code>."))]
+            return _("C{id} {title}: not announced yet ({people})", id=crisis.id, title=crisis.title,
+                     people=ngettext("{n} person", "{n} people", len(audience)))
+        latest_figures = service.figures(session, crisis)[-1]
+        posted = latest_figures.counts.get("sent", 0)
+        return _("C{id} {title}: posted in {posted}/{channels} channels; {bar} acknowledged",
+                 id=crisis.id, title=crisis.title, posted=posted, channels=len(latest_figures.deliveries),
+                 bar=f"{progress_bar(latest_figures.acked, latest_figures.audience)} "
+                     f"{latest_figures.acked}/{latest_figures.audience}")
 
 
 TO_ACKNOWLEDGE = ToAcknowledge()

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from bot.i18n import use_locale
 from bot.messages import Message
 from bot.settings import Settings
-from storage.db import is_postgres, session_scope
+from storage.db import is_postgres, session_scope, table_of
 from storage.tables import Channel, OutboxEdit, OutboxMessage, PostRefresh
 from storage.tables.base import UTCDateTime
 
@@ -47,7 +47,7 @@ def kind_of(key: str) -> str:
 
 def refresh(session: Session, key: str, now: datetime, *, delay: timedelta = DELAY) -> None:
     """Bump the version of `key` in the caller's transaction (one short upsert, however many copies)."""
-    table = PostRefresh.__table__  # type: ignore[attr-defined]
+    table = table_of(PostRefresh)
     postgres = session.get_bind().dialect.name == "postgresql"
     maker = pg_insert if postgres else sqlite_insert
     soon = bindparam(None, now + delay, type_=UTCDateTime())

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from bot.outbox.contract import Outgoing
-from storage.db import session_scope
+from storage.db import affected, session_scope
 from storage.tables import OutboxMessage
 
 SETTLE = timedelta(seconds=1)
@@ -42,9 +42,7 @@ def release(engine: Engine, worker_id: str, now: datetime, unsent: Sequence[Outg
     with session_scope(engine) as session:
         for ids, values in changes:
             if ids:
-                result = session.execute(
-                    update(OutboxMessage).where(col(OutboxMessage.id).in_(ids),
-                                                col(OutboxMessage.claimed_by) == worker_id,
-                                                col(OutboxMessage.status) == "pending").values(**values))
-                released += int(getattr(result, "rowcount", 0) or 0)
+                released += affected(session, update(OutboxMessage).where(
+                    col(OutboxMessage.id).in_(ids), col(OutboxMessage.claimed_by) == worker_id,
+                    col(OutboxMessage.status) == "pending").values(**values))
     return released

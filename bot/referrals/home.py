@@ -7,14 +7,14 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot import identity
-from bot.home_sections import ITEM_LIMIT, HomeViewer
+from bot.home_sections import HomeViewer, lines_listing, listing
 from bot.i18n import _, ngettext
-from bot.messages import Actions, Block, Button, Context, Section
+from bot.messages import Actions, Block, Button, Section
 from bot.referrals import lists, messaging, service
 from bot.referrals.messaging import position_info
 from bot.referrals.replies import age
 from bot.referrals.service import nomination_code
-from storage.tables import Nomination
+from storage.tables import Nomination, Position
 
 
 class Consents:
@@ -26,17 +26,15 @@ class Consents:
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
         _made, about = viewer.once("nominations", lambda: service.own_nominations(session, viewer.person_id))
         waiting = [n for n in about if n.state == service.AWAITING_CONSENT]
-        blocks: list[Block] = []
-        for n in waiting[:ITEM_LIMIT]:
-            code = nomination_code(n.id)
+
+        def item(n: Nomination) -> list[Block]:
             info = position_info(session, service.get_position(session, n.position_id))
-            blocks.append(Section(title=_("{nominator} put you forward for {position}. Do you agree?",
-                                          nominator=identity.display_name(session, n.nominator_id),
-                                          position=info.headline())))
-            blocks.append(Actions(messaging.consent_buttons(code)))
-        if blocks:
-            blocks.append(Context(_("Details first: nomination show <N-code>. Nobody is told if you say no.")))
-        return blocks
+            return [Section(title=_("{nominator} put you forward for {position}. Do you agree?",
+                                    nominator=identity.display_name(session, n.nominator_id),
+                                    position=info.headline())),
+                    Actions(messaging.consent_buttons(nomination_code(n.id)))]
+
+        return listing(waiting, item, note=_("Details first: nomination show <N-code>. Nobody is told if you say no."))
 
 
 class Made:
@@ -47,19 +45,15 @@ class Made:
 
     def blocks(self, session: Session, viewer: HomeViewer) -> list[Block]:
         made, _about = viewer.once("nominations", lambda: service.own_nominations(session, viewer.person_id))
-        if not made:
-            return []
         v = service.Viewer(is_nominator=True, is_nominee=False, is_hr=False)
-        lines = []
-        for n in reversed(made[-ITEM_LIMIT:]):
+
+        def line(n: Nomination) -> str:
             info = position_info(session, service.get_position(session, n.position_id))
-            lines.append(_("{code} — {name} for {position} — {state} (for {age})", code=nomination_code(n.id),
-                           name=identity.display_name(session, n.nominee_id), position=info.headline(),
-                           state=service.public_state(n, v), age=age(viewer.now, n.updated_at)))
-        blocks: list[Block] = [Section(title=_("Your nominations"), lines=tuple(lines))]
-        if len(made) > ITEM_LIMIT:
-            blocks.append(Context(_("All of them: nomination list.")))
-        return blocks
+            return _("{code} — {name} for {position} — {state} (for {age})", code=nomination_code(n.id),
+                     name=identity.display_name(session, n.nominee_id), position=info.headline(),
+                     state=service.public_state(n, v), age=age(viewer.now, n.updated_at))
+
+        return lines_listing(_("Your nominations"), made[::-1], line, more=_("All of them: nomination list."))
 
 
 class Queue:
@@ -79,25 +73,26 @@ class Queue:
             return [Section(title=_("HR queue"), text=_("No nomination in progress."))]
         in_hand = session.exec(select(func.count()).select_from(Nomination).where(
             col(Nomination.state).in_(service.HR_ACTIVE), Nomination.nominee_id != viewer.person_id)).one()
-        waiting = max(0, total - len(actionable[:ITEM_LIMIT]))
-        blocks: list[Block] = [Section(title=_("HR queue"), text=ngettext(
-            "{n} nomination waits for you", "{n} nominations wait for you", int(in_hand)))]
-        for position, n in actionable[:ITEM_LIMIT]:
+
+        def item(row: tuple[Position, Nomination]) -> list[Block]:
+            position, n = row
             code = nomination_code(n.id)
             who = identity.display_name(session, n.nominee_id) if service.hr_may_identify(n) \
                 else service.hidden_nominee(n)
-            blocks.append(Section(text=_("{code} — {who} for {position} — {state} (for {age})", code=code, who=who,
-                                         position=position_info(session, position).headline(),
-                                         state=service.state_label(n.state), age=age(viewer.now, n.updated_at))))
-            blocks.append(Actions(tuple(
-                Button(service.state_label(s), messaging.move_command(code, s),
-                       style="danger" if s == service.REJECTED else "default")
-                for s in service.HR_MOVES[n.state])))
-        if waiting:
-            blocks.append(Context(ngettext("{n} more waits for the nominee or is further down: nomination list.",
-                                           "{n} more wait for the nominee or are further down: nomination list.",
-                                           waiting)))
-        return blocks
+            return [Section(text=_("{code} — {who} for {position} — {state} (for {age})", code=code, who=who,
+                                   position=position_info(session, position).headline(),
+                                   state=service.state_label(n.state), age=age(viewer.now, n.updated_at))),
+                    Actions(tuple(Button(service.state_label(s), messaging.move_command(code, s),
+                                         style="danger" if s == service.REJECTED else "default")
+                                  for s in service.HR_MOVES[n.state]))]
+
+        def more(n: int) -> str:  # the rest: not in HR's hands yet (waiting for the nominee), or further down
+            return ngettext("{n} more waits for the nominee or is further down: nomination list.",
+                            "{n} more wait for the nominee or are further down: nomination list.", n)
+
+        heading = Section(title=_("HR queue"), text=ngettext(
+            "{n} nomination waits for you", "{n} nominations wait for you", int(in_hand)))
+        return listing(actionable, item, heading=heading, more=more, total=total)
 
 
 CONSENTS = Consents()

@@ -18,6 +18,7 @@ from bot.errors import Forbidden, NotFound, UserError
 from bot.i18n import N_, _, typed_word
 from bot.permissions import Role, holds_role, people_with_role
 from bot.settings import Settings
+from storage.db import affected
 from storage.tables import (
     Nomination,
     NominationEvent,
@@ -280,10 +281,10 @@ def set_state(session: Session, nomination: Nomination, to_state: str, *, actor_
     assert nomination.id is not None
     # A finished nomination gives up its (position, nominee) key: it no longer blocks a new one.
     released = {"unique_key": None} if to_state in FINAL else {}
-    moved = session.execute(update(Nomination).where(col(Nomination.id) == nomination.id,
-                                                     col(Nomination.state) == before)
-                            .values(state=to_state, updated_at=now, **released))
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    moved = affected(session, update(Nomination).where(col(Nomination.id) == nomination.id,
+                                                       col(Nomination.state) == before)
+                     .values(state=to_state, updated_at=now, **released))
+    if moved != 1:
         session.refresh(nomination)
         raise UserError(_("{code} has just changed: it is now {state}. Nothing was done.",
                           code=nomination_code(nomination.id), state=state_label(nomination.state)))

@@ -10,29 +10,27 @@ within 1.3x of the bare app and a p99 under 50 ms.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from sqlalchemy import func
+from sqlmodel import select
 
 from adapters.slack.app import make_client
 from bot.clock import SystemClock
 from bot.settings import Settings
 from storage.db import session_scope
 from storage.tables import PersonSkill
-from tests.bench.common import bench_database
+from tests.bench.common import bench_args, bench_database, percentile, write_figures
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, USERS, running_slack, sign
 
-RESULTS = Path(__file__).parent / "results"
 SKILLS = ("python", "sql", "go", "rust", "design", "writing")
 
 
@@ -67,11 +65,6 @@ async def ack_seconds(session: aiohttp.ClientSession, url: str, body: bytes) -> 
     return time.perf_counter() - started
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 async def run(requests: int, database: str) -> dict[str, Any]:
     with bench_database(database) as (url, engine):
         fake = FakeSlack(users=USERS)
@@ -97,7 +90,7 @@ async def run(requests: int, database: str) -> dict[str, Any]:
             finally:
                 await runner.cleanup()
             with session_scope(engine) as session:
-                written = len(list(session.exec(PersonSkill.__table__.select())))  # type: ignore[attr-defined]
+                written = session.exec(select(func.count()).select_from(PersonSkill)).one()
             answered = len(cercle.fake.responses)
     assert written > 0, "the benchmark command wrote nothing"
     return {"cercle": cercle_times, "bare": bare_times, "answered": answered, "burst": burst}
@@ -119,10 +112,7 @@ def figure(name: str, value: float, baseline: float, target: str, met: bool) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    args = parser.parse_args()
+    args = bench_args(__doc__, "requests", 400)
     data = asyncio.run(run(args.requests, args.database))
     ms = {k: [s * 1000 for s in data[k]] for k in ("cercle", "bare")}
     med_c, med_b = statistics.median(ms["cercle"]), statistics.median(ms["bare"])
@@ -140,10 +130,7 @@ def main() -> None:
     for f in figures:
         print(f"  {f['figure']}: Cercle {f['value']:.2f}, bare {f['baseline']:.2f}, ratio {f['ratio']:.2f} "
               f"(target {f['target']}: {'met' if f['met'] else 'NOT met'})")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "slack_ack" if args.database == "sqlite" else f"slack_ack_{args.database}"
-    (RESULTS / f"{name}.json").write_text(json.dumps({"name": name, "figures": figures}, indent=2,
-                                                     ensure_ascii=False) + "\n", encoding="utf-8")
+    write_figures("slack_ack", args.database, figures)
 
 
 if __name__ == "__main__":

@@ -8,21 +8,16 @@ accounts are joined then).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
 from bot.settings import Settings
-from tests.bench.bench_slack_ack import percentile
-from tests.bench.common import bench_database
+from tests.bench.common import bench_args, bench_database, percentile, write_figures
 from tests.support.slack_grid import ALICE, BOB, LYON, OLD, PARIS, GridSlack, running_grid
 
-RESULTS = Path(__file__).parent / "results"
 PLAIN = "UPLAIN01"
 
 
@@ -60,10 +55,7 @@ async def run(requests: int, database: str) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    args = parser.parse_args()
+    args = bench_args(__doc__, "requests", 200)
     data = asyncio.run(run(args.requests, args.database))
     ms = {k: [s * 1000 for s in v] for k, v in data.items()}
     figures: list[dict[str, Any]] = [
@@ -79,10 +71,7 @@ def main() -> None:
     print(f"slack_grid: {len(ms['grid'])} Grid and {len(ms['plain'])} plain `profile show` round trips")
     for f in figures:
         print(f"  {f['figure']}: {f['value']}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "slack_grid" if args.database == "sqlite" else f"slack_grid_{args.database}"
-    (RESULTS / f"{name}.json").write_text(json.dumps({"name": name, "figures": figures}, indent=2,
-                                                     ensure_ascii=False) + "\n", encoding="utf-8")
+    write_figures("slack_grid", args.database, figures)
 
 
 if __name__ == "__main__":

@@ -10,22 +10,16 @@ view (each changed); a second round with nothing changed republishes none.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
 from bot.settings import Settings
-from tests.bench.bench_slack_ack import percentile
-from tests.bench.common import bench_database
+from tests.bench.common import bench_args, bench_database, percentile, write_figures
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack import ADMIN, USERS, running_slack
-
-RESULTS = Path(__file__).parent / "results"
 
 
 async def run(people: int, database: str) -> dict[str, Any]:
@@ -61,10 +55,7 @@ async def run(people: int, database: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--people", type=int, default=100)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    args = parser.parse_args()
+    args = bench_args(__doc__, "people", 100)
     data = asyncio.run(run(args.people, args.database))
     ms = [s * 1000 for s in data["opened"]]
     figures = [
@@ -79,10 +70,7 @@ def main() -> None:
     assert data["changed"] == args.people and data["unchanged"] == 0 and data["published"] == args.people
     for f in figures:
         print(f"  {f['figure']}: {f['value']}" + (f" ({f['republished']} republished)" if "republished" in f else ""))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "slack_home" if args.database == "sqlite" else f"slack_home_{args.database}"
-    (RESULTS / f"{name}.json").write_text(json.dumps({"name": name, "figures": figures}, indent=2,
-                                                     ensure_ascii=False) + "\n", encoding="utf-8")
+    write_figures("slack_home", args.database, figures)
 
 
 if __name__ == "__main__":

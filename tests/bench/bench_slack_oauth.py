@@ -8,14 +8,11 @@ ack) against Cercle with one SLACK_BOT_TOKEN, interleaved in one run; and the ti
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -23,12 +20,12 @@ from bot.clock import SystemClock
 from bot.settings import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.bench.bench_slack_ack import ack_seconds, percentile
+from tests.bench.bench_slack_ack import ack_seconds
+from tests.bench.common import bench_args, percentile, write_figures
 from tests.support.databases import PostgresDatabase
 from tests.support.slack import USERS, running_slack
 from tests.support.slack_oauth import running_slack_oauth
 
-RESULTS = Path(__file__).parent / "results"
 TEAMS = tuple(f"TBENCH{i:03d}" for i in range(20))
 
 
@@ -82,10 +79,7 @@ async def run(requests: int, database: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    args = parser.parse_args()
+    args = bench_args(__doc__, "requests", 300)
     data = asyncio.run(run(args.requests, args.database))
     ms = {k: [s * 1000 for s in data[k]] for k in ("token", "oauth", "installs")}
     figures = [
@@ -100,10 +94,7 @@ def main() -> None:
           f"workspaces vs one SLACK_BOT_TOKEN ({data['answered']} OAuth replies)")
     for f in figures:
         print(f"  {f['figure']}: OAuth {f['oauth']}" + (f", token {f['token']}" if f["token"] is not None else ""))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "slack_oauth" if args.database == "sqlite" else f"slack_oauth_{args.database}"
-    (RESULTS / f"{name}.json").write_text(json.dumps({"name": name, "figures": figures}, indent=2,
-                                                     ensure_ascii=False) + "\n", encoding="utf-8")
+    write_figures("slack_oauth", args.database, figures)
 
 
 if __name__ == "__main__":

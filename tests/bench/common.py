@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -60,6 +61,24 @@ def write_result(name: str, figures: list[Figure]) -> Path:
     return path
 
 
+def bench_args(doc: str | None, size: str, default: int) -> argparse.Namespace:
+    """The command line of a Slack benchmark: `--<size> N` (how many requests, people…) and `--database`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument(f"--{size}", type=int, default=default)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    return parser.parse_args()
+
+
+def write_figures(name: str, database: str, figures: list[dict[str, Any]]) -> Path:
+    """Write figures of a free shape (a Slack benchmark's: Cercle next to bare Bolt, OAuth next to a token) as
+    `<name>.json`, or `<name>_<database>.json` when the run was not on SQLite, where `write_result` writes."""
+    name = name if database == "sqlite" else f"{name}_{database}"
+    path = results_dir() / f"{name}.json"
+    path.write_text(json.dumps({"name": name, "figures": figures}, indent=2, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    return path
+
+
 def timed(func: Callable[[], object], repeat: int) -> list[float]:
     """Seconds taken by each of `repeat` calls."""
     out = []
@@ -76,6 +95,12 @@ def median(values: list[float]) -> float:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank `p`th percentile (the Slack benchmarks' p95 and p99)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 @contextmanager

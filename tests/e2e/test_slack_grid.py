@@ -33,6 +33,13 @@ def _persons_of(grid: GridSlack, user_id: str) -> set[int]:
         return {a.person_id for a in session.exec(select(Account).where(Account.user_id == user_id))}
 
 
+async def _before_grid(grid: GridSlack, *steps: tuple[str, str, str]) -> None:
+    """The workspaces before they joined the organisation, and (command, user, team) typed there then."""
+    grid.before_grid()
+    for text, user, team in steps:
+        await grid.command(text, user=user, team=team, grid=False)
+
+
 async def _community_in_shared_channel(grid: GridSlack) -> None:
     assert "created" in _text(await grid.command('community create ops "Ops"', user=ADA, team=PARIS)).lower()
     assert "linked" in _text(await grid.command("community link ops", user=ADA, team=PARIS)).lower()
@@ -81,14 +88,10 @@ async def test_profile_is_the_same_from_both_workspaces(grid: GridSlack) -> None
 
 async def test_accounts_and_links_made_before_grid_keying_are_kept(grid: GridSlack) -> None:
     # Before: the workspace's keys, a skill, a community linked to the channel, an acknowledgement.
-    grid.before_grid()
-    await grid.command("profile skills golang", user=ALICE, team=PARIS, grid=False)
-    await grid.command('community create ops "Ops"', user=ADA, team=PARIS, grid=False)
-    await grid.command("community link ops", user=ADA, team=PARIS, grid=False)
-    await grid.command("community join ops", user=ALICE, team=PARIS, grid=False)
-    await grid.command('crisis declare "Outage" --audience ops', user=OLD, team=PARIS, grid=False)
-    await grid.command('crisis announce C1 "Down"', user=OLD, team=PARIS, grid=False)
-    await grid.command("crisis ack C1", user=ALICE, team=PARIS, grid=False)
+    await _before_grid(grid, ("profile skills golang", ALICE, PARIS), ('community create ops "Ops"', ADA, PARIS),
+                       ("community link ops", ADA, PARIS), ("community join ops", ALICE, PARIS),
+                       ('crisis declare "Outage" --audience ops', OLD, PARIS),
+                       ('crisis announce C1 "Down"', OLD, PARIS), ("crisis ack C1", ALICE, PARIS))
     with session_scope(grid.slack.app.engine) as session:
         assert [c.workspace for c in session.exec(select(Channel).where(Channel.channel_id == SHARED))] == [PARIS]
     # Then the organisation, first seen from the other workspace: the same person, the same place.
@@ -110,13 +113,9 @@ async def test_accounts_and_links_made_before_grid_keying_are_kept(grid: GridSla
 
 async def test_two_persons_of_the_same_user_in_two_workspaces_become_one(grid: GridSlack) -> None:
     # Before the organisation, each workspace had its own account, hence its own person: two acknowledgements.
-    grid.before_grid()
-    await grid.command("profile skills kafka", user=BOB, team=PARIS, grid=False)
-    await grid.command("profile skills rust", user=BOB, team=LYON, grid=False)
-    await grid.command('crisis declare "Outage"', user=OLD, team=PARIS, grid=False)
-    await grid.command('crisis announce C1 "Down"', user=OLD, team=PARIS, grid=False)
-    await grid.command("crisis ack C1", user=BOB, team=PARIS, grid=False)
-    await grid.command("crisis ack C1", user=BOB, team=LYON, grid=False)
+    await _before_grid(grid, ("profile skills kafka", BOB, PARIS), ("profile skills rust", BOB, LYON),
+                       ('crisis declare "Outage"', OLD, PARIS), ('crisis announce C1 "Down"', OLD, PARIS),
+                       ("crisis ack C1", BOB, PARIS), ("crisis ack C1", BOB, LYON))
     assert len(_persons_of(grid, BOB)) == 2
     assert "Acknowledged by 2 of 3" in _text(await grid.command("crisis status C1", user=OLD, team=PARIS,
                                                                 grid=False))
@@ -148,8 +147,7 @@ async def test_admins_written_for_the_organisation_or_the_workspace(grid: GridSl
 
 
 async def test_someone_known_before_the_organisation_is_found_when_mentioned(grid: GridSlack) -> None:
-    grid.before_grid()
-    await grid.command("profile skills kafka", user=BOB, team=PARIS, grid=False)
+    await _before_grid(grid, ("profile skills kafka", BOB, PARIS))
     grid.in_grid()
     # Bob has not used Cercle since his workspace joined the organisation; Alice mentions him from the other one.
     shown = _text(await grid.command(f"profile show <@{BOB}>", user=ALICE, team=LYON))

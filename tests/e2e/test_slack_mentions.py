@@ -3,7 +3,7 @@ person: a made-up user id gets a clear answer and creates nobody, in a command a
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.db import session_scope
 from storage.tables import Account, Nomination, Person, RoleGrant
@@ -27,7 +27,7 @@ async def test_an_unknown_mention_creates_nobody(slack: SlackHarness) -> None:
                                   user=ALICE)
     assert "I cannot find" in _reply(refused)
     with session_scope(slack.app.engine) as session:
-        assert session.exec(select(Account).where(Account.user_id.in_(("UNOBODY", "UGHOST")))).all() == []  # type: ignore[attr-defined]
+        assert session.exec(select(Account).where(col(Account.user_id).in_(("UNOBODY", "UGHOST")))).all() == []
         assert session.exec(select(Nomination)).all() == []
         assert [g.role for g in session.exec(select(RoleGrant))] == ["hr"]  # the admin's own
         # ADMIN and ALICE wrote; nobody else was created

@@ -7,11 +7,12 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.cli import main
 from bot.clock import FrozenClock
@@ -64,9 +65,9 @@ async def _acme_life(slack: OAuthHarness) -> None:
     await slack.command_in(GLOBEX, 'share writers https://example.org/a "A guide"', user=ADMIN)  # to CACMEW
 
 
-def _count(engine: Engine, table: type, *where: object) -> int:
+def _count(engine: Engine, table: type[SQLModel], *where: Any) -> int:
     with Session(engine) as session:
-        return len(list(session.exec(select(table).where(*where))))  # type: ignore[arg-type]
+        return len(list(session.exec(select(table).where(*where))))
 
 
 async def test_forget_refuses_an_installed_workspace(slack: OAuthHarness, settings: Settings) -> None:

@@ -90,16 +90,18 @@ class OAuthInstall:
             state_store=StateStore(core.engine, now=core.clock.now),
             state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
             callback_options=AsyncCallbackOptions(success=_success(core, settings.command), failure=_failure(core)))
-        authorize = AsyncInstallationStoreAuthorize(
+        # Bolt's `authorize=` takes a plain function, which it refuses next to OAuth settings: an `AsyncAuthorize`
+        # goes in the settings (`AsyncOAuthSettings.authorize`), which the app then uses. Ours shares the
+        # app's client; no user scopes are asked: one lookup (`find_bot`) per request.
+        oauth.authorize = AsyncInstallationStoreAuthorize(
             logger=logging.getLogger("slack_bolt.cercle"), installation_store=store, client_id=settings.client_id,
             client_secret=settings.client_secret, token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
-            client=client, bot_only=True)  # no user scopes are asked: one lookup (`find_bot`) per request
+            client=client, bot_only=True)
         with use_locale(core.settings.locale):
             refused = _("Cercle is not installed in this workspace (or it was uninstalled): ask an "
                         "administrator to install it again.")
         bolt = AsyncApp(client=client, signing_secret=settings.signing_secret or "", oauth_settings=oauth,
                         request_verification_enabled=not settings.socket_mode,
-                        authorize=authorize,  # type: ignore[arg-type]  # an AsyncAuthorize is accepted
                         user_facing_authorize_error_message=refused,
                         logger=logging.getLogger("slack_bolt.cercle"))
         rotator = AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,

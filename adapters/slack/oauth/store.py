@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.secret_box import SecretBox
+from storage.db import affected
 from storage.tables.slack_oauth import SlackInstallation, SlackOAuthState, SlackTeam
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,5 @@ class StateStore(AsyncOAuthStateStore):
         if not state or len(state) > 128:
             return False
         with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(SlackOAuthState).where(col(SlackOAuthState.state) == state,
-                                                                   col(SlackOAuthState.expires_at) > self.now()))
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+            return affected(session, delete(SlackOAuthState).where(col(SlackOAuthState.state) == state,
+                                                                   col(SlackOAuthState.expires_at) > self.now())) == 1

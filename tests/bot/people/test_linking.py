@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import FrozenClock
 from storage.db import session_scope
@@ -20,7 +20,7 @@ HANNAH = {"user": "hannah", "direct": True}
 
 def _persons(chat: Chat, *users: str) -> set[int]:
     with session_scope(chat.app.engine) as session:
-        return {a.person_id for a in session.exec(select(Account).where(Account.user_id.in_(users)))}  # type: ignore[attr-defined]
+        return {a.person_id for a in session.exec(select(Account).where(col(Account.user_id).in_(users)))}
 
 
 def test_typing_an_attackers_code_joins_nothing_and_shows_whose_it_is(chat: Chat, clock: FrozenClock) -> None:

@@ -6,23 +6,14 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from sqlmodel import select
 
 from bot.referrals import service
 from bot.referrals.export import write_nominations_csv
 from storage.db import session_scope
 from storage.tables import AuditEntry
-from tests.bot.referrals.helpers import WHY, dms_to, nominate, nomination, open_position, setup_hr, snapshot
+from tests.bot.referrals.helpers import WHY, dms_to, nominate, nomination, snapshot
 from tests.support.chat import Chat
-
-
-@pytest.fixture
-def opened(chat: Chat) -> Chat:
-    setup_hr(chat)
-    open_position(chat)
-    chat.deliver()
-    return chat
 
 
 def exported(chat: Chat) -> dict[str, dict[str, str]]:

@@ -7,8 +7,17 @@ from datetime import timedelta
 
 from bot.clock import FrozenClock
 from bot.referrals import jobs
-from tests.bot.referrals.helpers import HR_NOTE, WHY, dms_to, nominate, open_position, setup_hr, snapshot
-from tests.support.chat import Chat
+from tests.bot.referrals.helpers import HR_NOTE, dms_to, nominate, open_position, setup_hr, snapshot
+from tests.support.chat import Chat, Sent
+
+
+def _hr_nominee_consents(chat: Chat) -> list[Sent]:
+    """Marc nominates HR's hannah for P1 and she consents: what her consent sent."""
+    open_position(chat)
+    nominate(chat, who="hannah")
+    chat.deliver()
+    chat.ok("nomination consent N1 yes", user="hannah", direct=True)
+    return chat.deliver()
 
 
 def test_an_admin_who_is_not_hr_reads_no_nomination(chat: Chat) -> None:
@@ -31,11 +40,7 @@ def test_an_admin_who_is_not_hr_reads_no_nomination(chat: Chat) -> None:
 def test_a_nominated_hr_person_is_a_plain_nominee_and_the_other_hr_people_handle_it(chat: Chat) -> None:
     setup_hr(chat, "hannah")
     setup_hr(chat, "henry")
-    open_position(chat)
-    chat.ok(f'nominate P1 @hannah "{WHY}"', user="marc", direct=True)
-    chat.deliver()
-    chat.ok("nomination consent N1 yes", user="hannah", direct=True)
-    sent = chat.deliver()
+    sent = _hr_nominee_consents(chat)
     assert any(s.target_id == "henry" and "consented" in s.text for s in sent)
     assert not any(s.target_id == "hannah" and "consented to the nomination" in s.text for s in sent)
     chat.ok(f'nomination move N1 under_review "{HR_NOTE}"', user="henry", direct=True)
@@ -55,11 +60,7 @@ def test_a_nominated_hr_person_is_a_plain_nominee_and_the_other_hr_people_handle
 
 def test_with_no_other_hr_person_the_nomination_waits_and_admins_are_told(chat: Chat) -> None:
     setup_hr(chat, "hannah")
-    open_position(chat)
-    chat.ok(f'nominate P1 @hannah "{WHY}"', user="marc", direct=True)
-    chat.deliver()
-    chat.ok("nomination consent N1 yes", user="hannah", direct=True)
-    sent = chat.deliver()
+    sent = _hr_nominee_consents(chat)
     to_admin = [s.text for s in sent if s.target_id == "admin"]
     assert len(to_admin) == 1 and "role grant @person hr" in to_admin[0]
     assert "hannah" not in to_admin[0] and "N1" not in to_admin[0] and "Data engineer" not in to_admin[0]
@@ -92,7 +93,7 @@ def test_the_hr_digest_leaves_out_nominations_about_its_reader(chat: Chat, clock
     setup_hr(chat, "hannah")
     setup_hr(chat, "henry")
     open_position(chat)
-    chat.ok(f'nominate P1 @hannah "{WHY}"', user="marc", direct=True)
+    nominate(chat, who="hannah")
     chat.ok("nomination consent N1 yes", user="hannah", direct=True)
     chat.deliver()
     clock.advance(timedelta(days=15))

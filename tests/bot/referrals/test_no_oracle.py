@@ -20,14 +20,6 @@ from tests.support.chat import Chat
 OTHER = "Bob rebuilt the billing pipeline alone and documents everything he does."
 
 
-@pytest.fixture
-def opened(chat: Chat) -> Chat:
-    setup_hr(chat)
-    open_position(chat)
-    chat.deliver()
-    return chat
-
-
 def _answer_shape(text: str) -> str:
     return re.sub(r"\bN\d+\b", "N?", text)
 

@@ -19,19 +19,10 @@ from tests.bot.referrals.helpers import (
     dms_to,
     nominate,
     nomination,
-    open_position,
     setup_hr,
 )
 from tests.support.chat import Chat
 from tests.support.snapshot import snapshot
-
-
-@pytest.fixture
-def opened(chat: Chat) -> Chat:
-    setup_hr(chat)
-    open_position(chat)
-    chat.deliver()
-    return chat
 
 
 @pytest.fixture
