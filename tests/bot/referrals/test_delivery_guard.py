@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.clock import FrozenClock
-from bot.outbox.guard import REFUSED
+from bot.outbox.guard import REFUSED, Addressed
 from bot.referrals import jobs
+from bot.referrals.guard import may_receive
 from bot.referrals.retention import redact_finished
 from storage.db import session_scope
 from storage.tables import AuditEntry, OutboxMessage
@@ -97,3 +99,27 @@ def test_a_purged_nomination_is_not_sent_and_the_digest_needs_hr_now(chat: Chat,
     chat.ok("role revoke @hannah hr", user="admin")
     assert [s.text for s in chat.deliver() if s.target_id == "hannah"] == ["admin took back your hr role in Cercle."]
     assert [r.status for r in _rows(chat, "referrals:hr-digest")] == ["failed"]
+
+
+def test_the_guard_asks_the_same_few_queries_for_one_row_or_a_whole_batch(chat: Chat) -> None:
+    _consented(chat)
+    statements: list[str] = []
+
+    def counted(rows: list[Addressed]) -> tuple[int, set[int]]:
+        statements.clear()
+        with session_scope(chat.app.engine) as session:
+            refused = may_receive(session, chat.app.settings, rows)
+        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), refused
+
+    kinds = ("", ":consent", ":hr", ":hr-named", ":consent-reminder")
+    batch = [Addressed(i, f"nomination:{1 + i % 3}{kinds[i % 5]}", 1 + i % 7) for i in range(200)]
+    batch += [Addressed(500, "referrals:hr-digest", 1), Addressed(501, "referrals:hr-needed", 1)]
+    listen = (chat.app.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2])))
+    event.listen(*listen)
+    try:
+        one, _refused = counted(batch[:1])
+        many, refused = counted(batch)
+    finally:
+        event.remove(*listen)
+    # nominations, supporters, consent requests, hr, admins (granted; one per configured admin account)
+    assert one <= many <= 6 and len(refused) < len(batch)
