@@ -137,11 +137,13 @@ class LeaderDuties:
 
 
 def delivery_worker(app: Application, senders: dict[str, Any], **options: Any) -> DeliveryWorker:
-    """A delivery worker paced as each platform's descriptor says, woken by this application's outbox."""
+    """A delivery worker paced as each platform's descriptor says, woken by this application's outbox, asking
+    the capabilities' delivery guards about each private row before sending it."""
     from bot.outbox.worker import DeliveryWorker
 
     options.setdefault("edits", edit_worker(app, senders))
     options.setdefault("limits", app.platforms.limits())
+    options.setdefault("guard", app.assembly.delivery_guards(app.settings))
     return DeliveryWorker(app.engine, senders, clock=app.clock, notifier=app.outbox.notifier, **options)
 
 

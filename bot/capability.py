@@ -2,8 +2,9 @@
 
 Each capability package declares, in ONE object exported from its `__init__.py` (`CAPABILITY`), what it
 adds to Cercle: the modules holding its `@command` handlers, `@periodic` jobs and `@on_start` hooks, its
-help groups and other-language command words, its digest sections, its home sections, its rule for merging two persons,
-its part of a person's data export, and its `cercle` subcommands. Importing a module registers nothing:
+help groups and other-language command words, its digest sections, its home sections, its rule for merging two
+persons, its part of a person's data export, its `cercle` subcommands, and who may still receive its private
+messages (its delivery guards). Importing a module registers nothing:
 `assemble(capabilities)` builds an `Assembly` (the command registry, the jobs and hooks, the digest
 sections, the merge rules, the exporters), and the application (`bot.app.build`) runs what its assembly
 holds. Tests assemble what they need, afresh: there is no global registry to reset.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from bot.digest_sections import DigestSection
     from bot.home_sections import HomeSection
     from bot.identity import MergeRule
+    from bot.outbox.guard import Guards
     from bot.personal_data import PersonPart
     from bot.scheduler import PeriodicJob, StartupHook
     from bot.settings import Settings
@@ -82,6 +84,9 @@ class Capability:
     typed_in_private: tuple[str, ...] = ()
     # Live posts it updates in place: (key kind, `bot.outbox.live.LiveView`), e.g. ("consultation", ref).
     live: tuple[tuple[str, Any], ...] = ()
+    # Who may still receive its private messages, asked just before each is sent: (subject prefix,
+    # `bot.outbox.guard.DeliveryGuard`), e.g. ("nomination:", "bot.referrals.guard:may_receive").
+    delivery_guards: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,13 @@ class Assembly:
                     raise ValueError(f"live post kind declared twice: {kind}")
                 views[kind] = resolve(ref)
         return views
+
+    def delivery_guards(self, settings: Settings) -> Guards:
+        """The capabilities' delivery guards (`bot.outbox.guard`), for the delivery worker."""
+        from bot.outbox.guard import Guards
+
+        return Guards(((prefix, resolve(ref)) for cap in self.capabilities for prefix, ref in cap.delivery_guards),
+                      settings)
 
     def cli(self) -> list[CliRegistrar]:
         """The capabilities' `cercle` subcommand registrars (imports them: for `bot/cli.py` only)."""

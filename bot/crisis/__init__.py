@@ -19,4 +19,5 @@ CAPABILITY = Capability(
     confidential=("crisis ask", "crisis questions"),  # who asked what (anonymous questions too)
     anonymous=(("crisis ask", "bot.crisis.commands:is_anonymous_ask"),),
     live=(("crisis", "bot.crisis.live:announcement_view"),),
+    delivery_guards=(("crisis:", "bot.crisis.guard:still_due"),),  # a reminder of a closed crisis, or read since
 )

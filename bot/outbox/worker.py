@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, or_, update
@@ -54,6 +54,7 @@ from storage.tables import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.outbox.edits import EditWorker
+    from bot.outbox.guard import Guards
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,16 @@ def _due(now: datetime) -> ColumnElement[bool]:
 class DeliveryWorker:
     """Claims due rows and sends them through the platform's sender, keeping the pipeline full.
     `limits`: each platform's pace, from the caller; `notifier`: the application's outbox wake-up
-    (`Outbox.notifier`), so rows written by this process go out without waiting for a poll."""
+    (`Outbox.notifier`), so rows written by this process go out without waiting for a poll; `guard`: the
+    capabilities' delivery guards (`Assembly.delivery_guards`), asked about each claimed private row."""
 
     def __init__(self, engine: Engine, senders: dict[str, Sender], *, clock: Clock | None = None,
                  batch_size: int = 50, poll_interval: float = 1.0, concurrency: int = 64,
                  worker_id: str | None = None, limits: Mapping[str, RateLimit] | None = None,
                  lease: timedelta = LEASE, send_timeout: float = SEND_TIMEOUT,
                  per_target_inflight: int = 2, notifier: Notifier | None = None,
-                 stop_grace: float = STOP_GRACE, edits: EditWorker | None = None) -> None:
+                 stop_grace: float = STOP_GRACE, edits: EditWorker | None = None,
+                 guard: Guards | None = None) -> None:
         self.engine = engine
         self.senders = senders
         self.clock = clock or SystemClock()
@@ -108,6 +111,7 @@ class DeliveryWorker:
         self.notifier = notifier
         self.stop_grace = stop_grace
         self.edits = edits  # live posts updated in place (bot.outbox.edits), run beside this worker
+        self.guard = guard  # the capabilities' delivery guards: who may still receive a private row
         self._wake = asyncio.Event()
         self._stopping = False
         self._sending: set[int] = set()  # rows handed to their platform, no answer yet
@@ -144,22 +148,23 @@ class DeliveryWorker:
             if is_postgres(self.engine):
                 query = query.with_for_update(skip_locked=True)
             per_target: Counter[str] = Counter()
-            items: list[Outgoing] = []
+            rows: list[tuple[OutboxMessage, bool]] = []
             for row in session.exec(query):
-                if len(items) >= limit:
+                if len(rows) >= limit:
                     break
                 key = f"{row.platform}|{row.workspace}|{row.target_kind}|{row.target_id}"
                 if per_target[key] >= self.per_target_inflight:
                     continue
                 per_target[key] += 1
-                in_doubt = row.claimed_until is not None  # claimed before, and no outcome was ever recorded
+                rows.append((row, row.claimed_until is not None))  # in doubt: claimed before, never an outcome
                 row.claimed_by = self.worker_id
                 row.claimed_until = now + self.lease
                 row.attempts += 1
-                items.append(Outgoing(row.id or 0, row.platform, row.workspace, row.target_kind, row.target_id,
-                                      Message.from_json(row.body), row.attempts, row.subject, in_doubt,
-                                      row.created_at))
-            return items
+            # Last check of private rows: is their recipient still entitled to them (bot.outbox.guard)?
+            refused = self.guard.screen(session, [r for r, _ in rows], now) if self.guard is not None else set()
+            return [Outgoing(row.id or 0, row.platform, row.workspace, row.target_kind, row.target_id,
+                             Message.from_json(row.body), row.attempts, row.subject, in_doubt, row.created_at)
+                    for row, in_doubt in rows if row.id not in refused]
 
     def ready_platforms(self) -> list[str]:
         """The platforms whose sender takes messages now: a sender may say it does not (`Sender.ready`
@@ -366,11 +371,7 @@ class DeliveryWorker:
             row = session.exec(select(func.count(), func.min(OutboxMessage.created_at)).where(
                 OutboxMessage.status == "pending", col(OutboxMessage.platform).in_(list(self.senders)))).one()
             oldest = row[1]
-            if oldest is not None and oldest.tzinfo is None:
-                from datetime import UTC
-
-                oldest = oldest.replace(tzinfo=UTC)
-            return int(row[0]), oldest
+            return int(row[0]), (oldest.replace(tzinfo=UTC) if oldest is not None and oldest.tzinfo is None else oldest)
 
     def stop(self) -> None:
         self._stopping = True

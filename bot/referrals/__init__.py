@@ -20,4 +20,7 @@ CAPABILITY = Capability(
     confidential=("nominate", "nomination"),  # who was put forward, by whom, and why
     live=(("position", "bot.referrals.live:position_view"),),
     typed_in_private=("nominate", "nomination"),  # typed in a channel, the channel would read it (bot.places)
+    # Each private message is sent only if its recipient may still read it then (bot.referrals.guard).
+    delivery_guards=(("nomination:", "bot.referrals.guard:may_receive"),
+                     ("referrals:", "bot.referrals.guard:may_receive")),
 )

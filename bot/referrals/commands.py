@@ -16,7 +16,7 @@ from bot.forms import FormEnv, Input, form
 from bot.i18n import N_, _
 from bot.i18n.formats import day
 from bot.messages import Actions, Block, Button, Context, Field, Reply, Section
-from bot.referrals import lists, messaging, retention, service, support
+from bot.referrals import guard, lists, messaging, retention, service, support
 from bot.referrals.messaging import position_info
 from bot.referrals.positions import POSITION
 from bot.referrals.replies import age, reply, text_reply
@@ -30,15 +30,16 @@ STATE = choice_type(*service.STATES, kind="nomination state", aliases=service.ST
 
 
 # -- nominations -----------------------------------------------------------------------------------
-def _tell_hr(ctx: Ctx, nomination: Nomination, build: messaging.MessageBuilder, subject: str) -> None:
-    """To the people holding hr now, except the nominee and the caller. With nobody left (the nominee is the
-    only HR person), the nomination waits and the admins are told another HR person is needed."""
+def _tell_hr(ctx: Ctx, nomination: Nomination, build: messaging.MessageBuilder, *, named: bool = False) -> None:
+    """To the people holding hr now, except the nominee and the caller (`named`: the message names the nominee;
+    both are checked again when it is sent, `bot.referrals.guard`). With nobody left (the nominee is the only HR
+    person), the nomination waits and the admins are told another HR person is needed."""
     told = [p for p in service.hr_recipients(ctx.session, nomination) if p != ctx.person_id]
     for person_id in told:
-        ctx.tell_person(person_id, build, subject=subject)
+        ctx.tell_person(person_id, build, subject=guard.subject(nomination.id, guard.HR_NAMED if named else guard.HR))
     if not told and nomination.state == service.CONSENTED:
         for person_id in permissions.admin_ids(ctx.session, ctx.settings):
-            ctx.tell_person(person_id, messaging.hr_needed, subject="referrals:hr-needed",
+            ctx.tell_person(person_id, messaging.hr_needed, subject=guard.HR_NEEDED,
                             dedupe_key=f"referrals:hr-needed:{nomination.id}:{person_id}")
 
 
@@ -69,7 +70,7 @@ def nominate(ctx: Ctx, position: int, user: UserRef, why: str) -> Reply:
     code, nominator, argument = nomination_code(nomination.id), ctx.person.display_name, nomination.argument
     if new:  # a supporter gets the same answer, and the nominee is asked only once
         ctx.tell_person(nominee.id, lambda: messaging.consent_request(code, info, nominator, argument),
-                        subject=subject)
+                        subject=guard.subject(nomination.id, guard.CONSENT))
     text = _("Thank you! Nomination {code}: we have asked {name}, in private, whether they agree to be put forward "
              "for {position}. You will hear about each step; HR will know who they are only if they agree.",
              code=code, name=nominee.display_name, position=info.headline())
@@ -203,13 +204,13 @@ def nomination_consent(ctx: Ctx, nomination: int, answer: str) -> Reply:
     if after == service.CONSENTED:
         for backer in backers:
             ctx.tell_person(backer, lambda: messaging.nominator_consented(code, info, nominee), subject=subject)
-        _tell_hr(ctx, row, lambda: messaging.hr_consented(code, info, nominee), subject)
+        _tell_hr(ctx, row, lambda: messaging.hr_consented(code, info, nominee), named=True)
         return text_reply(ctx, _("Thank you: you are put forward for {position} ({code}). HR will contact you; you "
                             "will hear about each step.", position=info.headline(), code=code))
     for backer in backers:
         ctx.tell_person(backer, lambda: messaging.nominator_declined(code, info, nominee), subject=subject)
     if before == service.CONSENTED:  # a yes taken back: HR knew who they were, and is told they no longer do
-        _tell_hr(ctx, row, lambda: messaging.consent_taken_back_to_hr(code, info), subject)
+        _tell_hr(ctx, row, lambda: messaging.consent_taken_back_to_hr(code, info))
     return text_reply(ctx, _("Noted: you are not put forward for {position} ({code}). The person who nominated you "
                         "is only told that it is closed, and HR is not told who you are.",
                         position=info.headline(), code=code))
@@ -234,7 +235,7 @@ def nomination_withdraw(ctx: Ctx, nomination: int) -> Reply:
     if row.nominee_id != ctx.person_id:
         ctx.tell_person(row.nominee_id, lambda: messaging.withdrawn_to_nominee(code, info), subject=subject)
     if knew:
-        _tell_hr(ctx, row, lambda: messaging.withdrawn_to_hr(code, info), subject)
+        _tell_hr(ctx, row, lambda: messaging.withdrawn_to_hr(code, info))
     return text_reply(ctx, _("Nomination {code} withdrawn. The person you nominated has been told.", code=code))
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from bot import identity
 from bot.errors import UserError
 from bot.messages import Message
-from bot.referrals import messaging, service, support
+from bot.referrals import guard, messaging, service, support
 from bot.scheduler import JobContext, periodic
 from storage.db import session_scope
 from storage.tables import AuditEntry, Nomination, NominationReminder, Position
@@ -72,7 +72,8 @@ def _step(ctx: JobContext, nomination_id: int) -> str | None:
             nominator, argument = identity.display_name(session, nomination.nominator_id), nomination.argument
             ctx.outbox.send_to_person(session, ctx.settings, nomination.nominee_id,
                                       lambda: messaging.consent_request(code, info, nominator, argument, reminder=True),
-                                      subject=subject, dedupe_key=f"referrals:{nomination_id}:reminder")
+                                      subject=guard.subject(nomination_id, guard.CONSENT_REMINDER),
+                                      dedupe_key=f"referrals:{nomination_id}:reminder")
             return "reminded"
         if now < max(reminder.at + LAPSE_AFTER_REMINDER, asked + service.CONSENT_LAPSE_AFTER):
             return None
@@ -141,7 +142,7 @@ def hr_digest(ctx: JobContext) -> int:
                         [messaging.digest_line(code, pcode, title, state, nominee, now, updated)
                          for code, pcode, title, state, nominee, updated in mine])
 
-                if ctx.outbox.send_to_person(session, ctx.settings, person_id, build, subject="referrals:hr-digest",
+                if ctx.outbox.send_to_person(session, ctx.settings, person_id, build, subject=guard.HR_DIGEST,
                                              dedupe_key=f"referrals:hr-digest:{day}:{person_id}"):
                     sent += 1
     except IntegrityError:  # another replica sent today's digest at the same moment

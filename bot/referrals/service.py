@@ -123,9 +123,9 @@ def require_hr(session: Session, settings: Settings, person_id: int) -> None:
 
 
 def hr_recipients(session: Session, nomination: Nomination | None = None) -> list[int]:
-    """Who hears about the HR side, asked when the message rows are written: the people holding hr now (a
-    former HR person, even the one who opened the position, hears nothing more), except the nominee of
-    `nomination` (a nomination about an HR person is handled by the other HR people)."""
+    """Who hears about the HR side, asked when the rows are written (and again at sending, `guard`): the people
+    holding hr now (a former HR person, even the one who opened the position, hears nothing more), except the
+    nominee of `nomination` (a nomination about an HR person is handled by the other HR people)."""
     ids = list(dict.fromkeys(people_with_role(session, Role.HR)))
     return [i for i in ids if nomination is None or i != nomination.nominee_id]
 

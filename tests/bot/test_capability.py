@@ -105,3 +105,13 @@ def test_confidential_commands_give_confidential_replies_errors_included(chat: C
     assert chat.say("profile skills sql").confidential
     assert chat.say("nomination show N9").confidential  # an error of a confidential command too
     assert not chat.say("community list").confidential and not chat.say("help").confidential
+
+
+def test_delivery_guards_are_the_declared_ones_by_subject_prefix() -> None:
+    from bot.crisis.guard import still_due
+    from bot.referrals.guard import may_receive
+
+    guards = assemble(default_capabilities()).delivery_guards(Settings())
+    assert [(prefix, guard) for prefix, guard in guards.guards] == [
+        ("nomination:", may_receive), ("referrals:", may_receive), ("crisis:", still_due)]
+    assert assemble((communities.CAPABILITY,)).delivery_guards(Settings()).guards == ()  # nothing to check

@@ -7,8 +7,9 @@ import json
 
 from sqlmodel import select
 
+from bot.outbox.guard import REFUSED
 from storage.db import session_scope
-from storage.tables import Account, Nomination
+from storage.tables import Account, Nomination, OutboxMessage
 from tests.support.slack import ADMIN, ALICE, BOB, SlackHarness, block_text, button
 
 
@@ -47,3 +48,23 @@ async def test_nominating_from_an_announcement_in_slack(slack: SlackHarness) -> 
         bob = session.exec(select(Account).where(Account.user_id == BOB)).one()
         (nomination,) = session.exec(select(Nomination)).all()
         assert (nomination.nominee_id, nomination.state) == (bob.person_id, "consented")
+
+
+async def test_hr_who_lose_the_role_before_delivery_get_nothing_in_slack(slack: SlackHarness) -> None:
+    await slack.command("profile show", user=BOB)  # Bérénice is known to Cercle
+    await slack.command(f"role grant <@{ADMIN}> hr", user=ADMIN)
+    await slack.command('position open "Data engineer" --site "Lyon"', user=ADMIN)
+    await slack.command(f'nominate P1 <@{BOB}> "She rebuilt our pipelines; secret reason"', user=ALICE)
+    await slack.worker.run_once()  # the consent request reaches Bérénice
+    assert [c.params["channel"] for c in slack.fake.posted()] == ["D" + BOB.lstrip("U")]
+    await slack.command("nomination consent N1 yes", user=BOB)  # HR's notice, naming her, is queued...
+    await slack.command(f"role revoke <@{ADMIN}> hr", user=ADMIN)  # ...and Ada is no longer HR when it goes
+    while await slack.worker.run_once():
+        pass
+    sent = json.dumps([c.params for c in slack.fake.posted()], ensure_ascii=False)
+    to_ada = [c.params for c in slack.fake.posted() if c.params["channel"] == "D" + ADMIN.lstrip("U")]
+    assert "Bérénice" not in json.dumps(to_ada, ensure_ascii=False) and "N1" not in json.dumps(to_ada)
+    assert "agreed to be put forward" in sent  # the nominator, Alice, is told
+    with session_scope(slack.app.engine) as session:
+        (refused,) = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
+        assert (refused.subject, refused.last_error, refused.body) == ("nomination:1:hr-named", REFUSED, "")

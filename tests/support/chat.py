@@ -91,7 +91,8 @@ class Chat:
     def deliver(self) -> list[Sent]:
         """Deliver every due outbox row; returns what was sent, in order."""
         before = {p: len(s.sent) for p, s in self.senders.items()}
-        worker = DeliveryWorker(self.app.engine, dict(self.senders), clock=self.app.clock)
+        worker = DeliveryWorker(self.app.engine, dict(self.senders), clock=self.app.clock,
+                                guard=self.app.assembly.delivery_guards(self.app.settings))
 
         async def go() -> None:
             while await worker.run_once():

@@ -270,7 +270,8 @@ class MatrixBot:
         await self.adapter.start()
         await asyncio.wait_for(self.adapter.ready.wait(), timeout=timeout)
         self.worker = DeliveryWorker(self.app.engine, {"matrix": self.adapter.sender}, clock=self.app.clock,
-                                     poll_interval=0.2, notifier=self.app.outbox.notifier)
+                                     poll_interval=0.2, notifier=self.app.outbox.notifier,
+                                     guard=self.app.assembly.delivery_guards(self.app.settings))
         self._worker_task = asyncio.create_task(self.worker.run())
         return self.adapter
 

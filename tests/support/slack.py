@@ -215,7 +215,8 @@ async def running_slack(base: Settings, clock: Clock, engine: Engine, *, socket_
     adapter = adapters[0]
     assert isinstance(adapter, SlackAdapter)
     http.add_check(adapter.name, adapter.health)
-    worker = DeliveryWorker(engine, {"slack": adapter.sender}, clock=clock, notifier=app.outbox.notifier)
+    worker = DeliveryWorker(engine, {"slack": adapter.sender}, clock=clock, notifier=app.outbox.notifier,
+                            guard=app.assembly.delivery_guards(app.settings))
     await http.start()
     await adapter.start()
     session = aiohttp.ClientSession()

@@ -138,7 +138,8 @@ async def running_slack_oauth(base: Settings, clock: Clock, engine: Engine, *,
     http = HttpServer(engine, settings.http_host, settings.http_port)
     (adapter,) = platform_adapters(app, http)
     assert isinstance(adapter, SlackAdapter) and adapter.oauth is not None
-    worker = DeliveryWorker(engine, {"slack": adapter.sender}, clock=clock, notifier=app.outbox.notifier)
+    worker = DeliveryWorker(engine, {"slack": adapter.sender}, clock=clock, notifier=app.outbox.notifier,
+                            guard=app.assembly.delivery_guards(app.settings))
     await http.start()
     await adapter.start()
     session = aiohttp.ClientSession()

@@ -5,13 +5,22 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import FrozenClock
 from bot.crisis import jobs
 from bot.crisis.jobs import reminders_job
+from bot.outbox.guard import REFUSED
 from storage.db import session_scope
-from storage.tables import Account, Crisis, CrisisAnnouncement, CrisisReminder, CrisisReminderRound, Person
+from storage.tables import (
+    Account,
+    Crisis,
+    CrisisAnnouncement,
+    CrisisReminder,
+    CrisisReminderRound,
+    OutboxMessage,
+    Person,
+)
 from tests.bot.crisis.test_crisis import declare, setup_people
 from tests.support.chat import Chat
 
@@ -183,3 +192,24 @@ def test_a_round_partly_done_by_another_replica_reminds_only_the_others(chat: Ch
             jobs._reminded = orig
     assert result.sent == 1
     assert reminded(chat) == ["bob"]
+
+
+def test_a_reminder_waiting_to_go_out_is_dropped_once_read_or_once_the_crisis_is_closed(chat: Chat,
+                                                                                       clock: FrozenClock) -> None:
+    setup_people(chat)
+    cid = declare(chat)
+    chat.ok(f'crisis announce C{cid} "Read me."', user="dave")
+    chat.deliver()
+    clock.advance(timedelta(hours=4, minutes=1))
+    run_job(chat)  # alice and bob are to be reminded...
+    chat.ok(f"crisis ack C{cid}", user="bob")  # ...bob reads it before his reminder goes out
+    assert reminded(chat) == ["alice"]
+    assert "sent now" in chat.ok(f"crisis remind C{cid}", user="dave")  # a new round for alice...
+    chat.ok(f"crisis close C{cid}", user="dave")  # ...and the crisis closes before it goes out
+    assert reminded(chat) == []
+    with session_scope(chat.app.engine) as s:
+        rows = s.exec(select(OutboxMessage).where(OutboxMessage.subject == f"crisis:{cid}:remind:1")
+                      .order_by(col(OutboxMessage.id))).all()
+        # round 1: alice's sent, bob's refused; round 2: alice's refused (none keeps its recipient)
+        assert sorted((r.target_id, r.status, r.last_error or "") for r in rows) == [
+            ("", "failed", REFUSED), ("", "failed", REFUSED), ("", "sent", "")]
