@@ -1,0 +1,40 @@
+"""The start-up heap freeze (bot/heap.py): what is alive once Cercle has started leaves the collector's
+passes, and garbage made later is still collected."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from bot.heap import freeze_startup_heap
+
+
+class Node:
+    """An object that can be part of a reference cycle (only the collector frees those)."""
+
+    peer: Node | None = None
+
+
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # the rest of the test run collects as before
+
+
+def test_start_up_objects_leave_the_passes_and_later_cycles_are_still_collected(thawed: None) -> None:
+    kept = Node()
+    kept.peer = kept  # alive at start-up, as the application is
+    frozen = freeze_startup_heap()
+    assert frozen > 0 and gc.get_freeze_count() == frozen
+    walked = {id(o) for o in gc.get_objects()}
+    assert id(kept) not in walked  # a full pass no longer walks it
+
+    later = Node()
+    later.peer = later  # garbage made once running: a cycle
+    gone = weakref.ref(later)
+    del later
+    gc.collect()
+    assert gone() is None
