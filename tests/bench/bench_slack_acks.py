@@ -42,7 +42,7 @@ from adapters.slack.platform import SlackSettings
 from adapters.slack.rendering import render
 from bot.app import Application, build, default_platforms, delivery_worker, platform_adapters
 from bot.clock import SystemClock
-from bot.heap import freeze_startup_heap
+from bot.heap import settle_heap
 from bot.http import HttpServer
 from bot.messages import Message
 from bot.outbox import RateLimit
@@ -292,7 +292,7 @@ async def run(sizes: Sizes, database: str) -> dict[str, Any]:
         await http.start()
         await adapter.start()
         unfrozen_pass = full_collection_seconds()  # what a full pass costs before the freeze: the baseline
-        freeze_startup_heap()  # as `cercle run` does once started (bot/heap.py)
+        settle_heap()  # as `cercle run` does once started (bot/heap.py)
         pauses = CollectorPauses()
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         harness = SlackHarness(app, _Urls(remote), http, adapter, worker, session)  # type: ignore[arg-type]
