@@ -11,7 +11,10 @@ A reply marked `traceable=False` is never queued: it is shown at once or not at 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
@@ -26,6 +29,15 @@ from storage.db import session_scope
 
 log = logging.getLogger(__name__)
 SUBJECT = "reply"
+COMMAND_THREADS = 2
+
+
+@functools.cache
+def command_lane() -> ThreadPoolExecutor:
+    """The threads commands run in, apart from the default executor: a burst of clicks then queues here,
+    while the short database steps of the delivery worker and the adapters (asyncio.to_thread) still
+    find a free thread, and few threads compete with the event loop for the interpreter."""
+    return ThreadPoolExecutor(max_workers=COMMAND_THREADS, thread_name_prefix="cercle-command")
 
 
 class Responder(Protocol):
@@ -50,7 +62,8 @@ class Answering:
 
     async def run(self, request: Request) -> Outcome:
         """The router's outcome (its reply is None for an event already handled). Never raises."""
-        return await asyncio.to_thread(self.router.handle_outcome, request)
+        call = functools.partial(contextvars.copy_context().run, self.router.handle_outcome, request)  # as to_thread
+        return await asyncio.get_running_loop().run_in_executor(command_lane(), call)
 
     async def answer(self, request: Request, responder: Responder) -> Reply | None:
         """Run the request and show its reply; returns the reply (None for an event already handled)."""

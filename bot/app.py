@@ -164,6 +164,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
     the leader (see `bot.leadership`) also runs the scheduler and the adapters' leader-only duties.
     A platform that fails to start is retried and reported on /healthz; the others keep running.
     SIGTERM or SIGINT (or `stop`) stops it within `bot.shutdown.STOP_BUDGET` seconds (see there)."""
+    from bot.heap import settle_heap
     from bot.http import HttpServer
     from bot.leadership import Leadership
     from bot.monitoring import run_outbox_gauges
@@ -191,6 +192,7 @@ async def serve(app: Application, *, stop: asyncio.Event | None = None,
             return  # told to stop while a platform was still starting: stop now, not once it has started
         for adapter in supervised:
             adapter.launch()
+        settle_heap()  # what has started stays: full collections no longer walk it, and come rarely (bot/heap.py)
         tasks += [asyncio.create_task(worker.run(), name="delivery"),
                   asyncio.create_task(leadership.run(duties.elected, duties.demoted), name="leadership"),
                   asyncio.create_task(run_outbox_gauges(app.engine, stop, clock=app.clock,

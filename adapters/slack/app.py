@@ -79,6 +79,7 @@ class SlackAdapter:
         interactivity.register(self.bolt, self.conversation)
         workflows.register(self.bolt, self.conversation)  # Workflow Builder steps (Bolt functions)
         self.socket_mode = settings.socket_mode
+        self._connections: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
         if http is not None and not self.socket_mode:
@@ -92,6 +93,7 @@ class SlackAdapter:
     async def start(self) -> None:
         """Check the bot token, then (Socket Mode) connect. Slack refusing is logged with what to fix; the
         Socket Mode client keeps trying in the background, so the rest of Cercle runs meanwhile."""
+        self._share_connections()
         await self._check_token()
         if not self.socket_mode:
             log.info("slack: listening for requests on %s", EVENTS_PATH)
@@ -105,6 +107,16 @@ class SlackAdapter:
         else:
             log.error("slack: Socket Mode is not connected yet; check SLACK_APP_TOKEN (an app-level token with "
                       "connections:write) and that Socket Mode is on in the app. Still trying.")
+
+    def _share_connections(self) -> None:
+        """One pool of kept-alive connections for every call to Slack: without a session, slack_sdk opens and
+        closes a connection for each call, which a burst of clicks (a `users.info`, an answer each) pays in CPU
+        that the acknowledgements then wait for. Made here, inside the running loop, as aiohttp requires."""
+        if self._connections is None or self._connections.closed:
+            self._connections = aiohttp.ClientSession()
+        self.client.session = self._connections  # Bolt's clients, the directory, the answers, OAuth's senders
+        if isinstance(self.sender, SlackSender):
+            self.sender.client.session = self.sender.poster.session = self._connections
 
     async def _check_token(self) -> None:
         if self.oauth is not None:
@@ -135,6 +147,8 @@ class SlackAdapter:
         await self.home.close()
         if not await self.conversation.wait_idle(STOP_GRACE_SECONDS):
             log.warning("slack: stopped with %d request(s) still being handled", self.conversation.inflight)
+        if self._connections is not None:  # a call after this opens a connection of its own (slack_sdk)
+            await self._connections.close()
 
     async def health(self) -> tuple[bool, str]:
         if self.oauth is not None:

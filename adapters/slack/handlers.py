@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from adapters.slack.conversation import Conversation, Where, is_direct
 from adapters.slack.escaping import read_command_text
@@ -23,12 +23,12 @@ log = logging.getLogger(__name__)
 def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
     """Attach the slash command and event listeners to `bolt`."""
 
-    async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_command(ack: AsyncAck, body: dict[str, Any]) -> None:
         async with conversation.busy():
             await ack()
-            await answer_command(body, respond)
+            await answer_command(body)
 
-    async def answer_command(body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def answer_command(body: dict[str, Any]) -> None:
         where = Where(team=str(body.get("team_id") or ""), channel_id=str(body.get("channel_id") or ""),
                       channel_name=str(body.get("channel_name") or ""),
                       direct=is_direct(str(body.get("channel_id") or ""), str(body.get("channel_name") or "")),
@@ -38,7 +38,7 @@ def register(bolt: AsyncApp, conversation: Conversation, command: str) -> None:
                                              text=read_command_text(str(body.get("text") or "")),
                                              event_key=f"cmd:{body['trigger_id']}" if body.get("trigger_id") else None,
                                              origin="slash")
-        await conversation.answer(request, where, respond)
+        await conversation.answer(request, where, str(body.get("response_url") or "") or None)
 
     bolt.command(command)(on_command)
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.conversation import NETWORK_ERRORS, Conversation, Where, is_direct
@@ -86,14 +86,12 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
     """Attach the button and modal listeners to `bolt`."""
     refusals = Refusals()
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                        client: AsyncWebClient) -> None:
+    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         async with conversation.busy():
             await ack()
-            await click(body, action, respond, client)
+            await click(body, action, client)
 
-    async def click(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                    client: AsyncWebClient) -> None:
+    async def click(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         where = _where(body)
         user = body.get("user") or {}
         user_id = str(user.get("id") or "")
@@ -106,7 +104,7 @@ def register(bolt: AsyncApp, conversation: Conversation) -> None:
                                              user_name=str(user.get("username") or user.get("name") or ""),
                                              text=str(action.get("value") or ""), event_key=key, origin="button")
         # Through the message's response_url when it has one, else posted.
-        await conversation.answer(request, where, respond if body.get("response_url") else None)
+        await conversation.answer(request, where, str(body.get("response_url") or "") or None)
 
     bolt.action(re.compile("^" + re.escape(COMMAND_ACTION) + "|^" + re.escape(FORM_ACTION)))(on_button)
 

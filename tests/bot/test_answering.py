@@ -4,11 +4,15 @@ platform does not take the answer, never the outbox for an untraceable one; and 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import pytest
 from sqlmodel import col, select
 
+from bot.answering import COMMAND_THREADS
 from bot.app import Application, default_platforms
+from bot.commands.router import Outcome
 from bot.events import Actor, Place, Request
 from bot.messages import Reply
 from bot.outbox import DeliveryError
@@ -150,3 +154,39 @@ def test_the_router_decides_privacy_whatever_the_adapter_says(app: Application, 
     direct = Request(claims.actor, Place("matrix", "hs", "!dm:hs", direct=True), claims.text)
     accepted = app.router.handle(direct)
     assert accepted is not None and not accepted.is_error, accepted
+
+
+async def test_a_burst_of_commands_waits_in_its_own_lane_and_leaves_the_default_threads_free(
+        app: Application, chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in the command lane (bot/answering.py): however many arrive, at most COMMAND_THREADS run at
+    once, and the short steps other parts run with asyncio.to_thread (the delivery worker's) are not queued
+    behind them. The commands here wait until such a step has run: in the default threads they would fill
+    them all and the step would wait out their 5 s."""
+    answering = app.core.answering
+    real = answering.router.handle_outcome
+    step_ran = threading.Event()
+    lock = threading.Lock()
+    running, most, threads = [0], [0], set()
+
+    def watched(request: Request) -> Outcome:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            threads.add(threading.current_thread().name)
+        step_ran.wait(5)
+        try:
+            return real(request)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(answering.router, "handle_outcome", watched)
+    burst = asyncio.gather(*(answering.run(chat.request("help", user=f"user{i}")) for i in range(12)))
+    await asyncio.sleep(0.05)  # the burst has taken what threads it can
+    started = time.monotonic()
+    await asyncio.to_thread(step_ran.set)
+    waited = time.monotonic() - started
+    outcomes = await burst
+    assert waited < 1.0, f"a default-thread step waited {waited:.1f} s behind the commands"
+    assert most[0] <= COMMAND_THREADS and threads and all(t.startswith("cercle-command") for t in threads)
+    assert all(o.reply is not None and not o.reply.is_error for o in outcomes)

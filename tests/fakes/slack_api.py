@@ -43,6 +43,12 @@ class Call:
     token: str = ""
     at: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] = field(default_factory=dict)  # what the fake answered (when it answered)
+    peer: str = ""  # the caller's address and port: one per connection it opened
+
+
+def peer_of(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else ""
 
 
 @dataclass
@@ -208,7 +214,7 @@ class FakeSlack:
         params = await self._params(request)
         params.update(basic_auth(request.headers.get("Authorization", "")))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        call = Call(method, params, token)
+        call = Call(method, params, token, peer=peer_of(request))
         self.calls.append(call)
         self.changed.set()
         if self.latency:
@@ -398,7 +404,7 @@ class FakeSlack:
         self.changed.set()
         if key in self.expired_responses:  # Slack: a response_url lives 30 minutes, 5 uses
             return web.Response(status=404, text="expired_url")
-        self.responses.append(Call(f"response:{key}", body))
+        self.responses.append(Call(f"response:{key}", body, peer=peer_of(request)))
         return web.Response(text="ok")
 
     # -- Socket Mode --------------------------------------------------------------------------------------

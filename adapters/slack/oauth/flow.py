@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -57,9 +58,10 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
-def api_client(api_url: str, token: str | None = None, *, cls: type[AsyncWebClient] = AsyncWebClient) -> AsyncWebClient:
+def api_client(api_url: str, token: str | None = None, *, cls: type[AsyncWebClient] = AsyncWebClient,
+               session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """A Web API client like the adapter's (a few retries on connection errors and 5xx, never on 429)."""
-    return cls(token=token, base_url=api_url, timeout=10,
+    return cls(token=token, base_url=api_url, timeout=10, session=session,
                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
                                AsyncServerErrorRetryHandler(max_retry_count=2)])
 
@@ -106,7 +108,8 @@ class OAuthInstall:
                         logger=logging.getLogger("slack_bolt.cercle"))
         rotator = AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
                                     client=client)
-        sender = WorkspaceSender(Tokens(store, rotator), lambda token: api_client(settings.api_url, token))
+        sender = WorkspaceSender(Tokens(store, rotator),  # on the adapter's connections, shared once it starts
+                                 lambda token: api_client(settings.api_url, token, session=client.session))
         install = cls(core, settings, store, bolt, client, sender)
         bolt.use(install.on_request)
         bolt.event("app_uninstalled")(install.on_uninstalled)
