@@ -3,7 +3,8 @@
 A joined account shares the person's roles, so a link made with one side's word only lets an attacker who
 gets HR to type the attacker's code hold HR's role. Four steps, each showing the other account's platform
 identity: A asks for a code; B types it and sees A's identity; B confirms; A sees B's identity and confirms.
-Only then the persons merge, and both accounts are told.
+Only then the persons merge, and both accounts are told. Until then either account may cancel
+(`profile link cancel`): the code stops working and the other account, if it took part, is told.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.commands.registry import Arg, ArgType, ConvertEnv, command
 from bot.errors import UserError
 from bot.i18n import N_, _, use_locale
 from bot.messages import Actions, Button, Context, Message, Reply, Section
+from bot.people import service
 from storage.tables import Account, Person
 
 
@@ -49,9 +51,9 @@ def tell_account(ctx: Ctx, account: Account, build: Callable[[], Message]) -> No
 
 
 def _confirm_message(text: str) -> Message:
-    confirm = _("profile link confirm")
-    return Message(summary=text, blocks=(Section(text=text), Actions((Button(_("Confirm"), confirm,
-                                                                              style="primary"),)),
+    buttons = (Button(_("Confirm"), _("profile link confirm"), style="primary"),
+               Button(_("Cancel"), _("profile link cancel")))
+    return Message(summary=text, blocks=(Section(text=text), Actions(buttons),
                                          Context(_("Not you? Do nothing: the code expires in 10 minutes."))))
 
 
@@ -114,3 +116,22 @@ def profile_link_confirm(ctx: Ctx) -> Reply:
                                                     "{name}.", other=me, name=person.display_name)).rings())
     return Reply.private(_("Done: your accounts are now one person, {name}. Your roles, skills and "
                            "communities are shared.", name=person.display_name))
+
+
+@command("profile link cancel", usage=N_("profile link cancel"),
+         summary=N_("Cancel the account link you asked for or were asked to confirm: nothing is joined and its "
+                    "code stops working."))
+def profile_link_cancel(ctx: Ctx) -> Reply:
+    dropped, others = service.cancel_links(ctx.session, ctx.account, ctx.now())
+    if not dropped:
+        return Reply.private(_("You have no account link waiting."))
+    ctx.audit("profile.link_cancel", f"person:{ctx.person_id}", links=dropped,
+              platforms=sorted({other.platform for other in others}))
+    me = shown_account(ctx, ctx.account)
+    for other in others:
+        tell_account(ctx, other, lambda: Message.text(_("{other} cancelled the account link: nothing was joined, "
+                                                        "and its link code no longer works.", other=me)))
+    if not others:
+        return Reply.private(_("Cancelled: nothing was joined, and your link code no longer works."))
+    return Reply.private(_("Cancelled: nothing was joined, and the link code no longer works. {others} has been "
+                           "told in private.", others=", ".join(shown_account(ctx, o) for o in others)))

@@ -1,16 +1,19 @@
-"""Rules about people: skills, site, roles, language."""
+"""Rules about people: skills, site, roles, language, cancelling an account link."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from bot import permissions
 from bot.communities import service as communities
 from bot.permissions import Role
 from bot.settings import Settings
-from storage.tables import Account, Person, PersonSkill, RoleGrant
+from storage.db import affected
+from storage.tables import Account, LinkCode, Person, PersonSkill, RoleGrant
 
 if TYPE_CHECKING:
     from storage.tables import Community  # a row the communities service returns
@@ -77,3 +80,23 @@ def role_holders(session: Session) -> list[tuple[Person, str]]:
 def personal_data(session: Session, settings: Settings, person_id: int) -> dict[str, Any]:
     """The people capability's part of a person's export: their skills."""
     return {"skills": skills_of(session, person_id)}
+
+
+def cancel_links(session: Session, account: Account, now: datetime) -> tuple[int, list[Account]]:
+    """Drop every live link this account is part of, as the code's owner or as the account that typed it, so
+    that a code cannot finish a link its owner gave up. Returns (links dropped, the other accounts involved).
+    A link that merged meanwhile (`used_at` set) is not touched."""
+    rows = session.exec(select(LinkCode).where(or_(col(LinkCode.account_id) == account.id,
+                                                   col(LinkCode.claimed_by) == account.id),
+                                               col(LinkCode.used_at).is_(None), col(LinkCode.expires_at) >= now)).all()
+    dropped, others = 0, {}
+    for row in rows:
+        other_id = row.claimed_by if row.account_id == account.id else row.account_id
+        if affected(session, delete(LinkCode).where(col(LinkCode.code) == row.code,
+                                                    col(LinkCode.used_at).is_(None))) != 1:
+            continue
+        dropped += 1
+        other = session.get(Account, other_id) if other_id is not None else None
+        if other is not None and other.id != account.id:
+            others[other.id] = other  # told once, however many of its links were dropped
+    return dropped, list(others.values())

@@ -51,7 +51,7 @@ def test_both_accounts_confirm_each_seeing_the_other_and_both_are_told(chat: Cha
     (ask,) = chat.deliver()
     assert (ask.platform, ask.target_id) == ("slack", "U1")
     assert "@alice:example.org on Matrix (matrix:@alice:example.org) asks to join your account" in ask.text
-    assert [b.command for b in ask.message.buttons()] == ["profile link confirm"]
+    assert [b.command for b in ask.message.buttons()] == ["profile link confirm", "profile link cancel"]
     assert len(_persons(chat, "U1", "@alice:example.org")) == 2
     done = chat.ok("profile link confirm", **alice_slack)
     assert "your accounts are now one person" in done
