@@ -18,6 +18,7 @@ class Actor:
     # (workspace, user id) keys under which the platform knew this same account before (a workspace's
     # user, now keyed by its organisation): they become accounts of the same person (`identity.ensure_account`).
     also_known_as: tuple[tuple[str, str], ...] = ()
+    name_guessed: bool = False  # as `UserInfo.guessed`: the platform could not be asked for the name
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class UserInfo:
     timezone: str | None = None
     also_known_as: tuple[tuple[str, str], ...] = ()  # as `Actor.also_known_as`
     found: bool | None = None
+    # The name is what the request carried (a handle), the platform not answering: it names a new account
+    # but never replaces the name an account already has.
+    guessed: bool = False
 
 
 @dataclass(frozen=True)

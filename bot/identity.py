@@ -91,7 +91,7 @@ def ensure_account(session: Session, platform: str, workspace: str, user_id: str
             join_aliases(session, account, aliases, rules)
         return account
     if info:
-        if info.display_name and info.display_name != account.display_name:
+        if info.display_name and not info.guessed and info.display_name != account.display_name:
             previous = account.display_name
             account.display_name = info.display_name
             owner = session.get(Person, account.person_id)
@@ -158,8 +158,8 @@ AccountRaced = _Raced
 def account_for_actor(session: Session, actor: Actor, seen_at: datetime | None,
                       rules: Iterable[MergeRule] = ()) -> Account:
     return ensure_account(session, actor.platform, actor.workspace, actor.user_id,
-                          UserInfo(actor.display_name, actor.locale, actor.timezone, actor.also_known_as), seen_at,
-                          rules)
+                          UserInfo(actor.display_name, actor.locale, actor.timezone, actor.also_known_as,
+                                   guessed=actor.name_guessed), seen_at, rules)
 
 
 def ensure_channel(session: Session, platform: str, workspace: str, channel_id: str, name: str = "",

@@ -137,7 +137,8 @@ async def open_form(conversation: Conversation, client: AsyncWebClient, spec: fo
     """Show `spec`'s form to the person (in their language); False when Slack did not take it (they are
     told why)."""
     info = await conversation.users.info(user_id, user_name)
-    actor = Actor(NAME, where.workspace, user_id, info.display_name or user_name or user_id, info.locale)
+    actor = Actor(NAME, where.workspace, user_id, info.display_name or user_name or user_id, info.locale,
+                  name_guessed=info.guessed or not info.display_name)
     core = conversation.core
     prepared = await asyncio.to_thread(forms.prepare, core, spec, actor, prefill, where.place())
     opened = Opened(spec.command, where.channel_id, where.channel_name, where.direct or not where.channel_id)

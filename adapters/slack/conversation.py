@@ -120,7 +120,8 @@ class Conversation:
         seen = grid.keys(where.team, where.enterprise, user_id, await self.users.grid_for(user_id, where.enterprise))
         where = replace(where, enterprise=seen.enterprise)
         actor = Actor(NAME, where.workspace, seen.user_id, info.display_name or user_name or user_id, info.locale,
-                      timezone=info.timezone, also_known_as=seen.account_aliases)
+                      timezone=info.timezone, also_known_as=seen.account_aliases,
+                      name_guessed=info.guessed or not info.display_name)
         key = f"{NAME}:{where.workspace}:{event_key}" if event_key else None
         place = replace(where.place(), also_known_as=seen.channel_aliases)
         return Request(actor=actor, place=place, text=text, event_key=key, users=others,

@@ -46,17 +46,25 @@ def slack_error(exc: SlackApiError) -> str:
     return str(data.get("error") or "") if isinstance(data, dict) else ""
 
 
+def rate_limit_wait(exc: SlackApiError) -> float | None:
+    """Seconds Slack asks to wait when it refused for a rate limit (its `Retry-After`), else None."""
+    response = exc.response
+    if not ((response is not None and response.status_code == 429) or slack_error(exc) == "ratelimited"):
+        return None
+    raw = (response.headers or {}).get("Retry-After") or (response.headers or {}).get("retry-after")
+    try:
+        return max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+
+
 def delivery_error(exc: SlackApiError) -> DeliveryError:
     """How the outbox should treat a Slack refusal: 429 waits, 5xx may have posted, some codes are final."""
     response = exc.response
     error = slack_error(exc)
     status = response.status_code if response is not None else 0
-    if status == 429 or error == "ratelimited":
-        raw = (response.headers or {}).get("Retry-After") or (response.headers or {}).get("retry-after")
-        try:
-            retry_after = max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
-        except (TypeError, ValueError):
-            retry_after = DEFAULT_RETRY_AFTER
+    retry_after = rate_limit_wait(exc)
+    if retry_after is not None:
         return DeliveryError(f"slack rate limited (retry after {retry_after:g} s)", retry_after=retry_after)
     if status >= 500:
         return DeliveryError(f"slack: {error or f'HTTP {status}'}", uncertain=True)

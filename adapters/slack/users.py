@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.grid import GridUser, aliases, grid_user
+from adapters.slack.sender import rate_limit_wait
 from bot.events import UserInfo
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,16 @@ class UserDirectory:
         self._grid: dict[str, GridUser] = {}  # Enterprise Grid users seen (the cache's lifetime)
         self._grid_asked: dict[str, float] = {}  # user id -> until when not to ask users.info again for Grid
         self._pending: dict[str, asyncio.Future[UserInfo]] = {}
+        self._quiet_until = 0.0  # after a 429: no users.info before this (monotonic)
 
     async def info(self, user_id: str, fallback_name: str = "") -> UserInfo:
-        """The user's name, locale and zone; on an API failure, the fallback name (not cached)."""
+        """The user's name, locale and zone; on an API failure, or while Slack asked to wait, the fallback
+        name marked as a guess (not cached)."""
         cached = self._cache.get(user_id)
         if cached and cached[0] > self.monotonic():
             return cached[1]
+        if self.monotonic() < self._quiet_until:  # rate limited: not one more call before Retry-After
+            return UserInfo(display_name=fallback_name, guessed=True)
         pending = self._pending.get(user_id)
         if pending is not None:  # one users.info per user even when requests arrive together
             return await asyncio.shield(pending)
@@ -63,12 +68,17 @@ class UserDirectory:
             response = await self.client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             if exc.response.get("error") in NOT_FOUND:  # Slack says there is no such user: not cached
-                return UserInfo(display_name=fallback_name, found=False)
-            log.warning("users.info failed for a user: %s", exc.response.get("error"))
-            return UserInfo(display_name=fallback_name)
+                return UserInfo(display_name=fallback_name, found=False, guessed=True)
+            wait = rate_limit_wait(exc)
+            if wait is not None:  # Tier 4 (about 100 a minute): a crowd of new people can exceed it
+                self._quiet_until = self.monotonic() + wait
+                log.warning("users.info is rate limited: names are the requests' own for %g s", wait)
+            else:
+                log.warning("users.info failed for a user: %s", exc.response.get("error"))
+            return UserInfo(display_name=fallback_name, guessed=True)
         except (TimeoutError, OSError) as exc:
             log.warning("users.info failed for a user: %s", type(exc).__name__)
-            return UserInfo(display_name=fallback_name)
+            return UserInfo(display_name=fallback_name, guessed=True)
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")

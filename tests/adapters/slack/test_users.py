@@ -34,8 +34,9 @@ async def test_unknown_user_falls_back_to_the_name_slack_gave() -> None:
     await fake.start()
     try:
         directory = UserDirectory(make_client("xoxb-t", fake.api_url))
-        assert await directory.info("UGONE", "gone") == UserInfo("gone", None, found=False)  # Slack says so
-        assert await directory.info("UGONE", "gone") == UserInfo("gone", None, found=False)
+        gone = UserInfo("gone", None, found=False, guessed=True)  # Slack says so: its name is the request's
+        assert await directory.info("UGONE", "gone") == gone
+        assert await directory.info("UGONE", "gone") == gone
         assert len(fake.calls_to("users.info")) == 2  # a failure is not cached
     finally:
         await fake.stop()
@@ -62,5 +63,24 @@ async def test_grid_organisation_read_from_users_info_and_asked_again_once_when_
         assert len(fake.calls_to("users.info")) == 4
         assert await directory.grid_for("UPAT", "") is None  # outside Grid: never asked for it
         assert len(fake.calls_to("users.info")) == 4
+    finally:
+        await fake.stop()
+
+
+async def test_rate_limited_users_info_waits_its_retry_after_and_marks_names_as_guesses() -> None:
+    """Tier 4 allows about 100 users.info a minute; 5,000 people new to the process clicking at once exceed
+    it. After a 429, not one more call before its Retry-After: the request's own name, marked as a guess."""
+    fake = FakeSlack(users={"UANA": ("Ana Lovelace", "en-GB"), "UBOB": ("Bérénice", "fr-FR")})
+    await fake.start()
+    now = [0.0]
+    try:
+        directory = UserDirectory(make_client("xoxb-t", fake.api_url), monotonic=lambda: now[0])
+        fake.fail_next("users.info", "429", retry_after=30)
+        assert await directory.info("UANA", "ana") == UserInfo("ana", guessed=True)
+        assert await directory.info("UBOB", "bob") == UserInfo("bob", guessed=True)  # not asked: waiting
+        assert len(fake.calls_to("users.info")) == 1
+        now[0] = 31
+        assert await directory.info("UBOB", "bob") == UserInfo("Bérénice", "fr-FR", found=True)
+        assert len(fake.calls_to("users.info")) == 2
     finally:
         await fake.stop()
