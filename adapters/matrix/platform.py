@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.grammar import ChannelRef, UserRef
 from bot.i18n import N_
-from bot.platforms import PlatformDescriptor
+from bot.platforms import PlatformDescriptor, RateLimit
 from bot.settings import SettingsError, read_env
 
 if TYPE_CHECKING:
@@ -99,4 +99,7 @@ PLATFORM = PlatformDescriptor(
     private_hint=N_("Type it here, in your private conversation with Cercle (your direct room): nobody else reads "
                      "it."),
     confirms_mentions=True,  # room members, else a profile lookup (adapters/matrix/profiles.py)
+    # Live posts are edited (`m.replace`): at most one edit per room every 2 s, one a second per homeserver,
+    # well inside Synapse's default message budget, so edits never crowd out new posts.
+    edit_pacing=RateLimit(per_target=2.0, per_second=1.0),
 )

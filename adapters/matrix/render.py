@@ -18,6 +18,7 @@ from bot.messages import Actions, Button, Context, Message, Section
 
 GREY = "#808080"
 MAX_EVENT_BYTES = 60_000  # Matrix refuses events over 64 KiB; leave room for the envelope
+EDIT_BYTES = MAX_EVENT_BYTES // 2 - 200  # an edit carries its text twice (the new content, the fallback)
 
 
 def normalise_reaction(key: str) -> str:
@@ -109,14 +110,27 @@ def render(message: Message, prefix: str) -> Rendered:
     return Rendered("\n".join(plain), joined)
 
 
-def fit(content: dict[str, Any]) -> dict[str, Any]:
+def fit(content: dict[str, Any], limit: int = MAX_EVENT_BYTES) -> dict[str, Any]:
     """Keep an event under the homeserver's size limit: drop the HTML, then shorten the text."""
     def size(c: dict[str, Any]) -> int:
         return len(json.dumps(c, ensure_ascii=False).encode())
 
-    if size(content) <= MAX_EVENT_BYTES:
+    if size(content) <= limit:
         return content
     plain = {"msgtype": content["msgtype"], "body": content["body"]}
-    while size(plain) > MAX_EVENT_BYTES:
+    while size(plain) > limit:
         plain["body"] = plain["body"][: len(plain["body"]) * 3 // 4] + "\n…"
     return plain
+
+
+def replacement(new: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """An edit of the bot's event `event_id` (`m.replace`): `new` (a rendered content) as `m.new_content`,
+    and the spec's fallback for clients without edits, "* " and the new text. The edit itself mentions
+    nobody (`m.mentions` empty): an update never rings again; the new content keeps the post's mentions.
+    `new` is fitted to half an event (`fit(..., EDIT_BYTES)`): the text is there twice."""
+    content: dict[str, Any] = {"msgtype": new["msgtype"], "body": f"* {new['body']}", "m.new_content": new,
+                               "m.mentions": {}, "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}}
+    if "formatted_body" in new:
+        content["format"] = new["format"]
+        content["formatted_body"] = f"* {new['formatted_body']}"
+    return content

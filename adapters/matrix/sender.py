@@ -1,6 +1,7 @@
 """The outbox's Matrix sender: posts to rooms and to people's direct rooms, idempotently, encrypted where
 the room is. A message that rings is an `m.text` with `m.mentions` (routine ones are `m.notice`, which the
-default push rules keep quiet); a consultation's post is a native poll, its results end it."""
+default push rules keep quiet); a consultation's post is a native poll, its results end it. A live post is
+updated in place by an `m.replace` edit (`update`, the edit worker's side of `bot.outbox.live`)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ import json
 import logging
 from typing import Any
 
-from nio import AsyncClient, ErrorResponse, RoomGetStateEventResponse
+from nio import AsyncClient, ErrorResponse, RedactedEvent, RoomGetEventResponse, RoomGetStateEventResponse
 
 from adapters.matrix import polls
 from adapters.matrix.platform import NAME, MatrixSettings, workspace_of
-from adapters.matrix.render import fit, reaction_commands, render
+from adapters.matrix.render import EDIT_BYTES, MAX_EVENT_BYTES, fit, reaction_commands, render, replacement
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.state import MatrixState
-from adapters.matrix.transport import NETWORK_ERRORS, send_event
+from adapters.matrix.transport import NETWORK_ERRORS, delivery_error, send_event
 from bot.core import Core
 from bot.events import Actor
 from bot.i18n import use_locale
 from bot.messages import Message, Poll, Ring
-from bot.outbox import DeliveryError, Outgoing
+from bot.outbox import DeliveryError, Outgoing, OutgoingEdit
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,20 @@ class MatrixSender:
         one process that holds the bot's device and keys sends; a follower's rows wait for the leader)."""
         return self.synced and bool(self.client.access_token and self.txn_prefix)
 
+    async def _locale(self, target_kind: str, target_id: str) -> str:
+        """A direct message is in its reader's language, a room's post in the instance's."""
+        if target_kind != "dm":
+            return self.core.settings.locale
+        return await asyncio.to_thread(self.core.locale_of, Actor(NAME, workspace_of(target_id), target_id))
+
     async def send(self, item: Outgoing) -> str:
         if not self.ready:  # demoted between the claim and the send
             raise DeliveryError("Matrix: this replica does not hold the bot's device now")
         if item.target_kind == "dm":
             room_id, _created = await self.rooms.ensure(item.target_id)
-            person = Actor(NAME, workspace_of(item.target_id), item.target_id)
-            locale = await asyncio.to_thread(self.core.locale_of, person)
         else:
-            room_id, locale = item.target_id, self.core.settings.locale
+            room_id = item.target_id
+        locale = await self._locale(item.target_kind, item.target_id)
         txn = f"cercle-out-{self.txn_prefix}-{item.id}"
         mention = item.target_id if item.target_kind == "dm" else None  # a direct message rings its reader
         try:
@@ -72,14 +78,20 @@ class MatrixSender:
             await self.pin(room_id, event_id)
         return event_id
 
-    async def post(self, room_id: str, message: Message, locale: str, *, txn_id: str,
-                   relates_to: dict[str, Any] | None = None, mention: str | None = None) -> str:
-        """Render in `locale` (a notice, or a text that rings: see `mentions`), send, and remember which
-        reaction runs which button. `mention`: the person it is for (the recipient, the caller)."""
+    def content(self, message: Message, locale: str, mention: str | None, limit: int = MAX_EVENT_BYTES,
+                ) -> dict[str, Any]:
+        """Rendered in `locale`: a notice, or a text that rings (see `mentions`)."""
         with use_locale(locale):
             content = fit(render(message, self.settings.prefix).content(
-                "m.notice" if message.ring == Ring.QUIET else "m.text"))
+                "m.notice" if message.ring == Ring.QUIET else "m.text"), limit)
         content["m.mentions"] = mentions(message.ring, mention)
+        return content
+
+    async def post(self, room_id: str, message: Message, locale: str, *, txn_id: str,
+                   relates_to: dict[str, Any] | None = None, mention: str | None = None) -> str:
+        """Render in `locale`, send, and remember which reaction runs which button. `mention`: the person it
+        is for (the recipient, the caller)."""
+        content = self.content(message, locale, mention)
         if relates_to:
             content["m.relates_to"] = relates_to
         event_id = await send_event(self.client, room_id, "m.room.message", content, txn_id)
@@ -87,6 +99,44 @@ class MatrixSender:
         if buttons:
             await asyncio.to_thread(self.state.remember_buttons, event_id, buttons)
         return event_id
+
+    async def update(self, edit: OutgoingEdit) -> None:
+        """Replace a live post's content in place: an `m.replace` edit of its event, rendered as `post` does,
+        sent like a post (encrypted where the room is). The transaction id names the edit row and its version,
+        so a retry is the same edit. A native poll is not edited (its results end it): nothing is sent."""
+        if not self.ready:  # demoted between the claim and the send: the leader sends it
+            raise DeliveryError("Matrix: this replica does not hold the bot's device now")
+        if edit.message.poll is not None and edit.target_kind == "channel":
+            return
+        if edit.target_kind == "dm":
+            room_id = self.rooms.room_of(edit.target_id)
+            if room_id is None:  # the person left the room the post is in
+                raise DeliveryError("edit: the direct room is gone", permanent=True)
+        else:
+            room_id = edit.target_id
+        await self._check_editable(room_id, edit.message_id)
+        locale = await self._locale(edit.target_kind, edit.target_id)
+        mention = edit.target_id if edit.target_kind == "dm" else None
+        new = self.content(edit.message, locale, mention, EDIT_BYTES)
+        txn = f"cercle-edit-{self.txn_prefix}-{edit.original_id}-{edit.version}"
+        await send_event(self.client, room_id, "m.room.message", replacement(new, edit.message_id), txn)
+        buttons = reaction_commands(edit.message)  # reactions still go to the original event
+        if buttons:
+            await asyncio.to_thread(self.state.remember_buttons, edit.message_id, buttons)
+
+    async def _check_editable(self, room_id: str, event_id: str) -> None:
+        """An edit of a redacted or unknown event would be accepted and pointless: it is dropped instead."""
+        try:
+            response = await self.client.room_get_event(room_id, event_id)
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"homeserver unreachable: {type(exc).__name__}") from None
+        if isinstance(response, ErrorResponse):
+            raise delivery_error(response, "edit")
+        if not isinstance(response, RoomGetEventResponse):
+            raise DeliveryError(f"edit: unexpected answer {type(response).__name__}")
+        if isinstance(response.event, RedactedEvent) or "redacted_because" in (
+                response.event.source.get("unsigned") or {}):
+            raise DeliveryError("edit: the post was removed", permanent=True)
 
     async def poll(self, room_id: str, message: Message, poll: Poll, locale: str, *, txn_id: str) -> str:
         """Start a native poll, or end one and post its results. Returns the id of the event the outbox keeps."""

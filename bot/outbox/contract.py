@@ -32,7 +32,8 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class OutgoingEdit:
-    """The latest content of a posted message, for a sender's optional `update(edit)` (Slack: chat.update).
+    """The latest content of a posted message, for a sender's optional `update(edit)` (Slack: chat.update,
+    Matrix: an `m.replace` edit).
     An update is idempotent (it sets the content): a second attempt is never a duplicate."""
 
     original_id: int
@@ -40,7 +41,7 @@ class OutgoingEdit:
     workspace: str
     target_kind: str
     target_id: str
-    message_id: str  # the platform's id of the posted message (Slack: its ts)
+    message_id: str  # the platform's id of the posted message (Slack: its ts, Matrix: its event id)
     message: Message
     version: int
     attempts: int

@@ -1,4 +1,5 @@
-"""The edit worker: sends the latest content of live posts in place (`Sender.update`; Slack `chat.update`).
+"""The edit worker: sends the latest content of live posts in place (`Sender.update`; Slack `chat.update`,
+Matrix an `m.replace` edit).
 
 It runs beside the delivery worker (started by it, stopped with it) and follows the same design: durable
 rows, claimed with a lease (PostgreSQL: `SKIP LOCKED`, so replicas share the work), paced by a `Pacer`

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from adapters.matrix.inbound import ALIAS, command_text, message_text, thread_root
-from adapters.matrix.render import normalise_reaction, reaction_commands, render
+from adapters.matrix.render import (
+    EDIT_BYTES,
+    MAX_EVENT_BYTES,
+    fit,
+    normalise_reaction,
+    reaction_commands,
+    render,
+    replacement,
+)
 from bot.i18n import use_locale
 from bot.messages import Actions, Button, Context, Field, Form, FormField, Message, Section
 
@@ -94,3 +102,25 @@ def test_huge_messages_are_shortened_to_fit_an_event() -> None:
     assert content["body"].startswith("Members\n• person é0") and content["body"].endswith("…")
     small = render(Message.text("hi"), "!cercle").content()
     assert fit(small) == small
+
+
+def test_an_edit_replaces_the_event_with_the_new_content_and_a_starred_fallback() -> None:
+    new = render(_message(), "!cercle").content("m.text")
+    new["m.mentions"] = {"user_ids": ["@ann:hs"]}
+    edit = replacement(new, "$original")
+    assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$original"}
+    assert edit["m.new_content"] == new  # what clients show from now on, mentions included
+    assert edit["m.mentions"] == {}  # the edit itself rings nobody again
+    assert edit["msgtype"] == "m.text"
+    assert edit["body"] == "* " + new["body"]
+    assert edit["formatted_body"] == "* " + new["formatted_body"]
+    assert edit["format"] == "org.matrix.custom.html"
+
+
+def test_an_edit_of_a_long_post_stays_under_the_event_size_limit() -> None:
+    long = Message(summary="s", blocks=(Section(text="word " * 20_000),))
+    new = fit(render(long, "!cercle").content("m.notice"), EDIT_BYTES)
+    edit = replacement(new, "$original")
+    assert "formatted_body" not in edit and "formatted_body" not in edit["m.new_content"]
+    assert edit["body"].startswith("* word word") and edit["body"].endswith("…")
+    assert len(json.dumps(edit, ensure_ascii=False).encode()) <= MAX_EVENT_BYTES
