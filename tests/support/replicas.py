@@ -37,9 +37,18 @@ class Replica:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         port_file = folder / f"port-{self.pid}"
-        wait(lambda: port_file.exists() or self.proc.poll() is not None, 60, "the replica to listen")
-        assert self.proc.poll() is None, self.output()
-        self.port = int(port_file.read_text().strip())
+
+        def listening_or_gone() -> bool:  # the file may be seen before its line is written: the whole line
+            return (port_file.exists() and port_file.read_text().endswith("\n")) or self.proc.poll() is not None
+
+        try:
+            wait(listening_or_gone, 60, "the replica to listen")
+            assert self.proc.poll() is None, self.output()
+            self.port = int(port_file.read_text().strip())
+        except BaseException:  # never leave a replica running (it could hold the leadership) behind a failure
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def output(self) -> str:
         self.log.flush()
