@@ -60,10 +60,10 @@ def _queue(engine: Engine, person_id: int | None, subject: str, kind: str = "dm"
         return row.id
 
 
-def _deliver(engine: Engine, judge: Judge, **options: object) -> Recording:
+def _deliver(engine: Engine, judge: Judge, *, batch_size: int = 50) -> Recording:
     sender = Recording()
     worker = DeliveryWorker(engine, {"slack": sender}, guard=Guards([("secret:", judge)], Settings()),
-                            **options)  # type: ignore[arg-type]
+                            batch_size=batch_size)
 
     async def go() -> None:
         while await worker.run_once():
