@@ -52,9 +52,13 @@ class MatrixSender:
             return self.core.settings.locale
         return await asyncio.to_thread(self.core.locale_of, Actor(NAME, workspace_of(target_id), target_id))
 
-    async def send(self, item: Outgoing) -> str:
-        if not self.ready:  # demoted between the claim and the send
+    def _require_device(self) -> None:
+        """Demoted between the claim and the send: the leader sends it."""
+        if not self.ready:
             raise DeliveryError("Matrix: this replica does not hold the bot's device now")
+
+    async def send(self, item: Outgoing) -> str:
+        self._require_device()
         if item.target_kind == "dm":
             room_id, _created = await self.rooms.ensure(item.target_id)
         else:
@@ -104,8 +108,7 @@ class MatrixSender:
         """Replace a live post's content in place: an `m.replace` edit of its event, rendered as `post` does,
         sent like a post (encrypted where the room is). The transaction id names the edit row and its version,
         so a retry is the same edit. A native poll is not edited (its results end it): nothing is sent."""
-        if not self.ready:  # demoted between the claim and the send: the leader sends it
-            raise DeliveryError("Matrix: this replica does not hold the bot's device now")
+        self._require_device()
         if edit.message.poll is not None and edit.target_kind == "channel":
             return
         if edit.target_kind == "dm":
